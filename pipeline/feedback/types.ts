@@ -1,0 +1,35 @@
+/** Why a row was left out of the dataset. */
+export type DropReason = 'empty_text' | 'duplicate'
+
+export interface DatasetReport {
+  /** Secret-free identity of the source (a path, a URL without credentials, `postgres://host/db`). */
+  source: string
+  rowsRead: number
+  kept: number
+  /** Per reason: how many, and the first line numbers (files) or ids (database) / row numbers (API). */
+  dropped: Partial<Record<DropReason, { count: number; first: Array<number | string> }>>
+  perLabel: Record<string, number>
+  /** Same text with different labels. */
+  conflicts: Array<{ text: string; labels: string[] }>
+  sha256: string
+}
+
+export interface ExportRequest {
+  /** A .jsonl/.csv path (absolute), an http(s) export URL, or a postgres:// URL. */
+  source: string
+  /** postgres only: SQL returning text, label; null for the default query over labeled_queries. */
+  query: string | null
+  /** Where the normalized dataset.jsonl is written (atomically: nothing is left there on failure). */
+  destPath: string
+  /** Bearer token for the http(s) source (FEEDBACK_API_TOKEN). */
+  apiToken?: string
+  /** Called for progress lines (rows so far); plain text, no secrets. */
+  onProgress?: (line: string) => void
+  signal?: AbortSignal
+}
+
+export interface ExportResult {
+  path: string
+  sha256: string
+  report: DatasetReport
+}

@@ -1,0 +1,66 @@
+/** Names of environment variables whose values are secrets and must never be printed or stored. */
+export const SECRET_ENV_VARS = ['HF_TOKEN', 'FEEDBACK_API_TOKEN', 'DATABASE_URL', 'TEST_DATABASE_URL', 'PGPASSWORD'] as const
+
+const MASK = '***'
+// Hugging Face tokens look like hf_ followed by letters and digits; mask them even when we were not told the value.
+const HF_TOKEN_PATTERN = /\bhf_[A-Za-z0-9]{6,}\b/g
+// user:password@ in any URL.
+const URL_PASSWORD_PATTERN = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]+)(@)/gi
+const BEARER_PATTERN = /(Bearer\s+)[^\s"']+/gi
+
+/** Masks known secret values and secret-looking patterns in text before it is printed or stored. */
+export interface Redactor {
+  (text: string): string
+  /** Registers one more secret value to mask. */
+  add(secret: string | undefined): void
+}
+
+export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
+  const values = new Set<string>()
+  const add = (secret: string | undefined): void => {
+    if (!secret || secret.length < 4) return
+    values.add(secret)
+    // A database URL's password is a secret of its own: it can appear without the rest of the URL.
+    const password = passwordOfUrl(secret)
+    if (password && password.length >= 4) {
+      values.add(password)
+      values.add(encodeURIComponent(password))
+    }
+  }
+  for (const s of secrets) add(s)
+  const redact = ((text: string): string => {
+    let out = text
+    // Longest first so that a value containing another is masked whole.
+    for (const v of [...values].sort((a, b) => b.length - a.length)) out = out.split(v).join(MASK)
+    return out
+      .replace(HF_TOKEN_PATTERN, MASK)
+      .replace(URL_PASSWORD_PATTERN, `$1${MASK}$3`)
+      .replace(BEARER_PATTERN, `$1${MASK}`)
+  }) as Redactor
+  redact.add = add
+  return redact
+}
+
+/** A redactor that knows the secret values present in this environment. */
+export function redactorForEnv(env: Readonly<Record<string, string | undefined>>): Redactor {
+  return createRedactor(SECRET_ENV_VARS.map((k) => env[k]))
+}
+
+function passwordOfUrl(value: string): string | undefined {
+  try {
+    const u = new URL(value)
+    return u.password ? decodeURIComponent(u.password) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Deep-redacts every string in a JSON-like value (for state files and history lines). */
+export function redactDeep<T>(value: T, redact: (s: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact)) as T
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, redact)])) as T
+  }
+  return value
+}
