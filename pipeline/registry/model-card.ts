@@ -9,6 +9,8 @@ export interface ModelCardInput {
   datasetSha256: string
   runId: string
   createdAt: string
+  /** A model pushed by hand may come without metrics.json: the card then says so instead of showing zeros. */
+  metricsUnknown?: boolean
 }
 
 /** The README.md pushed with every model: Hugging Face metadata (front matter) plus a human summary. */
@@ -20,7 +22,7 @@ export function renderModelCard(input: ModelCardInput): string {
     library_name: 'transformers',
     language: ['it'],
     tags: ['intent-classification', 'modelship'],
-    'model-index': [
+    ...(input.metricsUnknown ? {} : { 'model-index': [
       {
         name: input.modelId,
         results: [
@@ -34,7 +36,7 @@ export function renderModelCard(input: ModelCardInput): string {
           },
         ],
       },
-    ],
+    ] }),
     modelship: {
       labels: [...input.labels],
       dataset_sha256: input.datasetSha256,
@@ -56,7 +58,7 @@ export function renderModelCard(input: ModelCardInput): string {
     '',
     `- Labels: ${input.labels.map((l) => `\`${l}\``).join(', ')}`,
     `- Dataset sha256: \`${input.datasetSha256}\``,
-    `- Accuracy: ${metrics.accuracy.toFixed(4)} · Macro F1: ${metrics.f1_macro.toFixed(4)}`,
+    input.metricsUnknown ? '- Metrics: not provided (no metrics.json)' : `- Accuracy: ${metrics.accuracy.toFixed(4)} · Macro F1: ${metrics.f1_macro.toFixed(4)}`,
     '',
     '| label | precision | recall | f1 | support |',
     '| --- | --- | --- | --- | --- |',

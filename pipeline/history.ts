@@ -1,0 +1,70 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { ModelshipError } from './errors.js'
+import { redactDeep } from './redact.js'
+
+export type HistoryAction = 'release' | 'promote' | 'rollback'
+export type HistoryOutcome = 'success' | 'failed' | 'rejected' | 'rolled_back' | 'rollback_failed' | 'interrupted'
+
+/** One line of `.modelship/history.jsonl` (append-only audit log). */
+export interface HistoryEntry {
+  at: string
+  action: HistoryAction
+  env: string
+  /** The model the environment used before. */
+  from: string | null
+  /** The model it was to use. */
+  to: string | null
+  outcome: HistoryOutcome
+  /** Whether the running service was rebuilt and redeployed. */
+  deployed: boolean
+  user: string
+  host: string
+  runId?: string
+  datasetSha256?: string
+  metrics?: { accuracy: number; f1_macro: number }
+  step?: string
+  error?: string
+}
+
+export interface History {
+  append(entry: HistoryEntry): Promise<void>
+  /** All entries, newest first. */
+  read(): Promise<HistoryEntry[]>
+}
+
+export function createHistory(path: string, redact: (s: string) => string): History {
+  return {
+    async append(entry) {
+      await mkdir(dirname(path), { recursive: true })
+      // One write of one line with O_APPEND: concurrent appends never interleave within a line.
+      await appendFile(path, `${JSON.stringify(redactDeep(entry, redact))}\n`, { encoding: 'utf8', flag: 'a' })
+    },
+    async read() {
+      let text: string
+      try {
+        text = await readFile(path, 'utf8')
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+        throw e
+      }
+      const entries: HistoryEntry[] = []
+      text.split('\n').forEach((line, i) => {
+        if (line.trim() === '') return
+        try {
+          entries.push(JSON.parse(line) as HistoryEntry)
+        } catch {
+          throw new ModelshipError('BAD_INPUT', `${path}:${i + 1}: not a JSON line`)
+        }
+      })
+      return entries.reverse()
+    },
+  }
+}
+
+/** The model an environment used before its latest successful change (for `rollback` with no --to). */
+export function previousModelOf(entries: readonly HistoryEntry[], env: string): { from: string; to: string } | undefined {
+  // Newest first: the latest change that took effect tells where we came from.
+  const last = entries.find((e) => e.env === env && e.outcome === 'success' && e.from !== null && e.to !== null && e.from !== e.to)
+  return last ? { from: last.from!, to: last.to! } : undefined
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../config.js'
+import { createHfRegistry } from './hf.js'
+import { createLocalRegistry } from './local.js'
+import type { ModelRegistry } from './types.js'
+
+/** The registry backend the config names (`registry: hf | local`). */
+export function createRegistry(config: Config, opts: { hfToken: string | undefined; now: () => Date; log?: (line: string) => void }): ModelRegistry {
+  if (config.registry === 'local') {
+    return createLocalRegistry({ root: config.registry_dir, org: config.model.org, prefix: config.model.prefix, now: opts.now })
+  }
+  return createHfRegistry({
+    endpoint: config.hf_endpoint,
+    token: opts.hfToken,
+    org: config.model.org,
+    prefix: config.model.prefix,
+    ...(opts.log ? { log: opts.log } : {}),
+  })
+}

@@ -1,0 +1,151 @@
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import { ModelshipError } from '../errors.js'
+import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
+import type { Manifest, ModelRegistry, PushRecord, PushRequest, RegistryModel } from './types.js'
+import { compareVersions, versionOfRepo } from './version.js'
+
+/** Per-repo metadata the local store keeps beside the files (the Hub keeps the same facts server-side). */
+interface RepoMeta {
+  private: boolean
+  createdAt: string
+  lastModified: string
+  commit: string
+  manifest: Manifest
+}
+
+const META_FILE = '.modelship-repo.json'
+
+/** Lists the files of a model folder (hidden files and folders excluded), as repo paths with `/`. */
+export async function listModelFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  const walk = async (d: string): Promise<void> => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue
+      const full = join(d, entry.name)
+      if (entry.isDirectory()) await walk(full)
+      else if (entry.isFile()) out.push(relative(dir, full).split(sep).join('/'))
+    }
+  }
+  await walk(dir)
+  return out.sort()
+}
+
+/** The manifest of a local folder plus generated files: what a push must make the remote hold. */
+export async function localManifest(dir: string, extraFiles: PushRequest['extraFiles']): Promise<Manifest> {
+  const manifest: Manifest = {}
+  for (const path of await listModelFiles(dir)) {
+    const full = join(dir, ...path.split('/'))
+    manifest[path] = { size: (await stat(full)).size, sha256: await sha256File(full) }
+  }
+  for (const f of extraFiles) manifest[f.path] = { size: Buffer.byteLength(f.content), sha256: sha256(f.content) }
+  return manifest
+}
+
+export function sameManifest(a: Manifest, b: Manifest): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k]?.sha256 === a[k]?.sha256 && b[k]?.size === a[k]?.size)
+}
+
+/**
+ * A directory store with the Hub's ids and files: `<root>/<org>/<repo>/…` plus a metadata file.
+ * A push copies into a temp folder and renames it into place, so a repo is either whole or absent.
+ */
+export function createLocalRegistry(opts: { root: string; org: string; prefix: string; now: () => Date }): ModelRegistry {
+  const repoDir = (modelId: string): string => {
+    const [org, name, ...rest] = modelId.split('/')
+    if (!org || !name || rest.length > 0 || org.startsWith('.') || name.startsWith('.')) {
+      throw new ModelshipError('BAD_INPUT', `${JSON.stringify(modelId)} is not a model id <org>/<name>`)
+    }
+    return join(opts.root, org, name)
+  }
+  const readMeta = async (modelId: string): Promise<RepoMeta | undefined> => {
+    try {
+      return JSON.parse(await readFile(join(repoDir(modelId), META_FILE), 'utf8')) as RepoMeta
+    } catch {
+      return undefined
+    }
+  }
+  const toModel = (modelId: string, meta: RepoMeta): RegistryModel | undefined => {
+    const version = versionOfRepo(modelId, opts.prefix)
+    return version ? { id: modelId, version, private: meta.private, lastModified: meta.lastModified } : undefined
+  }
+
+  return {
+    kind: 'local',
+    describe: () => `local registry at ${opts.root}`,
+    async checkAccess() {
+      try {
+        await mkdir(opts.root, { recursive: true })
+        const probe = join(opts.root, `.probe-${process.pid}`)
+        await writeFile(probe, '')
+        await rm(probe)
+      } catch (e) {
+        throw new ModelshipError('CONFIG', `local registry ${opts.root} is not writable: ${(e as Error).message}`)
+      }
+    },
+    async listModels() {
+      const names = await readdir(join(opts.root, opts.org)).catch(() => [] as string[])
+      const models: RegistryModel[] = []
+      for (const name of names) {
+        const id = `${opts.org}/${name}`
+        if (!versionOfRepo(id, opts.prefix, opts.org)) continue
+        const meta = await readMeta(id)
+        const model = meta && toModel(id, meta)
+        if (model) models.push(model)
+      }
+      return models.sort((a, b) => compareVersions(a.version, b.version))
+    },
+    async getModel(modelId) {
+      const meta = await readMeta(modelId)
+      if (!meta) return undefined
+      return toModel(modelId, meta) ?? { id: modelId, version: { major: 0, minor: 0 }, private: meta.private, lastModified: meta.lastModified }
+    },
+    async readFile(modelId, path) {
+      if (path.split('/').some((p) => p === '..' || p.startsWith('.'))) return undefined
+      return readFile(join(repoDir(modelId), ...path.split('/')), 'utf8').catch(() => undefined)
+    },
+    async readManifest(modelId) {
+      return (await readMeta(modelId))?.manifest
+    },
+    async push(req: PushRequest): Promise<PushRecord> {
+      const target = repoDir(req.modelId)
+      const manifest = await localManifest(req.dir, req.extraFiles)
+      const existing = await readMeta(req.modelId)
+      if (existing && !existing.private) {
+        throw new ModelshipError('BAD_INPUT', `${req.modelId} exists in ${opts.root} and is public: refusing to push a private model into it`)
+      }
+      if (existing && sameManifest(existing.manifest, manifest)) return { modelId: req.modelId, commit: existing.commit, manifest }
+      if (existing) {
+        throw new ModelshipError('BAD_INPUT', `${req.modelId} already exists in ${opts.root} with other files: versions are immutable`, {
+          hint: 'push under the next version instead',
+        })
+      }
+      const staging = `${target}.partial-${process.pid}`
+      await rm(staging, { recursive: true, force: true })
+      await mkdir(staging, { recursive: true })
+      try {
+        for (const path of await listModelFiles(req.dir)) {
+          req.signal?.throwIfAborted()
+          const size = manifest[path]?.size ?? 0
+          await mkdir(join(staging, ...path.split('/').slice(0, -1)), { recursive: true })
+          await cp(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')))
+          req.onProgress?.({ file: path, phase: 'uploading', bytes: size, total: size })
+        }
+        for (const f of req.extraFiles) {
+          await writeFileAtomic(join(staging, ...f.path.split('/')), f.content)
+        }
+        const at = opts.now().toISOString()
+        const meta: RepoMeta = { private: true, createdAt: at, lastModified: at, commit: hashJson(manifest).slice(0, 40), manifest }
+        await writeFile(join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`)
+        await mkdir(join(opts.root, req.modelId.split('/')[0]!), { recursive: true })
+        if (await pathExists(target)) throw new ModelshipError('STEP_FAILED', `${target} appeared while pushing`)
+        await rename(staging, target)
+        return { modelId: req.modelId, commit: meta.commit, manifest }
+      } catch (e) {
+        await rm(staging, { recursive: true, force: true })
+        throw e
+      }
+    },
+  }
+}

@@ -1,0 +1,87 @@
+import { currentModelOf } from '../pipeline/environment.js'
+import type { TrainingMetrics } from '../pipeline/metrics.js'
+import { formatVersion } from '../pipeline/registry/version.js'
+import { openWorkspace } from './workspace.js'
+
+/** How many metrics.json files are fetched at once. */
+const METRICS_CONCURRENCY = 4
+
+export interface ListedModel {
+  id: string
+  version: string
+  private: boolean
+  lastModified: string | null
+  accuracy: number | null
+  f1_macro: number | null
+  environments: string[]
+}
+
+export async function listCommand(flags: { workspace?: string; json?: boolean }): Promise<number> {
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
+  const { registry, config, files } = ws.deps
+  const models = await registry.listModels()
+  const usedBy = new Map<string, string[]>()
+  for (const env of Object.keys(config.environments)) {
+    const model = await currentModelOf(config, env, files).catch(() => undefined)
+    if (model) usedBy.set(model, [...(usedBy.get(model) ?? []), env])
+  }
+  const metrics = await mapLimit(models, METRICS_CONCURRENCY, async (m) => {
+    const text = await registry.readFile(m.id, 'metrics.json').catch(() => undefined)
+    try {
+      return text ? (JSON.parse(text) as TrainingMetrics) : undefined
+    } catch {
+      return undefined
+    }
+  })
+  const rows: ListedModel[] = models
+    .map((m, i) => ({
+      id: m.id,
+      version: formatVersion(m.version),
+      private: m.private,
+      lastModified: m.lastModified ?? null,
+      accuracy: metrics[i]?.accuracy ?? null,
+      f1_macro: metrics[i]?.f1_macro ?? null,
+      environments: usedBy.get(m.id) ?? [],
+    }))
+    .reverse()
+  if (flags.json) {
+    ws.printJson(rows)
+    return 0
+  }
+  if (rows.length === 0) {
+    ws.print(`no versions of ${config.model.org}/${config.model.prefix}-v* in ${registry.describe()}`)
+    return 0
+  }
+  ws.print(`${registry.describe()}:`)
+  const table = [['MODEL', 'VERSION', 'PRIVATE', 'MODIFIED', 'ACCURACY', 'F1', 'USED BY']].concat(
+    rows.map((r) => [
+      r.id,
+      r.version,
+      r.private ? 'yes' : 'NO',
+      r.lastModified?.slice(0, 19).replace('T', ' ') ?? '-',
+      r.accuracy?.toFixed(4) ?? '-',
+      r.f1_macro?.toFixed(4) ?? '-',
+      r.environments.join(',') || '-',
+    ]),
+  )
+  for (const line of alignColumns(table)) ws.print(line)
+  return 0
+}
+
+export function alignColumns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd())
+}
+
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}

@@ -1,0 +1,67 @@
+import { readFile, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { ModelshipError } from '../pipeline/errors.js'
+import { metricsProblem, type TrainingMetrics } from '../pipeline/metrics.js'
+import { renderModelCard } from '../pipeline/registry/model-card.js'
+import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
+import { readLabels } from '../tasks/train-model.js'
+import { openWorkspace } from './workspace.js'
+
+export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }): Promise<number> {
+  const version = parseVersion(versionText, 'push <version>')
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
+  const { config, registry } = ws.deps
+  const dir = resolve(ws.workspace, path)
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false)
+  if (!isDir) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} is not a directory`)
+  const configJson = await readFile(join(dir, 'config.json'), 'utf8').catch(() => undefined)
+  if (configJson === undefined) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} holds no config.json (is it a model folder?)`)
+  try {
+    JSON.parse(configJson)
+  } catch (e) {
+    throw new ModelshipError('BAD_INPUT', `${join(dir, 'config.json')}: not valid JSON (${(e as Error).message})`)
+  }
+  const metricsText = await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => undefined)
+  let metrics: TrainingMetrics | undefined
+  if (metricsText !== undefined) {
+    const parsed: unknown = (() => {
+      try {
+        return JSON.parse(metricsText)
+      } catch {
+        return undefined
+      }
+    })()
+    if (metricsProblem(parsed) !== undefined) throw new ModelshipError('BAD_INPUT', `${join(dir, 'metrics.json')}: ${metricsProblem(parsed)}`)
+    metrics = parsed as TrainingMetrics
+  }
+  const modelId = modelIdFor(config.model.org, config.model.prefix, version)
+  await registry.checkAccess()
+  const labels = await readLabels(dir, config.model.labels)
+  const now = ws.deps.clock.now().toISOString()
+  const card = renderModelCard({
+    modelId,
+    baseModel: config.model.base_model,
+    labels,
+    metrics: metrics ?? { accuracy: 0, f1_macro: 0, per_class: {} },
+    datasetSha256: 'unknown',
+    runId: `push-${now}`,
+    createdAt: now,
+    ...(metrics ? {} : { metricsUnknown: true }),
+  })
+  let lastFile = ''
+  const pushed = await registry.push({
+    modelId,
+    dir,
+    extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
+    commitMessage: `modelship push: ${modelId}`,
+    onProgress: (p) => {
+      if (p.bytes === p.total && p.file !== lastFile) {
+        lastFile = p.file
+        ws.print(`${p.phase} ${p.file}: ${p.total} bytes`)
+      }
+    },
+  })
+  ws.print(`pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`)
+  if (flags.json) ws.printJson(pushed)
+  return 0
+}

@@ -1,0 +1,77 @@
+import { createInterface } from 'node:readline/promises'
+import { isStepName, type StepName } from '../pipeline/context.js'
+import { ModelshipError } from '../pipeline/errors.js'
+import { runRelease, type ReleaseSummary } from '../pipeline/index.js'
+import { formatVersion } from '../pipeline/registry/version.js'
+import { openWorkspace } from './workspace.js'
+
+export interface ReleaseFlags {
+  workspace?: string
+  dryRun?: boolean
+  resume?: string | boolean
+  from?: string
+  env?: string
+  bump?: string
+  deploy?: boolean
+  force?: boolean
+  yes?: boolean
+  json?: boolean
+}
+
+export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, onDeps: (killAll: () => Promise<void>) => void): Promise<number> {
+  if (flags.bump !== undefined && flags.bump !== 'major' && flags.bump !== 'minor') {
+    throw new ModelshipError('USAGE', `--bump: expected major or minor, got ${JSON.stringify(flags.bump)}`)
+  }
+  let from: StepName | undefined
+  if (flags.from !== undefined) {
+    if (!isStepName(flags.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(flags.from)} is not a step (preflight, export, validate, train, gate, version, push, compose, build, deploy, verify, record)`)
+    from = flags.from
+  }
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
+  onDeps(() => ws.deps.sh.killAll())
+  const envName = flags.env
+  if (envName !== undefined && !ws.config.environments[envName]) {
+    throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)
+  }
+  const noDeploy = flags.deploy === false
+  if (!flags.yes && !flags.dryRun && !noDeploy && process.stdin.isTTY && process.stdout.isTTY && ws.config.deploy.mode !== 'none') {
+    const rl = createInterface({ input: process.stdin, output: process.stdout })
+    const answer = await rl.question(`Release a new model to ${envName ?? 'production'} and redeploy it? [y/N] `)
+    rl.close()
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      ws.print('aborted: nothing was changed')
+      return 0
+    }
+  }
+  const summary = await runRelease(ws.deps, {
+    ...(envName ? { envName } : {}),
+    dryRun: flags.dryRun === true,
+    ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
+    ...(from ? { from } : {}),
+    options: { ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}), force: flags.force === true, noDeploy },
+    renderer: process.stdout.isTTY && !flags.json ? 'default' : 'simple',
+    ...(flags.json ? { output: process.stderr } : {}),
+    signal,
+    command: 'release',
+  })
+  printSummary(ws.print, summary)
+  if (flags.json) ws.printJson(summary)
+  return 0
+}
+
+function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
+  if (s.dryRun) {
+    print('')
+    print(`Dry run of ${s.env} (nothing was changed):`)
+    print(`  next model: ${s.modelId ?? '?'} (now: ${s.previousModel ?? '?'})`)
+    if (s.diff) for (const l of s.diff.split('\n')) print(`  ${l}`)
+    for (const l of s.plan ?? []) if (!s.diff?.includes(l)) print(`  ${l}`)
+    return
+  }
+  print('')
+  print(`Released ${s.modelId ?? '?'} to ${s.env} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
+  if (s.metrics) print(`  accuracy ${s.metrics.accuracy.toFixed(4)}, macro F1 ${s.metrics.f1_macro.toFixed(4)}`)
+  const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)
+  if (skipped.length) print(`  skipped: ${skipped.join(', ')}`)
+  void formatVersion
+}

@@ -1,0 +1,28 @@
+import type { Ctx } from '../pipeline/context.js'
+import { need } from '../pipeline/context.js'
+import type { Deps } from '../pipeline/deps.js'
+import { buildImage } from '../pipeline/deploy-ops.js'
+import type { StepFactory } from './types.js'
+
+export const skipWithoutDocker = (ctx: Ctx): string | false => (ctx.deployTarget?.enabled === false ? `skipped: ${ctx.deployTarget.reason}` : false)
+
+export const buildImageStep: StepFactory = (deps: Deps) => ({
+  title: 'Build image',
+  skip: skipWithoutDocker,
+  task: async (ctx: Ctx, task) => {
+    const release = need(ctx, 'release')
+    const recent: string[] = []
+    const built = await buildImage(deps, {
+      envName: ctx.envName,
+      modelId: release.modelId,
+      runDir: ctx.runDir,
+      onLine: (line) => {
+        recent.push(line)
+        if (recent.length > 4) recent.shift()
+        task.output = recent.join('\n')
+      },
+    })
+    ctx.image = built
+    task.title = `Built ${deps.config.deploy.service} with ${deps.config.deploy.build_arg}=${release.modelId}${built.imageId ? ` (${built.imageId.slice(0, 19)})` : ''}`
+  },
+})

@@ -1,0 +1,45 @@
+import { hostname, userInfo } from 'node:os'
+import type { Ctx } from '../pipeline/context.js'
+import { need } from '../pipeline/context.js'
+import type { Deps } from '../pipeline/deps.js'
+import type { History, HistoryEntry } from '../pipeline/history.js'
+import type { StepFactory } from './types.js'
+
+export function whoami(): { user: string; host: string } {
+  let user = 'unknown'
+  try {
+    user = userInfo().username
+  } catch {
+    // no passwd entry (containers)
+  }
+  return { user, host: hostname() }
+}
+
+/** The history line of a release, whatever its outcome. */
+export function releaseEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], extra: Partial<HistoryEntry> = {}): HistoryEntry {
+  return {
+    at: at.toISOString(),
+    action: 'release',
+    env: ctx.envName,
+    from: ctx.composeEdit?.previousModel ?? ctx.currentModel ?? null,
+    to: ctx.release?.modelId ?? null,
+    outcome,
+    deployed: ctx.deployment !== undefined,
+    ...whoami(),
+    runId: ctx.runId,
+    ...(ctx.dataset ? { datasetSha256: ctx.dataset.sha256 } : {}),
+    ...(ctx.model ? { metrics: { accuracy: ctx.model.metrics.accuracy, f1_macro: ctx.model.metrics.f1_macro } } : {}),
+    ...extra,
+  }
+}
+
+export const recordRelease =
+  (history: History): ((deps: Deps) => ReturnType<StepFactory>) =>
+  (deps: Deps) => ({
+    title: 'Record release',
+    task: async (ctx: Ctx, task) => {
+      const release = need(ctx, 'release')
+      await history.append(releaseEntry(ctx, deps.clock.now(), 'success'))
+      task.title = `Recorded ${ctx.envName}: ${ctx.composeEdit?.previousModel ?? '?'} → ${release.modelId}`
+    },
+  })

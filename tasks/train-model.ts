@@ -1,0 +1,91 @@
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Config } from '../pipeline/config.js'
+import type { Ctx } from '../pipeline/context.js'
+import { need } from '../pipeline/context.js'
+import type { Deps } from '../pipeline/deps.js'
+import { ModelshipError } from '../pipeline/errors.js'
+import { metricsProblem, parseClassificationReport, type TrainingMetrics } from '../pipeline/metrics.js'
+import type { Command } from '../pipeline/ports.js'
+import type { StepFactory } from './types.js'
+
+/** `<command> --data <dataset> --output <dir> [--key value …]` (CONTRACT.md); `true` flags take no value, `false` ones are left out. */
+export function trainCommand(config: Config, dataPath: string, outputDir: string): Command {
+  const args: string[] = ['--data', dataPath, '--output', outputDir]
+  for (const [key, value] of Object.entries(config.trainer.args)) {
+    if (value === false) continue
+    args.push(`--${key}`)
+    if (value !== true) args.push(String(value))
+  }
+  return [...(config.trainer.command as [string, ...string[]]), ...args]
+}
+
+export const modelDirOf = (runDir: string): string => join(runDir, 'model')
+
+/** How many of the trainer's last lines stay visible under the task. */
+const VISIBLE_LINES = 4
+
+export const trainModel: StepFactory = (deps: Deps) => ({
+  title: 'Train model',
+  task: async (ctx: Ctx, task) => {
+    const dataset = need(ctx, 'dataset')
+    const outputDir = modelDirOf(ctx.runDir)
+    // A half-written model from an interrupted attempt must not be mistaken for this one.
+    await rm(outputDir, { recursive: true, force: true })
+    const recent: string[] = []
+    const printed: string[] = []
+    const stdout = await deps.sh.write(trainCommand(deps.config, dataset.path, outputDir), {
+      env: deps.secrets.hfToken ? { HF_TOKEN: deps.secrets.hfToken } : {},
+      onLine: (line, stream) => {
+        if (stream === 'stdout') printed.push(line)
+        recent.push(line)
+        if (recent.length > VISIBLE_LINES) recent.shift()
+        task.output = recent.join('\n')
+      },
+    })
+    const metrics = await readMetrics(outputDir, stdout ?? printed.join('\n'), deps.config.model.labels)
+    const labels = await readLabels(outputDir, deps.config.model.labels)
+    ctx.model = { dir: outputDir, metrics, labels }
+    task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}`
+  },
+})
+
+/** metrics.json when the trainer wrote one, else the classification_report it printed. */
+export async function readMetrics(outputDir: string, stdout: string, labels: readonly string[]): Promise<TrainingMetrics> {
+  const path = join(outputDir, 'metrics.json')
+  let text: string | undefined
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    text = undefined
+  }
+  if (text !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (e) {
+      throw new ModelshipError('STEP_FAILED', `${path}: not valid JSON (${(e as Error).message})`)
+    }
+    const problem = metricsProblem(parsed)
+    if (problem) throw new ModelshipError('STEP_FAILED', `${path}: ${problem}`)
+    return parsed as TrainingMetrics
+  }
+  const fromReport = parseClassificationReport(stdout, labels)
+  if (!fromReport) throw new ModelshipError('STEP_FAILED', `the trainer wrote no ${path} and printed no classification_report`)
+  return fromReport
+}
+
+/** The label set the model was trained with: config.json's id2label, else the configured labels. */
+export async function readLabels(outputDir: string, fallback: readonly string[]): Promise<string[]> {
+  try {
+    const config = JSON.parse(await readFile(join(outputDir, 'config.json'), 'utf8')) as { id2label?: Record<string, string> }
+    if (config.id2label) {
+      return Object.entries(config.id2label)
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([, l]) => l)
+    }
+  } catch {
+    // fall through
+  }
+  return [...fallback]
+}
