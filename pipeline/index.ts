@@ -186,6 +186,7 @@ export async function runRelease(deps: Deps, req: ReleaseRequest): Promise<Relea
     const step = def.make(deps, history)
     return {
       title: step.title,
+      ...(step.rendererOptions ? { rendererOptions: step.rendererOptions } : {}),
       task: async (c, task) => {
         if (req.signal.aborted) throw new ModelshipError('INTERRUPTED', 'interrupted')
         const rec = state.steps[def.name]

@@ -9,18 +9,14 @@ export const skipWithoutDocker = (ctx: Ctx): string | false => (ctx.deployTarget
 export const buildImageStep: StepFactory = (deps: Deps) => ({
   title: 'Build image',
   skip: skipWithoutDocker,
+  rendererOptions: { outputBar: 5 },
   task: async (ctx: Ctx, task) => {
     const release = need(ctx, 'release')
-    const recent: string[] = []
     const built = await buildImage(deps, {
       envName: ctx.envName,
       modelId: release.modelId,
       runDir: ctx.runDir,
-      onLine: (line) => {
-        recent.push(line)
-        if (recent.length > 4) recent.shift()
-        task.output = recent.join('\n')
-      },
+      onLine: (line) => (task.output = line),
     })
     ctx.image = built
     task.title = `Built ${deps.config.deploy.service} with ${deps.config.deploy.build_arg}=${release.modelId}${built.imageId ? ` (${built.imageId.slice(0, 19)})` : ''}`

@@ -22,25 +22,21 @@ export function trainCommand(config: Config, dataPath: string, outputDir: string
 
 export const modelDirOf = (runDir: string): string => join(runDir, 'model')
 
-/** How many of the trainer's last lines stay visible under the task. */
-const VISIBLE_LINES = 4
-
 export const trainModel: StepFactory = (deps: Deps) => ({
   title: 'Train model',
+  // The trainer's last lines stay visible under the task in a terminal; plain output gets every line once.
+  rendererOptions: { outputBar: 5 },
   task: async (ctx: Ctx, task) => {
     const dataset = need(ctx, 'dataset')
     const outputDir = modelDirOf(ctx.runDir)
     // A half-written model from an interrupted attempt must not be mistaken for this one.
     await rm(outputDir, { recursive: true, force: true })
-    const recent: string[] = []
     const printed: string[] = []
     const stdout = await deps.sh.write(trainCommand(deps.config, dataset.path, outputDir), {
       env: deps.secrets.hfToken ? { HF_TOKEN: deps.secrets.hfToken } : {},
       onLine: (line, stream) => {
         if (stream === 'stdout') printed.push(line)
-        recent.push(line)
-        if (recent.length > VISIBLE_LINES) recent.shift()
-        task.output = recent.join('\n')
+        task.output = line
       },
     })
     const metrics = await readMetrics(outputDir, stdout ?? printed.join('\n'), deps.config.model.labels)

@@ -1,0 +1,186 @@
+import { ModelshipError } from '../errors.js'
+import type { Command } from '../ports.js'
+
+// Commands are data: every docker invocation modelship makes is built here, so dry-run output,
+// the real run and the tests all print and compare the same argv.
+
+// Compose service names: letters, digits, '_', '.', '-', not starting with a separator. Anything
+// starting with '-' would be read as an option by the docker CLI.
+const SERVICE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+const BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** The compose secret modelship passes HF_TOKEN through (never a build arg: those persist in `docker history`). */
+export const HF_TOKEN_SECRET = 'hf_token'
+
+function assertService(service: string): void {
+  if (!SERVICE_PATTERN.test(service)) {
+    throw new ModelshipError('CONFIG', `deploy.service: ${JSON.stringify(service)} is not a compose service name`)
+  }
+}
+
+function assertBuildArg(name: string): void {
+  if (!BUILD_ARG_PATTERN.test(name)) {
+    throw new ModelshipError('CONFIG', `deploy.build_arg: ${JSON.stringify(name)} is not a build argument name`)
+  }
+}
+
+/** `compose -f a -f b`: the compose files in order (later files override earlier ones). */
+export function composeArgs(files: readonly string[]): string[] {
+  if (files.length === 0) throw new ModelshipError('CONFIG', 'an environment needs at least one compose file')
+  return ['compose', ...files.flatMap((f) => ['-f', f])]
+}
+
+/** `docker compose -f … [-f override] build --build-arg KEY=<id> <service>`; the override (if any) comes last. */
+export function buildCommand(o: {
+  files: readonly string[]
+  buildArg: string
+  modelId: string
+  service: string
+  secretOverride?: string
+}): Command {
+  assertService(o.service)
+  assertBuildArg(o.buildArg)
+  const files = o.secretOverride === undefined ? o.files : [...o.files, o.secretOverride]
+  return ['docker', ...composeArgs(files), 'build', '--build-arg', `${o.buildArg}=${o.modelId}`, o.service]
+}
+
+/** Recreates only `service` from the image just built, leaving its dependencies alone. */
+export function upCommand(o: { files: readonly string[]; service: string }): Command {
+  assertService(o.service)
+  return ['docker', ...composeArgs(o.files), 'up', '-d', '--no-deps', '--force-recreate', o.service]
+}
+
+export function psCommand(o: { files: readonly string[]; service: string }): Command {
+  assertService(o.service)
+  return ['docker', ...composeArgs(o.files), 'ps', '--format', 'json', o.service]
+}
+
+/** Prints the image name compose uses for `service` (read-only; no engine needed). */
+export function configImagesCommand(o: { files: readonly string[]; service: string }): Command {
+  assertService(o.service)
+  return ['docker', ...composeArgs(o.files), 'config', '--images', o.service]
+}
+
+export function imageIdCommand(image: string): Command {
+  return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image]
+}
+
+export function containerImageCommand(containerId: string): Command {
+  return ['docker', 'inspect', '--format', '{{.Image}}', containerId]
+}
+
+/** Answers with the engine's version, or fails when no engine is reachable. */
+export function engineCommand(): Command {
+  return ['docker', 'info', '--format', '{{.ServerVersion}}']
+}
+
+/** `docker compose version --short`: is the compose plugin installed (no engine needed). */
+export function composeVersionCommand(): Command {
+  return ['docker', 'compose', 'version', '--short']
+}
+
+/**
+ * The compose override modelship writes to a temp file and passes with `-f` after the user's
+ * files when HF_TOKEN is set: the token reaches the build as a BuildKit secret
+ * (`RUN --mount=type=secret,id=hf_token`) read from the environment, never as a build arg.
+ */
+export function secretOverrideYaml(service: string): string {
+  assertService(service)
+  return [
+    '# Written by modelship for one build; deleted afterwards.',
+    '# HF_TOKEN reaches the build as a secret (RUN --mount=type=secret,id=hf_token), never as a build arg.',
+    'services:',
+    `  ${service}:`,
+    '    build:',
+    '      secrets:',
+    `        - ${HF_TOKEN_SECRET}`,
+    'secrets:',
+    `  ${HF_TOKEN_SECRET}:`,
+    '    environment: HF_TOKEN',
+    '',
+  ].join('\n')
+}
+
+/** One container as `docker compose ps --format json` reports it (only the fields modelship reads). */
+export interface PsEntry {
+  ID?: string
+  Name?: string
+  Service?: string
+  State?: string
+  Health?: string
+  Image?: string
+}
+
+const PS_FIELDS = ['ID', 'Name', 'Service', 'State', 'Health', 'Image'] as const
+
+function toPsEntry(v: unknown, raw: string): PsEntry {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ModelshipError('STEP_FAILED', `docker compose ps printed JSON that is not a container: ${raw.slice(0, 200)}`)
+  }
+  const entry: PsEntry = {}
+  for (const k of PS_FIELDS) {
+    const field = (v as Record<string, unknown>)[k]
+    if (typeof field === 'string') entry[k] = field
+  }
+  return entry
+}
+
+function entriesOf(v: unknown, raw: string): PsEntry[] {
+  return Array.isArray(v) ? v.map((x) => toPsEntry(x, raw)) : [toPsEntry(v, raw)]
+}
+
+/**
+ * Parses `docker compose ps --format json`. Compose before 2.21 printed one JSON array, later
+ * versions print one object per line; both are accepted, and empty output means no container.
+ * Lines that are not JSON (a warning some versions print) are skipped.
+ */
+export function parsePsJson(stdout: string): PsEntry[] {
+  const text = stdout.trim()
+  if (text === '') return []
+  try {
+    return entriesOf(JSON.parse(text), text)
+  } catch (e) {
+    if (e instanceof ModelshipError) throw e
+  }
+  const entries: PsEntry[] = []
+  for (const line of text.split(/\r?\n/)) {
+    const l = line.trim()
+    if (!l.startsWith('{') && !l.startsWith('[')) continue
+    let v: unknown
+    try {
+      v = JSON.parse(l)
+    } catch (cause) {
+      throw new ModelshipError('STEP_FAILED', `docker compose ps printed a line that is not JSON: ${l.slice(0, 200)}`, { cause })
+    }
+    entries.push(...entriesOf(v, l))
+  }
+  return entries
+}
+
+export type ServiceHealth = 'healthy' | 'unhealthy' | 'starting' | 'running' | 'exited' | 'missing'
+
+// Worst first: with several replicas the service is as healthy as its worst container.
+const SEVERITY: readonly Exclude<ServiceHealth, 'missing'>[] = ['exited', 'unhealthy', 'starting', 'running', 'healthy']
+
+function healthOfEntry(e: PsEntry): Exclude<ServiceHealth, 'missing'> {
+  const state = (e.State ?? '').toLowerCase()
+  const health = (e.Health ?? '').toLowerCase()
+  // `restarting` may still settle (restart policy); `created` has not started yet. Both wait, and
+  // the health timeout ends a crash loop.
+  if (state === 'restarting' || state === 'created') return 'starting'
+  if (state !== 'running') return 'exited'
+  if (health === 'healthy' || health === 'unhealthy' || health === 'starting') return health
+  return 'running' // no health check
+}
+
+/**
+ * The health of `service` from parsed `ps` entries: `healthy`/`unhealthy`/`starting` from its
+ * health check, `running` when it has none, `exited` when a container stopped, `missing` when
+ * no container of the service is listed.
+ */
+export function healthOf(entries: readonly PsEntry[], service: string): ServiceHealth {
+  const mine = entries.filter((e) => e.Service === service)
+  if (mine.length === 0) return 'missing'
+  const states = mine.map(healthOfEntry)
+  return SEVERITY.find((s) => states.includes(s)) ?? 'missing'
+}

@@ -1,0 +1,67 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { defaultConfig, envLayer, loadConfig, validateConfig } from '../pipeline/config.js'
+import { ModelshipError } from '../pipeline/errors.js'
+
+const WS = '/ws'
+const defaults = { origin: 'defaults', values: defaultConfig() }
+
+describe('validateConfig', () => {
+  it('accepts the defaults and fills derived values', () => {
+    const { config, errors } = validateConfig([defaults], WS)
+    expect(errors).toEqual([])
+    expect(config.model.org).toBe('pratikoai')
+    expect(config.registry).toBe('hf')
+    expect(config.registry_dir).toBe('/ws/.modelship/registry')
+    expect(config.environments.qa).toEqual({ compose: ['docker-compose.yml', 'docker-compose.qa.yml'], edit: ['docker-compose.qa.yml'], env_files: [] })
+    expect(config.hf_endpoint).toBe('https://huggingface.co')
+  })
+
+  it('layers: file < env < flags, each error naming key and origin', () => {
+    const file = { origin: 'modelship.yaml', values: { model: { org: 'fromfile' }, registry: 'local', gates: { min_accuracy: 2 } } }
+    const env = envLayer({ HF_ORG: 'fromenv', HF_ENDPOINT: 'http://127.0.0.1:9/', MODELSHIP_REGISTRY: 'bogus' })
+    const { config, errors } = validateConfig([defaults, file, env], WS)
+    expect(config.model.org).toBe('fromenv')
+    expect(config.hf_endpoint).toBe('http://127.0.0.1:9')
+    expect(errors).toContain('gates.min_accuracy (modelship.yaml): expected a number from 0 to 1, got number 2')
+    expect(errors).toContain('registry (environment): expected hf or local, got string "bogus"')
+  })
+
+  it('rejects shell strings where argv is expected and paths leaving the workspace', () => {
+    const file = {
+      origin: 'modelship.yaml',
+      values: { deploy: { verify: 'curl http://x | sh' }, environments: { production: { compose: ['../other/docker-compose.yml'] } } },
+    }
+    const { errors } = validateConfig([defaults, file], WS)
+    expect(errors.some((e) => e.startsWith('deploy.verify (modelship.yaml): expected an argv list'))).toBe(true)
+    expect(errors.some((e) => e.includes('"../other/docker-compose.yml" must be a path inside the workspace'))).toBe(true)
+  })
+
+  it('an empty env value does not override the file', () => {
+    const file = { origin: 'modelship.yaml', values: { model: { org: 'acme' } } }
+    const { config } = validateConfig([defaults, file, envLayer({ HF_ORG: '' })], WS)
+    expect(config.model.org).toBe('acme')
+  })
+})
+
+describe('loadConfig', () => {
+  it('names file, line and column of a YAML error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ms-config-'))
+    await writeFile(join(dir, 'modelship.yaml'), 'model:\n  org: [unclosed\nregistry: local\n')
+    const err = await loadConfig({ workspace: dir, env: {} }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ModelshipError)
+    expect((err as ModelshipError).code).toBe('CONFIG')
+    expect((err as ModelshipError).message).toMatch(new RegExp(`^${join(dir, 'modelship.yaml')}:\\d+:\\d+: YAML error`))
+  })
+
+  it('reports every invalid key, first in the message, the rest in details', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ms-config-'))
+    await writeFile(join(dir, 'modelship.yaml'), 'deploy:\n  mode: kubernetes\ngates:\n  min_per_label: 0\n')
+    const err = (await loadConfig({ workspace: dir, env: {} }).catch((e: unknown) => e)) as ModelshipError
+    expect(err.message).toBe('invalid configuration: deploy.mode (modelship.yaml): expected compose, none or auto, got string "kubernetes"')
+    expect(err.details).toContain('gates.min_per_label (modelship.yaml): expected a number from 1 to 1000000000, got number 0')
+    expect(err.exitCode).toBe(2)
+  })
+})

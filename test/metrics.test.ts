@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { metricsProblem, parseClassificationReport } from '../pipeline/metrics.js'
+import { thresholdFailures } from '../tasks/gate-metrics.js'
+
+const REPORT = `
+                        precision    recall  f1-score   support
+
+              chitchat       0.98      1.00      0.99        50
+theoretical_definition       0.91      0.88      0.89        48
+            calculator       0.95      0.97      0.96        61
+
+              accuracy                           0.95       159
+             macro avg       0.95      0.95      0.95       159
+          weighted avg       0.95      0.95      0.95       159
+`
+
+describe('metrics', () => {
+  it('reads a scikit-learn classification_report', () => {
+    const m = parseClassificationReport(REPORT, ['chitchat', 'theoretical_definition', 'calculator'])!
+    expect(m.accuracy).toBe(0.95)
+    expect(m.f1_macro).toBe(0.95)
+    expect(m.per_class.theoretical_definition).toEqual({ precision: 0.91, recall: 0.88, f1: 0.89, support: 48 })
+    expect(parseClassificationReport('epoch 1/5 loss=0.3', ['chitchat'])).toBeUndefined()
+  })
+
+  it('checks the metrics.json shape', () => {
+    expect(metricsProblem({ accuracy: 0.9, f1_macro: 0.8, per_class: { a: { f1: 0.8 } } })).toBeUndefined()
+    expect(metricsProblem({ accuracy: 1.2, f1_macro: 0.8, per_class: {} })).toBe('"accuracy" must be a number from 0 to 1')
+    expect(metricsProblem([])).toBe('"accuracy" must be a number from 0 to 1')
+  })
+
+  it('gates name the metric, its value and the bound', () => {
+    const m = parseClassificationReport(REPORT, ['chitchat', 'theoretical_definition', 'calculator'])!
+    const gates = { min_accuracy: 0.96, min_class_f1: 0.9, no_regression: true, min_per_label: 1 }
+    expect(thresholdFailures(m, gates, ['chitchat', 'theoretical_definition', 'calculator', 'normative_reference'])).toEqual([
+      { metric: 'accuracy', value: 0.95, bound: 0.96, rule: 'gates.min_accuracy' },
+      { metric: 'f1[theoretical_definition]', value: 0.89, bound: 0.9, rule: 'gates.min_class_f1' },
+      { metric: 'f1[normative_reference]', value: 0, bound: 0.9, rule: 'gates.min_class_f1' },
+    ])
+  })
+})

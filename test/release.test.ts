@@ -1,0 +1,217 @@
+import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createDockerShim, type DockerShim } from './support/docker-shim.js'
+import { cleanup, cliEnv, makeWorkspace, readJsonLines, runCli, snapshotTree, TRAINER } from './support/workspace.js'
+
+const PROD = 'docker-compose.production.yml'
+const V1 = 'pratikoai/intent-classifier-v1.0'
+const cleanups: Array<() => void> = []
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!()
+})
+
+function setup(opts: Parameters<typeof makeWorkspace>[0] = {}, shimOpts: Parameters<typeof createDockerShim>[0] = {}): { ws: string; shim: DockerShim; env: Record<string, string> } {
+  const ws = makeWorkspace(opts)
+  const shim = createDockerShim(shimOpts)
+  cleanups.push(() => cleanup(ws), () => shim.cleanup())
+  return { ws, shim, env: cliEnv(shim.env) }
+}
+
+const release = (ws: string, env: Record<string, string>, ...flags: string[]) => runCli(['release', '--workspace', ws, '--yes', ...flags], { env })
+
+interface HistoryLine {
+  action: string
+  env: string
+  from: string | null
+  to: string | null
+  outcome: string
+  runId: string
+  datasetSha256?: string
+  metrics?: { accuracy: number }
+  step?: string
+  deployed: boolean
+}
+
+describe('release, end to end (real trainer, local registry, docker shim)', () => {
+  it('releases v1.0: dataset, model, registry entry with model card, compose change, build/up/ps, history', async () => {
+    const { ws, shim, env } = setup()
+    const before = readFileSync(join(ws, PROD), 'utf8')
+    const r = await release(ws, env, '--json')
+    expect(r.stderr).not.toMatch(/^error:/m)
+    expect(r.code).toBe(0)
+    const summary = JSON.parse(r.stdout) as { modelId: string; status: string; runId: string; datasetSha256: string; steps: Record<string, string> }
+    expect(summary).toMatchObject({ modelId: V1, status: 'done' })
+    expect(Object.values(summary.steps).every((s) => s === 'done')).toBe(true)
+
+    // Only the value's characters changed in the edited file.
+    const after = readFileSync(join(ws, PROD), 'utf8')
+    expect(after).toBe(before.replace('HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}', `HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}`))
+
+    const runDir = join(ws, '.modelship', 'runs', summary.runId)
+    const dataset = readFileSync(join(runDir, 'dataset.jsonl'), 'utf8').trim().split('\n')
+    expect(dataset.length).toBeGreaterThan(1000)
+    expect(JSON.parse(dataset[0]!)).toHaveProperty('label')
+    const repo = join(ws, '.modelship', 'registry', 'pratikoai', 'intent-classifier-v1.0')
+    const card = readFileSync(join(repo, 'README.md'), 'utf8')
+    expect(card).toMatch(/^---\nbase_model: MoritzLaurer\/mDeBERTa-v3-base-mnli-xnli\npipeline_tag: text-classification\n/)
+    expect(card).toContain('model-index:')
+    expect(card).toContain(`dataset_sha256: ${summary.datasetSha256}`)
+    expect(card).toContain(`run_id: ${summary.runId}`)
+    for (const f of ['config.json', 'metrics.json', 'model.json']) expect(existsSync(join(repo, f)), f).toBe(true)
+
+    const names = shim.calls().map((c) => c.argv.join(' '))
+    expect(names).toContain(`compose -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`)
+    expect(names).toContain(`compose -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
+    expect(names).toContain(`compose -f docker-compose.yml -f ${PROD} ps --format json app`)
+    expect(shim.container('app')?.model).toBe(V1)
+
+    const history = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
+    expect(history).toHaveLength(1)
+    expect(history[0]).toMatchObject({ action: 'release', env: 'production', from: 'mdeberta', to: V1, outcome: 'success', runId: summary.runId, deployed: true, datasetSha256: summary.datasetSha256 })
+    expect(history[0]!.metrics!.accuracy).toBeGreaterThan(0.9)
+    const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { status: string }
+    expect(state.status).toBe('done')
+    expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
+  })
+
+  it('a second release bumps the minor version; a label-set change bumps the major', async () => {
+    const { ws, env } = setup()
+    expect((await release(ws, env)).code).toBe(0)
+    const second = await release(ws, env, '--json')
+    expect(second.code).toBe(0)
+    expect(JSON.parse(second.stdout)).toMatchObject({ modelId: 'pratikoai/intent-classifier-v1.1', previousModel: V1 })
+
+    // Drop the calculator label: from now on the model has four classes.
+    const labels = ['chitchat', 'theoretical_definition', 'technical_research', 'normative_reference']
+    const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').split('\n').filter((l) => l.trim() && !l.includes('"calculator"'))
+    writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
+    const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8')
+    writeFileSync(join(ws, 'modelship.yaml'), `${cfg}model:\n  labels: [${labels.join(', ')}]\n`)
+    const third = await runCli(['release', '--workspace', ws, '--yes', '--json', '--force'], { env })
+    expect(third.stderr).not.toMatch(/^error:/m)
+    expect(JSON.parse(third.stdout)).toMatchObject({ modelId: 'pratikoai/intent-classifier-v2.0' })
+    expect(third.stderr).toContain('label set changed since pratikoai/intent-classifier-v1.1')
+  }, 120_000)
+
+  it('--dry-run changes no byte in the workspace and runs no mutating docker command', async () => {
+    const { ws, shim, env } = setup()
+    expect((await release(ws, env)).code).toBe(0)
+    const before = snapshotTree(ws)
+    const callsBefore = shim.calls().length
+    const r = await release(ws, env, '--dry-run')
+    expect(r.code).toBe(0)
+    expect(snapshotTree(ws)).toEqual(before)
+    const dryCalls = shim.calls().slice(callsBefore)
+    for (const c of dryCalls) expect(['info', 'version', 'ps', 'config']).toContain(c.name)
+    expect(r.stdout).toContain('next model: pratikoai/intent-classifier-v1.1')
+    expect(r.stdout).toContain(`+        HF_INTENT_MODEL: \${HF_INTENT_MODEL:-pratikoai/intent-classifier-v1.1}`)
+    expect(r.stdout).toContain(`! docker compose -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`)
+    expect(r.stdout).toContain(`! docker compose -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
+    expect(r.stdout).toMatch(/^! python3 \S+train_intent_classifier\.py --data /m)
+  })
+
+  it('a failed build restores the files and exits 1; --resume skips export/train/push and keeps the version', async () => {
+    const { ws, env } = setup({}, { fail: 'build@1' })
+    const before = readFileSync(join(ws, PROD))
+    const r = await release(ws, env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: .*build.* exited with 1/m)
+    expect(readFileSync(join(ws, PROD)).equals(before)).toBe(true)
+
+    const resumed = await runCli(['release', '--workspace', ws, '--yes', '--resume', '--json'], { env })
+    expect(resumed.stderr).not.toMatch(/^error:/m)
+    expect(resumed.code).toBe(0)
+    for (const step of ['Export QA feedback', 'Train model', 'Push model to registry']) {
+      expect(resumed.stderr).toMatch(new RegExp(`${step}: done earlier in run`))
+    }
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ modelId: V1, status: 'done' })
+    expect(readdirSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toEqual(['intent-classifier-v1.0'])
+    expect(readFileSync(join(ws, PROD), 'utf8')).toContain(`\${HF_INTENT_MODEL:-${V1}}`)
+    const history = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
+    expect(history.map((h) => [h.outcome, h.step ?? null])).toEqual([
+      ['failed', 'build'],
+      ['success', null],
+    ])
+  }, 120_000)
+
+  it('SIGINT during train stops the trainer, saves state, exits 130; --resume finishes', async () => {
+    const slow = `import os, sys, time\nif '--help' not in sys.argv and not os.path.exists('.slow-once'):\n    open('.slow-once', 'w').close()\n    print('epoch 1/3 warming up', flush=True)\n    time.sleep(120)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(TRAINER)}] + sys.argv[1:])\n`
+    const { ws, env } = setup({ config: { trainer: { command: ['python3', 'slow_trainer.py'] } } })
+    writeFileSync(join(ws, 'slow_trainer.py'), slow)
+    let sent = false
+    const started = Date.now()
+    const r = await runCli(['release', '--workspace', ws, '--yes'], {
+      env,
+      onOutput: (text, child) => {
+        if (!sent && text.includes('warming up')) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      },
+    })
+    expect(sent).toBe(true)
+    expect(r.code).toBe(130)
+    expect(Date.now() - started).toBeLessThan(60_000)
+    const runs = readdirSync(join(ws, '.modelship', 'runs'))
+    expect(runs).toHaveLength(1)
+    const state = JSON.parse(readFileSync(join(ws, '.modelship', 'runs', runs[0]!, 'state.json'), 'utf8')) as { status: string; steps: Record<string, { status: string }> }
+    expect(state.status).toBe('interrupted')
+    expect(state.steps.export?.status).toBe('done')
+    expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
+
+    const resumed = await runCli(['release', '--workspace', ws, '--yes', '--resume'], { env })
+    expect(resumed.stderr + resumed.stdout).not.toMatch(/^error:/m)
+    expect(resumed.code).toBe(0)
+    expect(readdirSync(join(ws, '.modelship', 'runs'))).toEqual(runs)
+  }, 120_000)
+
+  it('a held lock gives exit 4 naming the holder; a stale one is taken over', async () => {
+    const { ws, env } = setup({}, {})
+    const lock = join(ws, '.modelship', 'lock')
+    const { mkdirSync, hostname } = await import('node:fs').then(async (fs) => ({ mkdirSync: fs.mkdirSync, hostname: (await import('node:os')).hostname }))
+    mkdirSync(join(ws, '.modelship'), { recursive: true })
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), runId: 'r-held', command: 'release', startedAt: '2026-01-01T00:00:00Z' }))
+    const held = await release(ws, env)
+    expect(held.code).toBe(4)
+    expect(held.stderr).toContain(`run r-held (release), pid ${process.pid} on ${hostname()}`)
+    expect(readFileSync(lock, 'utf8')).toContain('r-held')
+
+    writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), runId: 'r-dead', command: 'release', startedAt: '2026-01-01T00:00:00Z' }))
+    const taken = await release(ws, env, '--no-deploy')
+    expect(taken.code).toBe(0)
+    expect(taken.stdout).toContain('taking over a stale lock: run r-dead')
+  })
+
+  it('a metrics gate rejects with exit 3, naming the metric, its value and the bound; nothing is pushed', async () => {
+    const { ws, env } = setup({ config: { gates: { min_accuracy: 0.9999 } } })
+    const before = snapshotTree(ws)
+    const r = await release(ws, env)
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/^error: rejected: accuracy 0\.\d{4} < 0\.9999 \(gates\.min_accuracy\)/m)
+    expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
+    expect(readFileSync(join(ws, PROD), 'latin1')).toBe(before.get(PROD))
+    expect(readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))[0]).toMatchObject({ outcome: 'rejected', step: 'gate' })
+  })
+})
+
+describe('secrets', () => {
+  it('HF_TOKEN printed by the trainer and by the build appears in no output or file', async () => {
+    const token = 'hf_TestSecretToken0123456789abcdef'
+    const leaky = `import os, sys\nif '--help' not in sys.argv:\n    print('debug: token is ' + os.environ.get('HF_TOKEN', 'unset'), flush=True)\n    print('debug: stderr token ' + os.environ.get('HF_TOKEN', 'unset'), file=sys.stderr, flush=True)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(TRAINER)}] + sys.argv[1:])\n`
+    const { ws, shim, env } = setup({ config: { trainer: { command: ['python3', 'leaky_trainer.py'] } } }, { echoEnv: 'HF_TOKEN' })
+    writeFileSync(join(ws, 'leaky_trainer.py'), leaky)
+    const r = await release(ws, { ...env, HF_TOKEN: token }, '--json')
+    expect(r.code).toBe(0)
+    expect(r.stdout + r.stderr).toContain('debug: token is ***')
+    expect(r.stdout + r.stderr).not.toContain(token)
+    for (const [file, bytes] of snapshotTree(ws)) expect(bytes.includes(token), file).toBe(false)
+    // The token reached the build only by env, as a compose secret, never in argv.
+    const build = shim.calls().find((c) => c.name === 'build')!
+    expect(build.secretSeen).toBe(false)
+    expect(build.hfTokenInEnv).toBe(true)
+    expect(build.secretOverride).toBe(true)
+    expect(build.argv.join(' ')).not.toContain('HF_TOKEN=')
+    for (const c of shim.calls().filter((c) => c.name !== 'build')) expect(c.env).not.toContain('HF_TOKEN')
+  })
+})

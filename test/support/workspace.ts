@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stringify } from 'yaml'
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '')
+export const CLI = join(REPO, 'dist', 'scripts', 'cli.js')
+export const TRAINER = join(REPO, 'scripts', 'train_intent_classifier.py')
+
+export interface WorkspaceOptions {
+  /** Extra modelship.yaml content, deep-merged over the test defaults. */
+  config?: Record<string, unknown>
+  /** Lines of the feedback file (default: the bundled example's). */
+  feedback?: string
+}
+
+/** A temp copy of the bundled example app (compose files, Dockerfile, feedback) with a test modelship.yaml. */
+export function makeWorkspace(opts: WorkspaceOptions = {}): string {
+  const ws = mkdtempSync(join(tmpdir(), 'modelship-ws-'))
+  for (const f of readdirSync(join(REPO, 'examples', 'app'))) {
+    if (f.endsWith('.md')) continue
+    cpSync(join(REPO, 'examples', 'app', f), join(ws, f))
+  }
+  // TEMP until the example data is split: keep only valid lines.
+  writeFileSync(join(ws, 'feedback.jsonl'), readFileSync(join(REPO, 'examples', 'data', 'feedback.jsonl'), 'utf8').split('\n').filter((l) => { try { const o = JSON.parse(l); return typeof o.text === 'string' && o.text.trim() && ['chitchat','theoretical_definition','technical_research','calculator','normative_reference'].includes(o.label) } catch { return false } }).join('\n') + '\n')
+  if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
+  const config = deepMerge(
+    {
+      registry: 'local',
+      feedback: { source: 'feedback.jsonl' },
+      trainer: { command: ['python3', TRAINER], args: { epochs: 3, seed: 7, backend: 'baseline' } },
+      gates: { min_per_label: 20 },
+      deploy: { mode: 'compose', health_timeout_s: 5 },
+      environments: {
+        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'] },
+        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'] },
+      },
+    },
+    opts.config ?? {},
+  )
+  writeFileSync(join(ws, 'modelship.yaml'), stringify(config))
+  return ws
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a }
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k]
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v
+  }
+  return out
+}
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** A clean environment for the CLI: no secrets from the test runner, the given PATH and extras. */
+export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = { HOME: process.env.HOME ?? '/root', PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', CI: 'true' }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v
+  return env
+}
+
+/** Runs `node dist/scripts/cli.js <args>`; `onStdout` sees output as it arrives (e.g. to send SIGINT mid-step). */
+export function runCli(
+  args: string[],
+  o: { env?: Record<string, string>; cwd?: string; onOutput?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd ?? REPO, env: o.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 90_000)
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      o.onOutput?.(stdout + stderr, child)
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+      o.onOutput?.(stdout + stderr, child)
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+/** Every file below `dir` with its bytes, for "nothing changed" assertions. */
+export function snapshotTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>()
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const full = join(d, name)
+      if (statSync(full).isDirectory()) walk(full)
+      else out.set(full.slice(dir.length + 1), readFileSync(full, 'latin1'))
+    }
+  }
+  walk(dir)
+  return out
+}
+
+export function readJsonLines<T>(path: string): T[] {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as T)
+  } catch {
+    return []
+  }
+}
