@@ -257,6 +257,11 @@ export async function runRelease(deps: Deps, req: ReleaseRequest): Promise<Relea
     }
     state.status = STATUS_OF[code] ?? 'failed'
     state.error = { code, message: deps.redact(messageOf(final)), ...(failedStep ? { step: failedStep } : {}) }
+    if (!req.resume && !req.dryRun && exitCodeOf(final) === 2) {
+      // Bad input changes no file: a new run that stops on it leaves neither run state nor history behind.
+      await rm(ctx.runDir, { recursive: true, force: true })
+      throw final
+    }
     await save()
     if (!req.dryRun) {
       await history.append(releaseEntry(ctx, now(), OUTCOME_OF[code] ?? 'failed', { ...(failedStep ? { step: failedStep } : {}), error: messageOf(final) }))

@@ -924,16 +924,21 @@ def main(argv=None) -> int:
         held_rows.append({"text": text, "label": label})
     rng.shuffle(held_rows)
 
-    # Feedback file: valid rows with the malformed / unknown-label rows spread in.
+    # feedback.jsonl is what the release exports: clean, since modelship stops on malformed lines and
+    # unknown labels (exit 2). feedback-raw.jsonl is the same rows with malformed / unknown-label rows
+    # spread in, to show the validation of modelship (it refuses) and of the trainer (it skips them).
     lines = [json.dumps(r, ensure_ascii=False) for r in train_rows]
+    raw_lines = list(lines)
     extras = BAD_LINES + [json.dumps(r, ensure_ascii=False) for r in UNKNOWN_LABEL_ROWS]
-    positions = sorted(rng.sample(range(10, len(lines)), len(extras)))
+    positions = sorted(rng.sample(range(10, len(raw_lines)), len(extras)))
     for offset, (pos, extra) in enumerate(zip(positions, extras)):
-        lines.insert(pos + offset, extra)
+        raw_lines.insert(pos + offset, extra)
 
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, "feedback.jsonl"), "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(lines) + "\n")
+    with open(os.path.join(args.out_dir, "feedback-raw.jsonl"), "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\n".join(raw_lines) + "\n")
     with open(os.path.join(args.out_dir, "heldout.jsonl"), "w", encoding="utf-8", newline="\n") as fh:
         for r in held_rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -944,7 +949,8 @@ def main(argv=None) -> int:
             c[r["label"]] += 1
         return c
 
-    print(f"feedback.jsonl: {len(lines)} lines ({len(train_rows)} valid, {len(extras)} invalid) {counts(train_rows)}")
+    print(f"feedback.jsonl: {len(lines)} lines {counts(train_rows)}")
+    print(f"feedback-raw.jsonl: {len(raw_lines)} lines ({len(train_rows)} valid, {len(extras)} invalid)")
     print(f"heldout.jsonl: {len(held_rows)} lines {counts(held_rows)}")
     return 0
 

@@ -23,8 +23,7 @@ export function makeWorkspace(opts: WorkspaceOptions = {}): string {
     if (f.endsWith('.md')) continue
     cpSync(join(REPO, 'examples', 'app', f), join(ws, f))
   }
-  // TEMP until the example data is split: keep only valid lines.
-  writeFileSync(join(ws, 'feedback.jsonl'), readFileSync(join(REPO, 'examples', 'data', 'feedback.jsonl'), 'utf8').split('\n').filter((l) => { try { const o = JSON.parse(l); return typeof o.text === 'string' && o.text.trim() && ['chitchat','theoretical_definition','technical_research','calculator','normative_reference'].includes(o.label) } catch { return false } }).join('\n') + '\n')
+  cpSync(join(REPO, 'examples', 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
   const config = deepMerge(
     {
