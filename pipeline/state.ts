@@ -33,7 +33,8 @@ export interface RunState {
   error?: { code: string; message: string; step?: StepName }
 }
 
-export const UNFINISHED: ReadonlySet<RunStatus> = new Set(['running', 'failed', 'interrupted'])
+// A rejected run resumes too: `release --resume --force` passes the no-regression gate without retraining.
+export const UNFINISHED: ReadonlySet<RunStatus> = new Set(['running', 'failed', 'interrupted', 'rejected'])
 
 export function newRunId(now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
@@ -45,7 +46,7 @@ export interface StateStore {
   runDir(runId: string): string
   load(runId: string): Promise<RunState>
   save(state: RunState): Promise<void>
-  /** The newest run that did not finish (running, failed or interrupted), if any. */
+  /** The newest run that did not finish (running, failed, interrupted or rejected), if any. */
   newestUnfinished(): Promise<RunState | undefined>
 }
 

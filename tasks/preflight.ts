@@ -78,9 +78,10 @@ export const preflight: StepFactory = (deps: Deps) => ({
     }
     const current = (await currentModelOf(config, ctx.envName, files)) ?? config.model.base_aliases[0] ?? 'unknown'
     if (!isValidModelRef(current, config.model.base_aliases)) log.warn(`${ctx.envName} is configured with ${JSON.stringify(current)}, which is not a model id`)
-    ctx.currentModel = current
+    // On --resume the model from before the run was restored from state; the files may already name the new one.
+    ctx.currentModel ??= current
     ctx.deployTarget = reason ? { enabled, reason } : { enabled }
-    task.title = `Preflight: ${ctx.envName} runs ${current}; ${registry.describe()}${enabled ? '' : `; build/deploy/verify skipped (${reason})`}`
+    task.title = `Preflight: ${ctx.envName} runs ${ctx.currentModel}; ${registry.describe()}${enabled ? '' : `; build/deploy/verify skipped (${reason})`}`
   },
 })
 

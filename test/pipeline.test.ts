@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../pipeline/config.js'
+import { createDeps } from '../pipeline/deps.js'
+import { ModelshipError } from '../pipeline/errors.js'
+import { runRelease, STEPS } from '../pipeline/index.js'
+import { STEP_NAMES } from '../pipeline/context.js'
+import { fakeShell } from './support/fake-shell.js'
+import { cleanup, makeWorkspace, snapshotTree } from './support/workspace.js'
+
+const cleanups: Array<() => void> = []
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!()
+})
+
+async function deps(ws: string, table: Record<string, string | Error>, dryRun: boolean) {
+  const config = await loadConfig({ workspace: ws, env: {} })
+  const lines: string[] = []
+  const sh = fakeShell(table, { dryRun })
+  return { deps: createDeps({ config, env: { PATH: process.env.PATH }, dryRun, write: (l) => lines.push(l), overrides: { sh: sh.shell } }), lines, calls: sh.calls }
+}
+
+const request = (dryRun: boolean) => ({ dryRun, options: { force: false, noDeploy: false }, renderer: 'silent' as const, signal: new AbortController().signal, command: 'test' })
+
+describe('the step table', () => {
+  it('holds the contract steps in order, each with a dry-run policy', () => {
+    expect(STEPS.map((s) => s.name)).toEqual([...STEP_NAMES])
+    expect(Object.fromEntries(STEPS.map((s) => [s.name, s.inDryRun]))).toEqual({
+      preflight: 'run', export: 'run', validate: 'run', train: 'skip', gate: 'skip', version: 'run',
+      push: 'skip', compose: 'run', build: 'skip', deploy: 'skip', verify: 'skip', record: 'skip',
+    })
+  })
+})
+
+describe('runRelease with the real listr2 (silent), a command table and the local registry', () => {
+  it('dry-run: only read-only probes run; the plan lists every write as `!`', async () => {
+    const ws = makeWorkspace({ config: { deploy: { verify: ['curl', '-fsS', 'http://localhost:8000/health'] } } })
+    cleanups.push(() => cleanup(ws))
+    const { deps: d, lines, calls } = await deps(ws, { 'python3 *': 'usage: train', 'docker info --format {{.ServerVersion}}': '28.2.2' }, true)
+    const before = snapshotTree(ws)
+    const summary = await runRelease(d, request(true))
+    expect(snapshotTree(ws)).toEqual(before)
+    expect(calls).toEqual([expect.stringMatching(/^python3 \S+train_intent_classifier\.py --help$/), 'docker info --format {{.ServerVersion}}'])
+    expect(summary.modelId).toBe('pratikoai/intent-classifier-v1.0')
+    expect(summary.steps).toMatchObject({ preflight: 'done', export: 'done', validate: 'done', train: 'skipped', version: 'done', compose: 'done', build: 'skipped' })
+    const plan = summary.plan ?? []
+    const writes = plan.filter((l) => l.startsWith('! '))
+    expect(writes).toHaveLength(5)
+    expect(writes[0]).toMatch(/^! python3 \S+train_intent_classifier\.py --data \S+dataset\.jsonl --output \S+model --epochs 3 --seed 7 --backend baseline$/)
+    expect(writes[1]).toMatch(/^! push \S+model \+ README\.md → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at /)
+    expect(writes[2]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app')
+    expect(writes[3]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps --force-recreate app')
+    expect(writes[4]).toBe('! append the release to .modelship/history.jsonl')
+    expect(plan).toContain('$ curl -fsS http://localhost:8000/health')
+    expect(lines).toContain(`! write ${join(ws, 'docker-compose.production.yml')}`)
+  })
+
+  it('a missing step output is a typed error, not undefined', async () => {
+    const { need } = await import('../pipeline/context.js')
+    const ws = makeWorkspace()
+    cleanups.push(() => cleanup(ws))
+    const config = await loadConfig({ workspace: ws, env: {} })
+    const ctx = { config, dryRun: false, runId: 'r', runDir: ws, envName: 'production', options: { force: false, noDeploy: false }, plan: [], startedAt: '', signal: new AbortController().signal }
+    expect(() => need(ctx, 'model')).toThrow(ModelshipError)
+    expect(() => need(ctx, 'model')).toThrow("missing step output 'model'")
+  })
+
+  it('a compose-mode preflight without a Docker engine fails before any long work (exit 2)', async () => {
+    const ws = makeWorkspace()
+    cleanups.push(() => cleanup(ws))
+    const { deps: d, calls } = await deps(ws, { 'python3 *': 'usage', 'docker info *': new Error('Cannot connect to the Docker daemon') }, false)
+    const err = (await runRelease(d, request(false)).catch((e: unknown) => e)) as ModelshipError
+    expect(err.exitCode).toBe(2)
+    expect(err.message).toContain('deploy.mode is compose but no Docker engine answers: Cannot connect to the Docker daemon')
+    expect(calls.some((c) => c.includes('--data'))).toBe(false)
+    expect(readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')).toContain('${HF_INTENT_MODEL:-mdeberta}')
+  })
+})
