@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../pipeline/config.js'
@@ -14,7 +14,7 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!()
 })
 
-async function deps(ws: string, table: Record<string, string | Error>, dryRun: boolean) {
+async function deps(ws: string, table: Parameters<typeof fakeShell>[0], dryRun: boolean) {
   const config = await loadConfig({ workspace: ws, env: {} })
   const lines: string[] = []
   const sh = fakeShell(table, { dryRun })
@@ -75,5 +75,38 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
     expect(err.message).toContain('deploy.mode is compose but no Docker engine answers: Cannot connect to the Docker daemon')
     expect(calls.some((c) => c.includes('--data'))).toBe(false)
     expect(readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')).toContain('${HF_INTENT_MODEL:-mdeberta}')
+  })
+})
+
+describe('train step', () => {
+  it('reads metrics from the printed classification_report when the trainer writes no metrics.json', async () => {
+    const ws = makeWorkspace({ config: { deploy: { mode: 'auto' } } })
+    cleanups.push(() => cleanup(ws))
+    const report = [
+      '                        precision    recall  f1-score   support',
+      ...['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference'].map((l) => `${l.padStart(22)}       0.97      0.96      0.96        50`),
+      '              accuracy                           0.96       250',
+      '             macro avg       0.97      0.96      0.96       250',
+    ].join('\n')
+    const { deps: d, calls } = await deps(
+      ws,
+      {
+        'python3 *': (argv) => {
+          if (argv.includes('--help')) return 'usage'
+          const out = argv[argv.indexOf('--output') + 1]!
+          mkdirSync(out, { recursive: true })
+          writeFileSync(join(out, 'weights.bin'), 'w')
+          return `epoch 1/1\n${report}`
+        },
+        'docker info *': new Error('no engine'),
+      },
+      false,
+    )
+    const summary = await runRelease(d, request(false))
+    expect(summary.metrics).toEqual({ accuracy: 0.96, f1_macro: 0.96 })
+    expect(summary.steps).toMatchObject({ train: 'done', push: 'done', build: 'skipped', deploy: 'skipped', verify: 'skipped', record: 'done' })
+    expect(calls.filter((c) => c.includes('--data'))).toHaveLength(1)
+    const metrics = readFileSync(join(ws, '.modelship', 'registry', 'pratikoai', 'intent-classifier-v1.0', 'README.md'), 'utf8')
+    expect(metrics).toContain('value: 0.96')
   })
 })

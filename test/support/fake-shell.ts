@@ -5,7 +5,7 @@ import { formatCommand } from '../../pipeline/shell.js'
  * A table-driven Shell for pipeline tests: each command's formatted argv maps to its stdout (or an
  * Error to throw); a command not in the table throws. Writes in dry-run are recorded as `! <argv>`.
  */
-export function fakeShell(table: Record<string, string | Error>, o: { dryRun: boolean }) {
+export function fakeShell(table: Record<string, string | Error | ((argv: Command) => string)>, o: { dryRun: boolean }) {
   const calls: string[] = []
   const envNames: string[][] = []
   const run = async (cmd: Command, opts?: RunOptions): Promise<string> => {
@@ -15,7 +15,7 @@ export function fakeShell(table: Record<string, string | Error>, o: { dryRun: bo
     const entry = Object.entries(table).find(([pattern]) => (pattern.endsWith('*') ? key.startsWith(pattern.slice(0, -1)) : key === pattern))
     if (!entry) throw new Error(`unexpected command: ${key}`)
     if (entry[1] instanceof Error) throw entry[1]
-    return entry[1]
+    return typeof entry[1] === 'function' ? entry[1](cmd) : entry[1]
   }
   const shell: Shell = {
     read: run,
