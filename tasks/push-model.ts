@@ -28,6 +28,7 @@ export const pushModel: StepFactory = (deps: Deps) => ({
       dir: model.dir,
       extraFiles: [{ path: 'README.md', content: card }],
       commitMessage: `modelship: ${release.modelId} (run ${ctx.runId})`,
+      ...(ctx.pushed?.modelId === release.modelId ? { replaces: ctx.pushed } : {}),
       signal: ctx.signal,
       onProgress: (p) => {
         // Progress events can come per chunk; redraw at most every 50 ms.

@@ -195,6 +195,45 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   })
 })
 
+describe('resume variants', () => {
+  it('a no-regression rejection exits 3; --resume --force passes it without retraining', async () => {
+    const { ws, env } = setup()
+    expect((await release(ws, env)).code).toBe(0)
+    // Every fifth row gets a wrong label: the new model is worse than the one production runs.
+    const labels = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
+    const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').trim().split('\n').map((l, i) => {
+      const row = JSON.parse(l) as { text: string; label: string }
+      return JSON.stringify(i % 5 === 0 ? { ...row, label: labels[(labels.indexOf(row.label) + 1) % labels.length] } : row)
+    })
+    writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
+    const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(/gates:\n/, 'gates:\n  min_accuracy: 0.5\n  min_class_f1: 0.5\n')
+    writeFileSync(join(ws, 'modelship.yaml'), cfg)
+    const rejected = await release(ws, env)
+    expect(rejected.code).toBe(3)
+    expect(rejected.stderr).toMatch(new RegExp(`^error: rejected: accuracy 0\\.\\d{4} < 0\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`, 'm'))
+    const forced = await release(ws, env, '--resume', '--force', '--json')
+    expect(forced.stderr).not.toMatch(/^error:/m)
+    expect(forced.code).toBe(0)
+    expect(forced.stderr).toMatch(/Train model: done earlier in run/)
+    expect(forced.stderr).toContain('warning: --force: accuracy')
+    expect(JSON.parse(forced.stdout)).toMatchObject({ modelId: 'pratikoai/intent-classifier-v1.1' })
+  }, 120_000)
+
+  it('--from without --resume is a usage error; --resume --from export re-exports and retrains', async () => {
+    const { ws, env } = setup({}, { fail: 'build@1' })
+    const bad = await release(ws, env, '--from', 'train')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^error: --from goes with --resume$/m)
+    expect((await release(ws, env)).code).toBe(1)
+    const again = await release(ws, env, '--resume', '--from', 'export')
+    expect(again.stderr).toBe('')
+    expect(again.code).toBe(0)
+    expect(again.stdout).not.toMatch(/Export QA feedback: done earlier/)
+    expect(again.stdout).toMatch(/Trained model: accuracy/)
+    expect(again.stdout).toMatch(/Version v1\.0 \(reserved earlier in this run\)/)
+  }, 120_000)
+})
+
 describe('secrets', () => {
   it('HF_TOKEN printed by the trainer and by the build appears in no output or file', async () => {
     const token = 'hf_TestSecretToken0123456789abcdef'

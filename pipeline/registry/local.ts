@@ -116,7 +116,8 @@ export function createLocalRegistry(opts: { root: string; org: string; prefix: s
         throw new ModelshipError('BAD_INPUT', `${req.modelId} exists in ${opts.root} and is public: refusing to push a private model into it`)
       }
       if (existing && sameManifest(existing.manifest, manifest)) return { modelId: req.modelId, commit: existing.commit, manifest }
-      if (existing) {
+      const replacing = existing !== undefined && req.replaces?.modelId === req.modelId && req.replaces.commit === existing.commit
+      if (existing && !replacing) {
         throw new ModelshipError('BAD_INPUT', `${req.modelId} already exists in ${opts.root} with other files: versions are immutable`, {
           hint: 'push under the next version instead',
         })
@@ -139,8 +140,16 @@ export function createLocalRegistry(opts: { root: string; org: string; prefix: s
         const meta: RepoMeta = { private: true, createdAt: at, lastModified: at, commit: hashJson(manifest).slice(0, 40), manifest }
         await writeFile(join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`)
         await mkdir(join(opts.root, req.modelId.split('/')[0]!), { recursive: true })
-        if (await pathExists(target)) throw new ModelshipError('STEP_FAILED', `${target} appeared while pushing`)
-        await rename(staging, target)
+        if (replacing) {
+          // Swap in two renames so the repo is never half old, half new.
+          const retired = `${target}.replaced-${process.pid}`
+          await rename(target, retired)
+          await rename(staging, target)
+          await rm(retired, { recursive: true, force: true })
+        } else {
+          if (await pathExists(target)) throw new ModelshipError('STEP_FAILED', `${target} appeared while pushing`)
+          await rename(staging, target)
+        }
         return { modelId: req.modelId, commit: meta.commit, manifest }
       } catch (e) {
         await rm(staging, { recursive: true, force: true })
