@@ -132,6 +132,16 @@ describe('current, promote, rollback, history', () => {
     expect(r.stdout + r.stderr).not.toContain(token)
   })
 
+  it('promote also updates the env files of the environment, keeping comments, quotes and CRLF', async () => {
+    const { ws, env } = setup({}, { environments: { production: { env_files: ['.env.production'] } } })
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(join(ws, '.env.production'), '# model for the build\r\nexport HF_INTENT_MODEL="mdeberta"  # base\r\nLOG_LEVEL=info\r\n')
+    const r = await runCli(['promote', 'bart', '--workspace', ws], { env })
+    expect(r.code).toBe(0)
+    expect(readFileSync(join(ws, '.env.production'), 'utf8')).toBe('# model for the build\r\nexport HF_INTENT_MODEL="bart"  # base\r\nLOG_LEVEL=info\r\n')
+    expect(readFileSync(join(ws, PROD), 'utf8')).toContain('${HF_INTENT_MODEL:-bart}')
+  })
+
   it('injection attempts in model ids are rejected before anything is written', async () => {
     const { ws, shim, env } = setup()
     const before = readFileSync(join(ws, PROD), 'utf8')
