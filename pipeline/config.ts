@@ -107,7 +107,7 @@ export function mergeLayers(layers: readonly ConfigLayer[]): { merged: Raw; orig
     for (const [key, value] of Object.entries(source)) {
       if (value === undefined) continue
       const keyPath = path ? `${path}.${key}` : key
-      if (isObject(value) && isObject(target[key]) && !(path === '' && key === 'environments' && false)) {
+      if (isObject(value) && isObject(target[key])) {
         mergeInto(target[key] as Raw, value, origin, keyPath)
       } else {
         target[key] = isObject(value) ? structuredClone(value) : value

@@ -142,7 +142,7 @@ export async function verifyService(deps: Deps, o: { modelId: string; onLine?: (
 }
 
 /** The commands build → up → ps of a deploy, for the dry-run plan. */
-export function deployPlan(config: Config, envName: string, modelId: string, withSecret: boolean): Command[] {
+export function deployPlan(config: Config, envName: string, modelId: string, withSecret: boolean): [build: Command, up: Command, ps: Command] {
   const files = composeFilesOf(config, envName)
   const service = config.deploy.service
   return [

@@ -23,6 +23,7 @@ import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from './error
 import { hashJson } from './fs-atomic.js'
 import { createHistory, type History, type HistoryOutcome } from './history.js'
 import { acquireLock, type Lock } from './lock.js'
+import type { Command } from './ports.js'
 import { formatCommand } from './shell.js'
 import { createStateStore, newRunId, type RunState, type RunStatus } from './state.js'
 
@@ -46,13 +47,13 @@ interface StepDef {
   onFailure: OnFailure
 }
 
-const dockerPlan = (which: 0 | 1 | 2) => (ctx: Ctx, deps: Deps): string[] => {
-  if (ctx.deployTarget?.enabled === false) return [`# ${STEP_NAMES[8 + which]}: skipped (${ctx.deployTarget.reason})`]
-  const modelId = ctx.release?.modelId ?? '<next model>'
-  const cmds = deployPlan(deps.config, ctx.envName, modelId, deps.secrets.hfToken !== undefined)
-  if (which === 0) return [`! ${formatCommand(cmds[0]!)}`]
-  if (which === 1) return [`! ${formatCommand(cmds[1]!)}`, `$ ${formatCommand(cmds[2]!)}  # until healthy, up to ${deps.config.deploy.health_timeout_s}s`]
-  return [deps.config.deploy.verify, deps.config.deploy.model_check].filter((c): c is string[] => c !== null).map((c) => `$ ${formatCommand(c as unknown as [string])}`)
+/** The dry-run plan of build, deploy and verify: the commands those steps would run. */
+const dockerPlan = (step: 'build' | 'deploy' | 'verify') => (ctx: Ctx, deps: Deps): string[] => {
+  if (ctx.deployTarget?.enabled === false) return [`# ${step}: skipped (${ctx.deployTarget.reason})`]
+  const [build, up, ps] = deployPlan(deps.config, ctx.envName, ctx.release?.modelId ?? '<next model>', deps.secrets.hfToken !== undefined)
+  if (step === 'build') return [`! ${formatCommand(build)}`]
+  if (step === 'deploy') return [`! ${formatCommand(up)}`, `$ ${formatCommand(ps)}  # until healthy, up to ${deps.config.deploy.health_timeout_s}s`]
+  return [deps.config.deploy.verify, deps.config.deploy.model_check].filter((c): c is string[] => c !== null).map((c) => `$ ${formatCommand(c as unknown as Command)}`)
 }
 
 /** The release steps: order, dry-run policy, resume inputs and failure policy, in one table. */
@@ -81,9 +82,9 @@ export const STEPS: readonly StepDef[] = [
     onFailure: 'nothing',
   },
   { name: 'compose', make: updateCompose, inDryRun: 'run', inputs: (ctx) => ({ modelId: ctx.release?.modelId }), outputs: ['composeEdit'], always: true, onFailure: 'nothing' },
-  { name: 'build', make: buildImageStep, inDryRun: 'skip', plan: dockerPlan(0), inputs: (ctx) => ({ modelId: ctx.release?.modelId }), outputs: ['image'], always: true, onFailure: 'restore-files' },
-  { name: 'deploy', make: deployServiceStep, inDryRun: 'skip', plan: dockerPlan(1), inputs: (ctx) => ({ image: ctx.image }), outputs: ['deployment'], always: true, onFailure: 'roll-back' },
-  { name: 'verify', make: verifyServiceStep, inDryRun: 'skip', plan: dockerPlan(2), outputs: ['verification'], always: true, onFailure: 'roll-back' },
+  { name: 'build', make: buildImageStep, inDryRun: 'skip', plan: dockerPlan('build'), inputs: (ctx) => ({ modelId: ctx.release?.modelId }), outputs: ['image'], always: true, onFailure: 'restore-files' },
+  { name: 'deploy', make: deployServiceStep, inDryRun: 'skip', plan: dockerPlan('deploy'), inputs: (ctx) => ({ image: ctx.image }), outputs: ['deployment'], always: true, onFailure: 'roll-back' },
+  { name: 'verify', make: verifyServiceStep, inDryRun: 'skip', plan: dockerPlan('verify'), outputs: ['verification'], always: true, onFailure: 'roll-back' },
   { name: 'record', make: (deps, history) => recordRelease(history)(deps), inDryRun: 'skip', plan: () => ['! append the release to .modelship/history.jsonl'], outputs: [], always: true, onFailure: 'nothing' },
 ]
 

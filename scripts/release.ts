@@ -2,7 +2,6 @@ import { createInterface } from 'node:readline/promises'
 import { isStepName, type StepName } from '../pipeline/context.js'
 import { ModelshipError } from '../pipeline/errors.js'
 import { runRelease, type ReleaseSummary } from '../pipeline/index.js'
-import { formatVersion } from '../pipeline/registry/version.js'
 import { openWorkspace } from './workspace.js'
 
 export interface ReleaseFlags {
@@ -73,5 +72,4 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
   if (s.metrics) print(`  accuracy ${s.metrics.accuracy.toFixed(4)}, macro F1 ${s.metrics.f1_macro.toFixed(4)}`)
   const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)
   if (skipped.length) print(`  skipped: ${skipped.join(', ')}`)
-  void formatVersion
 }

@@ -58,13 +58,13 @@ BASELINE_BASE_MODEL = "modelship/tfidf-word-char-logreg"
 # Baseline optimiser settings. --learning-rate is ignored by this backend (its
 # 2e-5 default is a transformers fine-tuning rate); use --baseline-learning-rate.
 BASELINE_DEFAULTS = {
-    "learning_rate": 0.5,     # initial SGD step (per example, summed over a mini-batch)
-    "l2": 1e-5,               # L2 penalty per example (lambda)
-    "min_passes": 16,         # total optimiser passes are max(epochs, min_passes)
+    "learning_rate": 1.0,     # initial SGD step (per example, summed over a mini-batch)
+    "l2": 1e-4,               # L2 penalty per example (lambda)
+    "min_passes": 32,         # total optimiser passes are max(epochs, min_passes)
     "min_df": 2,              # drop n-grams seen in fewer training texts
     "word_ngrams": [1, 2],
-    "char_ngrams": [2, 5],
-    "word_weight": 0.6,       # share of the (unit) norm given to word features
+    "char_ngrams": [2, 5],    # within word boundaries (words padded with spaces)
+    "word_weight": 0.3,       # share of the (unit) squared norm given to word features
 }
 
 TRANSFORMERS_MISSING = ("error: the transformers backend needs torch and transformers "
@@ -259,7 +259,7 @@ def normalize_text(text: str) -> str:
 
 
 class Featurizer:
-    def __init__(self, word_ngrams=(1, 2), char_ngrams=(2, 5), word_weight=0.6):
+    def __init__(self, word_ngrams=(1, 2), char_ngrams=(2, 5), word_weight=0.3):
         self.word_ngrams = tuple(word_ngrams)
         self.char_ngrams = tuple(char_ngrams)
         self.word_weight = float(word_weight)
@@ -354,7 +354,7 @@ class LinearModel:
 
 
 def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, epochs, batch_size, lr0, l2, seed,
-                      on_epoch=None):
+                      dropout=0.0, on_epoch=None):
     """Mini-batch SGD on the L2-regularised multinomial logistic loss.
 
     Gradients are summed over a mini-batch; the step follows
@@ -367,6 +367,7 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, epochs, 
     scale = 1.0
     t = 0
     order = list(range(len(X)))
+    inv_keep = 1.0 / (1.0 - dropout) if dropout < 1.0 else 0.0
     for epoch in range(1, epochs + 1):
         loss_sum = 0.0
         seen = 0
@@ -378,6 +379,10 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, epochs, 
                 grads = []
                 for i in batch:
                     idx, val = X[i]
+                    if dropout > 0.0:
+                        keep = [j for j in range(len(idx)) if rng.random() >= dropout]
+                        idx = [idx[j] for j in keep]
+                        val = [val[j] * inv_keep for j in keep]
                     scores = [scale * sum(map(mul, map(Vk.__getitem__, idx), val)) + bk for Vk, bk in zip(V, b)]
                     p = softmax(scores)
                     loss_sum -= math.log(max(p[y[i]], 1e-12))

@@ -39,7 +39,7 @@ LABELS = [
     "normative_reference",
 ]
 
-N_TRAIN_PER_LABEL = 262
+N_TRAIN_PER_LABEL = 320
 N_HELDOUT_PER_LABEL = 62
 
 # --------------------------------------------------------------------------
@@ -564,6 +564,215 @@ TEMPLATES = {
     },
 }
 
+# Second wave of training phrasings (more register and wording variety on the
+# training side only). They were written under the HELDOUT_ONLY_WORDS guard
+# below, so the held-out templates' distinctive wording stays unseen.
+MORE_TRAIN_TEMPLATES = {
+    "chitchat": [
+        "Buongiorno a tutti, oggi si lavora sodo", "Che giornata lunga, voglio andare a casa",
+        "Come stai oggi?", "Tutto bene da te?", "Sei un chatbot?", "Sei stato creato da un'azienda italiana?",
+        "Che musica ascolti?", "Preferisci i cani o i gatti?", "Parlami un po' di te", "Buon appetito!",
+        "Vado in pausa pranzo", "Sono rientrato dalle ferie", "Oggi ho finito prima, evviva", "Sei sveglio?",
+        "Come te la passi?", "Mi presento: sono {name}, lavoro in uno studio di {city}", "Sei un essere umano?",
+        "Che cosa ne pensi del calcio?", "Buona domenica!", "Il caffè della macchinetta oggi è imbevibile",
+        "Che fatica il mese di luglio", "Ok, ricevuto", "Sei molto utile, continua pure", "Sei disponibile adesso?",
+        "Salve, c'è qualcuno?", "Ahah, che risposta buffa", "Faccio una domanda stupida: sei felice?",
+        "Buona fortuna per le dichiarazioni a tutti noi", "Domani sono in ferie, a giovedì", "Sai giocare a scacchi?",
+        "Hai un colore preferito?", "Chi vincerà il campionato?", "Sei gratuito per gli studenti?",
+        "Come si usa PratikoAI dal telefono?", "Chi sono i tuoi creatori?", "{greet}, eccomi di nuovo",
+        "A {city} nevica, incredibile", "Sono stufo delle scadenze", "Mi hai salvato la giornata, {thanks_l}",
+        "Buone vacanze a tutti voi",
+        "Sei ancora in fase di prova?", "Grazie per la pazienza", "Scusa se ti disturbo a quest'ora",
+        "Oggi piove e ho mal di testa", "Hai visto che bel tramonto?", "Stasera pizza con i colleghi!",
+        "Sei italiano?", "Ti chiedo scusa per il tono di prima", "Che bravo che sei", "Ok, per oggi basta",
+        "Sai che giorno è oggi?", "Posso chiamarti Pratiko?", "Da quando sei online?",
+        "Cosa fai nel tempo libero?", "Buonanotte!", "Sei lento oggi", "La connessione è lentissima oggi",
+        "Sto aspettando un cliente, intanto ti saluto", "Il mio collega ti usa sempre",
+        "Salve, oggi è il mio giorno di prova in studio", "Evviva, ho superato l'esame di Stato!",
+        "Sei sempre gentile con tutti?", "Hai dei figli?", "Piove a dirotto a {city}", "Buon inizio di mese",
+        "{greet}! Si ricomincia",
+    ],
+    "theoretical_definition": [
+        "Mi spieghi il significato {di_T}?", "Qual è l'origine {di_T}?", "Cosa caratterizza {T}?",
+        "{T_bare}: definizione e caratteristiche", "Cos'è in sintesi {T}?", "Qual è lo scopo {di_T}?",
+        "Per quale motivo è nato {T}?", "Quali elementi compongono {A}?", "{X_bare} e {X2_bare}, che differenza c'è?",
+        "Cos'hanno in comune {X} e {X2}?", "Qual è il concetto alla base {di_T}?", "Che cosa sono {A_pl}?",
+        "{A_bare}, cos'è di preciso?", "Spiegami la differenza tra {A} e {A2}", "Che funzione ha {A} nel bilancio?",
+        "Che ruolo svolge {T} nel fisco italiano?", "Quali sono gli elementi essenziali {di_T}?",
+        "A cosa si riferisce il termine {T_bare}?", "Cosa si intende quando si dice {T_bare}?",
+        "Che tipo di istituto è {T}?", "Come viene inquadrato {T} dalla dottrina?",
+        "Cosa significa fiscalmente {T_bare}?", "Glossario: {T_bare}", "Cos'è il principio di {princ} e perché è importante?",
+        "{princ}: che principio è?", "Mi spieghi cosa sono {A_pl}?", "Cos'è, in breve, {T}?",
+        "In che cosa si differenzia {E} {da_E2}?", "Che cosa vuol dire {acr}?", "Cosa si intende con {acr}?",
+        "Che cosa si intende con l'espressione {T_bare}?", "{T_bare}: significato?",
+        "Che cos'è, a grandi linee, {T}?", "Qual è la logica {di_T}?", "Cosa sta alla base {di_T}?",
+        "Quali sono i presupposti {di_T}?", "Cos'è {T}? Fammi un esempio", "Che cos'è {A} e a cosa serve?",
+        "Differenze tra {E} e {E2}?", "{E_bare} o {E2_bare}: che differenze ci sono?",
+        "Cosa si intende per {A_bare} in ragioneria?", "Qual è la funzione {di_T}?",
+        "Cos'è {X}, in poche parole?", "Cosa vuol dire essere soggetti {a_X}?",
+        "La sigla {acr} a cosa corrisponde?", "Da dove deriva la denominazione {di_T}?", "Come nasce {T}?",
+        "Che cos'è {T}, spiegato a un principiante?", "Quali sono i principi generali {di_T}?",
+        "Che differenza passa tra {A} e {A2}?", "Cosa distingue un'imposta diretta da una indiretta?",
+        "Cos'è {T} rispetto {a_T2}?", "Che significa {acr} in ambito fiscale?",
+        "Cosa si intende di preciso per principio di {princ}?",
+    ],
+    "technical_research": [
+        "Come posso {act}?", "Cosa serve per {act}?", "Qual è il modo giusto per {act}?",
+        "Mi spieghi come si fa a {act}?", "Cosa devo fare per {act}?",
+        "Un cliente {country} ha pagato in anticipo: come registro l'incasso?",
+        "Il mio cliente {prof} ha ricevuto una cartella per {X}: come si contesta?",
+        "Come si detrae l'IVA su {ivacase}?", "In che quadro {di_F} vanno {spesa}?", "Quando va pagato {pay}?",
+        "Ho un cliente con {T}: come gestisco le fatture di acquisto?", "Come si chiude una {E_bare}?",
+        "Quali controlli fa l'Agenzia su {F}?", "Si può fare una dichiarazione integrativa per correggere {F}?",
+        "Un {prof} può dedurre le spese dell'auto? In che misura?", "Come si applica {T} a un {prof}?",
+        "Entro che giorno si paga {pay}?", "Che succede se non pago {pay} in tempo?",
+        "Cosa cambia per un {prof} che supera la soglia del forfettario?",
+        "Come mi regolo con le fatture estere per un cliente {country}?",
+        "Devo emettere fattura per un acconto ricevuto da un cliente {country}?",
+        "Qual è la tempistica per presentare {F}?", "Come posso correggere una dichiarazione già trasmessa?",
+        "Quali spese può scaricare un {prof}?", "Come funziona in concreto {T} per una {E_bare}?",
+        "Ho un dubbio: come contabilizzo {op}?", "Chi è obbligato a presentare {F}?",
+        "Come si gestiscono le fatture di un cliente {prof} che ha cessato l'attività?",
+        "Il cliente vuole {act}, da dove partiamo?", "Per {ivacase} serve la fattura elettronica?",
+        "Come compilo {F} per un cliente {prof}?", "Cosa devo allegare {a_F}?",
+        "Serve la firma digitale per {act}?", "Come si comunica all'INPS la cessazione di un dipendente?",
+        "Come gestire le fatture scartate dallo SDI oltre i 5 giorni?",
+        "Il cliente non ha pagato la fattura: posso recuperare l'IVA?",
+        "Devo fare il reverse charge per un subappalto edile?",
+        "Cosa serve per intestare una fattura a un condominio?", "Qual è il codice ATECO giusto per un {prof}?",
+        "Come si tratta fiscalmente {op}?", "Come registro {op} in contabilità semplificata?",
+        "Che adempimenti ha un {prof} che apre la partita IVA?",
+        "Quali scadenze ha un {prof} forfettario nel {year}?",
+        "Cosa si fa se {F} è stato trasmesso con dati sbagliati?",
+        "Come devo gestire l'IVA su {ivacase} per un cliente {country}?",
+        "Posso detrarre {spesa} se pago in contanti?",
+        "Il mio cliente ha venduto una casa: deve dichiarare la plusvalenza?",
+        "Cosa succede se il cliente ha un debito con l'Agenzia delle Entrate-Riscossione?",
+        "Come si emette una nota di credito parziale?", "Serve un'autorizzazione per {act}?",
+        "Quanto tempo ha l'Agenzia per fare un accertamento?",
+        "Cosa deve fare un {prof} che riceve un compenso dall'estero?",
+        "Come deduco i costi di un'auto usata anche per lavoro?", "Entro quando si può {act}?",
+    ],
+    "calculator": [
+        "Quanto è l'IVA su {amt}?", "Mi calcoli quanto pago di IRPEF con {amt} di reddito?",
+        "Quanto devo pagare di IMU per una casa con rendita {rendita}?", "Calcolo del netto da {amt} lordi",
+        "Qual è il netto mensile con una RAL di {amt}?", "Fammi il calcolo dei contributi INPS su {amt}",
+        "Quanto fa il {rate}% di {amt}?", "Se guadagno {amt} l'anno quanto pago di tasse?",
+        "Con {amt} di fatturato e {amt2} di costi quanto pago di IRPEF in regime ordinario?",
+        "Quanto pago di interessi su un ritardo di {days} giorni per {amt}?",
+        "Calcolo ravvedimento operoso: {amt} con {days} giorni di ritardo",
+        "Quanto pago di interessi se divido {amt} in {n} rate?",
+        "Calcola il TFR per {n} anni di lavoro con stipendio di {amt}",
+        "Quanta cedolare secca pago con un affitto di {amtm} mensili?", "Quanto fa {amt} diviso {n}?",
+        "Ricavami l'imponibile da {amt} IVA inclusa al {rate}%", "Da {amt} lordi quanto resta netto a un {prof}?",
+        "Fai il conto dell'IRES su {amt}", "Quanto paga di IRAP una società con {amt} di valore della produzione?",
+        "Calcolami la detrazione per {amt} di interessi passivi sul mutuo",
+        "Quanto mi spetta di detrazione per {amt} di spese per ristrutturazione?",
+        "Quanto pagherei di contributi come {prof} con {amt} di reddito?",
+        "Calcola la quota di ammortamento del {ammrate}% su {amt}",
+        "Quanto costa in tutto una fattura da {amt} con IVA al {rate}%?",
+        "Ho fatturato {amt}, quanto devo accantonare per le tasse?", "Quanto è il {coeff}% di {amt}?",
+        "Quanto risparmio con la cedolare al {ced}% su {amt} di affitto l'anno?",
+        "Mi serve un calcolo: {amt} meno {amt2}, poi IVA al {rate}%",
+        "Calcola gli interessi legali al {tasso}% su {amt}", "Quanto pago di superbollo per {n}0 kW oltre la soglia?",
+        "Calcola la differenza tra {amt} e {amt2}", "Quanto costano {n} fatture da {amt} più IVA?",
+        "A quanto corrisponde il {rate}% di {amt}?", "Fammi il calcolo: {amt} al {tasso}% per {n} anni",
+        "Quanto è l'IRPEF netta con {amt} di reddito e {amt2} di detrazioni?",
+        "Con una RAL di {amt} quanto prendo al mese?", "Da {amt} lordi quanto si porta a casa un dipendente?",
+        "Calcola l'acconto IRPEF su un'imposta di {amt}", "Quanto vale il {coeff}% di {amt} di ricavi?",
+        "Quanto pago di imposta sostitutiva al {sost}% su un reddito di {amt}?",
+        "Calcolami il contributo soggettivo al {gs}% su {amt}",
+        "Quanto è il costo del lavoro per un dipendente da {amt} lordi?",
+        "Quant'è la rata di un finanziamento da {amt} in {n} anni al {tasso}%?",
+        "Quanto pago di IVA trimestrale se ho vendite per {amt} e acquisti per {amt2}?",
+        "Quanto mi costa il ritardo di {days} giorni su un F24 da {amt}?",
+        "Ravvedimento: {amt} scaduti da {days} giorni, quanto pago?",
+        "Calcola le ritenute su un compenso di {amt}",
+        "Fai la somma di {amt} e {amt2} e applica l'IVA al {rate}%", "Quanto fa {amt} per {n}?",
+        "Converti {amt} lordi in netti con ritenuta del 20%",
+        "Quanta IMU pago per un negozio con rendita {rendita}?",
+        "A quanto arriva la detrazione del 19% su {amt}?",
+        "Calcolami l'utile netto: ricavi {amt}, costi {amt2}", "IRES e IRAP su {amt} di utile: quanto si paga?",
+    ],
+    "normative_reference": [
+        "Qual è la legge che regola {T}?", "Quale articolo si applica {a_T}?",
+        "Quale decreto legislativo disciplina {T}?", "Norma di riferimento {di_T}?",
+        "Mi dici l'articolo del TUIR {su_T}?", "Art. {art_L} {L_bare}: mi riassumi il testo?",
+        "Cosa stabilisce l'articolo {art_L} {di_L}?", "Qual è il testo dell'articolo {art_L} {di_L}?",
+        "Mi riassumi la circolare {num}/E del {year}?", "Che cosa ha chiarito l'Agenzia con la circolare {num}/E?",
+        "Quale risoluzione dell'Agenzia delle Entrate parla {di_T}?", "Quali articoli {di_L} riguardano {T}?",
+        "Dammi il riferimento di legge {di_T}", "Cosa dice la normativa {su_T}?", "Cosa dice la legge {su_T}?",
+        "Quale comma della legge di bilancio {year} disciplina {T}?", "Che cosa prevede la norma {su_T}?",
+        "Quale articolo del codice civile disciplina {T}?",
+        "Sentenza della Cassazione {su_T}: quali sono le più importanti?", "Quale giurisprudenza c'è {su_T}?",
+        "Cosa prevede il decreto attuativo {di_T}?", "Quale normativa europea riguarda {T}?",
+        "Direttiva 2006/112/CE: quale articolo riguarda {T}?", "Quale interpello dell'Agenzia riguarda {T}?",
+        "Art. {art_L} comma {comma} {L_bare}", "Cosa dice l'OIC {oic} {su_A}?",
+        "Qual è la normativa vigente {su_T}?", "Quale legge stabilisce le regole {di_T}?",
+        "Mi mandi il link alla circolare {num}/E del {year}?", "In base a quale articolo si applica {T}?",
+        "Quali sono le fonti normative {di_T}?", "Quale articolo del TUIR disciplina {T}?",
+        "Cosa dice il codice civile {su_A}?", "Cosa prevede {L} in materia {di_T}?",
+        "Quale legge ha modificato {T} nel {year}?", "Qual è la norma sanzionatoria per {T}?",
+        "Quale circolare ha chiarito i dubbi {su_T}?", "Le istruzioni ministeriali {su_T} cosa dicono?",
+        "Mi serve l'articolo preciso {su_T}", "In quale decreto è stato introdotto {T}?",
+        "Testo della legge {su_T}", "Quali commi della legge di bilancio parlano {di_T}?",
+        "Articolo {art_L} {di_L}: è stato modificato nel {year}?", "Che dice la Cassazione {su_T}?",
+        "Quale risoluzione ha chiarito {T}?", "Cosa prevede il regolamento UE {su_T}?",
+        "Il principio di diritto n. {num} del {year} cosa dice?", "Quale provvedimento ha approvato {F}?",
+        "Quale norma rende obbligatorio {F}?", "Quali sono gli articoli {di_L} sulle sanzioni?",
+        "Quale decreto ministeriale fissa le regole {di_T}?", "Art. {art_L} {L_bare}, testo vigente",
+    ],
+}
+for _label, _more in MORE_TRAIN_TEMPLATES.items():
+    TEMPLATES[_label]["train"] = TEMPLATES[_label]["train"] + _more
+
+# Words that occur in the held-out templates / hard rows but in none of the
+# training templates. Frozen when the held-out templates were written; the
+# generator refuses to run if a training template or hard row uses one.
+HELDOUT_ONLY_WORDS = frozenset("""
+    acronimo aderire aggiunge aggiungi allora ammonta andato annoio annuo ante artigiano
+    assistente assistito assume auguro aziendale bella benefit bollo brevemente busta calcolano
+    caldo canone capire cento cerco chiacchiere chiama chiarisci circolari citami citare com
+    compensazione compilato compilazione compleanno complessivo complimenti comporta compresa
+    computa conoscerti conosci consigli contenuto conti cosi cucinare dato definire definisce
+    descrivimi determina dettato dialetto dicitura dietro differiscono dimenticato dimmi dirmi
+    disposizione distinguono distinzione divertente domande dopo doppia dormi dovuta due
+    economia emozioni ero errore esattamente esiste esistono estremi facendo ferragosto flat
+    fonda fornitore franchigia fringe fuori gentilissimo guidi illustri imposte incassati
+    incassi indica indicare indicarmi intelligente invio io istituito iter lascia lavori li
+    limite lingue livello lorda lunedi ma macchinario mai metto nella nervoso niente nome
+    nozione occupi omesso omette operativamente ottimo ottobre parlarmi parte passaggi passo
+    perdere pesante pessimo piace posto potresti prassi pratico precompilata preoccupare presto
+    primo programma programmato pronto proprio punto qualche qualcosa quanti questo qui
+    rappresenta rateizzare recente recita retribuzione ridotta rimane ringrazio riportami
+    rischia risolto risolvo rispondere rispondi ristorante riunione rivalsa saldo salutami
+    sanitaria sanzione scade scappare scattano scrivo scusami seguire senso senti servizi
+    settimana sistema sistemare smartphone software sole splendido squadra stacco staff stanco
+    stimami successive sulla sviluppatore tasca tax tecnicamente tema teorica teorico termini
+    terribile tifoso tirami titolare totale tratti tratto trova tuo uff ufficiale umore vediamo
+    velocemente vendo versamento versati versione veterinarie vista vorrei
+""".split())
+
+
+def template_words(template: str) -> set:
+    return set(norm_key(PLACEHOLDER.sub(" ", template)).split())
+
+
+def check_guard() -> None:
+    leaks = []
+    for label in LABELS:
+        for template in TEMPLATES[label]["train"]:
+            bad = template_words(template) & HELDOUT_ONLY_WORDS
+            if bad:
+                leaks.append(f"{label}: {template!r} uses {sorted(bad)}")
+    for text, label in HARD_TRAIN:
+        bad = template_words(text) & HELDOUT_ONLY_WORDS
+        if bad:
+            leaks.append(f"hard row {text!r} uses {sorted(bad)}")
+    if leaks:
+        raise SystemExit("held-out wording leaked into training templates:\n  " + "\n  ".join(leaks))
+
+
 # Extra placeholder used in one held-out technical template.
 QUADRO_CASES = ["ha solo un conto corrente estero", "ha venduto criptovalute", "ha plusvalenze da azioni",
                 "percepisce redditi da locazione"]
@@ -895,7 +1104,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out-dir", default=here)
     args = ap.parse_args(argv)
-    rng = random.Random(args.seed)
+    check_guard()
+    # Separate streams so the held-out rows do not shift when training
+    # templates are added (they still depend on training rows via the
+    # near-duplicate filter).
+    rng = random.Random(f"{args.seed}:train")
+    held_rng = random.Random(f"{args.seed}:heldout")
 
     train_keys: set[str] = set()
     train_rows = []
@@ -914,7 +1128,7 @@ def main(argv=None) -> int:
     held_keys = set(train_keys)
     held_rows = []
     for label in LABELS:
-        held_rows += generate_split(rng, label, "heldout", N_HELDOUT_PER_LABEL, held_keys, compare)
+        held_rows += generate_split(held_rng, label, "heldout", N_HELDOUT_PER_LABEL, held_keys, compare)
     for text, label in HARD_HELDOUT:
         key, ws = norm_key(text), word_set(text)
         if key in held_keys or too_similar(key, ws, compare):
@@ -922,7 +1136,7 @@ def main(argv=None) -> int:
         compare.append((key, ws))
         held_keys.add(key)
         held_rows.append({"text": text, "label": label})
-    rng.shuffle(held_rows)
+    held_rng.shuffle(held_rows)
 
     # feedback.jsonl is what the release exports: clean, since modelship stops on malformed lines and
     # unknown labels (exit 2). feedback-raw.jsonl is the same rows with malformed / unknown-label rows

@@ -1,5 +1,5 @@
 /** Why a row was left out of the dataset. */
-export type DropReason = 'empty_text' | 'duplicate'
+export type DropReason = 'empty_text' | 'duplicate' | 'empty_label'
 
 export interface DatasetReport {
   /** Secret-free identity of the source (a path, a URL without credentials, `postgres://host/db`). */
@@ -9,8 +9,10 @@ export interface DatasetReport {
   /** Per reason: how many, and the first line numbers (files) or ids (database) / row numbers (API). */
   dropped: Partial<Record<DropReason, { count: number; first: Array<number | string> }>>
   perLabel: Record<string, number>
-  /** Same text with different labels. */
+  /** Same text with different labels (the first 100 such texts; see conflictCount for the total). */
   conflicts: Array<{ text: string; labels: string[] }>
+  /** How many distinct texts have conflicting labels; absent means `conflicts.length`. */
+  conflictCount?: number
   sha256: string
 }
 
@@ -26,6 +28,18 @@ export interface ExportRequest {
   /** Called for progress lines (rows so far); plain text, no secrets. */
   onProgress?: (line: string) => void
   signal?: AbortSignal
+  /** http(s) only: timeouts and retries (defaults: 10 s connect, 60 s read, 3 attempts, 1 s backoff). */
+  http?: HttpOptions
+}
+
+export interface HttpOptions {
+  connectTimeoutMs?: number
+  /** Longest silence while waiting for the response head or the next body bytes. */
+  readTimeoutMs?: number
+  /** Attempts in all (1 = no retry). */
+  attempts?: number
+  /** Delay before the first retry; doubled for each further one. */
+  retryDelayMs?: number
 }
 
 export interface ExportResult {
