@@ -1,0 +1,355 @@
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { ModelshipError } from '../pipeline/errors.js'
+import { sha256File } from '../pipeline/fs-atomic.js'
+import { CsvParser } from '../pipeline/feedback/csv.js'
+import { hashBytes, writeDataset } from '../pipeline/feedback/dataset-writer.js'
+import { exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
+import type { ExportResult } from '../pipeline/feedback/types.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'modelship-feedback-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function exportText(name: string, content: string | Buffer, extra: { onProgress?: (l: string) => void } = {}): Promise<ExportResult> {
+  const source = join(dir, name)
+  await writeFile(source, content)
+  return exportFeedback({ source, query: null, destPath: join(dir, 'out', 'dataset.jsonl'), ...extra })
+}
+
+async function failure(p: Promise<unknown>): Promise<ModelshipError> {
+  const e = await p.then(
+    () => {
+      throw new Error('expected the export to fail')
+    },
+    (err: unknown) => err,
+  )
+  expect(e).toBeInstanceOf(ModelshipError)
+  return e as ModelshipError
+}
+
+async function readDataset(path: string): Promise<Array<{ text: string; label: string }>> {
+  const text = await readFile(path, 'utf8')
+  expect(text.endsWith('\n')).toBe(true)
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { text: string; label: string })
+}
+
+describe('JSONL files', () => {
+  it('normalizes, dedups and reports', async () => {
+    const lines = [
+      { text: '  Come si calcola l’IRPEF?  ', label: ' calculator ' }, // 1: trimmed
+      { text: 'Ciao', label: 'chitchat' }, // 2
+      { text: '   ', label: 'chitchat' }, // 3: empty text
+      { text: 'Ciao', label: 'chitchat' }, // 4: duplicate
+      { text: 'Cos’è il   TFR', label: 'theoretical_definition' }, // 5: inner spaces kept
+      { text: 'Ciao', label: 'technical_research' }, // 6: conflict, kept
+      { text: 'Ciao ', label: 'technical_research' }, // 7: duplicate of 6 after trimming
+      { text: 'Ciao', label: 'calculator' }, // 8: third label for the same text
+      { text: 'Senza etichetta', label: '  ' }, // 9: empty label
+    ]
+    const result = await exportText('feedback.jsonl', lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
+    expect(await readDataset(result.path)).toEqual([
+      { text: 'Come si calcola l’IRPEF?', label: 'calculator' },
+      { text: 'Ciao', label: 'chitchat' },
+      { text: 'Cos’è il   TFR', label: 'theoretical_definition' },
+      { text: 'Ciao', label: 'technical_research' },
+      { text: 'Ciao', label: 'calculator' },
+    ])
+    expect(result.report).toEqual({
+      source: join(dir, 'feedback.jsonl'),
+      rowsRead: 9,
+      kept: 5,
+      dropped: { empty_text: { count: 1, first: [3] }, duplicate: { count: 2, first: [4, 7] }, empty_label: { count: 1, first: [9] } },
+      perLabel: { calculator: 2, chitchat: 1, technical_research: 1, theoretical_definition: 1 },
+      conflicts: [{ text: 'Ciao', labels: ['chitchat', 'technical_research', 'calculator'] }],
+      conflictCount: 1,
+      sha256: result.sha256,
+    })
+    expect(result.sha256).toBe(await sha256File(result.path))
+    expect(result.path).toBe(join(dir, 'out', 'dataset.jsonl'))
+  })
+
+  it('accepts CRLF, a BOM, blank lines, no final newline and extra keys', async () => {
+    const body = '\uFEFF{"text":"a","label":"x"}\r\n\r\n  \n{"label":"y","text":"b","extra":1}'
+    const result = await exportText('f.jsonl', body)
+    expect(await readDataset(result.path)).toEqual([
+      { text: 'a', label: 'x' },
+      { text: 'b', label: 'y' },
+    ])
+  })
+
+  it('keeps only the first 10 line numbers per drop reason', async () => {
+    const rows = Array.from({ length: 30 }, () => JSON.stringify({ text: 'same', label: 'x' }))
+    const result = await exportText('f.jsonl', rows.join('\n'))
+    expect(result.report.dropped.duplicate).toEqual({ count: 29, first: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] })
+  })
+
+  it.each([
+    ['{"text":"a","label":"x"}\n{"text": "b", "label": }\n', /f\.jsonl:2: malformed JSON \(/],
+    ['{"text":"a","label":"x"}\n\n{"text":5,"label":"x"}\n', /f\.jsonl:3: "text" must be a string$/],
+    ['{"text":"a"}\n', /f\.jsonl:1: missing "label"$/],
+    ['{"label":"a"}\n', /f\.jsonl:1: missing "text"$/],
+    ['{"text":"a","label":null}\n', /f\.jsonl:1: "label" must be a string$/],
+    ['["a","x"]\n', /f\.jsonl:1: expected a JSON object with "text" and "label"$/],
+    ['{"text":"a","label":"x"}\n{"text":"unfinished\n', /f\.jsonl:2: malformed JSON/],
+  ])('rejects malformed input with one line saying where: %j', async (body, message) => {
+    const e = await failure(exportText('f.jsonl', body))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toMatch(message)
+    expect(e.message.startsWith(join(dir, 'f.jsonl'))).toBe(true)
+    expect(e.message).not.toContain('\n')
+  })
+
+  it('rejects bytes that are not UTF-8', async () => {
+    const e = await failure(exportText('f.jsonl', Buffer.concat([Buffer.from('{"text":"a","label":"x"}\n{"text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","label":"x"}\n')])))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toMatch(/f\.jsonl:\d+: not valid UTF-8/)
+  })
+
+  it('reports progress as plain lines', async () => {
+    const rows = Array.from({ length: 250_000 }, (_, i) => `{"text":"question ${i}","label":"l${i % 5}"}`)
+    const lines: string[] = []
+    const result = await exportText('big.jsonl', rows.join('\n'), { onProgress: (l) => lines.push(l) })
+    expect(result.report.kept).toBe(250_000)
+    expect(lines).toContain('exported 100000 rows')
+    expect(lines).toContain('exported 200000 rows')
+    expect(lines.at(-1)).toBe('exported 250000 rows')
+    for (const l of lines) expect(l).toMatch(/^exported \d+ rows$/)
+  })
+})
+
+describe('CSV files', () => {
+  it('parses RFC 4180: quotes, doubled quotes, embedded newlines, CRLF, BOM, any column order, extra columns', async () => {
+    const body =
+      '\uFEFFid,label,text,notes\r\n' +
+      '1,chitchat,"Ciao, come va?",x\r\n' +
+      '2,calculator,"Il 5"" di 200",\r\n' +
+      '3,technical_research,"prima riga\r\nseconda riga\nterza",""\r\n' +
+      '\r\n' +
+      '4,chitchat,plain text,"a ""b"" c"\r\n' +
+      '5,chitchat,"",\r\n' +
+      '6,theoretical_definition,"last, no newline"'
+    const result = await exportText('f.csv', body)
+    expect(await readDataset(result.path)).toEqual([
+      { text: 'Ciao, come va?', label: 'chitchat' },
+      { text: 'Il 5" di 200', label: 'calculator' },
+      { text: 'prima riga\r\nseconda riga\nterza', label: 'technical_research' },
+      { text: 'plain text', label: 'chitchat' },
+      { text: 'last, no newline', label: 'theoretical_definition' },
+    ])
+    // Line numbers are where each record starts (record 3 spans lines 4-6, then a blank line).
+    expect(result.report.dropped).toEqual({ empty_text: { count: 1, first: [9] } })
+    expect(result.report.rowsRead).toBe(6)
+  })
+
+  it('accepts LF-only files and a header with spaces and capitals', async () => {
+    const result = await exportText('f.csv', ' Text , LABEL\nhello,chitchat\n')
+    expect(await readDataset(result.path)).toEqual([{ text: 'hello', label: 'chitchat' }])
+  })
+
+  it('reports an unterminated quote at the line where the field started', async () => {
+    const e = await failure(exportText('f.csv', 'text,label\na,x\n"never closed,x\nmore\nlines\n'))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toBe(`${join(dir, 'f.csv')}:3: unterminated quoted field (the closing quote is missing)`)
+  })
+
+  it('rejects a header without text and label, naming what it got', async () => {
+    const e = await failure(exportText('f.csv', 'query,intent\na,b\n'))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toBe(`${join(dir, 'f.csv')}:1: CSV header is missing the "text" and "label" columns (got "query", "intent")`)
+    const e2 = await failure(exportText('g.csv', 'text,intent\na,b\n'))
+    expect(e2.message).toMatch(/g\.csv:1: CSV header is missing the "label" column/)
+  })
+
+  it('rejects a row without the label field, and junk after a closing quote', async () => {
+    const e = await failure(exportText('f.csv', 'text,label\na,x\nonly text\n'))
+    expect(e.message).toBe(`${join(dir, 'f.csv')}:3: missing "label" (the row has 1 field)`)
+    const e2 = await failure(exportText('g.csv', 'text,label\n"a"b,x\n'))
+    expect(e2.code).toBe('BAD_INPUT')
+    expect(e2.message).toMatch(/g\.csv:2: unexpected character "b" after a closing quote/)
+  })
+
+  it('rejects an empty file', async () => {
+    const e = await failure(exportText('f.csv', ''))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toMatch(/f\.csv:1: empty CSV/)
+  })
+
+  it('gives the same records however the input is split into chunks', () => {
+    const body = '\uFEFFtext,label\r\n"a ""q""\r\nb",x\r\nc,"y"\r\r\n"",z\n"d,e",\r\n'
+    const parse = (chunks: string[]): Array<[string[], number]> => {
+      const out: Array<[string[], number]> = []
+      const p = new CsvParser((f, line) => out.push([f, line]))
+      for (const c of chunks) p.push(c)
+      p.end()
+      return out
+    }
+    const whole = parse([body])
+    expect(whole).toEqual([
+      [['text', 'label'], 1],
+      [['a "q"\r\nb', 'x'], 2],
+      [['c', 'y'], 4],
+      [['', 'z'], 6],
+      [['d,e', ''], 7],
+    ])
+    for (let i = 0; i <= body.length; i++) expect(parse([body.slice(0, i), body.slice(i)])).toEqual(whole)
+    expect(parse(body.split(''))).toEqual(whole)
+  })
+})
+
+describe('file errors and atomicity', () => {
+  it('names a missing file (BAD_INPUT) and refuses other extensions (CONFIG) and schemes', async () => {
+    const missing = join(dir, 'nope.jsonl')
+    const e = await failure(exportFeedback({ source: missing, query: null, destPath: join(dir, 'd.jsonl') }))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toBe(`${missing}: no such file`)
+    const e2 = await failure(exportText('data.txt', 'text,label\n'))
+    expect(e2.code).toBe('CONFIG')
+    expect(e2.message).toMatch(/unsupported file type \.txt/)
+    const e3 = await failure(exportFeedback({ source: 's3://bucket/x.jsonl', query: null, destPath: join(dir, 'd.jsonl') }))
+    expect(e3.code).toBe('CONFIG')
+    await mkdir(join(dir, 'adir.jsonl'))
+    const e4 = await failure(exportFeedback({ source: join(dir, 'adir.jsonl'), query: null, destPath: join(dir, 'd.jsonl') }))
+    expect(e4.code).toBe('BAD_INPUT')
+  })
+
+  it('leaves an existing destination untouched and no temp file behind when the input is bad', async () => {
+    const dest = join(dir, 'out', 'dataset.jsonl')
+    await mkdir(join(dir, 'out'))
+    await writeFile(dest, 'previous dataset\n')
+    const rows = Array.from({ length: 50_000 }, (_, i) => `{"text":"q${i}","label":"x"}`)
+    await writeFile(join(dir, 'f.jsonl'), rows.join('\n') + '\n{broken\n')
+    const e = await failure(exportFeedback({ source: join(dir, 'f.jsonl'), query: null, destPath: dest }))
+    expect(e.message).toMatch(/f\.jsonl:50001: malformed JSON/)
+    expect(await readFile(dest, 'utf8')).toBe('previous dataset\n')
+    expect(await readdir(join(dir, 'out'))).toEqual(['dataset.jsonl'])
+  })
+
+  it('replaces an existing destination on success', async () => {
+    const dest = join(dir, 'dataset.jsonl')
+    await writeFile(dest, 'old\n')
+    await writeFile(join(dir, 'f.jsonl'), '{"text":"a","label":"x"}\n')
+    const result = await exportFeedback({ source: join(dir, 'f.jsonl'), query: null, destPath: dest })
+    expect(await readFile(dest, 'utf8')).toBe('{"text":"a","label":"x"}\n')
+    expect((await readdir(dir)).sort()).toEqual(['dataset.jsonl', 'f.jsonl'])
+    expect(result.report.kept).toBe(1)
+  })
+
+  it('stops on abort without leaving a file', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => `{"text":"q${i}","label":"x"}`)
+    await writeFile(join(dir, 'f.jsonl'), rows.join('\n'))
+    const ac = new AbortController()
+    ac.abort()
+    const e = await failure(exportFeedback({ source: join(dir, 'f.jsonl'), query: null, destPath: join(dir, 'd.jsonl'), signal: ac.signal }))
+    expect(e.code).toBe('INTERRUPTED')
+    expect((await readdir(dir)).sort()).toEqual(['f.jsonl'])
+  })
+})
+
+describe('sourceKind and sourceIdentity', () => {
+  it('classifies sources', () => {
+    expect(sourceKind('/data/feedback.jsonl')).toBe('file')
+    expect(sourceKind('HTTPS://app.example.com/api/v1/labeling/export?format=csv')).toBe('http')
+    expect(sourceKind('postgresql://u:p@db/app')).toBe('postgres')
+  })
+
+  it('never includes credentials', () => {
+    expect(sourceIdentity('/data/feedback.jsonl')).toBe('/data/feedback.jsonl')
+    expect(sourceIdentity('postgres://modelship:p%40ss%3Aw%2Frd%25@db.internal:5433/pratikoai?sslmode=require')).toBe('postgres://db.internal:5433/pratikoai')
+    expect(sourceIdentity('postgres://u:secret@db/app')).toBe('postgres://db/app')
+    expect(sourceIdentity('https://bob:hunter22@app.example.com/api/v1/labeling/export?format=jsonl&token=abcdef')).toBe(
+      'https://app.example.com/api/v1/labeling/export?format=jsonl&token=***',
+    )
+  })
+})
+
+describe('DatasetWriter', () => {
+  const tricky = [
+    'plain ASCII question?',
+    '  spaces around  ',
+    '\u00a0\u2003È già scaduto il termine?\u3000\ufeff',
+    'Perché sì',
+    'quotes "inside" and a backslash \\ here',
+    'control \u0001 and tab\tand newline\n',
+    'emoji 🧾 and CJK 税',
+    'x'.repeat(5000),
+    '\u2028line separator inside\u2029ok',
+  ]
+
+  it('hashes with MurmurHash3 x86_128 (reference vectors)', () => {
+    const hex = (s: string, seed = 0): string => {
+      const out = new Uint32Array(4)
+      const b = Buffer.from(s, 'utf8')
+      hashBytes(b, 0, b.length, seed, out)
+      return [...out].map((w) => w.toString(16).padStart(8, '0')).join('')
+    }
+    expect(hex('')).toBe('0'.repeat(32))
+    expect(hex('hello')).toBe('2b2444a0db91def79adb31b69adb31b6')
+    expect(hex('The quick brown fox jumps over the lazy dog')).toBe('2f1583c3ecee2c675d7bf66ce5e91d2c')
+  })
+
+  it('writes exactly what JSON.stringify would, from strings and from UTF-8 bytes alike', async () => {
+    const viaStrings = await writeDataset(join(dir, 'a.jsonl'), { source: 's' }, async (w) => {
+      tricky.forEach((t, i) => w.add(t, ' label ', i + 1))
+    })
+    const viaBytes = await writeDataset(join(dir, 'b.jsonl'), { source: 'b' }, async (w) => {
+      tricky.forEach((t, i) => {
+        const buf = Buffer.from(`${i + 1}|${t}|label`, 'utf8')
+        const first = buf.indexOf('|')
+        const last = buf.lastIndexOf('|')
+        w.addUtf8(buf, first + 1, last, last + 1, buf.length, i + 1, 0, first)
+      })
+    })
+    const expected = tricky.map((t) => `${JSON.stringify({ text: t.trim(), label: 'label' })}\n`).join('')
+    expect(await readFile(viaStrings.path, 'utf8')).toBe(expected)
+    expect(await readFile(viaBytes.path, 'utf8')).toBe(expected)
+    expect(viaBytes.sha256).toBe(viaStrings.sha256)
+  })
+
+  it('deduplicates the same text whether it came as a string or as bytes', async () => {
+    const result = await writeDataset(join(dir, 'c.jsonl'), { source: 's' }, async (w) => {
+      tricky.forEach((t, i) => w.add(t, 'a', i + 1))
+      tricky.forEach((t, i) => {
+        const buf = Buffer.from(`${t}\ta`, 'utf8')
+        const tab = buf.lastIndexOf('\t')
+        w.addUtf8(buf, 0, tab, tab + 1, buf.length, 100 + i, -1, -1)
+      })
+      const buf = Buffer.from('9007\tPerché sì\tb', 'utf8')
+      w.addUtf8(buf, 5, buf.lastIndexOf('\t'), buf.lastIndexOf('\t') + 1, buf.length, 999, 0, 4)
+    })
+    expect(result.report.kept).toBe(tricky.length + 1)
+    expect(result.report.dropped.duplicate).toEqual({ count: tricky.length, first: [100, 101, 102, 103, 104, 105, 106, 107, 108] })
+    expect(result.report.conflicts).toEqual([{ text: 'Perché sì', labels: ['a', 'b'] }])
+  })
+
+  it('refuses an absurd number of distinct labels (the wrong column)', async () => {
+    const e = await failure(
+      writeDataset(join(dir, 'd.jsonl'), { source: 'src.csv' }, async (w) => {
+        for (let i = 0; i < 10_001; i++) w.add(`text ${i}`, `label ${i}`, i + 1)
+      }),
+    )
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.message).toMatch(/src\.csv: more than 10000 distinct labels/)
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('counts conflicts beyond the listed ones', async () => {
+    const result = await writeDataset(join(dir, 'e.jsonl'), { source: 's' }, async (w) => {
+      for (let i = 0; i < 150; i++) {
+        w.add(`text ${i}`, 'a', i)
+        w.add(`text ${i}`, 'b', i)
+      }
+    })
+    expect(result.report.conflicts).toHaveLength(100)
+    expect(result.report.conflictCount).toBe(150)
+  })
+})
