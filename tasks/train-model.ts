@@ -41,6 +41,10 @@ export const trainModel: StepFactory = (deps: Deps) => ({
     })
     const metrics = await readMetrics(outputDir, stdout ?? printed.join('\n'), deps.config.model.labels)
     const labels = await readLabels(outputDir, deps.config.model.labels)
+    const configured = deps.config.model.labels
+    if (labels.length !== configured.length || labels.some((l) => !configured.includes(l))) {
+      deps.log.warn(`the trainer produced the labels ${labels.join(', ')} but model.labels is ${configured.join(', ')}; versions follow the trained labels`)
+    }
     ctx.model = { dir: outputDir, metrics, labels }
     task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}`
   },

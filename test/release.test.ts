@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
 import { createDockerShim, type DockerShim } from './support/docker-shim.js'
 import { cleanup, cliEnv, makeWorkspace, readJsonLines, runCli, snapshotTree, TRAINER } from './support/workspace.js'
 
@@ -86,8 +87,10 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     const labels = ['chitchat', 'theoretical_definition', 'technical_research', 'normative_reference']
     const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').split('\n').filter((l) => l.trim() && !l.includes('"calculator"'))
     writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
-    const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8')
-    writeFileSync(join(ws, 'modelship.yaml'), `${cfg}model:\n  labels: [${labels.join(', ')}]\n`)
+    const cfg = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as { model?: unknown; trainer: { args: Record<string, unknown> } }
+    cfg.model = { labels }
+    cfg.trainer.args.labels = labels.join(',')
+    writeFileSync(join(ws, 'modelship.yaml'), stringify(cfg))
     const third = await runCli(['release', '--workspace', ws, '--yes', '--json', '--force'], { env })
     expect(third.stderr).not.toMatch(/^error:/m)
     expect(JSON.parse(third.stdout)).toMatchObject({ modelId: 'pratikoai/intent-classifier-v2.0' })
