@@ -60,7 +60,8 @@ BASELINE_BASE_MODEL = "modelship/tfidf-word-char-logreg"
 BASELINE_DEFAULTS = {
     "learning_rate": 1.0,     # initial SGD step (per example, summed over a mini-batch)
     "l2": 1e-4,               # L2 penalty per example (lambda)
-    "min_passes": 32,         # total optimiser passes are max(epochs, min_passes)
+    "label_smoothing": 0.2,   # target = (1 - eps) * one-hot + eps / n_labels
+    "min_passes": 24,         # total optimiser passes are max(epochs, min_passes)
     "min_df": 2,              # drop n-grams seen in fewer training texts
     "word_ngrams": [1, 2],
     "char_ngrams": [2, 5],    # within word boundaries (words padded with spaces)
@@ -195,7 +196,8 @@ def compute_metrics(y_true: list[str], y_pred: list[str], labels: list[str]) -> 
         recall = tp / n_true if n_true else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": n_true}
-    present = [l for l in labels if l in set(y_true) or l in set(y_pred)] or labels
+    seen = set(y_true) | set(y_pred)
+    present = [l for l in labels if l in seen] or labels
     n = len(y_true)
     accuracy = sum(1 for t, p in zip(y_true, y_pred) if t == p) / n if n else 0.0
     f1_macro = sum(per_class[l]["f1"] for l in present) / len(present)
@@ -354,8 +356,9 @@ class LinearModel:
 
 
 def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, epochs, batch_size, lr0, l2, seed,
-                      dropout=0.0, on_epoch=None):
-    """Mini-batch SGD on the L2-regularised multinomial logistic loss.
+                      label_smoothing=0.0, on_epoch=None):
+    """Mini-batch SGD on the L2-regularised multinomial logistic loss
+    (cross-entropy against label-smoothed targets).
 
     Gradients are summed over a mini-batch; the step follows
     lr_t = lr0 / (1 + lr0 * l2 * t) (t = examples seen). L2 decay is applied
@@ -367,7 +370,7 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, epochs, 
     scale = 1.0
     t = 0
     order = list(range(len(X)))
-    inv_keep = 1.0 / (1.0 - dropout) if dropout < 1.0 else 0.0
+    smooth = label_smoothing / n_classes
     for epoch in range(1, epochs + 1):
         loss_sum = 0.0
         seen = 0
@@ -379,14 +382,12 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, epochs, 
                 grads = []
                 for i in batch:
                     idx, val = X[i]
-                    if dropout > 0.0:
-                        keep = [j for j in range(len(idx)) if rng.random() >= dropout]
-                        idx = [idx[j] for j in keep]
-                        val = [val[j] * inv_keep for j in keep]
                     scores = [scale * sum(map(mul, map(Vk.__getitem__, idx), val)) + bk for Vk, bk in zip(V, b)]
                     p = softmax(scores)
                     loss_sum -= math.log(max(p[y[i]], 1e-12))
-                    p[y[i]] -= 1.0
+                    if smooth:
+                        p = [pk - smooth for pk in p]
+                    p[y[i]] -= 1.0 - label_smoothing
                     grads.append((idx, val, p))
                 seen += len(batch)
                 t += len(batch)
@@ -510,10 +511,11 @@ def train_baseline(args, labels, train_rows, test_rows, out_dir) -> tuple[dict, 
 
     W, b = train_softmax_sgd(X, y, len(vec.vocab), K, passes_per_epoch=schedule, epochs=args.epochs,
                              batch_size=args.batch_size, lr0=cfg["learning_rate"], l2=cfg["l2"],
-                             seed=args.seed, on_epoch=on_epoch)
+                             label_smoothing=cfg["label_smoothing"], seed=args.seed, on_epoch=on_epoch)
     meta = {"n_train": len(train_rows), "n_test": len(test_rows), "seed": args.seed,
             "epochs": args.epochs, "passes": sum(schedule), "learning_rate": cfg["learning_rate"],
-            "l2": cfg["l2"], "min_df": cfg["min_df"], "batch_size": args.batch_size}
+            "l2": cfg["l2"], "label_smoothing": cfg["label_smoothing"], "min_df": cfg["min_df"],
+            "batch_size": args.batch_size}
     clf = BaselineClassifier(labels, vec, LinearModel(labels, W, b), meta)
     data = clf.to_json()
     write_json(os.path.join(out_dir, "model.json"), data, compact=True)
@@ -567,10 +569,15 @@ def train_transformers(args, labels, train_rows, test_rows, out_dir) -> tuple[di
         fail("--device cuda requested but CUDA is not available")
     label2id = {l: i for i, l in enumerate(labels)}
     id2label = {i: l for i, l in enumerate(labels)}
-    tokenizer = tf.AutoTokenizer.from_pretrained(args.base_model)
-    model = tf.AutoModelForSequenceClassification.from_pretrained(
-        args.base_model, num_labels=len(labels), id2label=id2label, label2id=label2id,
-        ignore_mismatched_sizes=True)
+    try:
+        tokenizer = tf.AutoTokenizer.from_pretrained(args.base_model)
+        # The head is re-initialised for our labels (the NLI checkpoint has 3).
+        model = tf.AutoModelForSequenceClassification.from_pretrained(
+            args.base_model, num_labels=len(labels), id2label=id2label, label2id=label2id,
+            ignore_mismatched_sizes=True)
+    except (OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        fail(f"cannot load base model {args.base_model}: {first}")
 
     class Rows(torch.utils.data.Dataset):
         def __init__(self, rows):
@@ -633,8 +640,18 @@ def train_transformers(args, labels, train_rows, test_rows, out_dir) -> tuple[di
 class TransformersClassifier:
     def __init__(self, model_dir: str, device: str | None = None):
         self.torch, tf = _import_transformers()
-        self.tokenizer = tf.AutoTokenizer.from_pretrained(model_dir)
-        self.model = tf.AutoModelForSequenceClassification.from_pretrained(model_dir)
+        try:
+            self.tokenizer = tf.AutoTokenizer.from_pretrained(model_dir)
+            self.model = tf.AutoModelForSequenceClassification.from_pretrained(model_dir)
+        except (OSError, ValueError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            fail(f"cannot load transformers model from {model_dir}: {first}")
+        self.max_length = 512
+        try:
+            with open(os.path.join(model_dir, "training_args.json"), encoding="utf-8") as fh:
+                self.max_length = int(json.load(fh).get("max_length") or 512)
+        except (OSError, ValueError, TypeError):
+            pass
         self.device = device or ("cuda" if self.torch.cuda.is_available() else "cpu")
         self.model.to(self.device).eval()
         cfg = self.model.config.id2label
@@ -643,7 +660,7 @@ class TransformersClassifier:
     def predict(self, texts: list[str], batch_size: int = 32) -> list[tuple[str, float]]:
         out = []
         for s in range(0, len(texts), batch_size):
-            enc = self.tokenizer(texts[s:s + batch_size], truncation=True, max_length=512, padding=True,
+            enc = self.tokenizer(texts[s:s + batch_size], truncation=True, max_length=self.max_length, padding=True,
                                  return_tensors="pt").to(self.device)
             with self.torch.no_grad():
                 probs = self.torch.softmax(self.model(**enc).logits, dim=-1)
@@ -761,9 +778,14 @@ def cmd_train(argv: list[str]) -> int:
     args = build_train_parser().parse_args(argv)
     labels = args.labels
     if args.backend == "auto":
-        backend = "transformers" if transformers_available() else "baseline"
-        why = "torch and transformers are importable" if backend == "transformers" \
-            else "torch/transformers not installed"
+        backend = "baseline"
+        why = "torch/transformers not installed"
+        if transformers_available():
+            try:
+                _import_transformers()
+                backend, why = "transformers", "torch and transformers are importable"
+            except UsageError:
+                why = "torch/transformers installed but failed to import"
         log(f"backend: {backend} (auto: {why})")
     else:
         backend = args.backend
@@ -909,6 +931,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130
+    except BrokenPipeError:  # e.g. `... evaluate | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":

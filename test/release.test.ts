@@ -21,6 +21,17 @@ function setup(opts: Parameters<typeof makeWorkspace>[0] = {}, shimOpts: Paramet
 
 const release = (ws: string, env: Record<string, string>, ...flags: string[]) => runCli(['release', '--workspace', ws, '--yes', ...flags], { env })
 
+
+const LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
+/** Gives every `every`-th row of the workspace's feedback a wrong label: the model trained on it gets worse. */
+function addLabelNoise(ws: string, every: number): void {
+  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').trim().split('\n').map((l, i) => {
+    const row = JSON.parse(l) as { text: string; label: string }
+    return JSON.stringify(i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row)
+  })
+  writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
+}
+
 interface HistoryLine {
   action: string
   env: string
@@ -187,11 +198,12 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   })
 
   it('a metrics gate rejects with exit 3, naming the metric, its value and the bound; nothing is pushed', async () => {
-    const { ws, env } = setup({ config: { gates: { min_accuracy: 0.9999 } } })
+    const { ws, env } = setup({ config: { gates: { min_accuracy: 0.99 } } })
+    addLabelNoise(ws, 10)
     const before = snapshotTree(ws)
     const r = await release(ws, env)
     expect(r.code).toBe(3)
-    expect(r.stderr).toMatch(/^error: rejected: accuracy 0\.\d{4} < 0\.9999 \(gates\.min_accuracy\)/m)
+    expect(r.stderr).toMatch(/^error: rejected: accuracy 0\.\d{4} < 0\.99 \(gates\.min_accuracy\)/m)
     expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
     expect(readFileSync(join(ws, PROD), 'latin1')).toBe(before.get(PROD))
     expect(readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))[0]).toMatchObject({ outcome: 'rejected', step: 'gate' })
@@ -203,17 +215,12 @@ describe('resume variants', () => {
     const { ws, env } = setup()
     expect((await release(ws, env)).code).toBe(0)
     // Every fifth row gets a wrong label: the new model is worse than the one production runs.
-    const labels = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
-    const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').trim().split('\n').map((l, i) => {
-      const row = JSON.parse(l) as { text: string; label: string }
-      return JSON.stringify(i % 5 === 0 ? { ...row, label: labels[(labels.indexOf(row.label) + 1) % labels.length] } : row)
-    })
-    writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
+    addLabelNoise(ws, 5)
     const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(/gates:\n/, 'gates:\n  min_accuracy: 0.5\n  min_class_f1: 0.5\n')
     writeFileSync(join(ws, 'modelship.yaml'), cfg)
     const rejected = await release(ws, env)
     expect(rejected.code).toBe(3)
-    expect(rejected.stderr).toMatch(new RegExp(`^error: rejected: accuracy 0\\.\\d{4} < 0\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`, 'm'))
+    expect(rejected.stderr).toMatch(new RegExp(`^error: rejected: accuracy 0\\.\\d{4} < [01]\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`, 'm'))
     const forced = await release(ws, env, '--resume', '--force', '--json')
     expect(forced.stderr).not.toMatch(/^error:/m)
     expect(forced.code).toBe(0)

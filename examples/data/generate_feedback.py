@@ -3,19 +3,24 @@
 
     python3 examples/data/generate_feedback.py [--seed 7] [--out-dir examples/data]
 
-Writes two files next to this script (or into --out-dir):
+Writes three files next to this script (or into --out-dir):
 
-* feedback.jsonl - the training file (~1,300 rows) plus a handful of deliberately
-  malformed lines and rows with unknown labels, so the trainer's validation can
-  be seen at work;
-* heldout.jsonl  - ~300 clean rows used only for evaluation.
+* feedback.jsonl     - the training file (~1,600 clean rows, five labels);
+* feedback-raw.jsonl - the same rows with 5 malformed lines and 3 rows with
+  unknown labels spread in, to show validation (modelship refuses the file,
+  the trainer skips and reports those lines);
+* heldout.jsonl      - ~320 clean rows used only for evaluation.
 
 Honesty of the held-out set: every label has two *disjoint* template pools
-(TRAIN / HELDOUT), a slice of the topics, professions, countries and acronyms
-is only ever used in held-out rows, and each held-out row is rejected if its
-normalised text equals a training row, or if it is a near-copy of any training
-row or earlier held-out row: word-set (digits dropped) Jaccard >= 0.75, or a
-character similarity (difflib ratio) >= 0.85.
+(train / heldout); a slice of the topics, professions, countries, acronyms,
+laws and cities is only ever used in held-out rows; and each held-out row is
+rejected if its normalised text equals a training row, or if it is a
+near-copy of any training row or earlier held-out row: word-set (digits
+dropped) Jaccard >= 0.75, or a character similarity (difflib ratio) >= 0.85.
+HELDOUT_ONLY_WORDS freezes the words of the held-out templates that no
+training template used when they were written; the generator refuses to run
+if a training template (or hand-written training row) uses one, so the
+held-out wording stays unseen when the training pool grows.
 
 Standard library only; the output is a pure function of --seed.
 """
@@ -564,9 +569,10 @@ TEMPLATES = {
     },
 }
 
-# Second wave of training phrasings (more register and wording variety on the
-# training side only). They were written under the HELDOUT_ONLY_WORDS guard
-# below, so the held-out templates' distinctive wording stays unseen.
+# Later waves of training phrasings (more wording and register variety on the
+# training side only), written after the first held-out evaluation under the
+# HELDOUT_ONLY_WORDS guard below, so the held-out templates' distinctive
+# wording stays unseen by the model.
 MORE_TRAIN_TEMPLATES = {
     "chitchat": [
         "Buongiorno a tutti, oggi si lavora sodo", "Che giornata lunga, voglio andare a casa",
