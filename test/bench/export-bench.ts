@@ -132,7 +132,11 @@ const { exportFeedback } = await import(process.env.MODELSHIP_BENCH_MODULE)
 const started = performance.now()
 const result = await exportFeedback({ source: process.env.MODELSHIP_BENCH_URL, query: null, destPath: process.env.MODELSHIP_BENCH_DEST })
 const seconds = (performance.now() - started) / 1000
-process.stdout.write(JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, rowsRead: result.report.rowsRead, kept: result.report.kept }) + '\\n')
+// VmHWM is this process's own peak: getrusage's maxRSS survives exec and would count the parent's memory at fork.
+const { readFileSync } = await import('node:fs')
+const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+const maxRssKiB = hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS
+process.stdout.write(JSON.stringify({ seconds, maxRssKiB, rowsRead: result.report.rowsRead, kept: result.report.kept }) + '\\n')
 `
 
 async function runModelship(entry: ChildEntry, url: string, dest: string): Promise<{ seconds: number; peakRssMiB: number; rowsRead: number; kept: number }> {
