@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { failure } from './support/failure.js'
 import { ModelshipError } from '../pipeline/errors.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { CsvParser } from '../pipeline/feedback/csv.js'
@@ -23,16 +24,6 @@ async function exportText(name: string, content: string | Buffer, extra: { onPro
   return exportFeedback({ source, query: null, destPath: join(dir, 'out', 'dataset.jsonl'), ...extra })
 }
 
-async function failure(p: Promise<unknown>): Promise<ModelshipError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected the export to fail')
-    },
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ModelshipError)
-  return e as ModelshipError
-}
 
 async function readDataset(path: string): Promise<Array<{ text: string; label: string }>> {
   const text = await readFile(path, 'utf8')

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { failure as expectFailure } from './support/failure.js'
 import { ModelshipError } from '../pipeline/errors.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { exportFeedback } from '../pipeline/feedback/index.js'
@@ -63,14 +64,7 @@ function run(source: string, extra: Partial<ExportRequest> = {}): Promise<Export
 }
 
 async function failure(p: Promise<unknown>): Promise<ModelshipError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected the export to fail')
-    },
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ModelshipError)
-  const err = e as ModelshipError
+  const err = await expectFailure(p)
   for (const text of [err.message, err.hint ?? '', err.details ?? '', inspect(err), JSON.stringify(err)]) {
     for (const s of SECRETS) expect(text).not.toContain(s)
   }

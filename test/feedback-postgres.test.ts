@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { failure as expectFailure } from './support/failure.js'
 import { ModelshipError } from '../pipeline/errors.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { exportFeedback, sourceIdentity } from '../pipeline/feedback/index.js'
@@ -52,14 +53,7 @@ async function lines(path: string): Promise<Array<{ text: string; label: string 
 }
 
 async function failure(p: Promise<unknown>): Promise<ModelshipError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected the export to fail')
-    },
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ModelshipError)
-  const err = e as ModelshipError
+  const err = await expectFailure(p)
   expectNoSecret(err.message, err.hint ?? '', err.details ?? '', inspect(err, { depth: 5 }), JSON.stringify(err))
   return err
 }
