@@ -65,3 +65,27 @@ describe('loadConfig', () => {
     expect(err.exitCode).toBe(2)
   })
 })
+
+describe('workspace and .env', () => {
+  it('--workspace beats MODELSHIP_WORKSPACE beats the working directory; a missing one is a usage error', async () => {
+    const { resolveWorkspace } = await import('../scripts/workspace.js')
+    const a = await mkdtemp(join(tmpdir(), 'ms-ws-a-'))
+    const b = await mkdtemp(join(tmpdir(), 'ms-ws-b-'))
+    expect(resolveWorkspace(a, { MODELSHIP_WORKSPACE: b }, '/')).toBe(a)
+    expect(resolveWorkspace(undefined, { MODELSHIP_WORKSPACE: b }, '/')).toBe(b)
+    expect(resolveWorkspace(undefined, {}, a)).toBe(a)
+    expect(() => resolveWorkspace(undefined, { MODELSHIP_WORKSPACE: join(a, 'nope') }, '/')).toThrow(`workspace ${join(a, 'nope')}: no such directory (MODELSHIP_WORKSPACE)`)
+  })
+
+  it('.env fills what the real environment does not set, and never overrides it', async () => {
+    const { loadEnv } = await import('../scripts/workspace.js')
+    const dir = await mkdtemp(join(tmpdir(), 'ms-env-'))
+    await writeFile(join(dir, '.env'), 'HF_ORG=from-dotenv\nHF_REPO_PREFIX=from-dotenv\n')
+    const env = loadEnv(dir, { HF_ORG: 'from-shell' })
+    expect(env.HF_ORG).toBe('from-shell')
+    expect(env.HF_REPO_PREFIX).toBe('from-dotenv')
+    const config = await loadConfig({ workspace: dir, env })
+    expect(config.model.org).toBe('from-shell')
+    expect(config.model.prefix).toBe('from-dotenv')
+  })
+})
