@@ -33,7 +33,8 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
     throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)
   }
   const noDeploy = flags.deploy === false
-  if (!flags.yes && !flags.dryRun && !noDeploy && process.stdin.isTTY && process.stdout.isTTY && ws.config.deploy.mode !== 'none') {
+  // Ask before redeploying production by hand; `deploy.mode: auto` (the bundled example) and --yes never ask.
+  if (!flags.yes && !flags.dryRun && !noDeploy && process.stdin.isTTY && process.stdout.isTTY && ws.config.deploy.mode === 'compose') {
     const rl = createInterface({ input: process.stdin, output: process.stdout })
     const answer = await rl.question(`Release a new model to ${envName ?? 'production'} and redeploy it? [y/N] `)
     rl.close()
