@@ -62,6 +62,15 @@ describe('health-gated deploy with automatic rollback', () => {
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   })
 
+  it('verify: the model check must report the new model id, else rollback and exit 5', async () => {
+    const { ws, shim, env } = setup({}, { deploy: { verify: ['true'], model_check: ['echo', '{"model": "mdeberta"}'] } })
+    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toMatch(/^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 .*; production was rolled back to mdeberta/m)
+    expect(shim.container('app')?.model).toBe('mdeberta')
+    expect(history(ws).at(-1)).toMatchObject({ outcome: 'rolled_back', step: 'verify' })
+  })
+
   it('a container running another image than the one just built fails the deploy', async () => {
     const { ws, env } = setup({ imageMismatch: true })
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
