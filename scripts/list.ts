@@ -10,6 +10,7 @@ export interface ListedModel {
   id: string
   version: string
   private: boolean
+  created: string | null
   lastModified: string | null
   accuracy: number | null
   f1_macro: number | null
@@ -38,6 +39,7 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
       id: m.id,
       version: formatVersion(m.version),
       private: m.private,
+      created: m.createdAt ?? null,
       lastModified: m.lastModified ?? null,
       accuracy: metrics[i]?.accuracy ?? null,
       f1_macro: metrics[i]?.f1_macro ?? null,
@@ -53,12 +55,12 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
     return 0
   }
   ws.print(`${registry.describe()}:`)
-  const table = [['MODEL', 'VERSION', 'PRIVATE', 'MODIFIED', 'ACCURACY', 'F1', 'USED BY']].concat(
+  const table = [['MODEL', 'VERSION', 'PRIVATE', 'CREATED', 'ACCURACY', 'F1', 'USED BY']].concat(
     rows.map((r) => [
       r.id,
       r.version,
       r.private ? 'yes' : 'NO',
-      r.lastModified?.slice(0, 19).replace('T', ' ') ?? '-',
+      (r.created ?? r.lastModified)?.slice(0, 19).replace('T', ' ') ?? '-',
       r.accuracy?.toFixed(4) ?? '-',
       r.f1_macro?.toFixed(4) ?? '-',
       r.environments.join(',') || '-',

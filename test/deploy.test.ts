@@ -111,6 +111,7 @@ describe('current, promote, rollback, history', () => {
       [V1, ['production']],
     ])
     expect(listed[0]!.private).toBe(true)
+    expect((listed[0] as unknown as { created: string }).created).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(listed[0]!.accuracy).toBeGreaterThan(0.9)
   }, 120_000)
 

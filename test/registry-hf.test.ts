@@ -118,7 +118,7 @@ describe('hf registry against a Hub-compatible server', () => {
     }
 
     const listed = await registry.listModels()
-    expect(listed).toEqual([{ id, version: { major: 1, minor: 0 }, private: true, lastModified: expect.any(String) }])
+    expect(listed).toEqual([{ id, version: { major: 1, minor: 0 }, private: true, createdAt: expect.any(String), lastModified: expect.any(String) }])
     const id2 = modelIdFor(ORG, PREFIX, nextVersion(listed.map((m) => m.version), 'minor'))
     expect(id2).toBe('acme/intent-classifier-v1.1')
     await registry.push(request(id2, dir))

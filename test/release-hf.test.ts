@@ -48,6 +48,7 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
       ['pratikoai/intent-classifier-v1.0', 'v1.0', true, []],
     ])
     expect(rows[0]!.accuracy).toBeGreaterThan(0.9)
+    expect((rows[0] as unknown as { created: string }).created).toMatch(/^\d{4}-\d\d-\d\dT/)
     for (const out of [first.stdout, first.stderr, list.stdout, list.stderr]) noToken(out)
     for (const [, bytes] of snapshotTree(ws)) noToken(bytes)
   })

@@ -119,9 +119,13 @@ export function createHfRegistry(opts: HfRegistryOptions): ModelRegistry {
     async listModels() {
       const byId = new Map<string, RegistryModel>()
       try {
-        for await (const m of hubListModels({ ...common(), search: { owner: org, query: prefix } })) {
+        for await (const m of hubListModels({ ...common(), search: { owner: org, query: prefix }, additionalFields: ['createdAt'] })) {
           const version = versionOfRepo(m.name, prefix, org)
-          if (version) byId.set(m.name, toRegistryModel(m.name, m.private, m.updatedAt, prefix, version))
+          if (!version) continue
+          const model = toRegistryModel(m.name, m.private, m.updatedAt, prefix, version)
+          const created = (m as { createdAt?: unknown }).createdAt
+          if (typeof created === 'string' || created instanceof Date) model.createdAt = new Date(created).toISOString()
+          byId.set(m.name, model)
         }
       } catch (e) {
         throw fail(e, `listing the models of ${org} on`)

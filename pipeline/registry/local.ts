@@ -68,7 +68,7 @@ export function createLocalRegistry(opts: { root: string; org: string; prefix: s
   }
   const toModel = (modelId: string, meta: RepoMeta): RegistryModel | undefined => {
     const version = versionOfRepo(modelId, opts.prefix)
-    return version ? { id: modelId, version, private: meta.private, lastModified: meta.lastModified } : undefined
+    return version ? { id: modelId, version, private: meta.private, createdAt: meta.createdAt, lastModified: meta.lastModified } : undefined
   }
 
   return {

@@ -6,6 +6,8 @@ export interface RegistryModel {
   id: string
   version: Version
   private: boolean
+  /** ISO timestamp of the repo's creation, when the registry knows it. */
+  createdAt?: string
   /** ISO timestamp of the last change, when the registry knows it. */
   lastModified?: string
 }
