@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises'
 import { isStepName, type StepName } from '../pipeline/context.js'
-import { ModelshipError } from '../pipeline/errors.js'
+import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/errors.js'
 import { runRelease, type ReleaseSummary } from '../pipeline/index.js'
 import { openWorkspace } from './workspace.js'
 
@@ -43,17 +43,24 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
       return 0
     }
   }
-  const summary = await runRelease(ws.deps, {
-    ...(envName ? { envName } : {}),
-    dryRun: flags.dryRun === true,
-    ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
-    ...(from ? { from } : {}),
-    options: { ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}), force: flags.force === true, noDeploy },
-    renderer: process.stdout.isTTY && !flags.json ? 'default' : 'simple',
-    ...(flags.json ? { output: process.stderr } : {}),
-    signal,
-    command: 'release',
-  })
+  let summary: ReleaseSummary
+  try {
+    summary = await runRelease(ws.deps, {
+      ...(envName ? { envName } : {}),
+      dryRun: flags.dryRun === true,
+      ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
+      ...(from ? { from } : {}),
+      options: { ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}), force: flags.force === true, noDeploy },
+      renderer: process.stdout.isTTY && !flags.json ? 'default' : 'simple',
+      ...(flags.json ? { output: process.stderr } : {}),
+      signal,
+      command: 'release',
+    })
+  } catch (e) {
+    // Scripts reading --json get an object on failure too (the one-line error still goes to stderr).
+    if (flags.json) ws.printJson({ status: 'failed', exitCode: exitCodeOf(e), error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) } })
+    throw e
+  }
   printSummary(ws.print, summary)
   if (flags.json) ws.printJson(summary)
   return 0

@@ -33,7 +33,7 @@ const CASES: Case[] = [
   {
     name: 'unknown label',
     feedback: `${GOOD}\n{"text": "calcola l'IVA su 100 euro", "label": "tax_calc"}\n`,
-    args: (ws) => ['release', '--workspace', ws, '--yes'],
+    args: (ws) => ['release', '--workspace', ws, '--yes', '--json'],
     message: /^error: .*unknown labels?: tax_calc \(1\)/,
   },
   {
@@ -89,6 +89,7 @@ describe('bad input: one line saying what and where, exit 2, nothing changed', (
       expect(errors).toHaveLength(1)
       expect(errors[0]).toMatch(c.message)
       expect(snapshotTree(ws)).toEqual(before)
+      if (c.args(ws).includes('--json')) expect(JSON.parse(r.stdout)).toMatchObject({ status: 'failed', exitCode: 2 })
       expect(shim.calls().filter((x) => !['info', 'version', 'ps', 'config'].includes(x.name))).toEqual([])
     })
   }
