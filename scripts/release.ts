@@ -71,12 +71,13 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
     print('')
     print(`Dry run of ${s.env} (nothing was changed):`)
     print(`  next model: ${s.modelId ?? '?'} (now: ${s.previousModel ?? '?'})`)
-    if (s.diff) for (const l of s.diff.split('\n')) print(`  ${l}`)
+    if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
     for (const l of s.plan ?? []) if (!s.diff?.includes(l)) print(`  ${l}`)
     return
   }
   print('')
   print(`Released ${s.modelId ?? '?'} to ${s.env} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
+  if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
   if (s.metrics) print(`  accuracy ${s.metrics.accuracy.toFixed(4)}, macro F1 ${s.metrics.f1_macro.toFixed(4)}`)
   const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)
   if (skipped.length) print(`  skipped: ${skipped.join(', ')}`)

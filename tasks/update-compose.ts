@@ -19,7 +19,7 @@ export const updateCompose: StepFactory = (deps: Deps) => ({
       ...(ctx.composeEdit ? { earlier: ctx.composeEdit.files } : {}),
     })
     ctx.composeEdit = { previousModel, files: edit.files, diff: edit.diff }
-    if (edit.diff) for (const line of edit.diff.split('\n')) deps.log.plan(line)
+    // The diff is printed in the run's summary: a terminal renderer would reflow it if printed mid-run.
     const changed = edit.files.filter((f) => f.changed).map((f) => f.path)
     task.title = changed.length
       ? `Set ${deps.config.deploy.build_arg}=${release.modelId} in ${changed.join(', ')} (was ${previousModel})`
