@@ -258,8 +258,10 @@ export async function runRelease(deps: Deps, req: ReleaseRequest): Promise<Relea
     }
     state.status = STATUS_OF[code] ?? 'failed'
     state.error = { code, message: deps.redact(messageOf(final)), ...(failedStep ? { step: failedStep } : {}) }
-    if (!req.resume && !req.dryRun && exitCodeOf(final) === 2) {
-      // Bad input changes no file: a new run that stops on it leaves neither run state nor history behind.
+    const beforeLongWork = failedStep === undefined || STEP_NAMES.indexOf(failedStep) <= STEP_NAMES.indexOf('validate')
+    if (!req.resume && !req.dryRun && exitCodeOf(final) === 2 && beforeLongWork) {
+      // Bad input changes no file: a new run that stops on it before training leaves neither run state
+      // nor history behind. Later (a public repo found at push), the state is kept for --resume.
       await rm(ctx.runDir, { recursive: true, force: true })
       throw final
     }
