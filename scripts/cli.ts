@@ -41,9 +41,6 @@ const envOption = (): Option => new Option('--env <name>', 'environment from mod
 
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0
-  const run = (fn: () => Promise<number>) => async () => {
-    exitCode = await fn()
-  }
   const program = new Command('modelship')
     .description('From labeled QA feedback to a redeployed intent classifier, in one command.')
     .version('0.1.0')
@@ -66,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { releaseCommand } = await import('./release.js')
-      await run(() => releaseCommand(opts, controller.signal, (kill) => (killChildren = kill)))()
+      exitCode = await releaseCommand(opts, controller.signal, (kill) => (killChildren = kill))
     })
 
   program
@@ -76,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { listCommand } = await import('./list.js')
-      await run(() => listCommand(opts))()
+      exitCode = await listCommand(opts)
     })
 
   program
@@ -86,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { currentCommand } = await import('./current.js')
-      await run(() => currentCommand(opts))()
+      exitCode = await currentCommand(opts)
     })
 
   program
@@ -99,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (modelId: string, opts) => {
       const { promoteCommand } = await import('./promote.js')
-      await run(() => promoteCommand(modelId, opts))()
+      exitCode = await promoteCommand(modelId, opts)
     })
 
   program
@@ -111,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (path: string, version: string, opts) => {
       const { pushCommand } = await import('./push.js')
-      await run(() => pushCommand(path, version, opts))()
+      exitCode = await pushCommand(path, version, opts)
     })
 
   program
@@ -124,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { rollbackCommand } = await import('./promote.js')
-      await run(() => rollbackCommand(opts))()
+      exitCode = await rollbackCommand(opts)
     })
 
   program
@@ -135,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { historyCommand } = await import('./history.js')
-      await run(() => historyCommand(opts))()
+      exitCode = await historyCommand(opts)
     })
 
   try {
