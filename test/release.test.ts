@@ -166,6 +166,16 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     })
     expect(sent).toBe(true)
     expect(r.code).toBe(130)
+    // The trainer was stopped with the run, not left behind.
+    const { execFileSync } = await import('node:child_process')
+    const left = (() => {
+      try {
+        return execFileSync('pgrep', ['-f', `slow_trainer[.]py --data ${ws}`], { encoding: 'utf8' })
+      } catch {
+        return ''
+      }
+    })()
+    expect(left).toBe('')
     expect(Date.now() - started).toBeLessThan(60_000)
     const runs = readdirSync(join(ws, '.modelship', 'runs'))
     expect(runs).toHaveLength(1)
