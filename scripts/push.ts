@@ -37,15 +37,16 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
   const modelId = modelIdFor(config.model.org, config.model.prefix, version)
   await registry.checkAccess()
   const labels = await readLabels(dir, config.model.labels)
-  const now = ws.deps.clock.now().toISOString()
+  // The card depends only on the folder, so pushing the same folder again is a no-op, not a new commit.
+  const madeAt = (await stat(join(dir, 'config.json'))).mtime.toISOString()
   const card = renderModelCard({
     modelId,
     baseModel: config.model.base_model,
     labels,
     metrics: metrics ?? { accuracy: 0, f1_macro: 0, per_class: {} },
     datasetSha256: 'unknown',
-    runId: `push-${now}`,
-    createdAt: now,
+    runId: 'manual push',
+    createdAt: madeAt,
     ...(metrics ? {} : { metricsUnknown: true }),
   })
   let lastFile = ''

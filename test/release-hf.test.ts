@@ -87,8 +87,8 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     noToken(r.stderr)
   })
 
-  it('push <path> <version>: v1.9 then v1.10 are listed in semantic order', async () => {
-    const { ws, env } = await setup()
+  it('push <path> <version>: v1.9 then v1.10 are listed in semantic order; pushing again commits nothing', async () => {
+    const { ws, hub, env } = await setup()
     const dir = join(ws, 'handmade')
     mkdirSync(dir)
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ id2label: { 0: 'chitchat', 1: 'calculator' } }))
@@ -98,6 +98,10 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
     }
+    // The same folder again: nothing new is committed.
+    const commits = hub.repos.get('pratikoai/intent-classifier-v1.10')!.commits.length
+    expect((await runCli(['push', dir, '1.10', '--workspace', ws], { env: env() })).code).toBe(0)
+    expect(hub.repos.get('pratikoai/intent-classifier-v1.10')!.commits.length).toBe(commits)
     const rows = JSON.parse((await runCli(['list', '--workspace', ws, '--json'], { env: env() })).stdout) as Array<{ version: string }>
     expect(rows.map((r) => r.version)).toEqual(['v1.10', 'v1.9'])
     const refused = await runCli(['push', join(ws, 'nothing-here'), '1.11', '--workspace', ws], { env: env() })
