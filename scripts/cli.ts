@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander'
 import { exitCodeOf, isModelshipError, messageOf } from '../pipeline/errors.js'
-import { redactorForEnv } from '../pipeline/redact.js'
+import { sessionRedactor as redact } from './session.js'
 
 // The one top-level catch: every error becomes one redacted line (+ details and a hint) and its exit code.
-const redact = redactorForEnv(process.env)
 const controller = new AbortController()
 let killChildren: (() => Promise<void>) | undefined
 let interrupts = 0

@@ -4,7 +4,7 @@ import { parse as parseDotenv } from 'dotenv'
 import { loadConfig, type Config } from '../pipeline/config.js'
 import { createDeps, type Deps } from '../pipeline/deps.js'
 import { ModelshipError } from '../pipeline/errors.js'
-import { redactorForEnv } from '../pipeline/redact.js'
+import { learnSecrets, sessionRedactor } from './session.js'
 
 export interface CommandContext {
   workspace: string
@@ -49,7 +49,8 @@ export async function openWorkspace(o: {
 }): Promise<CommandContext> {
   const workspace = resolveWorkspace(o.workspaceFlag, process.env, process.cwd())
   const env = loadEnv(workspace, process.env)
-  const redact = redactorForEnv(env)
+  learnSecrets(env)
+  const redact = sessionRedactor
   const human = o.json ? process.stderr : process.stdout
   const print = (line: string): void => void human.write(`${redact(line)}\n`)
   const config = await loadConfig({ workspace, env, ...(o.flags ? { flags: o.flags } : {}), warn: (m) => print(`warning: ${m}`) })

@@ -1,0 +1,11 @@
+import { redactorForEnv, SECRET_ENV_VARS } from '../pipeline/redact.js'
+
+/**
+ * The redactor of this CLI process: it starts with the secrets of the real environment and learns
+ * those that `.env` adds once a workspace is opened, so the top-level catch masks them too.
+ */
+export const sessionRedactor = redactorForEnv(process.env)
+
+export function learnSecrets(env: Readonly<Record<string, string | undefined>>): void {
+  for (const name of SECRET_ENV_VARS) sessionRedactor.add(env[name])
+}
