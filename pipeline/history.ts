@@ -25,6 +25,8 @@ export interface HistoryEntry {
   metrics?: { accuracy: number; f1_macro: number }
   step?: string
   error?: string
+  /** A plain `rollback` (no --to): it undoes the latest change not undone yet. */
+  undo?: boolean
 }
 
 export interface History {
@@ -62,9 +64,18 @@ export function createHistory(path: string, redact: (s: string) => string): Hist
   }
 }
 
-/** The model an environment used before its latest successful change (for `rollback` with no --to). */
+/**
+ * Where a plain `rollback` goes: history read as an undo stack. Each earlier plain rollback undoes
+ * one change, so rolling back twice after three releases lands on the first release's predecessor,
+ * not back and forth between the last two.
+ */
 export function previousModelOf(entries: readonly HistoryEntry[], env: string): { from: string; to: string } | undefined {
-  // Newest first: the latest change that took effect tells where we came from.
-  const last = entries.find((e) => e.env === env && e.outcome === 'success' && e.from !== null && e.to !== null && e.from !== e.to)
-  return last ? { from: last.from!, to: last.to! } : undefined
+  let undone = 0
+  for (const e of entries) {
+    if (e.env !== env || e.outcome !== 'success' || e.from === null || e.to === null || e.from === e.to) continue
+    if (e.action === 'rollback' && e.undo === true) undone++
+    else if (undone > 0) undone--
+    else return { from: e.from, to: e.to }
+  }
+  return undefined
 }

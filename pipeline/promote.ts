@@ -15,6 +15,8 @@ export interface PromoteRequest {
   modelId: string
   deploy: boolean
   action: Exclude<HistoryAction, 'release'>
+  /** A plain rollback: recorded as undoing the latest change. */
+  undo?: boolean
   command: string
   onLine?: (line: string) => void
 }
@@ -61,6 +63,7 @@ export async function promoteModel(deps: Deps, req: PromoteRequest): Promise<Pro
     deployed: false,
     ...whoami(),
     runId,
+    ...(req.undo ? { undo: true } : {}),
     ...extra,
   })
   let step = 'registry'

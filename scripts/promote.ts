@@ -43,7 +43,7 @@ export async function rollbackCommand(flags: { workspace?: string; env?: string;
     target = previous.from
   }
   const deploy = await shouldDeploy(ws.deps, flags.deploy === false)
-  const result = await promoteModel(ws.deps, { envName, modelId: target, deploy, action: 'rollback', command: `rollback ${target}` })
+  const result = await promoteModel(ws.deps, { envName, modelId: target, deploy, action: 'rollback', undo: flags.to === undefined, command: `rollback ${target}` })
   ws.print(`rolled back ${envName}: ${result.from ?? '?'} → ${result.to}${result.deployed ? ', redeployed' : ''}`)
   if (flags.json) ws.printJson(result)
   return 0
