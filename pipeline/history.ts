@@ -1,4 +1,5 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { hostname, userInfo } from 'node:os'
 import { dirname } from 'node:path'
 import { ModelshipError } from './errors.js'
 import { redactDeep } from './redact.js'
@@ -27,6 +28,17 @@ export interface HistoryEntry {
   error?: string
   /** A plain `rollback` (no --to): it undoes the latest change not undone yet. */
   undo?: boolean
+}
+
+/** Who made a change, for the audit log. */
+export function whoami(): { user: string; host: string } {
+  let user = 'unknown'
+  try {
+    user = userInfo().username
+  } catch {
+    // no passwd entry (containers)
+  }
+  return { user, host: hostname() }
 }
 
 export interface History {

@@ -4,11 +4,10 @@ import type { Deps } from './deps.js'
 import { buildImage, deployService, restorePreviousDeployment, verifyService } from './deploy-ops.js'
 import { applyModelToEnvironment, currentModelOf, restoreEditedFiles } from './environment.js'
 import { isModelshipError, messageOf, ModelshipError } from './errors.js'
-import { createHistory, type HistoryAction, type HistoryEntry, type HistoryOutcome } from './history.js'
+import { createHistory, whoami, type HistoryAction, type HistoryEntry, type HistoryOutcome } from './history.js'
 import { acquireLock } from './lock.js'
 import { assertValidModelRef } from './registry/version.js'
 import { newRunId } from './state.js'
-import { whoami } from '../tasks/record-release.js'
 
 export interface PromoteRequest {
   envName: string

@@ -1,19 +1,8 @@
-import { hostname, userInfo } from 'node:os'
 import type { Ctx } from '../pipeline/context.js'
 import { need } from '../pipeline/context.js'
 import type { Deps } from '../pipeline/deps.js'
-import type { History, HistoryEntry } from '../pipeline/history.js'
+import { whoami, type History, type HistoryEntry } from '../pipeline/history.js'
 import type { StepFactory } from './types.js'
-
-export function whoami(): { user: string; host: string } {
-  let user = 'unknown'
-  try {
-    user = userInfo().username
-  } catch {
-    // no passwd entry (containers)
-  }
-  return { user, host: hostname() }
-}
 
 /** The history line of a release, whatever its outcome. */
 export function releaseEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], extra: Partial<HistoryEntry> = {}): HistoryEntry {
