@@ -13,10 +13,10 @@ import type { StepFactory } from './types.js'
 
 export const trainerProbeCommand = (config: Config): Command => [...(config.trainer.command as [string, ...string[]]), '--help']
 
-/** Where the feedback comes from: a path resolved in the workspace, or a URL (DATABASE_URL when the source says `database`). */
+/** Where the feedback comes from: a path resolved in the workspace, or a URL (DATABASE_URL when the source says `database` or `$DATABASE_URL`). */
 export function resolveFeedbackSource(config: Config, databaseUrl: string | undefined): string {
   const source = config.feedback.source
-  if (source === 'database' || source === 'postgres') {
+  if (source === 'database' || source === 'postgres' || source === '$DATABASE_URL' || source === '${DATABASE_URL}') {
     if (!databaseUrl) throw new ModelshipError('CONFIG', `feedback.source is ${source} but DATABASE_URL is not set`)
     return databaseUrl
   }
