@@ -89,3 +89,17 @@ describe('workspace and .env', () => {
     expect(config.model.prefix).toBe('from-dotenv')
   })
 })
+
+describe('feedback source', () => {
+  it('`database` and `$DATABASE_URL` read DATABASE_URL; URLs pass through; paths resolve in the workspace', async () => {
+    const { resolveFeedbackSource } = await import('../tasks/preflight.js')
+    const { config } = validateConfig([defaults], WS)
+    const withSource = (source: string) => ({ ...config, feedback: { source, query: null } })
+    const db = 'postgres://u:pw@db:5432/app'
+    expect(resolveFeedbackSource(withSource('database'), db)).toBe(db)
+    expect(resolveFeedbackSource(withSource('$DATABASE_URL'), db)).toBe(db)
+    expect(resolveFeedbackSource(withSource('https://app/api/v1/labeling/export?format=csv'), db)).toBe('https://app/api/v1/labeling/export?format=csv')
+    expect(resolveFeedbackSource(withSource('./data/f.jsonl'), db)).toBe('/ws/data/f.jsonl')
+    expect(() => resolveFeedbackSource(withSource('database'), undefined)).toThrow('feedback.source is database but DATABASE_URL is not set')
+  })
+})
