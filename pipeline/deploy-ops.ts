@@ -189,3 +189,22 @@ export async function restorePreviousDeployment(
     })
   }
 }
+
+/**
+ * The failure policy of deploy/verify, shared by release and promote: warn, restore the previous
+ * model ({@link restorePreviousDeployment}), and return the ROLLED_BACK error to exit with (5).
+ * A failed restore throws ROLLBACK_FAILED (6).
+ */
+export async function rollBackAfter(
+  deps: Deps,
+  failure: unknown,
+  o: { envName: string; edited: readonly EditedFile[]; previousModel: string; runDir: string },
+): Promise<ModelshipError> {
+  const reason = failure instanceof Error ? failure.message : String(failure)
+  deps.log.warn(`${reason}: rolling back ${o.envName} to ${o.previousModel}`)
+  await restorePreviousDeployment(deps, o)
+  return new ModelshipError('ROLLED_BACK', `${reason}; ${o.envName} was rolled back to ${o.previousModel}`, {
+    cause: failure,
+    hint: `the files are as before and ${deps.config.deploy.service} runs ${o.previousModel} again; fix the cause and try again`,
+  })
+}

@@ -7,6 +7,18 @@ import { redactDeep } from './redact.js'
 export type HistoryAction = 'release' | 'promote' | 'rollback'
 export type HistoryOutcome = 'success' | 'failed' | 'rejected' | 'rolled_back' | 'rollback_failed' | 'interrupted'
 
+const OUTCOME_OF_CODE: Partial<Record<string, HistoryOutcome>> = {
+  GATE_REJECTED: 'rejected',
+  ROLLED_BACK: 'rolled_back',
+  ROLLBACK_FAILED: 'rollback_failed',
+  INTERRUPTED: 'interrupted',
+}
+
+/** The history outcome of a failure with this error code. */
+export function outcomeOf(code: string): HistoryOutcome {
+  return OUTCOME_OF_CODE[code] ?? 'failed'
+}
+
 /** One line of `.modelship/history.jsonl` (append-only audit log). */
 export interface HistoryEntry {
   at: string

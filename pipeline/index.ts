@@ -16,12 +16,12 @@ import { updateCompose } from '../tasks/update-compose.js'
 import { validateDatasetStep } from '../tasks/validate-dataset.js'
 import { verifyServiceStep } from '../tasks/verify-service.js'
 import { STEP_NAMES, type Ctx, type ReleaseOptions, type StepName, type StepOutputs } from './context.js'
-import { deployPlan, restorePreviousDeployment } from './deploy-ops.js'
+import { deployPlan, rollBackAfter } from './deploy-ops.js'
 import type { Deps } from './deps.js'
 import { restoreEditedFiles } from './environment.js'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from './errors.js'
 import { hashJson } from './fs-atomic.js'
-import { createHistory, type History, type HistoryOutcome } from './history.js'
+import { createHistory, outcomeOf, type History } from './history.js'
 import { acquireLock, type Lock } from './lock.js'
 import type { Command } from './ports.js'
 import { formatCommand } from './shell.js'
@@ -117,7 +117,6 @@ export interface ReleaseSummary {
   runDir?: string
 }
 
-const OUTCOME_OF: Partial<Record<string, HistoryOutcome>> = { GATE_REJECTED: 'rejected', ROLLED_BACK: 'rolled_back', ROLLBACK_FAILED: 'rollback_failed', INTERRUPTED: 'interrupted' }
 const STATUS_OF: Partial<Record<string, RunStatus>> = { GATE_REJECTED: 'rejected', ROLLED_BACK: 'rolled_back', ROLLBACK_FAILED: 'rollback_failed', INTERRUPTED: 'interrupted' }
 
 /**
@@ -267,7 +266,7 @@ export async function runRelease(deps: Deps, req: ReleaseRequest): Promise<Relea
     }
     await save()
     if (!req.dryRun) {
-      await history.append(releaseEntry(ctx, now(), OUTCOME_OF[code] ?? 'failed', { ...(failedStep ? { step: failedStep } : {}), error: messageOf(final) }))
+      await history.append(releaseEntry(ctx, now(), outcomeOf(code), { ...(failedStep ? { step: failedStep } : {}), error: messageOf(final) }))
     }
     throw final
   } finally {
@@ -295,16 +294,11 @@ async function applyFailurePolicy(deps: Deps, ctx: Ctx, state: RunState, policy:
     }
     return failure
   }
-  deps.log.warn(`${messageOf(failure)}: rolling back ${ctx.envName} to ${edit.previousModel}`)
   try {
-    await restorePreviousDeployment(deps, { envName: ctx.envName, edited: edit.files, previousModel: edit.previousModel, runDir: ctx.runDir, onLine: () => {} })
+    return await rollBackAfter(deps, failure, { envName: ctx.envName, edited: edit.files, previousModel: edit.previousModel, runDir: ctx.runDir })
   } catch (e) {
     return e
   }
-  return new ModelshipError('ROLLED_BACK', `${messageOf(failure)}; ${ctx.envName} was rolled back to ${edit.previousModel}`, {
-    cause: failure,
-    hint: `the files are as before the run and ${deps.config.deploy.service} runs ${edit.previousModel} again; fix the cause and release again`,
-  })
 }
 
 function summarize(ctx: Ctx, state: RunState, dryRun: boolean): ReleaseSummary {

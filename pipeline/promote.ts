@@ -1,10 +1,10 @@
 import { join } from 'node:path'
 import { engineCommand } from './compose/docker.js'
 import type { Deps } from './deps.js'
-import { buildImage, deployService, restorePreviousDeployment, verifyService } from './deploy-ops.js'
+import { buildImage, deployService, rollBackAfter, verifyService } from './deploy-ops.js'
 import { applyModelToEnvironment, currentModelOf, restoreEditedFiles } from './environment.js'
 import { isModelshipError, messageOf, ModelshipError } from './errors.js'
-import { createHistory, whoami, type HistoryAction, type HistoryEntry, type HistoryOutcome } from './history.js'
+import { createHistory, outcomeOf, whoami, type HistoryAction, type HistoryEntry, type HistoryOutcome } from './history.js'
 import { acquireLock } from './lock.js'
 import { assertValidModelRef } from './registry/version.js'
 import { newRunId } from './state.js'
@@ -97,17 +97,14 @@ export async function promoteModel(deps: Deps, req: PromoteRequest): Promise<Pro
       } catch (e) {
         const previous = from ?? config.model.base_aliases[0]
         if (!previous) throw e
-        log.warn(`${messageOf(e)}: rolling back ${req.envName} to ${previous}`)
-        await restorePreviousDeployment(deps, { envName: req.envName, edited: edit.files, previousModel: previous, runDir })
-        throw new ModelshipError('ROLLED_BACK', `${messageOf(e)}; ${req.envName} was rolled back to ${previous}`, { cause: e })
+        throw await rollBackAfter(deps, e, { envName: req.envName, edited: edit.files, previousModel: previous, runDir })
       }
     }
     await history.append(entry('success', { deployed: req.deploy }))
     return { env: req.envName, from, to: req.modelId, changedFiles, diff: edit.diff, deployed: req.deploy }
   } catch (e) {
     const code = isModelshipError(e) ? e.code : 'STEP_FAILED'
-    const outcome: HistoryOutcome = code === 'ROLLED_BACK' ? 'rolled_back' : code === 'ROLLBACK_FAILED' ? 'rollback_failed' : 'failed'
-    await history.append(entry(outcome, { step, error: messageOf(e), deployed: code === 'ROLLED_BACK' || code === 'ROLLBACK_FAILED' }))
+    await history.append(entry(outcomeOf(code), { step, error: messageOf(e), deployed: code === 'ROLLED_BACK' || code === 'ROLLBACK_FAILED' }))
     throw e
   } finally {
     await lock.release()
