@@ -51,8 +51,11 @@ export async function readConfiguredModels(config: Config, envName: string, file
  * merges them), else any compose file, else its env files. Undefined when none configures it.
  */
 export async function currentModelOf(config: Config, envName: string, files: UserFiles): Promise<string | undefined> {
-  const env = environmentOf(config, envName)
-  const models = await readConfiguredModels(config, envName, files)
+  return modelInEffect(environmentOf(config, envName), await readConfiguredModels(config, envName, files))
+}
+
+/** Pure: which of the configured values the environment runs (see {@link currentModelOf}). */
+export function modelInEffect(env: EnvironmentConfig, models: readonly ConfiguredModel[]): string | undefined {
   const inCompose = models.filter((m) => env.compose.includes(m.file) || env.edit.includes(m.file))
   const ordered = [...env.compose, ...env.edit.filter((f) => !env.compose.includes(f))]
   for (const file of [...ordered].reverse()) {

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { ModelshipError } from './errors.js'
 import { redactDeep } from './redact.js'
 
@@ -57,6 +57,11 @@ export interface History {
   append(entry: HistoryEntry): Promise<void>
   /** All entries, newest first. */
   read(): Promise<HistoryEntry[]>
+}
+
+/** The workspace's audit log, `<stateDir>/history.jsonl`. */
+export function historyOf(deps: { stateDir: string; redact: (s: string) => string }): History {
+  return createHistory(join(deps.stateDir, 'history.jsonl'), deps.redact)
 }
 
 export function createHistory(path: string, redact: (s: string) => string): History {

@@ -21,7 +21,7 @@ import type { Deps } from './deps.js'
 import { restoreEditedFiles } from './environment.js'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from './errors.js'
 import { hashJson } from './fs-atomic.js'
-import { createHistory, outcomeOf, type History } from './history.js'
+import { historyOf, outcomeOf, type History } from './history.js'
 import { acquireLock, type Lock } from './lock.js'
 import type { Command } from './ports.js'
 import { formatCommand } from './shell.js'
@@ -125,7 +125,7 @@ const STATUS_OF: Partial<Record<string, RunStatus>> = { GATE_REJECTED: 'rejected
  */
 export async function runRelease(deps: Deps, req: ReleaseRequest): Promise<ReleaseSummary> {
   const { config } = deps
-  const history = createHistory(join(deps.stateDir, 'history.jsonl'), deps.redact)
+  const history = historyOf(deps)
   const now = (): Date => deps.clock.now()
   if (req.from && !req.resume) throw new ModelshipError('USAGE', '--from goes with --resume')
 

@@ -4,7 +4,7 @@ import type { Deps } from './deps.js'
 import { buildImage, deployService, rollBackAfter, verifyService } from './deploy-ops.js'
 import { applyModelToEnvironment, currentModelOf, restoreEditedFiles } from './environment.js'
 import { isModelshipError, messageOf, ModelshipError } from './errors.js'
-import { createHistory, outcomeOf, whoami, type HistoryAction, type HistoryEntry, type HistoryOutcome } from './history.js'
+import { historyOf, outcomeOf, whoami, type HistoryAction, type HistoryEntry, type HistoryOutcome } from './history.js'
 import { acquireLock } from './lock.js'
 import { assertValidModelRef } from './registry/version.js'
 import { newRunId } from './state.js'
@@ -47,7 +47,7 @@ export async function promoteModel(deps: Deps, req: PromoteRequest): Promise<Pro
   const { config, log } = deps
   // A malformed id is bad input: rejected before anything is written, history included.
   assertValidModelRef(req.modelId, config.model.base_aliases)
-  const history = createHistory(join(deps.stateDir, 'history.jsonl'), deps.redact)
+  const history = historyOf(deps)
   const runId = newRunId(deps.clock.now())
   const runDir = join(deps.stateDir, 'promotions', runId)
   const lock = await acquireLock(join(deps.stateDir, 'lock'), { runId, command: req.command, startedAt: deps.clock.now().toISOString() }, (m) => log.warn(m))

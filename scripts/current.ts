@@ -1,4 +1,4 @@
-import { currentModelOf, readConfiguredModels } from '../pipeline/environment.js'
+import { modelInEffect, readConfiguredModels } from '../pipeline/environment.js'
 import { openWorkspace } from './workspace.js'
 
 export async function currentCommand(flags: { workspace?: string; json?: boolean }): Promise<number> {
@@ -6,11 +6,9 @@ export async function currentCommand(flags: { workspace?: string; json?: boolean
   const { config, files } = ws.deps
   const buildArg = config.deploy.build_arg
   const environments: Record<string, { model: string | null; files: Array<{ file: string; line: number; value: string; form: string; variable?: string }> }> = {}
-  for (const env of Object.keys(config.environments)) {
-    environments[env] = {
-      model: (await currentModelOf(config, env, files)) ?? null,
-      files: await readConfiguredModels(config, env, files),
-    }
+  for (const [env, envConfig] of Object.entries(config.environments)) {
+    const configured = await readConfiguredModels(config, env, files)
+    environments[env] = { model: modelInEffect(envConfig, configured) ?? null, files: configured }
   }
   const fromEnv = ws.env[buildArg] ?? null
   if (flags.json) {

@@ -1,11 +1,10 @@
-import { join } from 'node:path'
-import { createHistory } from '../pipeline/history.js'
+import { historyOf } from '../pipeline/history.js'
 import { alignColumns } from './list.js'
 import { openWorkspace } from './workspace.js'
 
 export async function historyCommand(flags: { workspace?: string; env?: string; json?: boolean }): Promise<number> {
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
-  const entries = (await createHistory(join(ws.deps.stateDir, 'history.jsonl'), ws.deps.redact).read()).filter((e) => !flags.env || e.env === flags.env)
+  const entries = (await historyOf(ws.deps).read()).filter((e) => !flags.env || e.env === flags.env)
   if (flags.json) {
     ws.printJson(entries)
     return 0

@@ -1,9 +1,8 @@
-import { join } from 'node:path'
 import { engineCommand } from '../pipeline/compose/docker.js'
 import type { Deps } from '../pipeline/deps.js'
 import { environmentOf } from '../pipeline/environment.js'
 import { ModelshipError } from '../pipeline/errors.js'
-import { createHistory, previousModelOf } from '../pipeline/history.js'
+import { historyOf, previousModelOf } from '../pipeline/history.js'
 import { promoteModel } from '../pipeline/promote.js'
 import { openWorkspace } from './workspace.js'
 
@@ -37,7 +36,7 @@ export async function rollbackCommand(flags: { workspace?: string; env?: string;
   environmentOf(ws.config, envName)
   let target = flags.to
   if (!target) {
-    const entries = await createHistory(join(ws.deps.stateDir, 'history.jsonl'), ws.deps.redact).read()
+    const entries = await historyOf(ws.deps).read()
     const previous = previousModelOf(entries, envName)
     if (!previous) throw new ModelshipError('USAGE', `rollback: the history of ${envName} has no earlier model to go back to`, { hint: 'name one with --to MODEL_ID' })
     target = previous.from
