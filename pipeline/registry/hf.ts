@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
@@ -17,6 +17,7 @@ import {
   type ListFileEntry,
 } from '@huggingface/hub'
 import { ModelshipError, type ErrorCode } from '../errors.js'
+import { listModelFiles } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushProgress, PushRecord, PushRequest, RegistryModel } from './types.js'
 import { compareVersions, isValidModelRef, versionOfRepo, type Version } from './version.js'
 
@@ -350,25 +351,10 @@ type Report = (file: string, phase: PushProgress['phase'], bytes: number, total:
 
 async function scanLocal(dir: string, extraFiles: PushRequest['extraFiles']): Promise<LocalFile[]> {
   const files = new Map<string, LocalFile>()
-  const walk = async (rel: string): Promise<void> => {
-    let entries
-    try {
-      entries = await readdir(join(dir, rel), { withFileTypes: true })
-    } catch (e) {
-      if (rel === '') throw new ModelshipError('BAD_INPUT', `model folder ${dir} cannot be read (${codeOf(e) ?? messageLine(e)})`, { cause: e })
-      throw e
-    }
-    for (const entry of entries) {
-      // Hidden files (.git, .cache, editor files) are never uploaded.
-      if (entry.name.startsWith('.')) continue
-      const path = rel ? `${rel}/${entry.name}` : entry.name
-      const abs = join(dir, path)
-      const st = entry.isSymbolicLink() ? await stat(abs) : undefined
-      if (entry.isDirectory() || st?.isDirectory()) await walk(path)
-      else if (entry.isFile() || st?.isFile()) files.set(path, { path, abs, size: st?.size ?? (await stat(abs)).size })
-    }
+  for (const path of await listModelFiles(dir)) {
+    const abs = join(dir, ...path.split('/'))
+    files.set(path, { path, abs, size: (await stat(abs)).size })
   }
-  await walk('')
   for (const extra of extraFiles) {
     const content = Buffer.from(extra.content, 'utf8')
     files.set(extra.path, {

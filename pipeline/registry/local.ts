@@ -1,7 +1,8 @@
 import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
 import { ModelshipError } from '../errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
+import { listModelFiles } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushRecord, PushRequest, RegistryModel } from './types.js'
 import { compareVersions, versionOfRepo } from './version.js'
 
@@ -15,21 +16,6 @@ interface RepoMeta {
 }
 
 const META_FILE = '.modelship-repo.json'
-
-/** Lists the files of a model folder (hidden files and folders excluded), as repo paths with `/`. */
-export async function listModelFiles(dir: string): Promise<string[]> {
-  const out: string[] = []
-  const walk = async (d: string): Promise<void> => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      if (entry.name.startsWith('.')) continue
-      const full = join(d, entry.name)
-      if (entry.isDirectory()) await walk(full)
-      else if (entry.isFile()) out.push(relative(dir, full).split(sep).join('/'))
-    }
-  }
-  await walk(dir)
-  return out.sort()
-}
 
 /** The manifest of a local folder plus generated files: what a push must make the remote hold. */
 export async function localManifest(dir: string, extraFiles: PushRequest['extraFiles']): Promise<Manifest> {
@@ -126,11 +112,13 @@ export function createLocalRegistry(opts: { root: string; org: string; prefix: s
       await rm(staging, { recursive: true, force: true })
       await mkdir(staging, { recursive: true })
       try {
-        for (const path of await listModelFiles(req.dir)) {
+        const generated = new Set(req.extraFiles.map((f) => f.path))
+        for (const [path, { size }] of Object.entries(manifest)) {
+          if (generated.has(path)) continue
           req.signal?.throwIfAborted()
-          const size = manifest[path]?.size ?? 0
           await mkdir(join(staging, ...path.split('/').slice(0, -1)), { recursive: true })
-          await cp(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')))
+          // A symlinked weights file is pushed as the file it points to, as the Hub backend does.
+          await cp(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')), { dereference: true })
           req.onProgress?.({ file: path, phase: 'uploading', bytes: size, total: size })
         }
         for (const f of req.extraFiles) {
