@@ -1,7 +1,7 @@
 import type { Ctx } from '../pipeline/context.js'
 import { need } from '../pipeline/context.js'
 import type { Deps } from '../pipeline/deps.js'
-import { assertValidDataset, validateDataset } from '../pipeline/feedback/index.js'
+import { assertValidDataset } from '../pipeline/feedback/index.js'
 import type { StepFactory } from './types.js'
 
 export const validateDatasetStep: StepFactory = (deps: Deps) => ({
@@ -9,8 +9,7 @@ export const validateDatasetStep: StepFactory = (deps: Deps) => ({
   task: async (ctx: Ctx, task) => {
     const { report } = need(ctx, 'dataset')
     const rules = { labels: deps.config.model.labels, minPerLabel: deps.config.gates.min_per_label }
-    assertValidDataset(report, rules)
-    const { warnings } = validateDataset(report, rules)
+    const { warnings } = assertValidDataset(report, rules)
     for (const w of warnings) deps.log.warn(`dataset: ${w}`)
     ctx.validation = { rows: report.kept, perLabel: report.perLabel, warnings }
     const counts = Object.entries(report.perLabel).map(([l, n]) => `${l} ${n}`).join(', ')
