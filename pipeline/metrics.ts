@@ -60,3 +60,28 @@ export function metricsProblem(value: unknown): string | undefined {
   }
   return undefined
 }
+
+/** metrics.json text → the metrics, or what is wrong with it (bad JSON or the wrong shape). */
+export function parseMetricsJson(text: string): { ok: true; metrics: TrainingMetrics } | { ok: false; problem: string } {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (e) {
+    return { ok: false, problem: `not valid JSON (${(e as Error).message})` }
+  }
+  const problem = metricsProblem(parsed)
+  return problem === undefined ? { ok: true, metrics: parsed as TrainingMetrics } : { ok: false, problem }
+}
+
+/** The labels of a model's config.json (`id2label`, in id order), or undefined when it has none or is not JSON. */
+export function labelsOfModelConfig(text: string): string[] | undefined {
+  try {
+    const id2label = (JSON.parse(text) as { id2label?: Record<string, string> } | null)?.id2label
+    if (!id2label || typeof id2label !== 'object') return undefined
+    return Object.entries(id2label)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([, label]) => label)
+  } catch {
+    return undefined
+  }
+}

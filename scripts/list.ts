@@ -1,5 +1,5 @@
 import { currentModelOf } from '../pipeline/environment.js'
-import type { TrainingMetrics } from '../pipeline/metrics.js'
+import { parseMetricsJson } from '../pipeline/metrics.js'
 import { formatVersion } from '../pipeline/registry/version.js'
 import { openWorkspace } from './workspace.js'
 
@@ -28,11 +28,8 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
   }
   const metrics = await mapLimit(models, METRICS_CONCURRENCY, async (m) => {
     const text = await registry.readFile(m.id, 'metrics.json').catch(() => undefined)
-    try {
-      return text ? (JSON.parse(text) as TrainingMetrics) : undefined
-    } catch {
-      return undefined
-    }
+    const parsed = text === undefined ? undefined : parseMetricsJson(text)
+    return parsed?.ok ? parsed.metrics : undefined
   })
   const rows: ListedModel[] = models
     .map((m, i) => ({

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ModelshipError } from '../pipeline/errors.js'
-import { metricsProblem, type TrainingMetrics } from '../pipeline/metrics.js'
+import { parseMetricsJson, type TrainingMetrics } from '../pipeline/metrics.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
 import { readLabels } from '../tasks/train-model.js'
@@ -24,15 +24,9 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
   const metricsText = await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => undefined)
   let metrics: TrainingMetrics | undefined
   if (metricsText !== undefined) {
-    const parsed: unknown = (() => {
-      try {
-        return JSON.parse(metricsText)
-      } catch {
-        return undefined
-      }
-    })()
-    if (metricsProblem(parsed) !== undefined) throw new ModelshipError('BAD_INPUT', `${join(dir, 'metrics.json')}: ${metricsProblem(parsed)}`)
-    metrics = parsed as TrainingMetrics
+    const parsed = parseMetricsJson(metricsText)
+    if (!parsed.ok) throw new ModelshipError('BAD_INPUT', `${join(dir, 'metrics.json')}: ${parsed.problem}`)
+    metrics = parsed.metrics
   }
   const modelId = modelIdFor(config.model.org, config.model.prefix, version)
   await registry.checkAccess()

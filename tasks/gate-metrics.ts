@@ -3,7 +3,7 @@ import type { Ctx } from '../pipeline/context.js'
 import { need } from '../pipeline/context.js'
 import type { Deps } from '../pipeline/deps.js'
 import { ModelshipError } from '../pipeline/errors.js'
-import { metricsProblem, type TrainingMetrics } from '../pipeline/metrics.js'
+import { parseMetricsJson, type TrainingMetrics } from '../pipeline/metrics.js'
 import type { StepFactory } from './types.js'
 
 export interface GateFailure {
@@ -44,9 +44,9 @@ export const gateMetrics: StepFactory = (deps: Deps) => ({
     let baseline: { modelId: string; accuracy: number } | undefined
     if (gates.no_regression && !model.base_aliases.includes(current)) {
       const text = await deps.registry.readFile(current, 'metrics.json')
-      const parsed = text === undefined ? undefined : safeJson(text)
-      if (parsed !== undefined && metricsProblem(parsed) === undefined) {
-        baseline = { modelId: current, accuracy: (parsed as TrainingMetrics).accuracy }
+      const parsed = text === undefined ? undefined : parseMetricsJson(text)
+      if (parsed?.ok) {
+        baseline = { modelId: current, accuracy: parsed.metrics.accuracy }
       } else {
         deps.log.warn(`no-regression gate: no metrics.json for ${current} in ${deps.registry.describe()}; nothing to compare with`)
       }
@@ -61,10 +61,3 @@ export const gateMetrics: StepFactory = (deps: Deps) => ({
   },
 })
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}

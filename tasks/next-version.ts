@@ -1,5 +1,6 @@
 import type { Ctx } from '../pipeline/context.js'
 import type { Deps } from '../pipeline/deps.js'
+import { labelsOfModelConfig } from '../pipeline/metrics.js'
 import type { ModelRegistry, RegistryModel } from '../pipeline/registry/types.js'
 import { formatVersion, modelIdFor, nextVersion } from '../pipeline/registry/version.js'
 import type { StepFactory } from './types.js'
@@ -7,13 +8,7 @@ import type { StepFactory } from './types.js'
 /** The label set a registry model was trained with (its config.json id2label), if readable. */
 export async function labelsOf(registry: ModelRegistry, model: RegistryModel): Promise<string[] | undefined> {
   const text = await registry.readFile(model.id, 'config.json')
-  if (!text) return undefined
-  try {
-    const id2label = (JSON.parse(text) as { id2label?: Record<string, string> }).id2label
-    return id2label ? Object.values(id2label) : undefined
-  } catch {
-    return undefined
-  }
+  return text ? labelsOfModelConfig(text) : undefined
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')

@@ -5,7 +5,7 @@ import type { Ctx } from '../pipeline/context.js'
 import { need } from '../pipeline/context.js'
 import type { Deps } from '../pipeline/deps.js'
 import { ModelshipError } from '../pipeline/errors.js'
-import { metricsProblem, parseClassificationReport, type TrainingMetrics } from '../pipeline/metrics.js'
+import { labelsOfModelConfig, parseClassificationReport, parseMetricsJson, type TrainingMetrics } from '../pipeline/metrics.js'
 import type { Command } from '../pipeline/ports.js'
 import type { StepFactory } from './types.js'
 
@@ -60,15 +60,9 @@ export async function readMetrics(outputDir: string, stdout: string, labels: rea
     text = undefined
   }
   if (text !== undefined) {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch (e) {
-      throw new ModelshipError('STEP_FAILED', `${path}: not valid JSON (${(e as Error).message})`)
-    }
-    const problem = metricsProblem(parsed)
-    if (problem) throw new ModelshipError('STEP_FAILED', `${path}: ${problem}`)
-    return parsed as TrainingMetrics
+    const parsed = parseMetricsJson(text)
+    if (!parsed.ok) throw new ModelshipError('STEP_FAILED', `${path}: ${parsed.problem}`)
+    return parsed.metrics
   }
   const fromReport = parseClassificationReport(stdout, labels)
   if (!fromReport) throw new ModelshipError('STEP_FAILED', `the trainer wrote no ${path} and printed no classification_report`)
@@ -77,15 +71,6 @@ export async function readMetrics(outputDir: string, stdout: string, labels: rea
 
 /** The label set the model was trained with: config.json's id2label, else the configured labels. */
 export async function readLabels(outputDir: string, fallback: readonly string[]): Promise<string[]> {
-  try {
-    const config = JSON.parse(await readFile(join(outputDir, 'config.json'), 'utf8')) as { id2label?: Record<string, string> }
-    if (config.id2label) {
-      return Object.entries(config.id2label)
-        .sort(([a], [b]) => Number(a) - Number(b))
-        .map(([, l]) => l)
-    }
-  } catch {
-    // fall through
-  }
-  return [...fallback]
+  const text = await readFile(join(outputDir, 'config.json'), 'utf8').catch(() => undefined)
+  return (text === undefined ? undefined : labelsOfModelConfig(text)) ?? [...fallback]
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { metricsProblem, parseClassificationReport } from '../pipeline/metrics.js'
+import { labelsOfModelConfig, metricsProblem, parseClassificationReport, parseMetricsJson } from '../pipeline/metrics.js'
 import { thresholdFailures } from '../tasks/gate-metrics.js'
 
 const REPORT = `
@@ -37,5 +37,20 @@ describe('metrics', () => {
       { metric: 'f1[theoretical_definition]', value: 0.89, bound: 0.9, rule: 'gates.min_class_f1' },
       { metric: 'f1[normative_reference]', value: 0, bound: 0.9, rule: 'gates.min_class_f1' },
     ])
+  })
+})
+
+describe('model files', () => {
+  it('parseMetricsJson says what is wrong: bad JSON or the wrong shape', () => {
+    expect(parseMetricsJson('{"accuracy":0.9,"f1_macro":0.8,"per_class":{}}')).toEqual({ ok: true, metrics: { accuracy: 0.9, f1_macro: 0.8, per_class: {} } })
+    expect(parseMetricsJson('{"accuracy":')).toMatchObject({ ok: false, problem: expect.stringMatching(/^not valid JSON \(/) })
+    expect(parseMetricsJson('{"accuracy":"high"}')).toEqual({ ok: false, problem: '"accuracy" must be a number from 0 to 1' })
+  })
+
+  it('labelsOfModelConfig reads id2label in id order (10 after 9)', () => {
+    const id2label = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [String(10 - i), `l${10 - i}`]))
+    expect(labelsOfModelConfig(JSON.stringify({ id2label }))).toEqual(Array.from({ length: 11 }, (_, i) => `l${i}`))
+    expect(labelsOfModelConfig('{}')).toBeUndefined()
+    expect(labelsOfModelConfig('not json')).toBeUndefined()
   })
 })
