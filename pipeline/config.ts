@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import { ModelshipError } from './errors.js'
+import type { Command } from './ports.js'
 
 export type DeployMode = 'compose' | 'none' | 'auto'
 export type RegistryKind = 'hf' | 'local'
@@ -25,15 +26,15 @@ export interface Config {
   /** The Hub endpoint, without a trailing slash. */
   hf_endpoint: string
   feedback: { source: string; query: string | null }
-  trainer: { command: string[]; args: Record<string, string | number | boolean> }
+  trainer: { command: Command; args: Record<string, string | number | boolean> }
   gates: { min_accuracy: number; min_class_f1: number; no_regression: boolean; min_per_label: number }
   deploy: {
     mode: DeployMode
     service: string
     build_arg: string
     health_timeout_s: number
-    verify: string[] | null
-    model_check: string[] | null
+    verify: Command | null
+    model_check: Command | null
   }
   environments: Record<string, EnvironmentConfig>
 }
@@ -169,13 +170,19 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     }
     return value as string[]
   }
-  const argvOrNull = (path: string, value: unknown): string[] | null => {
+  // A non-empty list of strings is a command. When it is not, strList recorded the error (loadConfig
+  // throws it) and the placeholder is never run.
+  const argv = (path: string, value: unknown): Command => {
+    const [bin, ...args] = strList(path, value)
+    return bin === undefined ? [''] : [bin, ...args]
+  }
+  const argvOrNull = (path: string, value: unknown): Command | null => {
     if (value === null || value === undefined) return null
     if (typeof value === 'string') {
       errors.push(`${where(path)}: expected an argv list like [curl, -fsS, URL], got a string (modelship never runs shell strings)`)
       return null
     }
-    return strList(path, value)
+    return argv(path, value)
   }
   const section = (key: string): Raw => {
     const v = merged[key]
@@ -255,7 +262,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     hf_endpoint: hfEndpoint,
     feedback: { source: str('feedback.source', feedback.source), query: typeof query === 'string' ? query : null },
     trainer: {
-      command: strList('trainer.command', trainer.command),
+      command: argv('trainer.command', trainer.command),
       args: isObject(trainerArgs) ? (trainerArgs as Record<string, string | number | boolean>) : {},
     },
     gates: {

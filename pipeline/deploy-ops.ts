@@ -126,12 +126,12 @@ export async function verifyService(deps: Deps, o: { modelId: string; onLine?: (
   const { config, sh } = deps
   const ran: string[] = []
   if (config.deploy.verify) {
-    const cmd = config.deploy.verify as unknown as Command
+    const cmd = config.deploy.verify
     await sh.read(cmd, o.onLine ? { onLine: o.onLine } : {})
     ran.push(formatCommand(cmd))
   }
   if (config.deploy.model_check) {
-    const cmd = config.deploy.model_check as unknown as Command
+    const cmd = config.deploy.model_check
     const out = await sh.read(cmd)
     ran.push(formatCommand(cmd))
     if (!out.includes(o.modelId)) {

@@ -53,7 +53,7 @@ const dockerPlan = (step: 'build' | 'deploy' | 'verify') => (ctx: Ctx, deps: Dep
   const [build, up, ps] = deployPlan(deps.config, ctx.envName, ctx.release?.modelId ?? '<next model>', deps.secrets.hfToken !== undefined)
   if (step === 'build') return [`! ${formatCommand(build)}`]
   if (step === 'deploy') return [`! ${formatCommand(up)}`, `$ ${formatCommand(ps)}  # until healthy, up to ${deps.config.deploy.health_timeout_s}s`]
-  return [deps.config.deploy.verify, deps.config.deploy.model_check].filter((c): c is string[] => c !== null).map((c) => `$ ${formatCommand(c as unknown as Command)}`)
+  return [deps.config.deploy.verify, deps.config.deploy.model_check].filter((c): c is Command => c !== null).map((c) => `$ ${formatCommand(c)}`)
 }
 
 /** The release steps: order, dry-run policy, resume inputs and failure policy, in one table. */

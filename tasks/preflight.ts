@@ -11,7 +11,7 @@ import { sourceKind } from '../pipeline/feedback/index.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import type { StepFactory } from './types.js'
 
-export const trainerProbeCommand = (config: Config): Command => [...(config.trainer.command as [string, ...string[]]), '--help']
+export const trainerProbeCommand = (config: Config): Command => [...config.trainer.command, '--help']
 
 /** Where the feedback comes from: a path resolved in the workspace, or a URL (DATABASE_URL when the source says `database` or `$DATABASE_URL`). */
 export function resolveFeedbackSource(config: Config, databaseUrl: string | undefined): string {

@@ -17,7 +17,7 @@ export function trainCommand(config: Config, dataPath: string, outputDir: string
     args.push(`--${key}`)
     if (value !== true) args.push(String(value))
   }
-  return [...(config.trainer.command as [string, ...string[]]), ...args]
+  return [...config.trainer.command, ...args]
 }
 
 export const modelDirOf = (runDir: string): string => join(runDir, 'model')
