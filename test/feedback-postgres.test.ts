@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,6 +9,7 @@ import { ModelshipError } from '../pipeline/errors.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { exportFeedback, sourceIdentity } from '../pipeline/feedback/index.js'
 import type { ExportRequest, ExportResult } from '../pipeline/feedback/types.js'
+import { runNodeScript } from './support/node-script.js'
 import { startPostgres, type TestPostgres } from './support/postgres.js'
 
 let db: TestPostgres
@@ -227,15 +227,10 @@ describe('postgres:// source', () => {
         const r = await exportFeedback({ source: process.env.PG_URL, query: null, destPath: process.env.DEST, onProgress: (l) => lines.push(l) })
         process.stdout.write(JSON.stringify({ baseKiB: base, peakKiB: hwm(), report: r.report, lines }) + '\\n')
       `
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      const { code, stdout: out, stderr: err } = await runNodeScript(script, {
         env: { ...process.env, PG_URL: db.url, DEST: join(dir, 'dataset.jsonl') },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        nodeFlags: ['--import', 'tsx'],
       })
-      let out = ''
-      let err = ''
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-      const code = await new Promise<number | null>((res) => child.on('close', res))
       expect(err).toBe('')
       expect(code).toBe(0)
       const r = JSON.parse(out) as { baseKiB: number; peakKiB: number; report: ExportResult['report']; lines: string[] }

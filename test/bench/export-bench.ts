@@ -5,13 +5,14 @@
  *
  *   npx tsx test/bench/export-bench.ts [rows]
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { runNodeScript } from '../support/node-script.js'
 import { DEFAULT_QUERY } from '../../pipeline/feedback/postgres-source.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 
@@ -141,16 +142,10 @@ process.stdout.write(JSON.stringify({ seconds, maxRssKiB, rowsRead: result.repor
 
 async function runModelship(entry: ChildEntry, url: string, dest: string): Promise<{ seconds: number; peakRssMiB: number; rowsRead: number; kept: number }> {
   // The URL (with its password) goes through the environment, never argv.
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD_SCRIPT], {
+  const { code, stdout: out, stderr: err } = await runNodeScript(CHILD_SCRIPT, {
     cwd: ROOT,
     env: { ...process.env, MODELSHIP_BENCH_MODULE: entry.module, MODELSHIP_BENCH_URL: url, MODELSHIP_BENCH_DEST: dest },
-    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const code = await new Promise<number | null>((res) => child.on('close', res))
   if (code !== 0) throw new Error(`modelship export child failed (exit ${code}): ${err.trim()}`)
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; maxRssKiB: number; rowsRead: number; kept: number }
   return { seconds: r.seconds, peakRssMiB: r.maxRssKiB / 1024, rowsRead: r.rowsRead, kept: r.kept }
