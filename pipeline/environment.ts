@@ -1,11 +1,11 @@
 import { copyFile, mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { editComposeBuildArg, editEnvFile, readComposeModel, readEnvFileModel, unifiedDiff } from './compose/edit.js'
-import type { Config, EnvironmentConfig } from './config.js'
-import type { EditedFile } from './context.js'
-import { ModelshipError } from './errors.js'
+import type { Config, EnvironmentConfig } from './config/config.js'
+import type { EditedFile } from './release/context.js'
+import { ModelshipError } from './engine/errors.js'
 import { sha256 } from './fs-atomic.js'
-import type { UserFiles } from './ports.js'
+import type { UserFiles } from './ports/types.js'
 import { assertValidModelRef } from './registry/version.js'
 
 export function environmentOf(config: Config, envName: string): EnvironmentConfig {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander'
-import { exitCodeOf, isModelshipError, messageOf } from '../pipeline/errors.js'
+import { exitCodeOf, isModelshipError, messageOf } from '../pipeline/engine/errors.js'
 import { sessionRedactor as redact } from './session.js'
 
 // The one top-level catch: every error becomes one redacted line (+ details and a hint) and its exit code.
@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (modelId: string, opts) => {
       const { promoteCommand } = await import('./promote.js')
-      exitCode = await promoteCommand(modelId, opts)
+      exitCode = await promoteCommand(modelId, opts, controller.signal)
     })
 
   program
@@ -120,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { rollbackCommand } = await import('./promote.js')
-      exitCode = await rollbackCommand(opts)
+      exitCode = await rollbackCommand(opts, controller.signal)
     })
 
   program

@@ -1,10 +1,10 @@
-import { historyOf } from '../pipeline/history.js'
+
 import { alignColumns } from './list.js'
 import { openWorkspace } from './workspace.js'
 
 export async function historyCommand(flags: { workspace?: string; env?: string; json?: boolean }): Promise<number> {
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
-  const entries = (await historyOf(ws.deps).read()).filter((e) => !flags.env || e.env === flags.env)
+  const entries = (await ws.deps.history.read()).filter((e) => !flags.env || e.env === flags.env)
   if (flags.json) {
     ws.printJson(entries)
     return 0

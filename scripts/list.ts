@@ -1,5 +1,5 @@
 import { currentModelOf } from '../pipeline/environment.js'
-import { parseMetricsJson } from '../pipeline/metrics.js'
+import { parseMetricsJson } from '../pipeline/model/metrics.js'
 import { formatVersion } from '../pipeline/registry/version.js'
 import { openWorkspace } from './workspace.js'
 

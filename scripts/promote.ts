@@ -1,49 +1,67 @@
-import { engineCommand } from '../pipeline/compose/docker.js'
-import type { Deps } from '../pipeline/deps.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 import { environmentOf } from '../pipeline/environment.js'
-import { ModelshipError } from '../pipeline/errors.js'
-import { historyOf, previousModelOf } from '../pipeline/history.js'
-import { promoteModel } from '../pipeline/promote.js'
+import { previousModelOf } from '../pipeline/history/audit-log.js'
+import type { ReleaseOptions } from '../pipeline/release/context.js'
+import { runRelease } from '../pipeline/release/run-release.js'
+import { PROMOTE_STEPS } from '../tasks/index.js'
+import type { CommandContext } from './workspace.js'
 import { openWorkspace } from './workspace.js'
 
-export async function promoteCommand(modelId: string, flags: { workspace?: string; env?: string; deploy?: boolean; json?: boolean }): Promise<number> {
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
+interface PromoteFlags {
+  workspace?: string
+  env?: string
+  deploy?: boolean
+  json?: boolean
+  dryRun?: boolean
+}
+
+/** promote and rollback run the promote step table through the engine: a run directory, state and one history line. */
+async function pointEnvironment(ws: CommandContext, envName: string, options: ReleaseOptions, dryRun: boolean, signal: AbortSignal) {
+  return runRelease(
+    PROMOTE_STEPS,
+    ws.deps,
+    {
+      envName,
+      dryRun,
+      options,
+      kind: options.action ?? 'promote',
+      renderer: 'silent',
+      signal,
+      command: `${options.action ?? 'promote'} ${options.target ?? ''}`.trim(),
+    },
+    ['target'],
+  )
+}
+
+export async function promoteCommand(modelId: string, flags: PromoteFlags, signal: AbortSignal): Promise<number> {
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
-  const result = await promoteModel(ws.deps, { envName, modelId, deploy: flags.deploy === true, action: 'promote', command: `promote ${modelId}` })
-  ws.print(`${envName}: ${result.from ?? '?'} → ${result.to}${result.changedFiles.length ? ` (${result.changedFiles.join(', ')})` : ' (files already set)'}${result.deployed ? ', redeployed' : ''}`)
-  if (!result.deployed) ws.print(`run \`modelship promote ${modelId} --env ${envName} --deploy\` (or docker compose build + up) to run it`)
-  if (flags.json) ws.printJson(result)
+  const deploy = flags.deploy === true
+  const options: ReleaseOptions = { force: false, noDeploy: !deploy, action: 'promote', target: modelId, ...(deploy ? { deploy: true } : {}) }
+  const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
+  if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
+  const changed = s.diff ? '' : ' (files already set)'
+  ws.print(`${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${changed}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`)
+  if (!s.deployed && !s.dryRun) ws.print(`run \`modelship promote ${modelId} --env ${envName} --deploy\` (or docker compose build + up) to run it`)
+  if (flags.json) ws.printJson({ env: envName, from: s.previousModel ?? null, to: s.modelId, diff: s.diff ?? '', deployed: s.deployed, runId: s.runId, ...(s.plan ? { plan: s.plan } : {}) })
   return 0
 }
 
-/** Whether a rollback redeploys: not with --no-deploy or deploy.mode none; with auto, only when an engine answers. */
-async function shouldDeploy(deps: Deps, noDeploy: boolean): Promise<boolean> {
-  if (noDeploy || deps.config.deploy.mode === 'none') return false
-  if (deps.config.deploy.mode === 'compose') return true
-  try {
-    await deps.sh.read(engineCommand())
-    return true
-  } catch {
-    deps.log.warn('no Docker engine answers (deploy.mode: auto): the files are changed, nothing is redeployed')
-    return false
-  }
-}
-
-export async function rollbackCommand(flags: { workspace?: string; env?: string; to?: string; deploy?: boolean; json?: boolean }): Promise<number> {
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
+export async function rollbackCommand(flags: PromoteFlags & { to?: string }, signal: AbortSignal): Promise<number> {
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
   let target = flags.to
   if (!target) {
-    const entries = await historyOf(ws.deps).read()
-    const previous = previousModelOf(entries, envName)
+    const previous = previousModelOf(await ws.deps.history.read(), envName)
     if (!previous) throw new ModelshipError('USAGE', `rollback: the history of ${envName} has no earlier model to go back to`, { hint: 'name one with --to MODEL_ID' })
     target = previous.from
   }
-  const deploy = await shouldDeploy(ws.deps, flags.deploy === false)
-  const result = await promoteModel(ws.deps, { envName, modelId: target, deploy, action: 'rollback', undo: flags.to === undefined, command: `rollback ${target}` })
-  ws.print(`rolled back ${envName}: ${result.from ?? '?'} → ${result.to}${result.deployed ? ', redeployed' : ''}`)
-  if (flags.json) ws.printJson(result)
+  const options: ReleaseOptions = { force: false, noDeploy: flags.deploy === false, action: 'rollback', target, ...(flags.to === undefined ? { undo: true } : {}) }
+  const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
+  if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
+  ws.print(`rolled back ${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`)
+  if (flags.json) ws.printJson({ env: envName, from: s.previousModel ?? null, to: s.modelId, diff: s.diff ?? '', deployed: s.deployed, runId: s.runId })
   return 0
 }

@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { ModelshipError } from '../pipeline/errors.js'
-import { parseMetricsJson, type TrainingMetrics } from '../pipeline/metrics.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
+import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metrics.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
-import { readLabels } from '../tasks/train-model.js'
+import { readLabels } from '../pipeline/model/trainer.js'
 import { openWorkspace } from './workspace.js'
 
 export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }): Promise<number> {

@@ -1,7 +1,9 @@
 import { createInterface } from 'node:readline/promises'
-import { isStepName, type StepName } from '../pipeline/context.js'
-import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/errors.js'
-import { runRelease, type ReleaseSummary } from '../pipeline/index.js'
+import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
+import { PLAN_LEGEND } from '../pipeline/engine/plan.js'
+import { runRelease } from '../pipeline/release/run-release.js'
+import type { ReleaseSummary } from '../pipeline/release/summary.js'
+import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
 import { openWorkspace } from './workspace.js'
 
 export interface ReleaseFlags {
@@ -23,7 +25,7 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
   }
   let from: StepName | undefined
   if (flags.from !== undefined) {
-    if (!isStepName(flags.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(flags.from)} is not a step (preflight, export, validate, train, gate, version, push, compose, build, deploy, verify, record)`)
+    if (!isStepName(flags.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(flags.from)} is not a step (${STEP_NAMES.join(', ')})`)
     from = flags.from
   }
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
@@ -45,7 +47,7 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
   }
   let summary: ReleaseSummary
   try {
-    summary = await runRelease(ws.deps, {
+    summary = await runRelease(RELEASE_STEPS, ws.deps, {
       ...(envName ? { envName } : {}),
       dryRun: flags.dryRun === true,
       ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
@@ -55,7 +57,7 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
       ...(flags.json ? { output: process.stderr } : {}),
       signal,
       command: 'release',
-    })
+    }, STEPS_BEFORE_LONG_WORK)
   } catch (e) {
     // Scripts reading --json get an object on failure too (the one-line error still goes to stderr).
     if (flags.json) ws.printJson({ status: 'failed', exitCode: exitCodeOf(e), error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) } })
@@ -69,14 +71,18 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
 function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
   if (s.dryRun) {
     print('')
-    print(`Dry run of ${s.env} (nothing was changed):`)
+    print(`Dry run of ${s.env}: nothing was changed. A real run would create ${s.runDir}.`)
     print(`  next model: ${s.modelId ?? '?'} (now: ${s.previousModel ?? '?'})`)
     if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
-    for (const l of s.plan ?? []) if (!s.diff?.includes(l)) print(`  ${l}`)
+    if (s.plan?.length) {
+      print(`  plan (${PLAN_LEGEND}):`)
+      for (const l of s.plan) print(`    ${l}`)
+    }
     return
   }
   print('')
-  print(`Released ${s.modelId ?? '?'} to ${s.env} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
+  const deployed = s.deployed ? '' : ` (not deployed${s.notDeployedReason ? `: ${s.notDeployedReason}` : ''})`
+  print(`Released ${s.modelId ?? '?'} to ${s.env}${deployed} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
   if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
   if (s.metrics) print(`  accuracy ${s.metrics.accuracy.toFixed(4)}, macro F1 ${s.metrics.f1_macro.toFixed(4)}`)
   const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)

@@ -1,4 +1,4 @@
-import { redactorForEnv, SECRET_ENV_VARS } from '../pipeline/redact.js'
+import { redactorForEnv, SECRET_ENV_VARS } from '../pipeline/secrets/redact.js'
 
 /**
  * The redactor of this CLI process: it starts with the secrets of the real environment and learns

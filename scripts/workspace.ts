@@ -1,9 +1,9 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
-import { loadConfig, type Config } from '../pipeline/config.js'
-import { createDeps, type Deps } from '../pipeline/deps.js'
-import { ModelshipError } from '../pipeline/errors.js'
+import { loadConfig, type Config } from '../pipeline/config/config.js'
+import { createDeps, type Deps } from '../pipeline/ports/deps.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 import { learnSecrets, sessionRedactor } from './session.js'
 
 export interface CommandContext {

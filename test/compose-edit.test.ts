@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { editComposeBuildArg, findBuildArgAsSecretWarning, readComposeModel, unifiedDiff } from '../pipeline/compose/edit.js'
-import { ModelshipError } from '../pipeline/errors.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 
 // Golden files: test/fixtures/compose/<case>/input.yml and the exact bytes expected after setting
 // the model (expected.yml) or the exact error (expected-error.txt). Review a changed golden file

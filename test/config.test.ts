@@ -2,8 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { defaultConfig, envLayer, loadConfig, validateConfig } from '../pipeline/config.js'
-import { ModelshipError } from '../pipeline/errors.js'
+import { defaultConfig, envLayer, loadConfig, validateConfig } from '../pipeline/config/config.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 
 const WS = '/ws'
 const defaults = { origin: 'defaults', values: defaultConfig() }
@@ -92,7 +92,7 @@ describe('workspace and .env', () => {
 
 describe('feedback source', () => {
   it('`database` and `$DATABASE_URL` read DATABASE_URL; URLs pass through; paths resolve in the workspace', async () => {
-    const { resolveFeedbackSource } = await import('../tasks/preflight.js')
+    const { resolveFeedbackSource } = await import('../pipeline/config/feedback-source.js')
     const { config } = validateConfig([defaults], WS)
     const withSource = (source: string) => ({ ...config, feedback: { source, query: null } })
     const db = 'postgres://u:pw@db:5432/app'

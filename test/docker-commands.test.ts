@@ -14,7 +14,7 @@ import {
   secretOverrideYaml,
   upCommand,
 } from '../pipeline/compose/docker.js'
-import { ModelshipError } from '../pipeline/errors.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 
 const files = ['docker-compose.yml', 'docker-compose.production.yml']
 

@@ -15,7 +15,7 @@ import {
   secretOverrideYaml,
   upCommand,
 } from '../pipeline/compose/docker.js'
-import type { Command } from '../pipeline/ports.js'
+import type { Command } from '../pipeline/ports/types.js'
 import { createDockerShim, type DockerShim, type DockerShimOptions } from './support/docker-shim.js'
 
 // Exercises the fake docker through real child processes, as the integration tests will.

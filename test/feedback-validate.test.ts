@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ModelshipError } from '../pipeline/errors.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 import { assertValidDataset, validateDataset } from '../pipeline/feedback/index.js'
 import type { DatasetReport } from '../pipeline/feedback/types.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { previousModelOf, type HistoryEntry } from '../pipeline/history.js'
+import { previousModelOf, type HistoryEntry } from '../pipeline/history/audit-log.js'
 
 const entry = (action: HistoryEntry['action'], from: string, to: string, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({
   at: '2026-11-26T00:00:00Z', action, env: 'production', from, to, outcome: 'success', deployed: true, user: 'u', host: 'h', ...extra,

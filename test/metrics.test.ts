@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { labelsOfModelConfig, metricsProblem, parseClassificationReport, parseMetricsJson } from '../pipeline/metrics.js'
-import { thresholdFailures } from '../tasks/gate-metrics.js'
+import { labelsOfModelConfig, metricsProblem, parseClassificationReport, parseMetricsJson } from '../pipeline/model/metrics.js'
+import { thresholdFailures } from '../pipeline/model/gates.js'
 
 const REPORT = `
                         precision    recall  f1-score   support

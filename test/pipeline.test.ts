@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../pipeline/config.js'
-import { createDeps } from '../pipeline/deps.js'
-import { ModelshipError } from '../pipeline/errors.js'
-import { runRelease, STEPS } from '../pipeline/index.js'
-import { STEP_NAMES } from '../pipeline/context.js'
+import { loadConfig } from '../pipeline/config/config.js'
+import { createDeps } from '../pipeline/ports/deps.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
+import { runRelease as runReleaseWith, type ReleaseRequest } from '../pipeline/release/run-release.js'
+import type { Deps } from '../pipeline/ports/deps.js'
+import { RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK } from '../tasks/index.js'
 import { fakeShell } from './support/fake-shell.js'
 import { cleanup, makeWorkspace, snapshotTree } from './support/workspace.js'
 
@@ -17,18 +18,21 @@ afterEach(() => {
 async function deps(ws: string, table: Parameters<typeof fakeShell>[0], dryRun: boolean) {
   const config = await loadConfig({ workspace: ws, env: {} })
   const lines: string[] = []
-  const sh = fakeShell(table, { dryRun })
+  const sh = fakeShell(table)
   return { deps: createDeps({ config, env: { PATH: process.env.PATH }, dryRun, write: (l) => lines.push(l), overrides: { sh: sh.shell } }), lines, calls: sh.calls }
 }
 
-const request = (dryRun: boolean) => ({ dryRun, options: { force: false, noDeploy: false }, renderer: 'silent' as const, signal: new AbortController().signal, command: 'test' })
+const runRelease = (d: Deps, req: ReleaseRequest) => runReleaseWith(RELEASE_STEPS, d, req, STEPS_BEFORE_LONG_WORK)
+const STEPS = RELEASE_STEPS
+
+const request = (dryRun: boolean): ReleaseRequest => ({ dryRun, options: { force: false, noDeploy: false }, renderer: 'silent' as const, signal: new AbortController().signal, command: 'test' })
 
 describe('the step table', () => {
   it('holds the contract steps in order, each with a dry-run policy', () => {
     expect(STEPS.map((s) => s.name)).toEqual([...STEP_NAMES])
     expect(Object.fromEntries(STEPS.map((s) => [s.name, s.inDryRun]))).toEqual({
       preflight: 'run', export: 'run', validate: 'run', train: 'skip', gate: 'skip', version: 'run',
-      push: 'skip', compose: 'run', build: 'skip', deploy: 'skip', verify: 'skip', record: 'skip',
+      push: 'skip', compose: 'run', build: 'skip', deploy: 'skip', verify: 'skip', record: 'run',
     })
   })
 })
@@ -46,22 +50,25 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
     expect(summary.steps).toMatchObject({ preflight: 'done', export: 'done', validate: 'done', train: 'skipped', version: 'done', compose: 'done', build: 'skipped' })
     const plan = summary.plan ?? []
     const writes = plan.filter((l) => l.startsWith('! '))
-    expect(writes).toHaveLength(5)
+    expect(writes).toHaveLength(6)
     expect(writes[0]).toMatch(/^! python3 \S+train_intent_classifier\.py --data \S+dataset\.jsonl --output \S+model --epochs 3 --seed 7 --backend baseline$/)
-    expect(writes[1]).toMatch(/^! push \S+model \+ README\.md → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at /)
-    expect(writes[2]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app')
-    expect(writes[3]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps --force-recreate app')
-    expect(writes[4]).toBe('! append the release to .modelship/history.jsonl')
+    expect(writes[1]).toMatch(/^! would push \d+ files \(.+\) → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md$/)
+    expect(writes[2]).toBe(`! would write ${join(ws, 'docker-compose.production.yml')}`)
+    expect(writes[3]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app')
+    expect(writes[4]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps --force-recreate app')
+    expect(writes[5]).toMatch(/^! would append to \.modelship\/history\.jsonl: release production: mdeberta → pratikoai\/intent-classifier-v1\.0$/)
     expect(plan).toContain('$ curl -fsS http://localhost:8000/health')
-    expect(lines).toContain(`! write ${join(ws, 'docker-compose.production.yml')}`)
+    expect(new Set(plan).size).toBe(plan.length)
+    expect(plan.join('\n')).not.toContain('modelship-dry-run-')
+    expect(lines.filter((l) => l.startsWith('!'))).toEqual([])
   })
 
   it('a missing step output is a typed error, not undefined', async () => {
-    const { need } = await import('../pipeline/context.js')
+    const { need } = await import('../pipeline/release/context.js')
     const ws = makeWorkspace()
     cleanups.push(() => cleanup(ws))
     const config = await loadConfig({ workspace: ws, env: {} })
-    const ctx = { config, dryRun: false, runId: 'r', runDir: ws, envName: 'production', options: { force: false, noDeploy: false }, plan: [], startedAt: '', signal: new AbortController().signal }
+    const ctx = { config, dryRun: false, runId: 'r', runDir: ws, envName: 'production', options: { force: false, noDeploy: false }, startedAt: '', signal: new AbortController().signal }
     expect(() => need(ctx, 'model')).toThrow(ModelshipError)
     expect(() => need(ctx, 'model')).toThrow("missing step output 'model'")
   })

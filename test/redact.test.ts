@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createRedactor, redactDeep, redactorForEnv } from '../pipeline/redact.js'
+import { createRedactor, redactDeep, redactorForEnv } from '../pipeline/secrets/redact.js'
 
 describe('redaction', () => {
   it('masks known values, URL passwords, bearer tokens and hf_ tokens', () => {

@@ -1,5 +1,5 @@
-import { ModelshipError } from '../errors.js'
-import type { Command } from '../ports.js'
+import { ModelshipError } from '../engine/errors.js'
+import type { Command } from '../ports/types.js'
 
 // Commands are data: every docker invocation modelship makes is built here, so dry-run output,
 // the real run and the tests all print and compare the same argv.

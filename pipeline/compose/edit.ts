@@ -13,7 +13,7 @@ import {
   type Pair,
   type YAMLMap,
 } from 'yaml'
-import { ModelshipError } from '../errors.js'
+import { ModelshipError } from '../engine/errors.js'
 import { assertValidModelRef } from '../registry/version.js'
 
 // Pure text edits of the user's compose and .env files. The rule: parse to FIND the value, then

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
 import { once } from 'node:events'
 import { basename, dirname, join } from 'node:path'
-import { ModelshipError, messageOf } from '../errors.js'
+import { ModelshipError, messageOf } from '../engine/errors.js'
 import type { DatasetReport, DropReason, ExportResult } from './types.js'
 
 /** A row's position in its source: a line number (files), an id (database) or a row number (API). */

@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { extname } from 'node:path'
-import { ModelshipError, messageOf } from '../errors.js'
+import { ModelshipError, messageOf } from '../engine/errors.js'
 import { CsvParser, CsvSyntaxError } from './csv.js'
 import { writeDataset, type DatasetWriter } from './dataset-writer.js'
 import type { ExportRequest, ExportResult } from './types.js'

@@ -1,5 +1,5 @@
-import { ModelshipError, messageOf } from '../errors.js'
-import { createRedactor, type Redactor } from '../redact.js'
+import { ModelshipError, messageOf } from '../engine/errors.js'
+import { createRedactor, type Redactor } from '../secrets/redact.js'
 import { exportFromFile } from './file-source.js'
 import { exportFromHttp } from './http-source.js'
 import { exportFromPostgres } from './postgres-source.js'

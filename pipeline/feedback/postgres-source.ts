@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { ModelshipError, messageOf } from '../errors.js'
-import type { Redactor } from '../redact.js'
+import { ModelshipError, messageOf } from '../engine/errors.js'
+import type { Redactor } from '../secrets/redact.js'
 import { writeDataset, type DatasetWriter } from './dataset-writer.js'
 import type { ExportRequest, ExportResult } from './types.js'
 

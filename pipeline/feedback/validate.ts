@@ -1,4 +1,4 @@
-import { ModelshipError } from '../errors.js'
+import { ModelshipError } from '../engine/errors.js'
 import type { DatasetReport } from './types.js'
 
 export interface DatasetRules {

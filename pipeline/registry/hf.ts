@@ -16,7 +16,7 @@ import {
   type CommitOperation,
   type ListFileEntry,
 } from '@huggingface/hub'
-import { ModelshipError, type ErrorCode } from '../errors.js'
+import { ModelshipError, type ErrorCode } from '../engine/errors.js'
 import { listModelFiles } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushProgress, PushRecord, PushRequest, RegistryModel } from './types.js'
 import { compareVersions, isValidModelRef, versionOfRepo, type Version } from './version.js'

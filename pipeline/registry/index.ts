@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import { createHfRegistry } from './hf.js'
 import { createLocalRegistry } from './local.js'
 import type { ModelRegistry } from './types.js'

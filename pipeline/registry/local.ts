@@ -1,6 +1,6 @@
 import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ModelshipError } from '../errors.js'
+import { ModelshipError } from '../engine/errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
 import { listModelFiles } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushRecord, PushRequest, RegistryModel } from './types.js'

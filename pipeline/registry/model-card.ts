@@ -1,5 +1,5 @@
 import { stringify } from 'yaml'
-import type { TrainingMetrics } from '../metrics.js'
+import type { TrainingMetrics } from '../model/metrics.js'
 
 export interface ModelCardInput {
   modelId: string

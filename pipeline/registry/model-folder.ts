@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ModelshipError } from '../errors.js'
+import { ModelshipError } from '../engine/errors.js'
 
 /**
  * The files of a model folder that a push uploads, as repo paths with `/`, sorted: every file below

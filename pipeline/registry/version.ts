@@ -1,4 +1,4 @@
-import { ModelshipError } from '../errors.js'
+import { ModelshipError } from '../engine/errors.js'
 
 export interface Version {
   major: number

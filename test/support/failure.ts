@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { ModelshipError } from '../../pipeline/errors.js'
+import { ModelshipError } from '../../pipeline/engine/errors.js'
 
 /** Awaits a promise that must reject with a ModelshipError, and returns that error. */
 export async function failure(p: Promise<unknown>): Promise<ModelshipError> {

@@ -1,11 +1,11 @@
-import type { Command, RunOptions, Shell } from '../../pipeline/ports.js'
-import { formatCommand } from '../../pipeline/shell.js'
+import type { Command, RunOptions, Shell } from '../../pipeline/ports/types.js'
+import { formatCommand } from '../../pipeline/ports/shell.js'
 
 /**
  * A table-driven Shell for pipeline tests: each command's formatted argv maps to its stdout (or an
- * Error to throw); a command not in the table throws. Writes in dry-run are recorded as `! <argv>`.
+ * Error to throw); a command not in the table throws. (Dry-run is the ports' wrapper: writes never reach it.)
  */
-export function fakeShell(table: Record<string, string | Error | ((argv: Command) => string)>, o: { dryRun: boolean }) {
+export function fakeShell(table: Record<string, string | Error | ((argv: Command) => string)>) {
   const calls: string[] = []
   const envNames: string[][] = []
   const run = async (cmd: Command, opts?: RunOptions): Promise<string> => {
@@ -19,13 +19,7 @@ export function fakeShell(table: Record<string, string | Error | ((argv: Command
   }
   const shell: Shell = {
     read: run,
-    write: async (cmd, opts) => {
-      if (o.dryRun) {
-        calls.push(`! ${formatCommand(cmd)}`)
-        return undefined
-      }
-      return run(cmd, opts)
-    },
+    write: run,
     killAll: async () => {},
   }
   return { shell, calls, envNames }

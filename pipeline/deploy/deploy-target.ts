@@ -1,0 +1,27 @@
+import { engineCommand } from '../compose/docker.js'
+import type { Config } from '../config/config.js'
+import { messageOf } from '../engine/errors.js'
+import type { Shell } from '../ports/types.js'
+
+/** Whether a run builds and redeploys, and why not: the one rule, shared by release, promote and rollback. */
+export interface DeployTarget {
+  enabled: boolean
+  reason?: string
+  /** A problem that stops the run (deploy.mode compose without an engine). */
+  problem?: string
+}
+
+export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeploy: boolean }): Promise<DeployTarget> {
+  if (o.noDeploy) return { enabled: false, reason: '--no-deploy' }
+  if (config.deploy.mode === 'none') return { enabled: false, reason: 'deploy.mode is none' }
+  try {
+    await sh.read(engineCommand())
+    return { enabled: true }
+  } catch (e) {
+    if (config.deploy.mode === 'compose') return { enabled: false, reason: 'no Docker engine answers', problem: `deploy.mode is compose but no Docker engine answers: ${messageOf(e)}` }
+    return { enabled: false, reason: 'no Docker engine answers (deploy.mode: auto)' }
+  }
+}
+
+/** The skip rule of build, deploy and verify. */
+export const skipWithoutDeploy = (target: DeployTarget | undefined): string | false => (target?.enabled === false ? `skipped: ${target.reason}` : false)

@@ -1,0 +1,108 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { hostname, userInfo } from 'node:os'
+import { dirname, join } from 'node:path'
+import { ModelshipError } from '../engine/errors.js'
+import { redactDeep } from '../secrets/redact.js'
+
+export type HistoryAction = 'release' | 'promote' | 'rollback'
+export type HistoryOutcome = 'success' | 'failed' | 'rejected' | 'rolled_back' | 'rollback_failed' | 'interrupted'
+
+const OUTCOME_OF_CODE: Partial<Record<string, HistoryOutcome>> = {
+  GATE_REJECTED: 'rejected',
+  ROLLED_BACK: 'rolled_back',
+  ROLLBACK_FAILED: 'rollback_failed',
+  INTERRUPTED: 'interrupted',
+}
+
+/** The history outcome of a failure with this error code. */
+export function outcomeOf(code: string): HistoryOutcome {
+  return OUTCOME_OF_CODE[code] ?? 'failed'
+}
+
+/** One line of `.modelship/history.jsonl` (append-only audit log). */
+export interface HistoryEntry {
+  at: string
+  action: HistoryAction
+  env: string
+  /** The model the environment used before. */
+  from: string | null
+  /** The model it was to use. */
+  to: string | null
+  outcome: HistoryOutcome
+  /** Whether the running service was rebuilt and redeployed. */
+  deployed: boolean
+  user: string
+  host: string
+  runId?: string
+  datasetSha256?: string
+  metrics?: { accuracy: number; f1_macro: number }
+  step?: string
+  error?: string
+  /** A plain `rollback` (no --to): it undoes the latest change not undone yet. */
+  undo?: boolean
+}
+
+/** Who made a change, for the audit log. */
+export function whoami(): { user: string; host: string } {
+  let user = 'unknown'
+  try {
+    user = userInfo().username
+  } catch {
+    // no passwd entry (containers)
+  }
+  return { user, host: hostname() }
+}
+
+export interface History {
+  append(entry: HistoryEntry): Promise<void>
+  /** All entries, newest first. */
+  read(): Promise<HistoryEntry[]>
+}
+
+export function createHistory(path: string, redact: (s: string) => string): History {
+  return {
+    async append(entry) {
+      // A run's line is appended at most once: a run replayed after a kill between its append and its
+      // state write must not log itself twice.
+      if (entry.runId !== undefined && (await this.read()).some((e) => e.runId === entry.runId && e.action === entry.action)) return
+      await mkdir(dirname(path), { recursive: true })
+      // One write of one line with O_APPEND: concurrent appends never interleave within a line.
+      await appendFile(path, `${JSON.stringify(redactDeep(entry, redact))}\n`, { encoding: 'utf8', flag: 'a' })
+    },
+    async read() {
+      let text: string
+      try {
+        text = await readFile(path, 'utf8')
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+        throw e
+      }
+      const entries: HistoryEntry[] = []
+      text.split('\n').forEach((line, i) => {
+        if (line.trim() === '') return
+        try {
+          entries.push(JSON.parse(line) as HistoryEntry)
+        } catch {
+          throw new ModelshipError('BAD_INPUT', `${path}:${i + 1}: not a JSON line`)
+        }
+      })
+      return entries.reverse()
+    },
+  }
+}
+
+/**
+ * Where a plain `rollback` goes: history read as an undo stack. Each earlier plain rollback undoes
+ * one change, so rolling back twice after three releases lands on the first release's predecessor,
+ * not back and forth between the last two.
+ */
+export function previousModelOf(entries: readonly HistoryEntry[], env: string): { from: string; to: string } | undefined {
+  let undone = 0
+  for (const e of entries) {
+    if (e.env !== env || e.outcome !== 'success' || e.from === null || e.to === null || e.from === e.to) continue
+    if (e.action === 'rollback' && e.undo === true) undone++
+    else if (undone > 0) undone--
+    else return { from: e.from, to: e.to }
+  }
+  return undefined
+}

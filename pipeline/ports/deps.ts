@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Config } from '../config/config.js'
+import { createPlan, type Plan } from '../engine/plan.js'
+import { pathExists, writeFileAtomic } from '../fs-atomic.js'
+import { createHistory, type History } from '../history/audit-log.js'
+import { createRegistry } from '../registry/index.js'
+import type { ModelRegistry } from '../registry/types.js'
+import { redactorForEnv, SECRET_ENV_VARS, type Redactor } from '../secrets/redact.js'
+import { withDryRun } from './dry-run.js'
+import { createLog } from './log.js'
+import { createShell } from './shell.js'
+import type { Clock, Log, Shell, UserFiles } from './types.js'
+
+/** Secret values read from the environment: handed to children by env only, never argv, never printed. */
+export interface Secrets {
+  hfToken?: string
+  feedbackApiToken?: string
+  databaseUrl?: string
+}
+
+/** Every side effect modelship has goes through these ports, built here and injected. */
+export interface Deps {
+  readonly config: Config
+  readonly sh: Shell
+  readonly registry: ModelRegistry
+  readonly files: UserFiles
+  /** The audit log, `.modelship/history.jsonl`. */
+  readonly history: History
+  readonly clock: Clock
+  readonly log: Log
+  readonly redact: Redactor
+  readonly secrets: Secrets
+  /** The dry-run plan; stays empty in a real run. */
+  readonly plan: Plan
+  /** `<workspace>/.modelship` */
+  readonly stateDir: string
+}
+
+export const realClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+}
+
+export const userFiles: UserFiles = {
+  readText: (path) => readFile(path, 'utf8'),
+  exists: pathExists,
+  writeAtomic: (path, content) => writeFileAtomic(path, content),
+}
+
+export function secretsFromEnv(env: Readonly<Record<string, string | undefined>>): Secrets {
+  const pick = (k: string): string | undefined => (env[k] ? env[k] : undefined)
+  const secrets: Secrets = {}
+  const hf = pick('HF_TOKEN')
+  const api = pick('FEEDBACK_API_TOKEN')
+  const db = pick('DATABASE_URL')
+  if (hf) secrets.hfToken = hf
+  if (api) secrets.feedbackApiToken = api
+  if (db) secrets.databaseUrl = db
+  return secrets
+}
+
+/** The environment children inherit: the real one without secrets (each command adds the ones it needs). */
+export function childEnvOf(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env }
+  for (const k of SECRET_ENV_VARS) delete out[k]
+  return out
+}
+
+export function createDeps(o: {
+  config: Config
+  env: Readonly<Record<string, string | undefined>>
+  dryRun: boolean
+  write: (line: string) => void
+  overrides?: Partial<Deps>
+}): Deps {
+  const redact = o.overrides?.redact ?? redactorForEnv(o.env)
+  const log = o.overrides?.log ?? createLog(o.write, redact)
+  const clock = o.overrides?.clock ?? realClock
+  const secrets = o.overrides?.secrets ?? secretsFromEnv(o.env)
+  const plan = o.overrides?.plan ?? createPlan()
+  const stateDir = join(o.config.workspace, '.modelship')
+  const ports = {
+    config: o.config,
+    redact,
+    log,
+    clock,
+    secrets,
+    plan,
+    stateDir,
+    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnvOf(o.env), redact }),
+    files: o.overrides?.files ?? userFiles,
+    history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
+    registry:
+      o.overrides?.registry ??
+      createRegistry(o.config, { hfToken: secrets.hfToken, now: () => clock.now(), log: (l) => log.info(l) }),
+  }
+  return o.dryRun ? withDryRun(ports, plan) : ports
+}

@@ -1,0 +1,78 @@
+import type { Config } from '../config/config.js'
+import { ModelshipError } from '../engine/errors.js'
+import type { EngineCtx } from '../engine/step.js'
+import type { DatasetReport } from '../feedback/types.js'
+import type { TrainingMetrics } from '../model/metrics.js'
+import type { PushRecord } from '../registry/types.js'
+import type { Version } from '../registry/version.js'
+
+export interface ReleaseOptions {
+  bump?: 'major' | 'minor'
+  /** Pass the no-regression gate (and release data already released). */
+  force: boolean
+  /** Stop after the compose update. */
+  noDeploy: boolean
+  /** What the run is, for the audit log: a release, or a promote/rollback run through the same steps. */
+  action?: 'release' | 'promote' | 'rollback'
+  /** A plain rollback: recorded as undoing the latest change. */
+  undo?: boolean
+  /** promote/rollback: the model to point the environment at. */
+  target?: string
+  /** promote: `--deploy` was asked for explicitly (a missing engine is then an error). */
+  deploy?: boolean
+}
+
+/** A file edited by the compose step, with the backup that restores it byte-identical. */
+export interface EditedFile {
+  path: string
+  /** The original bytes, kept in the run directory. */
+  backup: string
+  beforeSha256: string
+  afterSha256: string
+  changed: boolean
+}
+
+/** Outputs steps add to the context; each is persisted in state.json by the step that produced it. */
+export interface StepOutputs {
+  /** preflight: whether build/deploy/verify apply, and why not. */
+  deployTarget: { enabled: boolean; reason?: string }
+  /** preflight: the model the target environment is configured with now. */
+  currentModel: string
+  /** export */
+  dataset: { path: string; sha256: string; reportPath: string; report: DatasetReport }
+  /** validate */
+  validation: { rows: number; perLabel: Record<string, number>; warnings: string[] }
+  /** train */
+  model: { dir: string; metrics: TrainingMetrics; labels: string[] }
+  /** gate */
+  gate: { passed: true; baseline?: { modelId: string; accuracy: number }; forced: boolean }
+  /** version */
+  release: { modelId: string; version?: Version; bump?: 'major' | 'minor'; reason: string }
+  /** push */
+  pushed: PushRecord
+  /** compose */
+  composeEdit: { previousModel: string; files: EditedFile[]; diff: string }
+  /** build */
+  image: { model: string; imageId?: string }
+  /** deploy */
+  deployment: { health: string; containerId?: string; imageId?: string }
+  /** verify */
+  verification: { commands: string[] }
+}
+
+/** The typed, growing context of one release (or promote) run. */
+export interface Ctx extends EngineCtx, Partial<StepOutputs> {
+  readonly config: Config
+  readonly options: ReleaseOptions
+  /** When the run started (ISO); fixed for the run so regenerated artefacts (the model card) stay identical on resume. */
+  readonly startedAt: string
+}
+
+/** Reads a step output that an earlier step must have produced; a missing one is a typed error, never `undefined`. */
+export function need<K extends keyof StepOutputs>(ctx: Ctx, key: K): StepOutputs[K] {
+  const value = ctx[key]
+  if (value === undefined) {
+    throw new ModelshipError('MISSING_OUTPUT', `missing step output '${key}': the step that produces it has not completed in this run`)
+  }
+  return value as StepOutputs[K]
+}

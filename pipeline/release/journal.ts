@@ -1,0 +1,36 @@
+import { outcomeOf, whoami, type HistoryEntry } from '../history/audit-log.js'
+import type { FailureInfo } from '../engine/run-steps.js'
+import type { Ctx } from './context.js'
+
+/** The history line of a release or promotion, whatever its outcome. */
+export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], extra: Partial<HistoryEntry> = {}): HistoryEntry {
+  return {
+    at: at.toISOString(),
+    action: ctx.options.action ?? 'release',
+    env: ctx.envName,
+    from: ctx.composeEdit?.previousModel ?? ctx.currentModel ?? null,
+    to: ctx.release?.modelId ?? null,
+    outcome,
+    deployed: ctx.deployment !== undefined,
+    ...whoami(),
+    runId: ctx.runId,
+    ...(ctx.options.undo ? { undo: true } : {}),
+    ...(ctx.dataset ? { datasetSha256: ctx.dataset.sha256 } : {}),
+    ...(ctx.model ? { metrics: { accuracy: ctx.model.metrics.accuracy, f1_macro: ctx.model.metrics.f1_macro } } : {}),
+    ...extra,
+  }
+}
+
+/** The history line of a failed run. */
+export function failedEntry(ctx: Ctx, at: Date, info: FailureInfo): HistoryEntry {
+  const deployed = info.code === 'ROLLED_BACK' || info.code === 'ROLLBACK_FAILED' || ctx.deployment !== undefined
+  return runEntry(ctx, at, outcomeOf(info.code), { deployed, ...(info.step ? { step: info.step } : {}), error: info.message })
+}
+
+/**
+ * Bad input found before long work (training) changes nothing: such a new run leaves no trace. Later
+ * (a public repo found at push) the state is kept for --resume.
+ */
+export function isDiscardable(info: FailureInfo & { exitCode: number }, stepsBeforeLongWork: readonly string[]): boolean {
+  return info.exitCode === 2 && (info.step === undefined || stepsBeforeLongWork.includes(info.step))
+}

@@ -1,0 +1,51 @@
+import { renderModelCard } from '../pipeline/registry/model-card.js'
+import { modelDirOf } from '../pipeline/model/trainer.js'
+import { need } from '../pipeline/release/context.js'
+import { defineStep } from './step.js'
+
+const MiB = 1024 * 1024
+const size = (bytes: number): string => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`)
+
+export const pushStep = defineStep({
+  name: 'push',
+  title: 'Push model to registry',
+  inDryRun: 'skip',
+  outputs: ['pushed'],
+  plan: (ctx, deps) => [
+    { kind: 'push', target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`, files: 0, bytes: 0, detail: `from ${modelDirOf(ctx.runDir)} + README.md` },
+  ],
+  inputs: (ctx) => ({ modelId: ctx.release?.modelId, metrics: ctx.model?.metrics, dataset: ctx.dataset?.sha256 }),
+  async run(ctx, deps, task) {
+    const model = need(ctx, 'model')
+    const release = need(ctx, 'release')
+    const dataset = need(ctx, 'dataset')
+    const card = renderModelCard({
+      modelId: release.modelId,
+      baseModel: deps.config.model.base_model,
+      labels: model.labels,
+      metrics: model.metrics,
+      datasetSha256: dataset.sha256,
+      runId: ctx.runId,
+      createdAt: ctx.startedAt,
+    })
+    let lastShown = 0
+    const pushed = await deps.registry.push({
+      modelId: release.modelId,
+      dir: model.dir,
+      extraFiles: [{ path: 'README.md', content: card }],
+      commitMessage: `modelship: ${release.modelId} (run ${ctx.runId})`,
+      ...(ctx.pushed?.modelId === release.modelId ? { replaces: ctx.pushed } : {}),
+      signal: ctx.signal,
+      onProgress: (p) => {
+        // Progress events can come per chunk; redraw at most every 50 ms.
+        const now = Date.now()
+        if (now - lastShown < 50 && p.bytes < p.total) return
+        lastShown = now
+        task.output = `${p.phase} ${p.file}: ${size(p.bytes)} / ${size(p.total)}`
+      },
+    })
+    ctx.pushed = pushed
+    const bytes = Object.values(pushed.manifest).reduce((n, f) => n + f.size, 0)
+    task.title = `Pushed ${release.modelId} (${Object.keys(pushed.manifest).length} files, ${size(bytes)}, commit ${pushed.commit.slice(0, 12)}) to ${deps.registry.describe()}`
+  },
+})

@@ -1,0 +1,26 @@
+import { verifyCommands, verifyService } from '../pipeline/deploy/deploy-ops.js'
+import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
+import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
+import { need } from '../pipeline/release/context.js'
+import { defineStep } from './step.js'
+
+export const verifyStep = defineStep({
+  name: 'verify',
+  title: 'Verify service',
+  inDryRun: 'skip',
+  outputs: ['verification'],
+  always: true,
+  skip: (ctx) => skipWithoutDeploy(ctx.deployTarget),
+  plan: (ctx, deps) => {
+    const reason = skipWithoutDeploy(ctx.deployTarget)
+    if (reason) return [{ kind: 'note', text: `verify: ${reason}` }]
+    return verifyCommands(deps.config, ctx.envName).map((argv) => ({ kind: 'exec' as const, argv, read: true }))
+  },
+  onFailure: rollBackEnvironmentAfter,
+  async run(ctx, deps, task) {
+    need(ctx, 'deployment')
+    const commands = await verifyService(deps, { envName: ctx.envName, modelId: need(ctx, 'release').modelId, onLine: (l) => (task.output = l) })
+    ctx.verification = { commands }
+    task.title = commands.length ? `Verified: ${commands.join('; ')}` : 'Verified: service healthy (no deploy.verify configured)'
+  },
+})
