@@ -278,6 +278,35 @@ describe('editComposeModel', () => {
     expect(edit(crlf).text).toBe(crlf.replace('HF_INTENT_MODEL:\r\n', `HF_INTENT_MODEL: ${MODEL}\r\n`))
   })
 
+  it('fills an empty value followed by a comment, keeping the comment (found by the property test)', () => {
+    const text = 'services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  # filled by modelship\n'
+    expect(edit(text).text).toBe(`services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  ${MODEL} # filled by modelship\n`)
+  })
+
+  it('edits the runtime environment of the service only, not look-alike keys or other services', () => {
+    const text = [
+      'services:',
+      '  app:',
+      '    environment:',
+      '      - HF_INTENT_MODEL_REVISION=main',
+      '      - MY_HF_INTENT_MODEL=x/y',
+      '      - HF_INTENT_MODEL=a/b',
+      '  worker:',
+      '    environment: [HF_INTENT_MODEL=c/d]',
+      '',
+    ].join('\n')
+    const r = edit(text)
+    expect(r.text).toBe(text.replace('=a/b', `=${MODEL}`))
+    expect(r.changes).toEqual([
+      { kind: 'environment', line: 6, before: '      - HF_INTENT_MODEL=a/b', after: `      - HF_INTENT_MODEL=${MODEL}` },
+    ])
+  })
+
+  it('refuses a required runtime variable, naming the environment entry', () => {
+    const text = 'services:\n  app:\n    environment:\n      HF_INTENT_MODEL: ${HF_INTENT_MODEL:?set it}\n'
+    expect(() => edit(text)).toThrow('input.yml: services.app.environment.HF_INTENT_MODEL: the value comes only from')
+  })
+
   it('args under !reset are not configured', () => {
     const text = 'services:\n  app:\n    build:\n      args: !reset\n        HF_INTENT_MODEL: a/b\n'
     expect(edit(text)).toMatchObject({ text, occurrences: 0, changes: [] })

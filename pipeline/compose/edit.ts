@@ -101,8 +101,10 @@ export function editComposeModel(
     if (next === old && typeof o.scalar.value === 'string') continue
     const [start, end] = o.scalar.range!
     let src = renderScalar(next, o.scalar.type, inFlow.has(o.scalar), where)
-    // An empty value (`KEY:`) gets a space after the colon (or after a tag such as `!!str`).
+    // An empty value (`KEY:`) gets a space after the colon (or after a tag such as `!!str`), and one
+    // before a comment that follows it (`KEY: # note`: the empty value's range starts at the `#`).
     if (start === end && start > 0 && !/\s/.test(text[start - 1] ?? '')) src = ` ${src}`
+    if (start === end && text[end] === '#') src = `${src} `
     splices.push({ start, end, text: src, kind: o.kind, anchor: o.anchor })
     o.scalar.value = next // mutate the parsed original: its toJS() is the expected result
   }
