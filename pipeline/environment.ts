@@ -14,7 +14,8 @@ import { assertValidModelRef } from './registry/version.js'
 export function environmentOf(config: Config, envName: string): EnvironmentConfig {
   const env = config.environments[envName]
   if (!env) {
-    throw new ModelshipError('CONFIG', `--env ${envName}: no such environment in modelship.yaml (known: ${Object.keys(config.environments).join(', ')})`)
+    const known = Object.keys(config.environments).join(', ')
+    throw new ModelshipError('CONFIG', `--env ${envName}: no such environment in modelship.yaml (known: ${known})`)
   }
   return env
 }
@@ -32,22 +33,29 @@ export interface ConfiguredModel {
 }
 
 /** Every place each compose file and env file of an environment sets the model, in file order. */
-export async function readConfiguredModels(config: Config, envName: string, files: UserFiles): Promise<ConfiguredModel[]> {
+export async function readConfiguredModels(
+  config: Config,
+  envName: string,
+  files: UserFiles,
+): Promise<ConfiguredModel[]> {
   const env = environmentOf(config, envName)
   const out: ConfiguredModel[] = []
   for (const file of unique([...env.compose, ...env.edit])) {
     const path = join(config.workspace, file)
     if (!(await files.exists(path))) continue
     const text = await files.readText(path)
-    for (const m of readComposeModel(text, { file, service: config.deploy.service, buildArg: config.deploy.build_arg })) {
-      out.push({ kind: m.kind, file, line: m.line, value: m.value, form: m.form, ...(m.variable ? { variable: m.variable } : {}) })
+    const target = { file, service: config.deploy.service, buildArg: config.deploy.build_arg }
+    for (const m of readComposeModel(text, target)) {
+      const { kind, line, value, form, variable } = m
+      out.push({ kind, file, line, value, form, ...(variable ? { variable } : {}) })
     }
   }
   for (const file of env.env_files) {
     const path = join(config.workspace, file)
     if (!(await files.exists(path))) continue
     for (const m of readEnvFileModel(await files.readText(path), config.deploy.build_arg, file)) {
-      out.push({ kind: 'env_file', file, line: m.line, value: m.value, form: m.form, ...(m.variable ? { variable: m.variable } : {}) })
+      const { line, value, form, variable } = m
+      out.push({ kind: 'env_file', file, line, value, form, ...(variable ? { variable } : {}) })
     }
   }
   return out
@@ -58,7 +66,10 @@ export async function readConfiguredModels(config: Config, envName: string, file
  * runtime environment, the last occurrence in the last compose file (in `-f` order) that sets it;
  * for env files, the last line of the last env file.
  */
-export function modelsInEffect(env: EnvironmentConfig, models: readonly ConfiguredModel[]): Partial<Record<ModelPlaceKind, ConfiguredModel>> {
+export function modelsInEffect(
+  env: EnvironmentConfig,
+  models: readonly ConfiguredModel[],
+): Partial<Record<ModelPlaceKind, ConfiguredModel>> {
   const order = [...env.compose, ...env.edit.filter((f) => !env.compose.includes(f))]
   const out: Partial<Record<ModelPlaceKind, ConfiguredModel>> = {}
   for (const kind of ['build_arg', 'environment'] as const) {
@@ -104,11 +115,16 @@ const KIND_NAMES: Record<ModelPlaceKind, string> = {
  * One line for `current` to warn with when the places in effect name different models (the image
  * would be built with one model while the process is told to load another); undefined when they agree.
  */
-export function disagreementOf(envName: string, env: EnvironmentConfig, models: readonly ConfiguredModel[]): string | undefined {
+export function disagreementOf(
+  envName: string,
+  env: EnvironmentConfig,
+  models: readonly ConfiguredModel[],
+): string | undefined {
   const inEffect = Object.values(modelsInEffect(env, models))
   if (new Set(inEffect.map((m) => m.value)).size <= 1) return undefined
   const places = inEffect.map((m) => `${KIND_NAMES[m.kind]} ${m.file}:${m.line} says ${m.value}`).join(', ')
-  return `${envName}: the model differs between places: ${places}; \`modelship promote <model-id> --env ${envName}\` sets them all`
+  const fix = `\`modelship promote <model-id> --env ${envName}\` sets them all`
+  return `${envName}: the model differs between places: ${places}; ${fix}`
 }
 
 /** What `current` shows for one environment. */
@@ -121,7 +137,11 @@ export interface EnvironmentModels {
   disagreement?: string
 }
 
-export async function readEnvironmentModels(config: Config, envName: string, files: UserFiles): Promise<EnvironmentModels> {
+export async function readEnvironmentModels(
+  config: Config,
+  envName: string,
+  files: UserFiles,
+): Promise<EnvironmentModels> {
   const env = environmentOf(config, envName)
   const places = await readConfiguredModels(config, envName, files)
   const disagreement = disagreementOf(envName, env, places)
@@ -199,7 +219,8 @@ export async function applyModelToEnvironment(o: {
     const changed = p.before !== p.after
     if (changed) await o.files.writeAtomic(p.path, p.after)
     diffs.push(unifiedDiff(p.file, p.before, p.after))
-    edited.push({ path: p.file, backup, beforeSha256, afterSha256: sha256(p.after), changed: earlier?.changed === true || changed })
+    const afterSha256 = sha256(p.after)
+    edited.push({ path: p.file, backup, beforeSha256, afterSha256, changed: earlier?.changed === true || changed })
   }
   return { files: edited, diff: diffs.filter(Boolean).join('\n') }
 }

@@ -51,9 +51,9 @@ export async function checkWriteTarget(path: string, o: WriteOptions = {}): Prom
   const rel = relative(root, await realPathOf(resolved.target))
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
     const what = resolved.isLink ? `${path} is a symlink to ${resolved.target}, which is` : `${path} is`
-    throw new ModelshipError('BAD_INPUT', `${what} outside the workspace ${o.workspace}; modelship does not write there`, {
-      hint: 'set allow_outside_workspace: true in modelship.yaml to allow it, or replace the link with a copy of the file',
-    })
+    const message = `${what} outside the workspace ${o.workspace}; modelship does not write there`
+    const hint = 'set allow_outside_workspace: true in modelship.yaml to allow it, or replace the link with a copy of the file'
+    throw new ModelshipError('BAD_INPUT', message, { hint })
   }
   return resolved
 }

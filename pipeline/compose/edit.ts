@@ -110,7 +110,9 @@ export function editComposeModel(
   }
 
   let out = text
-  for (const s of [...splices].sort((a, b) => b.start - a.start)) out = out.slice(0, s.start) + s.text + out.slice(s.end)
+  for (const s of [...splices].sort((a, b) => b.start - a.start)) {
+    out = out.slice(0, s.start) + s.text + out.slice(s.end)
+  }
 
   const expected: unknown = doc.toJS(TO_JS)
   if (splices.length > 0) verifyEdit(out, expected, occurrences.length, opts)
@@ -132,7 +134,10 @@ function changesOf(text: string, out: string, splices: readonly Splice[]): Chang
     delta += s.text.length - (s.end - s.start)
     const prev = changes.at(-1)
     if (prev?.line === line) prev.after = after
-    else changes.push({ kind: s.kind, line, before: lineAt(text, s.start), after, ...(s.anchor ? { anchor: s.anchor } : {}) })
+    else {
+      const before = lineAt(text, s.start)
+      changes.push({ kind: s.kind, line, before, after, ...(s.anchor ? { anchor: s.anchor } : {}) })
+    }
   }
   return changes
 }

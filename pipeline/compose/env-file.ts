@@ -52,7 +52,8 @@ function parseEnvLine(line: string, key: string, where: string): EnvLine | undef
   const comment = /\s+#/.exec(rest)
   const value = comment ? rest.slice(0, comment.index) : rest
   const trimmed = value.replace(/\s+$/, '')
-  return { head, quote: '', raw: trimmed, tail: value.slice(trimmed.length) + (comment ? rest.slice(comment.index) : '') }
+  const tail = value.slice(trimmed.length) + (comment ? rest.slice(comment.index) : '')
+  return { head, quote: '', raw: trimmed, tail }
 }
 
 /** The `KEY=…` lines of a .env-style file (the last one wins when a file sets the key twice). */
@@ -117,7 +118,8 @@ export function editEnvFile(
   const back = readEnvFileModel(result, opts.key, opts.file)
   if (back.length !== occurrences || back.some((v) => v.value !== opts.modelId)) {
     const values = JSON.stringify(back.map((v) => v.value))
-    throw new ModelshipError('BAD_INPUT', `${opts.file}: refusing to write the edit of ${opts.key}: it reads back as ${values}`)
+    const why = `refusing to write the edit of ${opts.key}: it reads back as ${values}`
+    throw new ModelshipError('BAD_INPUT', `${opts.file}: ${why}`)
   }
   return { text: result, changes, occurrences, alsoChanged: [] }
 }

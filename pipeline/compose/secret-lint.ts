@@ -48,7 +48,8 @@ export function findBuildArgAsSecretWarning(text: string, opts: { service: strin
   else if (isSeq(args.node)) {
     for (const item of args.node.items) {
       const v = follow(doc, item, undefined).node
-      if (isScalar(v) && typeof v.value === 'string') names.push({ name: v.value.split('=')[0]!, offset: v.range?.[0] ?? 0 })
+      if (!isScalar(v) || typeof v.value !== 'string') continue
+      names.push({ name: v.value.split('=')[0]!, offset: v.range?.[0] ?? 0 })
     }
   }
   return names

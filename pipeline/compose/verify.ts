@@ -8,7 +8,12 @@ import { parseCompose, TO_JS } from './yaml-source.js'
 // The check after every splice: the edited text must parse, read back the model at every place,
 // and equal the expected document everywhere else. A result that fails is never written.
 
-export function verifyEdit(out: string, expected: unknown, count: number, t: ComposeTarget & { modelId: string }): void {
+export function verifyEdit(
+  out: string,
+  expected: unknown,
+  count: number,
+  t: ComposeTarget & { modelId: string },
+): void {
   const fail = (why: string, cause?: unknown) =>
     new ModelshipError('BAD_INPUT', `${t.file}: refusing to write the edit of ${t.buildArg}: ${why}`, {
       hint: `set ${t.buildArg} to ${t.modelId} by hand, or simplify that part of the file`,
