@@ -1,54 +1,99 @@
 import { copyFile, mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { editComposeBuildArg, editEnvFile, readComposeModel, readEnvFileModel, unifiedDiff } from './compose/edit.js'
+import { unifiedDiff } from './compose/diff.js'
+import { editComposeModel, readComposeModel } from './compose/edit.js'
+import { editEnvFile, readEnvFileModel } from './compose/env-file.js'
+import type { ModelPlaceKind } from './compose/types.js'
 import type { Config, EnvironmentConfig } from './config/config.js'
 import type { EditedFile } from './release/context.js'
 import { ModelshipError } from './engine/errors.js'
-import { sha256 } from './fs-atomic.js'
+import { checkWriteTarget, sha256 } from './fs-atomic.js'
 import type { UserFiles } from './ports/types.js'
 import { assertValidModelRef } from './registry/version.js'
 
 export function environmentOf(config: Config, envName: string): EnvironmentConfig {
   const env = config.environments[envName]
   if (!env) {
-    throw new ModelshipError('CONFIG', `--env ${envName}: no such environment in modelship.yaml (known: ${Object.keys(config.environments).join(', ')})`)
+    const known = Object.keys(config.environments).join(', ')
+    throw new ModelshipError('CONFIG', `--env ${envName}: no such environment in modelship.yaml (known: ${known})`)
   }
   return env
 }
 
-/** One configured value of the model in one file. */
+/** One place that sets the model: a build arg or runtime environment entry of a compose file, or a .env line. */
 export interface ConfiguredModel {
+  kind: ModelPlaceKind
   file: string
   line: number
+  /** The model: the value, or for `${VAR:-default}` the default. */
   value: string
+  /** compose: `map`, `list` or `default` (`${VAR:-default}`); env files: `env` or `default`. */
   form: string
   variable?: string
 }
 
-/** What each edit file and env file of an environment configures, in file order. */
-export async function readConfiguredModels(config: Config, envName: string, files: UserFiles): Promise<ConfiguredModel[]> {
+/** Every place each compose file and env file of an environment sets the model, in file order. */
+export async function readConfiguredModels(
+  config: Config,
+  envName: string,
+  files: UserFiles,
+): Promise<ConfiguredModel[]> {
   const env = environmentOf(config, envName)
   const out: ConfiguredModel[] = []
   for (const file of unique([...env.compose, ...env.edit])) {
     const path = join(config.workspace, file)
     if (!(await files.exists(path))) continue
     const text = await files.readText(path)
-    for (const m of readComposeModel(text, { file, service: config.deploy.service, buildArg: config.deploy.build_arg })) {
-      out.push({ file, line: m.line, value: m.value, form: m.form, ...(m.variable ? { variable: m.variable } : {}) })
+    const target = { file, service: config.deploy.service, buildArg: config.deploy.build_arg }
+    for (const m of readComposeModel(text, target)) {
+      const { kind, line, value, form, variable } = m
+      out.push({ kind, file, line, value, form, ...(variable ? { variable } : {}) })
     }
   }
   for (const file of env.env_files) {
     const path = join(config.workspace, file)
     if (!(await files.exists(path))) continue
-    const found = readEnvFileModel(await files.readText(path), config.deploy.build_arg)
-    for (const m of found) out.push({ file, line: m.line, value: m.value, form: 'env' })
+    for (const m of readEnvFileModel(await files.readText(path), config.deploy.build_arg, file)) {
+      const { line, value, form, variable } = m
+      out.push({ kind: 'env_file', file, line, value, form, ...(variable ? { variable } : {}) })
+    }
   }
   return out
 }
 
 /**
- * The model an environment runs: the value in its edit files (the last compose file wins, as compose
- * merges them), else any compose file, else its env files. Undefined when none configures it.
+ * The place in effect for each kind, as docker compose merges the files: for build args and the
+ * runtime environment, the last occurrence in the last compose file (in `-f` order) that sets it;
+ * for env files, the last line of the last env file.
+ */
+export function modelsInEffect(
+  env: EnvironmentConfig,
+  models: readonly ConfiguredModel[],
+): Partial<Record<ModelPlaceKind, ConfiguredModel>> {
+  const order = [...env.compose, ...env.edit.filter((f) => !env.compose.includes(f))]
+  const out: Partial<Record<ModelPlaceKind, ConfiguredModel>> = {}
+  for (const kind of ['build_arg', 'environment'] as const) {
+    for (const file of [...order].reverse()) {
+      const hit = models.filter((m) => m.kind === kind && m.file === file).at(-1)
+      if (hit) {
+        out[kind] = hit
+        break
+      }
+    }
+  }
+  for (const file of [...env.env_files].reverse()) {
+    const hit = models.filter((m) => m.kind === 'env_file' && m.file === file).at(-1)
+    if (hit) {
+      out.env_file = hit
+      break
+    }
+  }
+  return out
+}
+
+/**
+ * The model an environment runs: the build arg in effect (the last compose file wins, as compose
+ * merges them), else the runtime environment entry, else its env files. Undefined when none sets it.
  */
 export async function currentModelOf(config: Config, envName: string, files: UserFiles): Promise<string | undefined> {
   return modelInEffect(environmentOf(config, envName), await readConfiguredModels(config, envName, files))
@@ -56,13 +101,51 @@ export async function currentModelOf(config: Config, envName: string, files: Use
 
 /** Pure: which of the configured values the environment runs (see {@link currentModelOf}). */
 export function modelInEffect(env: EnvironmentConfig, models: readonly ConfiguredModel[]): string | undefined {
-  const inCompose = models.filter((m) => env.compose.includes(m.file) || env.edit.includes(m.file))
-  const ordered = [...env.compose, ...env.edit.filter((f) => !env.compose.includes(f))]
-  for (const file of [...ordered].reverse()) {
-    const hit = inCompose.filter((m) => m.file === file).at(-1)
-    if (hit) return hit.value
-  }
-  return models.find((m) => m.form === 'env')?.value
+  const byKind = modelsInEffect(env, models)
+  return (byKind.build_arg ?? byKind.environment ?? byKind.env_file)?.value
+}
+
+const KIND_NAMES: Record<ModelPlaceKind, string> = {
+  build_arg: 'the build arg',
+  environment: 'the runtime environment',
+  env_file: 'the env file',
+}
+
+/**
+ * One line for `current` to warn with when the places in effect name different models (the image
+ * would be built with one model while the process is told to load another); undefined when they agree.
+ */
+export function disagreementOf(
+  envName: string,
+  env: EnvironmentConfig,
+  models: readonly ConfiguredModel[],
+): string | undefined {
+  const inEffect = Object.values(modelsInEffect(env, models))
+  if (new Set(inEffect.map((m) => m.value)).size <= 1) return undefined
+  const places = inEffect.map((m) => `${KIND_NAMES[m.kind]} ${m.file}:${m.line} says ${m.value}`).join(', ')
+  const fix = `\`modelship promote <model-id> --env ${envName}\` sets them all`
+  return `${envName}: the model differs between places: ${places}; ${fix}`
+}
+
+/** What `current` shows for one environment. */
+export interface EnvironmentModels {
+  /** The model the environment runs (see {@link currentModelOf}). */
+  model: string | undefined
+  /** Every place that sets it, with its kind, file, line and value. */
+  places: ConfiguredModel[]
+  /** Set when the places in effect disagree (see {@link disagreementOf}). */
+  disagreement?: string
+}
+
+export async function readEnvironmentModels(
+  config: Config,
+  envName: string,
+  files: UserFiles,
+): Promise<EnvironmentModels> {
+  const env = environmentOf(config, envName)
+  const places = await readConfiguredModels(config, envName, files)
+  const disagreement = disagreementOf(envName, env, places)
+  return { model: modelInEffect(env, places), places, ...(disagreement ? { disagreement } : {}) }
 }
 
 export interface ModelEdit {
@@ -71,9 +154,11 @@ export interface ModelEdit {
 }
 
 /**
- * Sets `modelId` in every edit file and env file of the environment: validated first, all new texts
- * computed before any write, originals backed up to `backupDir`, each write atomic. A file that lacks
- * the build arg is an error unless another edit file of the environment holds it.
+ * Sets `modelId` in every edit file and env file of the environment — in each compose file every
+ * build arg and runtime `environment` entry of the service, in each env file every `KEY=` line —
+ * validated first, all new texts computed and every target checked before any write, originals
+ * backed up to `backupDir`, each write atomic and through symlinks (the link is kept). A file that
+ * sets the variable nowhere is an error unless another edit file of the environment sets it.
  */
 export async function applyModelToEnvironment(o: {
   config: Config
@@ -83,31 +168,39 @@ export async function applyModelToEnvironment(o: {
   backupDir: string
   /** Backups already taken earlier in this run: kept, so a restore returns to the bytes from before the run. */
   earlier?: readonly EditedFile[]
+  /** Lets an edit or env file be a symlink to a file outside the workspace (config `allow_outside_workspace`). */
+  allowOutsideWorkspace?: boolean
 }): Promise<ModelEdit> {
   const { config, modelId } = o
   assertValidModelRef(modelId, config.model.base_aliases)
   const env = environmentOf(config, o.envName)
+  const { service, build_arg: buildArg } = config.deploy
+  const baseAliases = config.model.base_aliases
   const planned: Array<{ file: string; path: string; before: string; after: string; occurrences: number }> = []
-  for (const file of env.edit) {
+  const read = async (file: string, setting: string) => {
     const path = join(config.workspace, file)
-    if (!(await o.files.exists(path))) throw new ModelshipError('BAD_INPUT', `${file}: no such file (environments.${o.envName}.edit)`)
-    const before = await o.files.readText(path)
-    const edit = editComposeBuildArg(before, { file, service: config.deploy.service, buildArg: config.deploy.build_arg, modelId, baseAliases: config.model.base_aliases })
+    if (!(await o.files.exists(path))) {
+      throw new ModelshipError('BAD_INPUT', `${file}: no such file (environments.${o.envName}.${setting})`)
+    }
+    await checkWriteTarget(path, writeOptions(config.workspace, o.allowOutsideWorkspace))
+    return { path, before: await o.files.readText(path) }
+  }
+  for (const file of env.edit) {
+    const { path, before } = await read(file, 'edit')
+    const edit = editComposeModel(before, { file, service, buildArg, modelId, baseAliases })
     planned.push({ file, path, before, after: edit.text, occurrences: edit.occurrences })
   }
   if (env.edit.length > 0 && planned.every((p) => p.occurrences === 0)) {
     throw new ModelshipError(
       'BAD_INPUT',
-      `${env.edit.join(', ')}: no build arg ${config.deploy.build_arg} under services.${config.deploy.service}.build.args`,
-      { hint: `add "${config.deploy.build_arg}: \${${config.deploy.build_arg}:-mdeberta}" under services.${config.deploy.service}.build.args` },
+      `${env.edit.join(', ')}: no ${buildArg} under services.${service}.build.args or services.${service}.environment`,
+      { hint: `add "${buildArg}: \${${buildArg}:-mdeberta}" under services.${service}.build.args` },
     )
   }
   for (const file of env.env_files) {
-    const path = join(config.workspace, file)
-    if (!(await o.files.exists(path))) throw new ModelshipError('BAD_INPUT', `${file}: no such file (environments.${o.envName}.env_files)`)
-    const before = await o.files.readText(path)
-    const edit = editEnvFile(before, { file, key: config.deploy.build_arg, modelId, baseAliases: config.model.base_aliases })
-    if (edit.occurrences === 0) throw new ModelshipError('BAD_INPUT', `${file}: no ${config.deploy.build_arg}=… line to update`)
+    const { path, before } = await read(file, 'env_files')
+    const edit = editEnvFile(before, { file, key: buildArg, modelId, baseAliases })
+    if (edit.occurrences === 0) throw new ModelshipError('BAD_INPUT', `${file}: no ${buildArg}=… line to update`)
     planned.push({ file, path, before, after: edit.text, occurrences: edit.occurrences })
   }
 
@@ -120,19 +213,28 @@ export async function applyModelToEnvironment(o: {
     let beforeSha256 = earlier?.beforeSha256
     if (!backup || !beforeSha256) {
       backup = join(o.backupDir, `${i}-${basename(p.file)}`)
-      await copyFile(p.path, backup)
+      await copyFile(p.path, backup) // follows a symlink: the backup holds the target's bytes
       beforeSha256 = sha256(p.before)
     }
     const changed = p.before !== p.after
     if (changed) await o.files.writeAtomic(p.path, p.after)
     diffs.push(unifiedDiff(p.file, p.before, p.after))
-    edited.push({ path: p.file, backup, beforeSha256, afterSha256: sha256(p.after), changed: earlier?.changed === true || changed })
+    const afterSha256 = sha256(p.after)
+    edited.push({ path: p.file, backup, beforeSha256, afterSha256, changed: earlier?.changed === true || changed })
   }
   return { files: edited, diff: diffs.filter(Boolean).join('\n') }
 }
 
-/** Puts back the bytes from before the run; returns the files that were written. Throws with the files it could not restore. */
-export async function restoreEditedFiles(o: { workspace: string; edited: readonly EditedFile[]; files: UserFiles }): Promise<string[]> {
+/**
+ * Puts back the bytes from before the run (through symlinks, which stay links); returns the files
+ * that were written. Throws with the files it could not restore.
+ */
+export async function restoreEditedFiles(o: {
+  workspace: string
+  edited: readonly EditedFile[]
+  files: UserFiles
+  allowOutsideWorkspace?: boolean
+}): Promise<string[]> {
   const restored: string[] = []
   const failed: string[] = []
   for (const f of o.edited) {
@@ -142,6 +244,7 @@ export async function restoreEditedFiles(o: { workspace: string; edited: readonl
       if (sha256(original) !== f.beforeSha256) throw new Error(`backup ${f.backup} does not match the recorded sha256`)
       const now = (await o.files.exists(path)) ? await o.files.readText(path) : undefined
       if (now !== original) {
+        await checkWriteTarget(path, writeOptions(o.workspace, o.allowOutsideWorkspace))
         await o.files.writeAtomic(path, original)
         restored.push(f.path)
       }
@@ -151,6 +254,10 @@ export async function restoreEditedFiles(o: { workspace: string; edited: readonl
   }
   if (failed.length > 0) throw new ModelshipError('STEP_FAILED', `could not restore ${failed.join(', ')}`)
   return restored
+}
+
+function writeOptions(workspace: string, allowOutsideWorkspace: boolean | undefined) {
+  return { workspace, ...(allowOutsideWorkspace === undefined ? {} : { allowOutsideWorkspace }) }
 }
 
 function unique<T>(items: readonly T[]): T[] {

@@ -1,14 +1,74 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
-import { dirname, basename, join } from 'node:path'
+import { lstat, mkdir, open, readlink, realpath, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { ModelshipError } from './engine/errors.js'
 
-/** Writes `content` to `path` atomically: a temp file in the same directory, fsync, then rename over the target. */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+/** Where writing `path` lands: the end of its symlink chain (`path` itself when it is no link). */
+export interface WriteTarget {
+  /** Absolute path of the file that receives the bytes. */
+  target: string
+  /** True when `path` is a symbolic link (the link itself is kept). */
+  isLink: boolean
+}
+
+export interface WriteOptions {
+  /** When set, a target (after following links) outside this directory is refused. */
+  workspace?: string
+  /** Lets a target outside `workspace` be written (config `allow_outside_workspace`). */
+  allowOutsideWorkspace?: boolean
+}
+
+/** Follows `path`'s symlinks, including dangling ones, to the file a write should replace. */
+export async function resolveWriteTarget(path: string): Promise<WriteTarget> {
+  let current = resolve(path)
+  for (let hops = 0; hops <= 40; hops++) {
+    const st = await lstat(current).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined
+      throw e
+    })
+    if (!st?.isSymbolicLink()) return { target: current, isLink: hops > 0 }
+    current = resolve(dirname(current), await readlink(current))
+  }
+  throw new ModelshipError('BAD_INPUT', `${path}: too many levels of symbolic links`)
+}
+
+/** The real path of a file that may not exist yet: its directory's real path plus its name. */
+async function realPathOf(path: string): Promise<string> {
+  const dir = await realpath(dirname(path)).catch(() => dirname(path))
+  return join(dir, basename(path))
+}
+
+/**
+ * Resolves `path` for a write and, with `workspace`, refuses (BAD_INPUT, exit 2, naming the link
+ * and its target) a target outside the workspace unless `allowOutsideWorkspace`. Call it before
+ * the first write of a batch, so a refused file leaves every file untouched.
+ */
+export async function checkWriteTarget(path: string, o: WriteOptions = {}): Promise<WriteTarget> {
+  const resolved = await resolveWriteTarget(path)
+  if (o.workspace === undefined || o.allowOutsideWorkspace === true) return resolved
+  const root = await realpath(o.workspace).catch(() => resolve(o.workspace!))
+  const rel = relative(root, await realPathOf(resolved.target))
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    const what = resolved.isLink ? `${path} is a symlink to ${resolved.target}, which is` : `${path} is`
+    const message = `${what} outside the workspace ${o.workspace}; modelship does not write there`
+    const hint = 'set allow_outside_workspace: true in modelship.yaml to allow it, or replace the link with a copy of the file'
+    throw new ModelshipError('BAD_INPUT', message, { hint })
+  }
+  return resolved
+}
+
+/**
+ * Writes `content` to `path` atomically: a temp file beside the target, fsync, then rename over it.
+ * A symlink is written through: the temp file goes beside the link's TARGET and replaces it, so the
+ * link stays a link. With `workspace`, a target outside it is refused (see {@link checkWriteTarget}).
+ */
+export async function writeFileAtomic(path: string, content: string | Uint8Array, o: WriteOptions = {}): Promise<void> {
+  const { target } = await checkWriteTarget(path, o)
+  await mkdir(dirname(target), { recursive: true })
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   // Keep the target's permission bits: a compose file that was 0644 stays 0644.
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o644)
+  const mode = await stat(target).then((s) => s.mode & 0o777, () => 0o644)
   const handle = await open(tmp, 'w', mode)
   try {
     await handle.writeFile(content)
@@ -17,7 +77,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     await handle.close()
   }
   try {
-    await rename(tmp, path)
+    await rename(tmp, target)
   } catch (e) {
     await rm(tmp, { force: true })
     throw e

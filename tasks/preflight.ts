@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { findBuildArgAsSecretWarning } from '../pipeline/compose/edit.js'
+import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
 import { resolveFeedbackSource } from '../pipeline/config/feedback-source.js'
 import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { editComposeBuildArg, findBuildArgAsSecretWarning, readComposeModel, unifiedDiff } from '../pipeline/compose/edit.js'
+import { unifiedDiff } from '../pipeline/compose/diff.js'
+import { editComposeModel, readComposeModel } from '../pipeline/compose/edit.js'
+import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 
 // Golden files: test/fixtures/compose/<case>/input.yml and the exact bytes expected after setting
@@ -13,46 +15,58 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/compose/', import.meta.url))
 const MODEL = 'pratikoai/intent-classifier-v1.0'
 const BASE_ALIASES = ['mdeberta', 'bart']
 const target = { file: 'input.yml', service: 'app', buildArg: 'HF_INTENT_MODEL' }
-const edit = (text: string, modelId = MODEL) => editComposeBuildArg(text, { ...target, modelId, baseAliases: BASE_ALIASES })
+const edit = (text: string, modelId = MODEL) => editComposeModel(text, { ...target, modelId, baseAliases: BASE_ALIASES })
+
+/** `<kind> <form>` of one place that sets the model, as readComposeModel reports it. */
+type Place = `${'build_arg' | 'environment'} ${'map' | 'list' | 'default'}`
 
 interface Case {
-  occurrences?: number
+  /** Every place that sets the model, in file order (none when absent). */
+  places?: Place[]
   /** Anchor reported on the change (the text lives in an anchored node). */
   anchor?: string
   alsoChanged?: string[]
-  form?: 'map' | 'list' | 'default'
   error?: true
 }
 
 const CASES: Record<string, Case> = {
-  map: { occurrences: 1, form: 'map' },
-  list: { occurrences: 1, form: 'list' },
-  'quoted-list': { occurrences: 1, form: 'list' },
-  'default-colon-dash': { occurrences: 1, form: 'default' },
-  'default-dash': { occurrences: 1, form: 'default' },
-  'env-no-default': { occurrences: 1, form: 'default' },
-  'flow-map': { occurrences: 1, form: 'map' },
-  'flow-seq': { occurrences: 1, form: 'list' },
-  'single-quoted': { occurrences: 1, form: 'map' },
-  'double-quoted': { occurrences: 1, form: 'map' },
-  'override-tag': { occurrences: 1, form: 'map' },
-  'reset-tag': { occurrences: 1, form: 'default' },
+  map: { places: ['build_arg map'] },
+  list: { places: ['build_arg list'] },
+  'quoted-list': { places: ['build_arg list'] },
+  'default-colon-dash': { places: ['build_arg default', 'environment default'] },
+  'default-dash': { places: ['build_arg default'] },
+  'env-no-default': { places: ['build_arg default'] },
+  'flow-map': { places: ['build_arg map'] },
+  'flow-seq': { places: ['build_arg list'] },
+  'single-quoted': { places: ['build_arg map'] },
+  'double-quoted': { places: ['build_arg map'] },
+  'override-tag': { places: ['build_arg map'] },
+  'reset-tag': { places: ['build_arg default'] },
   'merge-key': {
-    occurrences: 1,
-    form: 'map',
+    places: ['build_arg map'],
     anchor: 'app-build',
     alsoChanged: ['x-app-build.args.HF_INTENT_MODEL', 'services.worker.build.args.HF_INTENT_MODEL'],
   },
-  alias: { occurrences: 1, form: 'list', anchor: 'model-args', alsoChanged: ['x-args[0]'] },
-  'anchors-on-value': { occurrences: 1, form: 'map', alsoChanged: ['services.app.environment.MODEL_NAME'] },
-  crlf: { occurrences: 1, form: 'map' },
-  comments: { occurrences: 1, form: 'map' },
-  'several-services': { occurrences: 1, form: 'map' },
-  'null-value': { occurrences: 1, form: 'map' },
-  'null-list': { occurrences: 1, form: 'list' },
-  'already-set': { occurrences: 1, form: 'map' },
-  'no-service': { occurrences: 0 },
-  'build-string': { occurrences: 0 },
+  alias: { places: ['build_arg list'], anchor: 'model-args', alsoChanged: ['x-args[0]'] },
+  'anchors-on-value': { places: ['build_arg map'], alsoChanged: ['services.app.environment.MODEL_NAME'] },
+  crlf: { places: ['build_arg map'] },
+  comments: { places: ['build_arg map'] },
+  'several-services': { places: ['build_arg map'] },
+  'null-value': { places: ['build_arg map'] },
+  'null-list': { places: ['build_arg list'] },
+  'already-set': { places: ['build_arg map'] },
+  'no-service': {},
+  'build-string': { places: ['environment map'] },
+  'env-map': { places: ['build_arg map', 'environment map'] },
+  'env-map-quoted': { places: ['build_arg map', 'environment default'] },
+  'env-list': { places: ['build_arg default', 'environment default'] },
+  'env-list-quoted': { places: ['build_arg default', 'environment default'] },
+  'env-crlf': { places: ['build_arg list', 'environment default'] },
+  'env-merge-key': {
+    places: ['environment map', 'build_arg map'],
+    anchor: 'model-env',
+    alsoChanged: ['x-model-env.HF_INTENT_MODEL', 'services.worker.environment.HF_INTENT_MODEL'],
+  },
   'syntax-error': { error: true },
   'unresolved-anchor': { error: true },
 }
@@ -95,7 +109,7 @@ describe('golden compose edits', () => {
       if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, result.text)
       const expected = readFileSync(expectedFile, 'utf8')
       expect(result.text).toBe(expected)
-      expect(result.occurrences).toBe(c.occurrences)
+      expect(result.occurrences).toBe(c.places?.length ?? 0)
       expect(result.alsoChanged).toEqual(c.alsoChanged ?? [])
 
       // Only the reported lines differ, each keeps its line ending, and the line count is unchanged.
@@ -107,11 +121,11 @@ describe('golden compose edits', () => {
       for (const ch of result.changes) {
         expect(ch.before).toBe(before[ch.line - 1]!.replace(/\r$/, ''))
         expect(ch.after).toBe(after[ch.line - 1]!.replace(/\r$/, ''))
-        if (c.anchor) expect(ch.anchor).toBe(c.anchor)
-        else expect(ch).not.toHaveProperty('anchor')
+        if (ch.anchor !== undefined) expect(ch.anchor).toBe(c.anchor)
       }
+      if (c.anchor) expect(result.changes.some((ch) => ch.anchor === c.anchor)).toBe(true)
       expect(after.map((l) => l.endsWith('\r'))).toEqual(before.map((l) => l.endsWith('\r')))
-      if (c.occurrences === 0 || dir === 'already-set') expect(result.changes).toEqual([])
+      if (!c.places || dir === 'already-set') expect(result.changes).toEqual([])
       else expect(result.changes.length).toBeGreaterThan(0)
     })
 
@@ -125,12 +139,9 @@ describe('golden compose edits', () => {
 
     it(`${dir}: readComposeModel reads the model back`, () => {
       const read = readComposeModel(readFileSync(expectedFile, 'utf8'), target)
-      expect(read).toHaveLength(c.occurrences ?? 0)
-      for (const r of read) {
-        expect(r.value).toBe(MODEL)
-        expect(r.form).toBe(c.form)
-        if (c.anchor) expect(r.anchor).toBe(c.anchor)
-      }
+      expect(read.map((r) => `${r.kind} ${r.form}`)).toEqual(c.places ?? [])
+      for (const r of read) expect(r.value).toBe(MODEL)
+      if (c.anchor) expect(read.some((r) => r.anchor === c.anchor)).toBe(true)
     })
   }
 })
@@ -139,20 +150,25 @@ describe('readComposeModel', () => {
   const read = (dir: string) => readComposeModel(readFileSync(join(FIXTURES, dir, 'input.yml'), 'utf8'), target)
 
   it('reports value, raw text, form and the variable of ${VAR:-default}', () => {
-    expect(read('map')).toEqual([{ line: 9, raw: 'mdeberta', value: 'mdeberta', form: 'map' }])
-    expect(read('list')).toEqual([{ line: 7, raw: 'mdeberta', value: 'mdeberta', form: 'list' }])
+    expect(read('map')).toEqual([{ kind: 'build_arg', line: 9, raw: 'mdeberta', value: 'mdeberta', form: 'map' }])
+    expect(read('list')).toEqual([{ kind: 'build_arg', line: 7, raw: 'mdeberta', value: 'mdeberta', form: 'list' }])
     expect(read('default-colon-dash')).toEqual([
-      { line: 6, raw: '${HF_INTENT_MODEL:-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
+      { kind: 'build_arg', line: 6, raw: '${HF_INTENT_MODEL:-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
+      { kind: 'environment', line: 8, raw: '${HF_INTENT_MODEL:-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
     ])
     expect(read('default-dash')).toEqual([
-      { line: 6, raw: '${HF_INTENT_MODEL-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
+      { kind: 'build_arg', line: 6, raw: '${HF_INTENT_MODEL-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
     ])
-    expect(read('env-no-default')).toEqual([{ line: 5, raw: '${HF_INTENT_MODEL}', value: '', form: 'default', variable: 'HF_INTENT_MODEL' }])
-    expect(read('null-value')).toEqual([{ line: 6, raw: '', value: '', form: 'map' }])
-    expect(read('null-list')).toEqual([{ line: 6, raw: '', value: '', form: 'list' }])
-    expect(read('merge-key')).toEqual([{ line: 4, raw: 'mdeberta', value: 'mdeberta', form: 'map', anchor: 'app-build' }])
+    expect(read('env-no-default')).toEqual([{ kind: 'build_arg', line: 5, raw: '${HF_INTENT_MODEL}', value: '', form: 'default', variable: 'HF_INTENT_MODEL' }])
+    expect(read('null-value')).toEqual([{ kind: 'build_arg', line: 6, raw: '', value: '', form: 'map' }])
+    expect(read('null-list')).toEqual([{ kind: 'build_arg', line: 6, raw: '', value: '', form: 'list' }])
+    expect(read('merge-key')).toEqual([{ kind: 'build_arg', line: 4, raw: 'mdeberta', value: 'mdeberta', form: 'map', anchor: 'app-build' }])
     expect(read('no-service')).toEqual([])
-    expect(read('build-string')).toEqual([])
+    expect(read('build-string')).toEqual([{ kind: 'environment', line: 5, raw: 'mdeberta', value: 'mdeberta', form: 'map' }])
+    expect(read('env-list-quoted').map((r) => [r.kind, r.line, r.value])).toEqual([
+      ['build_arg', 6, 'mdeberta'],
+      ['environment', 9, 'mdeberta'],
+    ])
   })
 
   it('a plain number is read as written', () => {
@@ -161,7 +177,7 @@ describe('readComposeModel', () => {
   })
 })
 
-describe('editComposeBuildArg', () => {
+describe('editComposeModel', () => {
   it.each([
     ['newline injection', 'evil\nx: y'],
     ['shell separator', 'a/b; rm -rf /'],
@@ -215,7 +231,7 @@ describe('editComposeBuildArg', () => {
     expect(r.occurrences).toBe(1)
     expect(r.text).toBe(text.replace('own/model', MODEL))
     expect(r.alsoChanged).toEqual([])
-    expect(readComposeModel(text, target)).toEqual([{ line: 10, raw: 'own/model', value: 'own/model', form: 'map' }])
+    expect(readComposeModel(text, target)).toEqual([{ kind: 'build_arg', line: 10, raw: 'own/model', value: 'own/model', form: 'map' }])
   })
 
   it('with several merge sources the first that has the key wins', () => {
@@ -262,6 +278,35 @@ describe('editComposeBuildArg', () => {
     expect(edit(crlf).text).toBe(crlf.replace('HF_INTENT_MODEL:\r\n', `HF_INTENT_MODEL: ${MODEL}\r\n`))
   })
 
+  it('fills an empty value followed by a comment, keeping the comment (found by the property test)', () => {
+    const text = 'services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  # filled by modelship\n'
+    expect(edit(text).text).toBe(`services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  ${MODEL} # filled by modelship\n`)
+  })
+
+  it('edits the runtime environment of the service only, not look-alike keys or other services', () => {
+    const text = [
+      'services:',
+      '  app:',
+      '    environment:',
+      '      - HF_INTENT_MODEL_REVISION=main',
+      '      - MY_HF_INTENT_MODEL=x/y',
+      '      - HF_INTENT_MODEL=a/b',
+      '  worker:',
+      '    environment: [HF_INTENT_MODEL=c/d]',
+      '',
+    ].join('\n')
+    const r = edit(text)
+    expect(r.text).toBe(text.replace('=a/b', `=${MODEL}`))
+    expect(r.changes).toEqual([
+      { kind: 'environment', line: 6, before: '      - HF_INTENT_MODEL=a/b', after: `      - HF_INTENT_MODEL=${MODEL}` },
+    ])
+  })
+
+  it('refuses a required runtime variable, naming the environment entry', () => {
+    const text = 'services:\n  app:\n    environment:\n      HF_INTENT_MODEL: ${HF_INTENT_MODEL:?set it}\n'
+    expect(() => edit(text)).toThrow('input.yml: services.app.environment.HF_INTENT_MODEL: the value comes only from')
+  })
+
   it('args under !reset are not configured', () => {
     const text = 'services:\n  app:\n    build:\n      args: !reset\n        HF_INTENT_MODEL: a/b\n'
     expect(edit(text)).toMatchObject({ text, occurrences: 0, changes: [] })
@@ -299,8 +344,8 @@ describe('editComposeBuildArg', () => {
 
   it('edits another service or build arg when asked', () => {
     const input = readFileSync(join(FIXTURES, 'several-services', 'input.yml'), 'utf8')
-    const r = editComposeBuildArg(input, { ...target, service: 'eval', modelId: MODEL, baseAliases: BASE_ALIASES })
-    expect(r.changes).toEqual([{ line: 16, before: '        - HF_INTENT_MODEL=mdeberta', after: `        - HF_INTENT_MODEL=${MODEL}` }])
+    const r = editComposeModel(input, { ...target, service: 'eval', modelId: MODEL, baseAliases: BASE_ALIASES })
+    expect(r.changes).toEqual([{ kind: 'build_arg', line: 16, before: '        - HF_INTENT_MODEL=mdeberta', after: `        - HF_INTENT_MODEL=${MODEL}` }])
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { editEnvFile, readEnvFileModel } from '../pipeline/compose/edit.js'
+import { editEnvFile, readEnvFileModel } from '../pipeline/compose/env-file.js'
 
 const MODEL = 'pratikoai/intent-classifier-v1.1'
 const opts = { file: '.env.production', key: 'HF_INTENT_MODEL', modelId: MODEL, baseAliases: ['mdeberta', 'bart'] }
@@ -10,7 +10,7 @@ describe('editEnvFile', () => {
     const r = editEnvFile(text, opts)
     expect(r.text).toBe(text.replace('intent-classifier-v1.0', 'intent-classifier-v1.1'))
     expect(r.occurrences).toBe(1)
-    expect(r.changes).toEqual([{ line: 3, before: 'HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0', after: `HF_INTENT_MODEL=${MODEL}` }])
+    expect(r.changes).toEqual([{ kind: 'env_file', line: 3, before: 'HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0', after: `HF_INTENT_MODEL=${MODEL}` }])
   })
 
   it.each([
@@ -48,7 +48,7 @@ describe('editEnvFile', () => {
     expect(editEnvFile('', { ...opts, appendIfMissing: true })).toMatchObject({
       text: `HF_INTENT_MODEL=${MODEL}\n`,
       occurrences: 1,
-      changes: [{ line: 1, before: '', after: `HF_INTENT_MODEL=${MODEL}` }],
+      changes: [{ kind: 'env_file', line: 1, before: '', after: `HF_INTENT_MODEL=${MODEL}` }],
     })
   })
 

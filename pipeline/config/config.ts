@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
-import { parseDocument } from 'yaml'
+import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command } from '../ports/types.js'
 
-export type DeployMode = 'compose' | 'none' | 'auto'
+export type DeployMode = 'compose' | 'image' | 'none' | 'auto'
 export type RegistryKind = 'hf' | 'local'
 
 export interface EnvironmentConfig {
@@ -14,22 +14,36 @@ export interface EnvironmentConfig {
   edit: string[]
   /** .env-style files holding HF_INTENT_MODEL=… */
   env_files: string[]
+  /** Passed as `--env-file` to every docker compose command of this environment, in order; used to interpolate when reading. */
+  env_file: string[]
+  /** Docker context names or ssh://user@host[:port] URLs; empty: the current context. */
+  hosts: string[]
+  /** Per-environment overrides of deploy.verify / model_check / health_timeout_s (null: not overridden). */
+  verify: Command | null | undefined
+  model_check: Command | null | undefined
+  health_timeout_s: number | undefined
 }
 
 /** The validated configuration (keys as in modelship.yaml). Secrets are not part of it. */
 export interface Config {
   workspace: string
-  model: { org: string; prefix: string; labels: string[]; base_aliases: string[]; base_model: string }
+  model: { org: string; prefix: string; labels: string[]; base_aliases: string[]; base_model: string; license: string | null }
+  /** Allow editing compose/env files that are symlinks to targets outside the workspace. */
+  allow_outside_workspace: boolean
   registry: RegistryKind
   /** The local registry's store directory (absolute). */
   registry_dir: string
   /** The Hub endpoint, without a trailing slash. */
   hf_endpoint: string
   feedback: { source: string; query: string | null }
-  trainer: { command: Command; args: Record<string, string | number | boolean> }
-  gates: { min_accuracy: number; min_class_f1: number; no_regression: boolean; min_per_label: number }
+  trainer: { command: Command; args: Record<string, string | number | boolean>; exclude: string[]; evaluate: Command | null }
+  gates: { min_accuracy: number; min_class_f1: number; no_regression: boolean; min_per_label: number; eval_set: string | null }
   deploy: {
     mode: DeployMode
+    /** image mode: the tag template ({version}, {run}, {sha}). */
+    image_tag: string
+    /** image mode: the compose variable in the service's `image:` tag. */
+    tag_var: string
     service: string
     build_arg: string
     health_timeout_s: number
@@ -51,15 +65,19 @@ export function defaultConfig(): Record<string, unknown> {
       labels: [...DEFAULT_LABELS],
       base_aliases: ['mdeberta', 'bart'],
       base_model: 'MoritzLaurer/mDeBERTa-v3-base-mnli-xnli',
+      license: null,
     },
     registry: 'hf',
+    allow_outside_workspace: false,
     registry_dir: '.modelship/registry',
     hf_endpoint: DEFAULT_HF_ENDPOINT,
     feedback: { source: './data/feedback.jsonl', query: null },
-    trainer: { command: ['python3', 'scripts/train_intent_classifier.py'], args: { epochs: 5 } },
-    gates: { min_accuracy: 0.9, min_class_f1: 0.85, no_regression: true, min_per_label: 1 },
+    trainer: { command: ['python3', 'scripts/train_intent_classifier.py'], args: { epochs: 5 }, exclude: [], evaluate: null },
+    gates: { min_accuracy: 0.9, min_class_f1: 0.85, no_regression: true, min_per_label: 1, eval_set: null },
     deploy: {
       mode: 'compose',
+      image_tag: 'model-{version}',
+      tag_var: 'IMAGE_TAG',
       service: 'app',
       build_arg: 'HF_INTENT_MODEL',
       health_timeout_s: 120,
@@ -87,6 +105,68 @@ export interface ConfigLayer {
   /** Where the values come from, for error messages: "modelship.yaml", "environment", "--flag". */
   origin: string
   values: Record<string, unknown>
+  /** The line of each key path in the file the layer came from (for `modelship.yaml:12`). */
+  lines?: ReadonlyMap<string, number>
+}
+
+/**
+ * Every key modelship knows, at every depth (`*`: any name; `{}`: free-form mapping). A key not here is
+ * an error naming the closest known one: a misspelled `model_check` must not silently disable a check.
+ */
+const SCHEMA: Schema = {
+  model: { org: 1, prefix: 1, labels: 1, base_aliases: 1, base_model: 1, license: 1 },
+  registry: 1,
+  registry_dir: 1,
+  hf_endpoint: 1,
+  allow_outside_workspace: 1,
+  feedback: { source: 1, query: 1 },
+  trainer: { command: 1, args: {}, exclude: 1, evaluate: 1 },
+  gates: { min_accuracy: 1, min_class_f1: 1, no_regression: 1, min_per_label: 1, eval_set: 1 },
+  deploy: { mode: 1, image_tag: 1, tag_var: 1, service: 1, build_arg: 1, health_timeout_s: 1, verify: 1, model_check: 1 },
+  environments: {
+    '*': { compose: 1, edit: 1, env_files: 1, env_file: 1, hosts: 1, verify: 1, model_check: 1, health_timeout_s: 1 },
+  },
+}
+type Schema = { [key: string]: Schema | 1 }
+
+/** The edit distance of two short strings (for "did you mean"). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = cur
+    }
+  }
+  return row[b.length]!
+}
+
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestD = Infinity
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k)
+    if (d < bestD) [best, bestD] = [k, d]
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined
+}
+
+/** Every unknown key of a layer, at any depth, as `path: unknown key (did you mean …?)`. */
+function unknownKeys(values: Raw, schema: Schema, path: string, out: string[]): void {
+  for (const [key, value] of Object.entries(values)) {
+    const keyPath = path ? `${path}.${key}` : key
+    const sub = schema[key] ?? schema['*']
+    if (sub === undefined) {
+      const known = Object.keys(schema).filter((k) => k !== '*')
+      const near = closestKey(key, known)
+      out.push(`${keyPath}: unknown key${near ? ` (did you mean ${near}?)` : ''}`)
+      continue
+    }
+    if (sub !== 1 && Object.keys(sub).length > 0 && isObject(value)) unknownKeys(value, sub, keyPath, out)
+  }
 }
 
 export interface ValidationResult {
@@ -192,8 +272,15 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     }
     return v
   }
-  const knownTop = new Set(['model', 'registry', 'registry_dir', 'hf_endpoint', 'feedback', 'trainer', 'gates', 'deploy', 'environments'])
-  for (const key of Object.keys(merged)) if (!knownTop.has(key)) warnings.push(`${where(key)}: unknown key (ignored)`)
+  for (const layer of layers) {
+    const found: string[] = []
+    unknownKeys(layer.values, SCHEMA, '', found)
+    for (const problem of found) {
+      const keyPath = problem.slice(0, problem.indexOf(':'))
+      const line = layer.lines?.get(keyPath)
+      errors.push(`${layer.origin}${line ? `:${line}` : ''}: ${problem}`)
+    }
+  }
 
   const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
   const model = section('model')
@@ -226,7 +313,11 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const gates = section('gates')
   const deploy = section('deploy')
   const mode = deploy.mode
-  if (mode !== 'compose' && mode !== 'none' && mode !== 'auto') errors.push(`${where('deploy.mode')}: expected compose, none or auto, got ${describe(mode)}`)
+  if (mode !== 'compose' && mode !== 'image' && mode !== 'none' && mode !== 'auto') errors.push(`${where('deploy.mode')}: expected compose, image, none or auto, got ${describe(mode)}`)
+  const optionalPath = (path: string, value: unknown): string | null => (value === null || value === undefined ? null : str(path, value))
+  const oneOrMany = (path: string, value: unknown): string[] =>
+    value === null || value === undefined ? [] : typeof value === 'string' ? [str(path, value)] : strList(path, value, { nonEmpty: false })
+  const HOST = /^(ssh:\/\/[^\s/]+|[A-Za-z0-9][\w.-]*)$/
 
   const envs = section('environments')
   const environments: Record<string, EnvironmentConfig> = {}
@@ -240,10 +331,22 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     const compose = strList(`${path}.compose`, value.compose)
     const edit = value.edit === undefined || value.edit === null ? compose.slice(-1) : strList(`${path}.edit`, value.edit)
     const envFiles = value.env_files === undefined || value.env_files === null ? [] : strList(`${path}.env_files`, value.env_files, { nonEmpty: false })
-    for (const f of [...compose, ...edit, ...envFiles]) {
+    const envFile = oneOrMany(`${path}.env_file`, value.env_file)
+    for (const f of [...compose, ...edit, ...envFiles, ...envFile]) {
       if (isAbsolute(f) || f.split(/[\\/]/).includes('..')) errors.push(`${where(path)}: ${JSON.stringify(f)} must be a path inside the workspace`)
     }
-    environments[name] = { compose, edit, env_files: envFiles }
+    const hosts = oneOrMany(`${path}.hosts`, value.hosts)
+    for (const h of hosts) if (!HOST.test(h)) errors.push(`${where(`${path}.hosts`)}: ${JSON.stringify(h)} is not a Docker context name or an ssh://user@host[:port] URL`)
+    environments[name] = {
+      compose,
+      edit,
+      env_files: envFiles,
+      env_file: envFile,
+      hosts,
+      verify: value.verify === undefined ? undefined : argvOrNull(`${path}.verify`, value.verify),
+      model_check: value.model_check === undefined ? undefined : argvOrNull(`${path}.model_check`, value.model_check),
+      health_timeout_s: value.health_timeout_s === undefined || value.health_timeout_s === null ? undefined : num(`${path}.health_timeout_s`, value.health_timeout_s, 0, 86400),
+    }
   }
   if (Object.keys(environments).length === 0 && isObject(envs)) errors.push(`${where('environments')}: at least one environment is needed`)
 
@@ -256,7 +359,9 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       labels,
       base_aliases: baseAliases,
       base_model: str('model.base_model', model.base_model),
+      license: optionalPath('model.license', model.license),
     },
+    allow_outside_workspace: bool('allow_outside_workspace', merged.allow_outside_workspace),
     registry: registry === 'local' ? 'local' : 'hf',
     registry_dir: registryDir ? resolve(workspace, registryDir) : join(workspace, '.modelship', 'registry'),
     hf_endpoint: hfEndpoint,
@@ -264,15 +369,20 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     trainer: {
       command: argv('trainer.command', trainer.command),
       args: isObject(trainerArgs) ? (trainerArgs as Record<string, string | number | boolean>) : {},
+      exclude: strList('trainer.exclude', trainer.exclude ?? [], { nonEmpty: false }),
+      evaluate: argvOrNull('trainer.evaluate', trainer.evaluate),
     },
     gates: {
       min_accuracy: num('gates.min_accuracy', gates.min_accuracy, 0, 1),
       min_class_f1: num('gates.min_class_f1', gates.min_class_f1, 0, 1),
       no_regression: bool('gates.no_regression', gates.no_regression),
       min_per_label: int('gates.min_per_label', gates.min_per_label, 1, 1e9),
+      eval_set: optionalPath('gates.eval_set', gates.eval_set),
     },
     deploy: {
-      mode: mode === 'none' || mode === 'auto' ? mode : 'compose',
+      mode: mode === 'none' || mode === 'auto' || mode === 'image' ? mode : 'compose',
+      image_tag: str('deploy.image_tag', deploy.image_tag, /^[\w.{}-]+$/, 'a tag template (letters, digits, . _ - and {version} {run} {sha})'),
+      tag_var: str('deploy.tag_var', deploy.tag_var, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'),
       service: str('deploy.service', deploy.service, NAME, 'a service name'),
       build_arg: str('deploy.build_arg', deploy.build_arg, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a build arg name'),
       health_timeout_s: num('deploy.health_timeout_s', deploy.health_timeout_s, 0, 86400),
@@ -326,7 +436,8 @@ export async function readConfigFile(workspace: string): Promise<ConfigLayer | u
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new ModelshipError('CONFIG', `${path}: cannot read (${(e as Error).message})`)
   }
-  const doc = parseDocument(text, { prettyErrors: true, customTags: [] })
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { prettyErrors: true, customTags: [], lineCounter })
   const first = doc.errors[0]
   if (first) {
     const pos = first.linePos?.[0]
@@ -335,7 +446,18 @@ export async function readConfigFile(workspace: string): Promise<ConfigLayer | u
   }
   const values = doc.toJS() ?? {}
   if (!isObject(values)) throw new ModelshipError('CONFIG', `${path}: expected a mapping at the top level`)
-  return { origin: 'modelship.yaml', values }
+  const lines = new Map<string, number>()
+  const walk = (node: YamlNode | null | undefined, prefix: string): void => {
+    if (!isMap(node)) return
+    for (const pair of node.items) {
+      if (!isScalar(pair.key)) continue
+      const keyPath = prefix ? `${prefix}.${String(pair.key.value)}` : String(pair.key.value)
+      if (pair.key.range) lines.set(keyPath, lineCounter.linePos(pair.key.range[0]).line)
+      walk(pair.value as YamlNode | null, keyPath)
+    }
+  }
+  walk(doc.contents as YamlNode | null, '')
+  return { origin: 'modelship.yaml', values, lines }
 }
 
 /** Builds and validates the config from all layers; throws CONFIG with every error (one per line). */

@@ -1,0 +1,71 @@
+import { parseDocument, visit, type Document } from 'yaml'
+import { ModelshipError } from '../engine/errors.js'
+
+// Parsing a compose file and pointing into its text. The editor parses only to FIND nodes; every
+// position it reports (line, column, the line itself) comes from the original text.
+
+/** Compose files lean on `<<: *defaults`; yaml's default alias budget (100) is for untrusted input. */
+export const TO_JS = { maxAliasCount: 10_000 }
+
+/** Offset → 1-based line and column. */
+export function lineColOf(text: string, offset: number): { line: number; col: number } {
+  let line = 1
+  let start = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++
+    start = i + 1
+  }
+  return { line, col: offset - start + 1 }
+}
+
+/** The whole line holding `offset`, without its line ending. */
+export function lineAt(text: string, offset: number): string {
+  const start = text.lastIndexOf('\n', offset - 1) + 1
+  const nl = text.indexOf('\n', offset)
+  return text.slice(start, nl < 0 ? text.length : nl).replace(/\r$/, '')
+}
+
+function yamlError(file: string, text: string, offset: number, message: string): ModelshipError {
+  const { line, col } = lineColOf(text, offset)
+  // The offending line with a caret under the column, printed after the message.
+  const details = `${lineAt(text, offset)}\n${' '.repeat(Math.max(0, col - 1))}^`
+  return new ModelshipError('BAD_INPUT', `${file}:${line}:${col}: YAML error: ${message}`, { details })
+}
+
+/**
+ * Parses a compose file. Unknown tags (`!override`, `!reset`) pass through: the yaml library only
+ * warns about them and keeps the node, which is all a text splice needs. Merge keys are on, as in
+ * docker compose. Errors (syntax, duplicate keys, an alias used before its anchor) throw BAD_INPUT
+ * with file:line:col.
+ */
+export function parseCompose(text: string, file: string): Document.Parsed {
+  const doc = parseDocument(text, { merge: true, prettyErrors: false, keepSourceTokens: false })
+  const [err] = doc.errors
+  if (err) throw yamlError(file, text, err.pos[0], err.message.split('\n')[0] ?? err.message)
+  // yaml resolves aliases lazily, so an alias whose anchor is defined later (or never) parses without
+  // error. Docker compose (go-yaml) rejects such a file ("unknown anchor referenced"), so do we, before
+  // any edit: a file compose cannot load must not be half-edited and then fail at build time.
+  const anchors = new Set<string>()
+  visit(doc, {
+    Node(_, node) {
+      if ('anchor' in node && typeof node.anchor === 'string') anchors.add(node.anchor)
+    },
+  })
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return
+      const where = alias.range?.[0] ?? 0
+      const name = alias.source
+      throw yamlError(
+        file,
+        text,
+        where,
+        anchors.has(name)
+          ? `alias *${name} is used before its anchor &${name} is defined; YAML (and docker compose) need the ` +
+              `anchor first — move the block with &${name} above its first use`
+          : `alias *${name} refers to no anchor &${name}`,
+      )
+    },
+  })
+  return doc
+}
