@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { failure } from './support/failure.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { CsvParser } from '../pipeline/feedback/csv.js'
-import { hashBytes, writeDataset } from '../pipeline/feedback/dataset-writer.js'
+import { writeDataset } from '../pipeline/feedback/dataset-writer.js'
+import { hashBytes } from '../pipeline/feedback/text-hash.js'
 import { exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
 import type { ExportResult } from '../pipeline/feedback/types.js'
 
@@ -280,7 +281,7 @@ describe('DatasetWriter', () => {
       const out = new Uint32Array(4)
       const b = Buffer.from(s, 'utf8')
       hashBytes(b, 0, b.length, seed, out)
-      return [...out].map((w) => w.toString(16).padStart(8, '0')).join('')
+      return [...out].map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('')
     }
     expect(hex('')).toBe('0'.repeat(32))
     expect(hex('hello')).toBe('2b2444a0db91def79adb31b69adb31b6')
