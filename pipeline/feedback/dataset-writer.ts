@@ -1,6 +1,7 @@
 import { ModelshipError } from '../errors.js'
 import { Dedup, Verdict } from './dedup.js'
 import { JsonlFile } from './jsonl-file.js'
+import { rowProblemsError } from './problems.js'
 import { RowPolicy, type LabelInfo } from './row-policy.js'
 import { hashBytes } from './text-hash.js'
 import type { DatasetReport, ExportResult, RowRef } from './types.js'
@@ -110,6 +111,9 @@ export class DatasetWriter {
   /** Finishes the file, renames it over `destPath` and returns the result. */
   async commit(): Promise<ExportResult> {
     this.tick(true)
+    // Every bad row at once, before anything replaces the destination.
+    const problems = rowProblemsError(this.policy.report({ rowsRead: this.rowsRead, kept: this.kept, refs: this.opts.refs }, ''), this.opts.labels)
+    if (problems) throw problems
     const sha256 = await this.file.commit()
     const report = this.policy.report({ rowsRead: this.rowsRead, kept: this.kept, refs: this.opts.refs }, sha256)
     return { path: this.file.destPath, sha256, report }
