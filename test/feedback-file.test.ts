@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { failure } from './support/failure.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
-import { CsvParser } from '../pipeline/feedback/csv.js'
-import { hashBytes, writeDataset } from '../pipeline/feedback/dataset-writer.js'
-import { exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
+import { writeDataset } from '../pipeline/feedback/dataset-writer.js'
+import { hashBytes } from '../pipeline/feedback/text-hash.js'
+import { assertValidDataset, describeFeedbackSource, exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
 import type { ExportResult } from '../pipeline/feedback/types.js'
 
 let dir: string
@@ -17,7 +17,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function exportText(name: string, content: string | Buffer, extra: { onProgress?: (l: string) => void } = {}): Promise<ExportResult> {
+async function exportText(
+  name: string,
+  content: string | Buffer,
+  extra: { onProgress?: (l: string) => void; labels?: string[] } = {},
+): Promise<ExportResult> {
   const source = join(dir, name)
   await writeFile(source, content)
   return exportFeedback({ source, query: null, destPath: join(dir, 'out', 'dataset.jsonl'), ...extra })
@@ -56,6 +60,7 @@ describe('JSONL files', () => {
     ])
     expect(result.report).toEqual({
       source: join(dir, 'feedback.jsonl'),
+      refs: 'line',
       rowsRead: 9,
       kept: 5,
       dropped: { empty_text: { count: 1, first: [3] }, duplicate: { count: 2, first: [4, 7] }, empty_label: { count: 1, first: [9] } },
@@ -102,7 +107,10 @@ describe('JSONL files', () => {
   it('rejects bytes that are not UTF-8', async () => {
     const e = await failure(exportText('f.jsonl', Buffer.concat([Buffer.from('{"text":"a","label":"x"}\n{"text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","label":"x"}\n')])))
     expect(e.code).toBe('BAD_INPUT')
-    expect(e.message).toMatch(/f\.jsonl:\d+: not valid UTF-8/)
+    expect(e.message).toBe(`${join(dir, 'f.jsonl')}:2: not valid UTF-8 (save the data as UTF-8)`)
+    const many = Array.from({ length: 40_000 }, (_, i) => `q${i},x`).join('\n')
+    const e2 = await failure(exportText('g.csv', Buffer.concat([Buffer.from(`text,label\n${many}\n`), Buffer.from([0xc3, 0x28])])))
+    expect(e2.message).toBe(`${join(dir, 'g.csv')}:40002: not valid UTF-8 (save the data as UTF-8)`)
   })
 
   it('reports progress as plain lines', async () => {
@@ -174,25 +182,75 @@ describe('CSV files', () => {
     expect(e.message).toMatch(/f\.csv:1: empty CSV/)
   })
 
-  it('gives the same records however the input is split into chunks', () => {
-    const body = '\uFEFFtext,label\r\n"a ""q""\r\nb",x\r\nc,"y"\r\r\n"",z\n"d,e",\r\n'
-    const parse = (chunks: string[]): Array<[string[], number]> => {
-      const out: Array<[string[], number]> = []
-      const p = new CsvParser((f, line) => out.push([f, line]))
-      for (const c of chunks) p.push(c)
-      p.end()
-      return out
-    }
-    const whole = parse([body])
-    expect(whole).toEqual([
-      [['text', 'label'], 1],
-      [['a "q"\r\nb', 'x'], 2],
-      [['c', 'y'], 4],
-      [['', 'z'], 6],
-      [['d,e', ''], 7],
+  it('gives the same rows and line numbers however the input is split into chunks', async () => {
+    const body = '\uFEFFtext,label\r\n"a ""q""\r\nb",x\r\nc,"y"\r\n\r\n"",z\n"d,e",w\r\n'
+    const whole = await exportText('w.csv', body)
+    expect(await readDataset(whole.path)).toEqual([
+      { text: 'a "q"\r\nb', label: 'x' },
+      { text: 'c', label: 'y' },
+      { text: 'd,e', label: 'w' },
     ])
-    for (let i = 0; i <= body.length; i++) expect(parse([body.slice(0, i), body.slice(i)])).toEqual(whole)
-    expect(parse(body.split(''))).toEqual(whole)
+    expect(whole.report.dropped).toEqual({ empty_text: { count: 1, first: [6] } })
+    const bytes = Buffer.from(body)
+    for (let i = 1; i < bytes.length; i += 3) {
+      const chunks = (async function* () {
+        yield bytes.subarray(0, i)
+        yield bytes.subarray(i)
+      })()
+      const { readRecords } = await import('../pipeline/feedback/file-source.js')
+      const split = await writeDataset(join(dir, `s${i}.jsonl`), { source: 's', refs: 'line' }, (w) => readRecords('csv', chunks, 's', 'line', w))
+      expect(split.sha256).toBe(whole.sha256)
+      expect(split.report.dropped).toEqual(whole.report.dropped)
+    }
+  })
+})
+
+describe('every problem at once', () => {
+  const LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
+  const RAW = join(import.meta.dirname, '..', 'examples', 'data', 'feedback-raw.jsonl')
+
+  it('reports all malformed lines and unknown labels of the bundled raw file in one run, with hints', async () => {
+    const dest = join(dir, 'dataset.jsonl')
+    const e = await failure(exportFeedback({ source: RAW, query: null, destPath: dest, labels: LABELS }))
+    expect(e.code).toBe('BAD_INPUT')
+    expect(e.exitCode).toBe(2)
+    expect(e.message).toBe(
+      `${RAW}: 8 bad lines: 4 malformed, 3 with an unknown label (Normative_Reference, greeting, tax_calc), 1 with an empty text (dropped)`,
+    )
+    const details = e.details!.split('\n')
+    expect(details.map((d) => /^line (\d+):/.exec(d)?.[1])).toEqual(['381', '452', '577', '658', '683', '1030', '1076', '1182', undefined])
+    expect(details[0]).toMatch(/^line 381: malformed JSON/)
+    expect(details[1]).toBe('line 452: empty "text" (dropped)')
+    expect(details[2]).toBe('line 577: missing "text"')
+    expect(details[3]).toBe('line 658: "text" must be a string')
+    expect(details[5]).toBe('line 1030: unknown label "greeting"')
+    expect(details[7]).toBe('line 1182: unknown label "Normative_Reference" (did you mean "normative_reference"?)')
+    expect(details[8]).toBe('in all: 4 malformed; 3 with an unknown label (Normative_Reference, greeting, tax_calc); 1 with an empty text (dropped)')
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('lists the first 20 problems, then counts per kind', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => (i % 2 ? '{broken' : JSON.stringify({ text: `t${i}`, label: 'Chitchat' })))
+    const e = await failure(exportText('f.jsonl', rows.join('\n'), { labels: LABELS }))
+    const details = e.details!.split('\n')
+    expect(details).toHaveLength(22)
+    expect(details[0]).toBe('line 1: unknown label "Chitchat" (did you mean "chitchat"?)')
+    expect(details[1]).toMatch(/^line 2: malformed JSON/)
+    expect(details[20]).toBe('… and 10 more')
+    expect(details[21]).toBe('in all: 15 malformed; 15 with an unknown label (Chitchat)')
+  })
+
+  it('validation hints at the closest known label', () => {
+    const report = { source: 's', rowsRead: 1, kept: 1, dropped: {}, perLabel: { Normative_Reference: 1 }, conflicts: [], sha256: '' }
+    const e = (() => {
+      try {
+        assertValidDataset(report, { labels: LABELS, minPerLabel: 0 })
+      } catch (err) {
+        return err as Error
+      }
+      throw new Error('expected a failure')
+    })()
+    expect(e.message).toMatch(/^unknown labels: Normative_Reference \(1; did you mean normative_reference\?\)/)
   })
 })
 
@@ -210,6 +268,7 @@ describe('file errors and atomicity', () => {
     await mkdir(join(dir, 'adir.jsonl'))
     const e4 = await failure(exportFeedback({ source: join(dir, 'adir.jsonl'), query: null, destPath: join(dir, 'd.jsonl') }))
     expect(e4.code).toBe('BAD_INPUT')
+    expect(e4.message).toBe(`${join(dir, 'adir.jsonl')}: a directory, not a file`)
   })
 
   it('leaves an existing destination untouched and no temp file behind when the input is bad', async () => {
@@ -246,6 +305,16 @@ describe('file errors and atomicity', () => {
 })
 
 describe('sourceKind and sourceIdentity', () => {
+  it('describes what a dry run would fetch without credentials', () => {
+    const url = 'https://user:pw-secret@qa.example.com/api/labeling/export?format=jsonl&token=tok-secret'
+    const line = describeFeedbackSource(url, { apiToken: 'api-secret' })
+    expect(line).toBe(
+      'would GET https://qa.example.com/api/labeling/export?format=jsonl&token=***' +
+        ' with the FEEDBACK_API_TOKEN bearer token (not fetched in a dry run: the export marks rows as exported)',
+    )
+    expect(describeFeedbackSource('postgres://u:pw-secret@db:5432/app')).toBe('would read labeled_queries from postgres://db:5432/app in a READ ONLY transaction')
+  })
+
   it('classifies sources', () => {
     expect(sourceKind('/data/feedback.jsonl')).toBe('file')
     expect(sourceKind('HTTPS://app.example.com/api/v1/labeling/export?format=csv')).toBe('http')
@@ -280,7 +349,7 @@ describe('DatasetWriter', () => {
       const out = new Uint32Array(4)
       const b = Buffer.from(s, 'utf8')
       hashBytes(b, 0, b.length, seed, out)
-      return [...out].map((w) => w.toString(16).padStart(8, '0')).join('')
+      return [...out].map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('')
     }
     expect(hex('')).toBe('0'.repeat(32))
     expect(hex('hello')).toBe('2b2444a0db91def79adb31b69adb31b6')

@@ -212,7 +212,7 @@ describe('http(s) export API', () => {
     server.setMode({ kind: 'raw', body: '{"text":"a","label":"b"}\n{"text":"c",\n', contentType: 'application/x-ndjson' })
     const e = await failure(run(`${server.url}?format=jsonl`))
     expect(e.code).toBe('BAD_INPUT')
-    expect(e.message).toMatch(new RegExp(`^${server.url.replace(/[.?]/g, '\\$&')}\\?format=jsonl:2: malformed JSON \\(`))
+    expect(e.message).toMatch(new RegExp(`^${server.url.replace(/[.?]/g, '\\$&')}\\?format=jsonl: row 2: malformed JSON \\(`))
     server.setMode({ kind: 'raw', body: 'text,label\r\n"a,b\r\n', contentType: 'text/csv' })
     const e2 = await failure(run(server.url))
     expect(e2.message).toBe(`${server.url}:2: unterminated quoted field (the closing quote is missing)`)

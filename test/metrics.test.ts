@@ -31,7 +31,7 @@ describe('metrics', () => {
 
   it('gates name the metric, its value and the bound', () => {
     const m = parseClassificationReport(REPORT, ['chitchat', 'theoretical_definition', 'calculator'])!
-    const gates = { min_accuracy: 0.96, min_class_f1: 0.9, no_regression: true, min_per_label: 1 }
+    const gates = { min_accuracy: 0.96, min_class_f1: 0.9, no_regression: true, min_per_label: 1, eval_set: null }
     expect(thresholdFailures(m, gates, ['chitchat', 'theoretical_definition', 'calculator', 'normative_reference'])).toEqual([
       { metric: 'accuracy', value: 0.95, bound: 0.96, rule: 'gates.min_accuracy' },
       { metric: 'f1[theoretical_definition]', value: 0.89, bound: 0.9, rule: 'gates.min_class_f1' },

@@ -1,9 +1,11 @@
+import { once } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { extname } from 'node:path'
+import { parse as parseCsv, type CsvError } from 'csv-parse'
 import { ModelshipError, messageOf } from '../engine/errors.js'
-import { CsvParser, CsvSyntaxError } from './csv.js'
 import { writeDataset, type DatasetWriter } from './dataset-writer.js'
 import type { ExportRequest, ExportResult } from './types.js'
+import { firstInvalidUtf8 } from './utf8.js'
 
 export type RecordFormat = 'jsonl' | 'csv'
 
@@ -27,8 +29,9 @@ export async function exportFromFile(req: ExportRequest, identity: string): Prom
   const handle = await openInput(path)
   try {
     const input = handle.createReadStream({ highWaterMark: 1 << 16, autoClose: false })
-    return await writeDataset(req.destPath, { source: identity, onProgress: req.onProgress, signal: req.signal }, async (writer) => {
-      await pumpRecords(input, createRecordReader(format, path, 'line', writer), writer)
+    const opts = { source: identity, refs: 'line' as const, labels: req.labels, onProgress: req.onProgress, signal: req.signal }
+    return await writeDataset(req.destPath, opts, async (writer) => {
+      await readRecords(format, input, path, 'line', writer)
     })
   } finally {
     await handle.close()
@@ -47,56 +50,84 @@ async function openInput(path: string): Promise<FileHandle> {
   const st = await handle.stat()
   if (!st.isFile()) {
     await handle.close()
-    throw new ModelshipError('BAD_INPUT', `${path}: not a regular file`)
+    const what = st.isDirectory() ? 'a directory, not a file' : 'not a regular file'
+    throw new ModelshipError('BAD_INPUT', `${path}: ${what}`, { hint: 'feedback.source must name a .jsonl or .csv file' })
   }
   return handle
 }
 
-/** A parser that takes text chunks and hands each row to a DatasetWriter. */
-export interface RecordReader {
-  push(chunk: string): void
-  end(): void
-  /** Names the input in messages. */
-  readonly where: string
-  /** The line reached so far (for decoding errors). */
-  readonly line: number
-}
-
 /**
- * Builds the parser for `format`. `where` prefixes every error (`<where>:<line>: …`); `refs` says whether
- * the report names dropped rows by line number (files) or by data-row number (API bodies).
+ * Reads `format` records from a byte stream into the writer: strict UTF-8 (an invalid byte is an error
+ * naming its line), a BOM dropped; rows that are not records are listed (writer.reject) and reading
+ * goes on. `where` prefixes errors (`<where>:<line>: …`); `refs` says whether the report names rows by
+ * line number (files) or by data-row number (API bodies).
  */
-export function createRecordReader(format: RecordFormat, where: string, refs: 'line' | 'row', writer: DatasetWriter): RecordReader {
-  return format === 'csv' ? new CsvRecordReader(where, refs, writer) : new JsonlRecordReader(where, refs, writer)
-}
-
-/**
- * Feeds a byte stream to a reader, decoding strict UTF-8 (a BOM is dropped) and waiting on the
- * writer between chunks, so neither side buffers more than a chunk or two.
- */
-export async function pumpRecords(input: AsyncIterable<Uint8Array | string>, reader: RecordReader, writer: DatasetWriter): Promise<void> {
-  const decoder = new TextDecoder('utf-8', { fatal: true })
-  const decode = (chunk?: Uint8Array): string => {
-    try {
-      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true })
-    } catch {
-      throw new ModelshipError('BAD_INPUT', `${reader.where}:${reader.line}: not valid UTF-8 (near this line; save the data as UTF-8)`)
+export async function readRecords(
+  format: RecordFormat,
+  input: AsyncIterable<Uint8Array | string>,
+  where: string,
+  refs: 'line' | 'row',
+  writer: DatasetWriter,
+): Promise<void> {
+  const text = decodeUtf8(input, where)
+  if (format === 'jsonl') {
+    const reader = new JsonlRecordReader(where, refs, writer)
+    for await (const chunk of text) {
+      reader.push(chunk)
+      const wait = writer.ready()
+      if (wait) await wait
     }
+    reader.end()
+  } else {
+    await readCsv(text, where, refs, writer)
+  }
+}
+
+/** Decodes strict UTF-8, counting lines so that an invalid byte is reported on its own line. */
+async function* decodeUtf8(input: AsyncIterable<Uint8Array | string>, where: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  let lines = 1
+  const fail = (bytes: Uint8Array | undefined): never => {
+    const at = bytes ? firstInvalidUtf8(bytes, false) : -1
+    const before = bytes ? bytes.subarray(0, at < 0 ? 0 : at) : new Uint8Array()
+    const line = lines + countNewlines(before)
+    throw new ModelshipError('BAD_INPUT', `${where}:${line}: not valid UTF-8 (save the data as UTF-8)`)
   }
   for await (const chunk of input) {
-    reader.push(typeof chunk === 'string' ? chunk : decode(chunk))
-    const wait = writer.ready()
-    if (wait) await wait
+    if (typeof chunk === 'string') {
+      yield chunk
+      continue
+    }
+    let text: string
+    try {
+      text = decoder.decode(chunk, { stream: true })
+    } catch {
+      return fail(chunk)
+    }
+    lines += countNewlines(chunk)
+    yield text
   }
-  reader.push(decode())
-  reader.end()
+  let rest: string
+  try {
+    rest = decoder.decode()
+  } catch {
+    return fail(undefined)
+  }
+  if (rest) yield rest
+}
+
+function countNewlines(bytes: Uint8Array): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let n = 0
+  for (let i = buf.indexOf(0x0a); i !== -1; i = buf.indexOf(0x0a, i + 1)) n++
+  return n
 }
 
 function badInput(where: string, line: number, what: string): ModelshipError {
   return new ModelshipError('BAD_INPUT', `${where}:${line}: ${what}`)
 }
 
-class JsonlRecordReader implements RecordReader {
+class JsonlRecordReader {
   private rest = ''
   /** Lines parsed so far. */
   private parsed = 0
@@ -123,10 +154,6 @@ class JsonlRecordReader implements RecordReader {
     }
   }
 
-  get line(): number {
-    return this.parsed + 1
-  }
-
   end(): void {
     if (this.rest !== '') this.parseLine(this.rest)
     this.rest = ''
@@ -142,79 +169,114 @@ class JsonlRecordReader implements RecordReader {
       value = JSON.parse(text)
     } catch (e) {
       if (text.trim() === '') return // blank lines are allowed
-      throw badInput(this.where, line, `malformed JSON (${shortJsonError(e)})`)
+      return this.writer.reject(this.ref(line), `malformed JSON (${shortJsonError(e)})`)
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw badInput(this.where, line, 'expected a JSON object with "text" and "label"')
+      return this.writer.reject(this.ref(line), 'expected a JSON object with "text" and "label"')
     }
     const record = value as Record<string, unknown>
     const t = record.text
     const l = record.label
-    if (typeof t !== 'string') throw badInput(this.where, line, t === undefined ? 'missing "text"' : '"text" must be a string')
-    if (typeof l !== 'string') throw badInput(this.where, line, l === undefined ? 'missing "label"' : '"label" must be a string')
-    this.writer.add(t, l, this.refs === 'line' ? line : ++this.row)
+    if (typeof t !== 'string') return this.writer.reject(this.ref(line), t === undefined ? 'missing "text"' : '"text" must be a string')
+    if (typeof l !== 'string') return this.writer.reject(this.ref(line), l === undefined ? 'missing "label"' : '"label" must be a string')
+    this.writer.add(t, l, this.ref(line))
+  }
+
+  private ref(line: number): number {
+    return this.refs === 'line' ? line : ++this.row
   }
 }
 
-class CsvRecordReader implements RecordReader {
-  private readonly parser: CsvParser
-  private textIndex = -1
-  private labelIndex = -1
-  private row = 0
-
-  constructor(
-    readonly where: string,
-    private readonly refs: 'line' | 'row',
-    private readonly writer: DatasetWriter,
-  ) {
-    this.parser = new CsvParser((fields, line) => this.record(fields, line))
-  }
-
-  get line(): number {
-    return this.parser.currentLine
-  }
-
-  push(chunk: string): void {
+/**
+ * CSV through csv-parse (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes; CRLF, LF or
+ * CR; a BOM; blank lines skipped; any column order, extra columns). Rows are named by the line they
+ * start on: csv-parse reports the line a record ends on, less the line breaks inside it.
+ */
+async function readCsv(text: AsyncIterable<string>, where: string, refs: 'line' | 'row', writer: DatasetWriter): Promise<void> {
+  const parser = parseCsv({
+    bom: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    skip_empty_lines: true,
+    raw: true,
+  })
+  const feeding = (async () => {
     try {
-      this.parser.push(chunk)
+      for await (const chunk of text) if (!parser.write(chunk)) await once(parser, 'drain')
+      parser.end()
     } catch (e) {
-      throw this.wrap(e)
+      parser.destroy(e as Error)
     }
-  }
-
-  end(): void {
-    try {
-      this.parser.end()
-    } catch (e) {
-      throw this.wrap(e)
+  })()
+  let textIndex = -1
+  let labelIndex = -1
+  // Line numbers are counted here: csv-parse's `info.lines` counts a CRLF inside quotes as two lines.
+  let nextLine = 1
+  let lastLine = 0
+  let row = 0
+  try {
+    for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      const lead = /^[\r\n]*/.exec(raw)![0]
+      const body = raw.slice(lead.length).replace(/[\r\n]+$/, '')
+      const line = nextLine + lineBreaks(lead)
+      lastLine = line + lineBreaks(body)
+      nextLine = lastLine + 1
+      if (textIndex < 0) {
+        ;[textIndex, labelIndex] = csvHeader(record, where, line)
+        continue
+      }
+      const ref = refs === 'line' ? line : ++row
+      const t = record[textIndex]
+      const l = record[labelIndex]
+      const fields = `(the row has ${record.length} field${record.length === 1 ? '' : 's'})`
+      if (t === undefined) writer.reject(ref, `missing "text" ${fields}`)
+      else if (l === undefined) writer.reject(ref, `missing "label" ${fields}`)
+      else writer.add(t, l, ref)
+      const wait = writer.ready()
+      if (wait) await wait
     }
-    if (this.textIndex < 0) throw badInput(this.where, 1, 'empty CSV (expected a header with "text" and "label" columns)')
+  } catch (e) {
+    throw csvError(e, where, lastLine)
+  } finally {
+    parser.destroy()
+    await feeding
   }
+  if (textIndex < 0) throw badInput(where, 1, 'empty CSV (expected a header with "text" and "label" columns)')
+}
 
-  private record(fields: string[], line: number): void {
-    if (this.textIndex < 0) return this.header(fields, line)
-    const t = fields[this.textIndex]
-    const l = fields[this.labelIndex]
-    if (t === undefined) throw badInput(this.where, line, `missing "text" (the row has ${fields.length} field${fields.length === 1 ? '' : 's'})`)
-    if (l === undefined) throw badInput(this.where, line, `missing "label" (the row has ${fields.length} field${fields.length === 1 ? '' : 's'})`)
-    this.writer.add(t, l, this.refs === 'line' ? line : ++this.row)
+function lineBreaks(s: string): number {
+  return s.match(/\r\n|\r|\n/g)?.length ?? 0
+}
+
+function csvHeader(fields: string[], where: string, line: number): [number, number] {
+  const names = fields.map((f) => f.trim().toLowerCase())
+  const textIndex = names.indexOf('text')
+  const labelIndex = names.indexOf('label')
+  const missing = [textIndex < 0 ? '"text"' : '', labelIndex < 0 ? '"label"' : ''].filter(Boolean)
+  if (missing.length > 0) {
+    const got = fields.map((f) => JSON.stringify(f.length > 40 ? `${f.slice(0, 40)}…` : f)).join(', ')
+    const columns = `column${missing.length > 1 ? 's' : ''}`
+    throw badInput(where, line, `CSV header is missing the ${missing.join(' and ')} ${columns} (got ${got})`)
   }
+  return [textIndex, labelIndex]
+}
 
-  private header(fields: string[], line: number): void {
-    const names = fields.map((f) => f.trim().toLowerCase())
-    const textIndex = names.indexOf('text')
-    const labelIndex = names.indexOf('label')
-    const missing = [textIndex < 0 ? '"text"' : '', labelIndex < 0 ? '"label"' : ''].filter(Boolean)
-    if (missing.length > 0) {
-      const got = fields.map((f) => JSON.stringify(f.length > 40 ? `${f.slice(0, 40)}…` : f)).join(', ')
-      throw badInput(this.where, line, `CSV header is missing the ${missing.join(' and ')} column${missing.length > 1 ? 's' : ''} (got ${got})`)
+/** csv-parse's errors in our words; `lastLine` is where the last good record ended. */
+function csvError(e: unknown, where: string, lastLine: number): unknown {
+  const err = e as Partial<CsvError> & { lines?: number }
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return badInput(where, lastLine + 1, 'unterminated quoted field (the closing quote is missing)')
+    case 'CSV_INVALID_CLOSING_QUOTE': {
+      const got = /got "(.*?)" at line/.exec(err.message ?? '')?.[1] ?? ''
+      const what = got === '"' ? 'quote' : `character ${JSON.stringify(got)}`
+      return badInput(where, err.lines ?? lastLine + 1, `unexpected ${what} after a closing quote (quote a field whole, and double quotes inside it)`)
     }
-    this.textIndex = textIndex
-    this.labelIndex = labelIndex
-  }
-
-  private wrap(e: unknown): unknown {
-    return e instanceof CsvSyntaxError ? badInput(this.where, e.line, e.reason) : e
+    default:
+      if (typeof err.code === 'string' && /^(CSV_|INVALID_)/.test(err.code)) {
+        return badInput(where, err.lines ?? lastLine + 1, (err.message ?? '').replace(/ at line \d+.*$/s, ''))
+      }
+      return e
   }
 }
 

@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ModelshipError, messageOf } from '../engine/errors.js'
 import type { Redactor } from '../secrets/redact.js'
-import { createRecordReader, pumpRecords, type RecordFormat } from './file-source.js'
+import { readRecords, type RecordFormat } from './file-source.js'
 import { writeDataset } from './dataset-writer.js'
 import type { ExportRequest, ExportResult, HttpOptions } from './types.js'
 
@@ -17,6 +17,9 @@ const RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT',
 class RetryableError extends Error {}
 
 /**
+ * Retries: this keeps its own loop (attempts, doubling delay, retryable statuses and network codes)
+ * until the shared HTTP retry helper in pipeline/net/ lands; then it should use that.
+ *
  * Downloads the app's labeling export (`GET …/labeling/export?format=jsonl|csv`, Bearer auth) and
  * streams it through the dataset writer. An attempt that fails part-way discards its temp file, so a
  * retry always starts from an empty dataset.
@@ -54,10 +57,10 @@ async function exportOnce(req: ExportRequest, identity: string, redact: Redactor
         yield chunk
       }
     }
-    return await writeDataset(req.destPath, { source: identity, onProgress: req.onProgress, signal: req.signal }, async (writer) => {
-      const reader = createRecordReader(format, identity, 'row', writer)
+    const writerOpts = { source: identity, refs: 'row' as const, labels: req.labels, onProgress: req.onProgress, signal: req.signal }
+    return await writeDataset(req.destPath, writerOpts, async (writer) => {
       try {
-        await pumpRecords(body(), reader, writer)
+        await readRecords(format, body(), identity, 'row', writer)
       } catch (e) {
         if (e instanceof ModelshipError) throw e
         // The connection broke (or timed out) mid-body: nothing parsed so far is kept.

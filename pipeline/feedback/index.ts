@@ -5,7 +5,8 @@ import { exportFromHttp } from './http-source.js'
 import { exportFromPostgres } from './postgres-source.js'
 import type { ExportRequest, ExportResult } from './types.js'
 
-export type { DatasetReport, DropReason, ExportRequest, ExportResult, HttpOptions } from './types.js'
+export type { DatasetReport, DropReason, ExportRequest, ExportResult, HttpOptions, RowProblem, RowRef } from './types.js'
+export { closestLabel } from './problems.js'
 export { assertValidDataset, validateDataset, type DatasetRules, type DatasetValidation } from './validate.js'
 
 export type SourceKind = 'file' | 'http' | 'postgres'
@@ -49,6 +50,23 @@ export function sourceIdentity(source: string): string {
     if (SECRET_PARAMS.test(name)) url.searchParams.set(name, '***')
   }
   return url.toString()
+}
+
+/**
+ * What exporting from `source` would do, in one secret-free line, without doing it: for dry-run, where
+ * an http(s) export must not be called (the app stamps the rows it returns as exported). File and
+ * PostgreSQL sources only read, so dry-run may still export them.
+ */
+export function describeFeedbackSource(source: string, opts: { apiToken?: string; query?: string | null } = {}): string {
+  const identity = sourceIdentity(source)
+  switch (sourceKind(source)) {
+    case 'http':
+      return `would GET ${identity}${opts.apiToken ? ' with the FEEDBACK_API_TOKEN bearer token' : ' without a token'} (not fetched in a dry run: the export marks rows as exported)`
+    case 'postgres':
+      return `would read ${opts.query ? 'feedback.query' : 'labeled_queries'} from ${identity} in a READ ONLY transaction`
+    case 'file':
+      return `would read ${identity}`
+  }
 }
 
 /**

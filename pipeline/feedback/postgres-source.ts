@@ -1,6 +1,6 @@
-import type { Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { Socket } from 'node:net'
 import pg from 'pg'
+import { to as copyTo } from 'pg-copy-streams'
 import { ModelshipError, messageOf } from '../engine/errors.js'
 import type { Redactor } from '../secrets/redact.js'
 import { writeDataset, type DatasetWriter } from './dataset-writer.js'
@@ -13,17 +13,21 @@ export const DEFAULT_QUERY =
 const CONNECT_TIMEOUT_MS = 15_000
 /** Longest row accepted (bytes); past this the COPY stream is not what we asked for. */
 const MAX_ROW_BYTES = 64 * 1024 * 1024
+/** How long closing the connection may take before the socket is cut. */
+const END_TIMEOUT_MS = 3000
 const TAB = 0x09
+const NEWLINE = 0x0a
 const BACKSLASH = 0x5c
 
 /**
  * Streams `query` (default: the app's labeled_queries) out of PostgreSQL inside a READ ONLY
  * transaction (rolled back at the end: nothing is ever written to the database).
  *
- * The rows travel as `COPY (query) TO STDOUT`, read straight off the socket (see CopyOut), rather
- * than through a cursor: pg's per-row message objects cost more CPU than all the rest of the export
- * together and kept it at 2-3 times the time of `psql \copy` (test/bench/export-bench.ts).
- * A custom query is first described (LIMIT 0) to check it returns `text` and `label` columns.
+ * The rows travel as `COPY (query) TO STDOUT` through pg-copy-streams rather than through a cursor:
+ * pg's per-row message objects cost more CPU than all the rest of the export together. The COPY text
+ * is split into rows here (CopyRows) and handed to the writer as byte ranges; rows without a backslash
+ * (nearly all) are never decoded. A custom query is first described (LIMIT 0) to check it returns
+ * `text` and `label` columns.
  */
 export async function exportFromPostgres(req: ExportRequest, identity: string, redact: Redactor): Promise<ExportResult> {
   const custom = req.query !== null && req.query.trim() !== ''
@@ -31,35 +35,45 @@ export async function exportFromPostgres(req: ExportRequest, identity: string, r
   const which = custom ? 'feedback.query' : 'the default query over labeled_queries'
   const user = userOf(req.source)
 
+  // We create the socket (pg's documented `stream` option) so that an abort can cut it: a running
+  // query, or a COPY the server is still producing, cannot be stopped through pg's API.
+  let socket: Socket | undefined
   const client = new pg.Client({
     connectionString: req.source,
     application_name: 'modelship',
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    stream: () => (socket = new Socket()),
   })
   // An error while idle (server restart) would otherwise crash the process; the next call reports it.
   client.on('error', () => undefined)
   try {
     await client.connect()
   } catch (e) {
-    await endClient(client)
+    await endClient(client, socket)
     throw connectError(e, identity, user, redact)
   }
 
-  // Rows check the signal as they arrive; a query that sends none yet is cut off here.
   const onAbort = (): void => {
-    socketOf(client)?.destroy()
+    socket?.destroy()
   }
   req.signal?.addEventListener('abort', onAbort, { once: true })
+  const opts = { source: identity, refs: custom ? undefined : ('id' as const), labels: req.labels, onProgress: req.onProgress, signal: req.signal }
   try {
-    return await writeDataset(req.destPath, { source: identity, onProgress: req.onProgress, signal: req.signal }, async (writer) => {
+    return await writeDataset(req.destPath, opts, async (writer) => {
       await client.query('BEGIN TRANSACTION READ ONLY')
       const hasId = custom ? await describe(client, sql, which, identity) : true
       if (!custom) writer.expectRows(await estimateRows(client))
       const copySql = custom
         ? `COPY (SELECT ${hasId ? 'q."id", ' : ''}q."text", q."label" FROM (${sql}) AS q) TO STDOUT`
         : `COPY (${DEFAULT_QUERY}) TO STDOUT`
-      await client.query(new CopyOut(copySql, writer, hasId)).done
+      const rows = new CopyRows(writer, hasId)
+      for await (const chunk of client.query(copyTo(copySql)) as AsyncIterable<Buffer>) {
+        rows.push(chunk)
+        const wait = writer.ready()
+        if (wait) await wait
+      }
+      rows.end()
       await client.query('ROLLBACK')
     })
   } catch (e) {
@@ -67,12 +81,8 @@ export async function exportFromPostgres(req: ExportRequest, identity: string, r
     throw queryError(e, which, identity, redact)
   } finally {
     req.signal?.removeEventListener('abort', onAbort)
-    await endClient(client)
+    await endClient(client, socket)
   }
-}
-
-function socketOf(client: pg.Client): Socket | undefined {
-  return (client as unknown as { connection?: { stream?: Socket } }).connection?.stream
 }
 
 /** Checks the query's columns without running it; returns whether it has an `id` column. */
@@ -90,147 +100,59 @@ async function describe(client: pg.Client, sql: string, which: string, identity:
 
 /** The planner's row count for labeled_queries (no scan), to size the dedup table once; 0 when unknown. */
 async function estimateRows(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass('labeled_queries')")
+  const sql = "SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass('labeled_queries')"
+  const { rows } = await client.query<{ n: number }>(sql)
   return rows[0]?.n ?? 0
 }
 
 /**
- * `COPY … TO STDOUT` as a pg Submittable that reads the protocol stream itself: while the copy runs
- * it takes the socket's data from pg's parser (as pg-copy-streams does) and hands each CopyData
- * message — one row in COPY text format: tab-separated, backslash escapes, `\N` for NULL — to the
- * writer as a byte range of the socket chunk. Rows without a backslash (nearly all) are never
- * copied or decoded; the others are decoded and unescaped. At CopyDone or an error the socket goes
- * back to pg, which finishes the query. The socket is paused while the dataset file catches up.
+ * Splits COPY text-format output (one row a line: tab-separated fields, backslash escapes, `\N` for
+ * NULL; a raw newline only ends a row) into rows for the writer. Chunks split rows anywhere: the
+ * unfinished row at the end of a chunk is carried to the next (only that row is copied).
  */
-class CopyOut implements pg.Submittable {
-  readonly done: Promise<void>
-  private resolve!: () => void
-  private reject!: (e: unknown) => void
-  private settled = false
-  private socket: Socket | undefined
-  private pgOnData: ((chunk: Buffer) => void) | undefined
+class CopyRows {
   private carry: Buffer | undefined
   private rowNo = 0
 
   constructor(
-    private readonly text: string,
     private readonly writer: DatasetWriter,
     private readonly hasId: boolean,
-  ) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
-    })
-  }
+  ) {}
 
-  /** Returns an error instead of throwing: pg then reports it through handleError. */
-  submit(connection: pg.Connection): Error | undefined {
-    const socket = (connection as unknown as { stream: Socket }).stream
-    const listeners = socket.listeners('data') as Array<(chunk: Buffer) => void>
-    if (listeners.length !== 1) return new Error(`cannot stream COPY: the connection has ${listeners.length} data listeners`)
-    this.socket = socket
-    this.pgOnData = listeners[0]
-    socket.removeListener('data', this.pgOnData!)
-    socket.on('data', this.onData)
-    ;(connection as unknown as { query(text: string): void }).query(this.text)
-    return undefined
-  }
-
-  // Called by pg once the socket is back in its hands.
-  handleCommandComplete(): void {}
-
-  handleReadyForQuery(): void {
-    this.settle()
-  }
-
-  handleError(err: unknown): void {
-    this.settle(err)
-  }
-
-  handleEmptyQuery(): void {}
-
-  private readonly onData = (data: Buffer): void => {
-    try {
-      let chunk = data
-      let start = 0
-      const carry = this.carry
-      if (carry) {
-        this.carry = undefined
-        if (carry.length >= 5 && carry[0] === 0x64) {
-          // A row split across socket reads: join just that row, not the whole chunk.
-          const need = 1 + carry.readUInt32BE(1) - carry.length
-          if (need > chunk.length) {
-            this.carry = Buffer.concat([carry, chunk])
-            if (this.carry.length > MAX_ROW_BYTES) throw new ModelshipError('STEP_FAILED', `a row longer than ${MAX_ROW_BYTES} bytes in the COPY stream`)
-            return
-          }
-          const row = Buffer.concat([carry, chunk.subarray(0, need)])
-          this.row(row, 5, row.length - 1, row.indexOf(BACKSLASH, 5) !== -1)
-          start = need
-        } else {
-          chunk = Buffer.concat([carry, chunk])
-        }
-      }
-      this.parse(chunk, start)
-    } catch (e) {
-      // Our own failure (bad data, interrupted, disk full): stop the copy by dropping the connection.
-      this.settle(e)
-      this.socket?.destroy()
-      return
-    }
-    const wait = this.writer.ready()
-    if (wait) {
-      this.socket!.pause()
-      wait.then(
-        () => this.socket!.resume(),
-        (e: unknown) => {
-          this.settle(e)
-          this.socket!.destroy()
-        },
-      )
-    }
-  }
-
-  private parse(buf: Buffer, start: number): void {
-    let p = start
-    let backslash = buf.indexOf(BACKSLASH, p)
-    while (buf.length - p >= 5) {
-      const code = buf[p]!
-      const end = p + 1 + buf.readUInt32BE(p + 1)
-      if (code === 0x64) {
-        // CopyData: one row, ending in a newline.
-        if (end > buf.length) break
-        if (backslash !== -1 && backslash < p) backslash = buf.indexOf(BACKSLASH, p)
-        this.row(buf, p + 5, end - 1, backslash !== -1 && backslash < end)
-        p = end
-      } else if (code === 0x48 || code === 0x4e || code === 0x53 || code === 0x41) {
-        // CopyOutResponse, and messages that may come at any time (notice, parameter, notification).
-        if (end > buf.length) break
-        p = end
-      } else {
-        // CopyDone, an error, or anything else: pg's parser takes it from here.
-        this.handBack(buf.subarray(p))
+  push(chunk: Buffer): void {
+    let start = 0
+    if (this.carry) {
+      const nl = chunk.indexOf(NEWLINE)
+      if (nl === -1) {
+        this.carry = Buffer.concat([this.carry, chunk])
+        if (this.carry.length > MAX_ROW_BYTES) throw new ModelshipError('STEP_FAILED', `a row longer than ${MAX_ROW_BYTES} bytes in the COPY stream`)
         return
       }
+      const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)])
+      this.carry = undefined
+      this.rows(row, 0, row.length)
+      start = nl + 1
     }
-    if (p < buf.length) {
-      this.carry = Buffer.from(buf.subarray(p))
-      if (this.carry.length > MAX_ROW_BYTES) throw new ModelshipError('STEP_FAILED', `a row longer than ${MAX_ROW_BYTES} bytes in the COPY stream`)
-    }
+    const last = chunk.lastIndexOf(NEWLINE)
+    if (last >= start) this.rows(chunk, start, last + 1)
+    const rest = Math.max(start, last + 1)
+    if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest))
   }
 
-  private handBack(rest: Buffer): void {
-    const socket = this.socket!
-    socket.removeListener('data', this.onData)
-    socket.on('data', this.pgOnData!)
-    if (rest.length > 0) this.pgOnData!(rest)
+  end(): void {
+    if (this.carry) throw unexpectedRow()
   }
 
-  private settle(err?: unknown): void {
-    if (this.settled) return
-    this.settled = true
-    if (err === undefined) this.resolve()
-    else this.reject(err)
+  /** The complete rows in buf[start, end) (`end` is just past a newline). */
+  private rows(buf: Buffer, start: number, end: number): void {
+    let backslash = buf.indexOf(BACKSLASH, start)
+    let p = start
+    while (p < end) {
+      const nl = buf.indexOf(NEWLINE, p)
+      if (backslash !== -1 && backslash < p) backslash = buf.indexOf(BACKSLASH, p)
+      this.row(buf, p, nl, backslash !== -1 && backslash < nl)
+      p = nl + 1
+    }
   }
 
   /** One row in buf[s, e) (without its newline). */
@@ -258,7 +180,8 @@ class CopyOut implements pg.Submittable {
     const fields = line.split('\t').map(unescapeCopy)
     if (fields.length !== (this.hasId ? 3 : 2)) throw unexpectedRow()
     const [id, text, label] = this.hasId ? fields : [null, ...fields]
-    this.writer.add(text ?? '', label ?? '', id === null || id === undefined ? rowNo : /^\d{1,15}$/.test(id) ? Number(id) : id)
+    const ref = id === null || id === undefined ? rowNo : /^\d{1,15}$/.test(id) ? Number(id) : id
+    this.writer.add(text ?? '', label ?? '', ref)
   }
 }
 
@@ -279,10 +202,20 @@ function unescapeCopy(field: string): string | null {
   })
 }
 
-async function endClient(client: pg.Client): Promise<void> {
-  // end() waits for the server's goodbye; after an interrupted COPY it may never come.
-  const ended = await Promise.race([client.end().then(() => true, () => true), sleep(3000, false)])
-  if (!ended) socketOf(client)?.destroy()
+/**
+ * Closes the connection. pg's end() already cuts the socket when a query is still active; the timer
+ * covers a server that never answers the goodbye, and is cleared so it never holds the process open.
+ */
+async function endClient(client: pg.Client, socket: Socket | undefined): Promise<void> {
+  if (!socket || socket.destroyed) return
+  const timer = setTimeout(() => socket.destroy(), END_TIMEOUT_MS)
+  try {
+    await client.end()
+  } catch {
+    // Closing is best effort: the export's own outcome is what counts.
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function connectError(e: unknown, identity: string, user: string, redact: Redactor): ModelshipError {

@@ -1,3 +1,12 @@
+/** A row's position in its source: a line number (files), an id (database) or a row number (API, query). */
+export type RowRef = number | string
+
+/** A row the source could not read as a (text, label) record, and why. */
+export interface RowProblem {
+  ref: RowRef
+  reason: string
+}
+
 /** Why a row was left out of the dataset. */
 export type DropReason = 'empty_text' | 'duplicate' | 'empty_label'
 
@@ -6,8 +15,14 @@ export interface DatasetReport {
   source: string
   rowsRead: number
   kept: number
+  /** What the row references below are: line numbers (files), row numbers (API bodies, queries) or ids. */
+  refs?: 'line' | 'row' | 'id'
   /** Per reason: how many, and the first line numbers (files) or ids (database) / row numbers (API). */
   dropped: Partial<Record<DropReason, { count: number; first: Array<number | string> }>>
+  /** Rows that are not (text, label) records (bad JSON, missing fields): counted, the first 20 listed. */
+  malformed?: { count: number; first: RowProblem[] }
+  /** Kept rows whose label is not one of ExportRequest.labels (when given): per label, the first 20 rows. */
+  unknownLabels?: Record<string, { count: number; first: RowRef[] }>
   perLabel: Record<string, number>
   /** Same text with different labels (the first 100 such texts; see conflictCount for the total). */
   conflicts: Array<{ text: string; labels: string[] }>
@@ -23,6 +38,8 @@ export interface ExportRequest {
   query: string | null
   /** Where the normalized dataset.jsonl is written (atomically: nothing is left there on failure). */
   destPath: string
+  /** The model's labels: rows with any other label are listed in the report's `unknownLabels`. */
+  labels?: readonly string[]
   /** Bearer token for the http(s) source (FEEDBACK_API_TOKEN). */
   apiToken?: string
   /** Called for progress lines (rows so far); plain text, no secrets. */

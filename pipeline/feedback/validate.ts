@@ -1,4 +1,5 @@
 import { ModelshipError } from '../engine/errors.js'
+import { closestLabel } from './problems.js'
 import type { DatasetReport } from './types.js'
 
 export interface DatasetRules {
@@ -33,7 +34,12 @@ export function validateDataset(report: DatasetReport, rules: DatasetRules): Dat
     .filter(([label, count]) => !known.has(label) && count > 0)
     .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
   if (unknown.length > 0) {
-    const list = unknown.map(([label, count]) => `${label} (${count})`).join(', ')
+    const list = unknown
+      .map(([label, count]) => {
+        const hint = closestLabel(label, rules.labels)
+        return `${label} (${count}${hint ? `; did you mean ${hint}?` : ''})`
+      })
+      .join(', ')
     errors.push(`unknown labels: ${list} — model.labels is ${rules.labels.join(', ')}`)
   }
 
