@@ -1,5 +1,5 @@
 import type { Config } from '../config.js'
-import { createHfRegistry } from './hf.js'
+import { createHfRegistry } from './hf/index.js'
 import { createLocalRegistry } from './local.js'
 import type { ModelRegistry } from './types.js'
 

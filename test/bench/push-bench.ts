@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import { createRepo, uploadFiles } from '@huggingface/hub'
 import { isModelshipError } from '../../pipeline/errors.js'
-import { createHfRegistry } from '../../pipeline/registry/hf.js'
+import { createHfRegistry } from '../../pipeline/registry/hf/index.js'
 import type { PushRequest } from '../../pipeline/registry/types.js'
 import { startHubServerInWorker, type WorkerHubServer } from '../hub-server/worker.js'
 
