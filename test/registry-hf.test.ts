@@ -262,19 +262,50 @@ describe('hf registry against a Hub-compatible server', () => {
     const { registry, logs } = registryFor(server)
     const dir = await modelDir(smallModel())
     const id = `${ORG}/${PREFIX}-v1.0`
-    const first = await registry.push(request(id, dir))
+    const ownRun = { commitMessage: `modelship: ${id} (run r1)` }
+    const first = await registry.push(request(id, dir, ownRun))
     const before = { ...server.stats.requests }
-    const second = await registry.push(request(id, dir))
+    const second = await registry.push(request(id, dir, ownRun))
     expect(second).toEqual(first)
     expect(server.stats.commits).toBe(1)
     for (const e of ['preupload', 'batch', 'upload', 'commit'] as const) expect(server.stats.requests[e]).toBe(before[e])
     expect(logs.join('\n')).toContain('nothing to upload')
 
-    // A changed file (same size) is detected by its hash and committed.
+    // A changed file (same size) is detected by its hash; the same run (a retrain on --resume) may replace it.
     await writeFile(join(dir, 'config.json'), JSON.stringify({ labels: ['chitchat', 'calculatoR'] }))
-    const third = await registry.push(request(id, dir))
+    const third = await registry.push(request(id, dir, ownRun))
     expect(third.commit).not.toBe(first.commit)
     expect(server.stats.commits).toBe(2)
+  })
+
+  it('versions are immutable: another run, a manual push or a stale replaces record is refused before any upload', async () => {
+    const server = await startServer()
+    const { registry } = registryFor(server)
+    const id = `${ORG}/${PREFIX}-v1.0`
+    const first = await registry.push(request(id, await modelDir(smallModel()), { commitMessage: `modelship: ${id} (run r1)` }))
+    const other = await modelDir({ ...smallModel(), 'config.json': '{"other":true}' })
+    const before = { ...server.stats.requests }
+    const byRun = await rejection(registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)` })))
+    expect(byRun.code).toBe('BAD_INPUT')
+    expect(byRun.exitCode).toBe(2)
+    const date = server.repos.get(id)?.commits.at(-1)?.date ?? ''
+    expect(byRun.message).toContain(`${id} already holds a model`)
+    expect(byRun.message).toContain(`released by run r1 on ${date}`)
+    expect(byRun.message).toContain('nothing was uploaded')
+    expect(byRun.hint).toMatch(/new run/)
+    const manual = await rejection(registry.push(request(id, other, { commitMessage: `modelship push: ${id}` })))
+    expect(manual.code).toBe('BAD_INPUT')
+    const stale = await rejection(
+      registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)`, replaces: { ...first, commit: 'f'.repeat(40) } })),
+    )
+    expect(stale.code).toBe('BAD_INPUT')
+    for (const e of ['preupload', 'batch', 'upload', 'part', 'commit'] as const) expect(server.stats.requests[e]).toBe(before[e])
+    expect(server.repos.get(id)?.commits.at(-1)?.oid).toBe(first.commit)
+
+    // The run that recorded this push may replace it (its reserved version, retrained on --resume).
+    const replaced = await registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r3)`, replaces: first }))
+    expect(replaced.commit).not.toBe(first.commit)
+    expect(await registry.readFile(id, 'config.json')).toBe('{"other":true}')
   })
 
   it('retries 5xx and 429 with backoff, and gives up with STEP_FAILED', async () => {
@@ -362,12 +393,34 @@ describe('hf registry against a Hub-compatible server', () => {
     expect(e404.message).toContain('404')
     expect(e404.message).toContain(`${server.url}/not-the-hub`)
 
+    // A refused connection at the first contact is not retried: the host is unreachable, exit 2.
     const closed = await startHubServer()
     await closed.close()
-    const down = registryFor(server, { endpoint: closed.url, retries: 1 })
+    const host = new URL(closed.url).host
+    const down = registryFor(server, { endpoint: closed.url, retries: 3 })
     const eDown = await rejection(down.registry.checkAccess())
-    expect(eDown.code).toBe('STEP_FAILED')
-    expect(eDown.message).toBe(`cannot reach the Hugging Face Hub at ${closed.url} while checking HF_TOKEN with ${closed.url} (ECONNREFUSED, after 1 retries)`)
-    expect(down.logs).toEqual([expect.stringContaining('Hub request GET /api/whoami-v2 failed (ECONNREFUSED); retry 1/1')])
+    expect(eDown.code).toBe('CONFIG')
+    expect(eDown.exitCode).toBe(2)
+    expect(eDown.message).toBe(`host ${host} is unreachable (ECONNREFUSED) while checking HF_TOKEN with ${closed.url}`)
+    expect(eDown.hint).not.toMatch(/--resume/)
+    expect(down.logs).toEqual([])
+  })
+
+  it('a DNS failure is not retried either; a host that answered before and then drops is retried', async () => {
+    const dns = registryFor(await startServer(), { endpoint: 'http://modelship-test.invalid', retries: 3 })
+    const eDns = await rejection(dns.registry.listModels())
+    expect(eDns.code).toBe('CONFIG')
+    expect(eDns.message).toMatch(/^host modelship-test\.invalid is unreachable \((ENOTFOUND|EAI_AGAIN)\) while listing/)
+    expect(dns.logs).toEqual([])
+
+    const server = await startHubServer()
+    server.addToken(WRITER, { user: 'alice', orgs: [{ name: ORG, role: 'write' }] })
+    const { registry, logs } = registryFor(server, { retries: 2 })
+    await registry.checkAccess()
+    await server.close()
+    const lost = await rejection(registry.listModels())
+    expect(lost.code).toBe('STEP_FAILED')
+    expect(lost.message).toContain('ECONNREFUSED, after 2 retries')
+    expect(logs.filter((l) => /GET \/api\/models failed \(ECONNREFUSED\); retry [12]\/2/.test(l))).toHaveLength(2)
   })
 })

@@ -1,6 +1,7 @@
 import { commitIter, createRepo, type CommitOperation, type ListFileEntry } from '@huggingface/hub'
 import { ModelshipError } from '../../errors.js'
 import { assertMayReplace } from '../immutable.js'
+import { redactManifestPaths } from '../manifest.js'
 import type { PushRecord, PushRequest } from '../types.js'
 import { isValidModelRef } from '../version.js'
 import type { HubContext } from './context.js'
@@ -52,7 +53,7 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
       for (const f of local) await hashLocal(f, { gitOid: !before.get(f.path)?.lfs, report, signal })
       if (mismatches(local, before).length === 0 && info.sha) {
         ctx.log(`${modelId} already holds these ${local.length} files at ${info.sha.slice(0, 12)}: nothing to upload`)
-        return { modelId, commit: info.sha, manifest: manifestOf(local) }
+        return { modelId, commit: info.sha, manifest: redactManifestPaths(manifestOf(local), ctx.redact) }
       }
     }
     const head = await headCommit(ctx, modelId)
@@ -125,7 +126,7 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
       ctx.redact(`${modelId} on the Hub does not match ${req.dir} after commit ${commitOid.slice(0, 12)}: ${problems.slice(0, 3).join('; ')}${more}`),
     )
   }
-  return { modelId, commit: commitOid, manifest: manifestOf(local) }
+  return { modelId, commit: commitOid, manifest: redactManifestPaths(manifestOf(local), ctx.redact) }
 }
 
 // 412: the branch moved. If it moved to exactly our files (a retried commit whose first attempt landed), we are done.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { downloadFile, listCommits, listFiles, listModels, modelInfo, type ListFileEntry } from '@huggingface/hub'
 import type { ExistingCommit } from '../immutable.js'
+import { redactManifestPaths } from '../manifest.js'
 import type { Manifest, RegistryModel } from '../types.js'
 import { compareVersions, versionOfRepo } from '../version.js'
 import type { HubContext } from './context.js'
@@ -77,7 +78,7 @@ export async function readManifest(ctx: HubContext, modelId: string): Promise<Ma
     const bytes = Buffer.from(await blob.arrayBuffer())
     manifest[path] = { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
   }
-  return manifest
+  return redactManifestPaths(manifest, ctx.redact)
 }
 
 /** Every `<org>/<prefix>-v<major>.<minor>` model the token can see, ascending by version. Read access only. */
