@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ModelshipError } from '../pipeline/errors.js'
-import { createHfRegistry, type HfRegistryOptions } from '../pipeline/registry/hf/index.js'
+import { createHfRegistry, resolveHfToken, type HfRegistryOptions } from '../pipeline/registry/hf/index.js'
+import { listPushFiles } from '../pipeline/registry/model-folder.js'
 import type { PushProgress, PushRequest } from '../pipeline/registry/types.js'
 import { modelIdFor, nextVersion } from '../pipeline/registry/version.js'
 import { startHubServer, type HubServer, type HubServerOptions } from './hub-server/index.js'
@@ -422,5 +423,154 @@ describe('hf registry against a Hub-compatible server', () => {
     expect(lost.code).toBe('STEP_FAILED')
     expect(lost.message).toContain('ECONNREFUSED, after 2 retries')
     expect(logs.filter((l) => /GET \/api\/models failed \(ECONNREFUSED\); retry [12]\/2/.test(l))).toHaveLength(2)
+  })
+})
+
+describe('hf registry: streamed multipart uploads, Ctrl-C, model files only, read access', () => {
+  const MiB = 1024 * 1024
+
+  it('uploads big objects in parts; a drop inside one part re-sends that part alone, in the same run', async () => {
+    const server = await startServer({ multipartChunkSize: MiB })
+    const big = randomBytes(5 * MiB + 123)
+    const dir = await modelDir({ 'model.safetensors': big, 'config.json': '{}' })
+    const id = `${ORG}/${PREFIX}-v1.0`
+    const oid = sha256(big)
+    server.setFailures({ dropAfterLfsBytes: 2.5 * MiB })
+    const { registry, logs } = registryFor(server)
+    const record = await registry.push(request(id, dir))
+    expect(record.manifest['model.safetensors']).toEqual({ size: big.length, sha256: oid })
+    expect(server.stats.requests.part).toBe(6 + 1)
+    expect(server.stats.requests.complete).toBe(1)
+    expect(server.stats.requests.upload).toBe(0)
+    const retried = Object.entries(server.stats.partPuts).filter(([, n]) => n === 2)
+    expect(retried).toHaveLength(1)
+    expect(Object.values(server.stats.partPuts).reduce((a, b) => a + b, 0)).toBe(7)
+    // Re-sent: at most the one part that failed (its partial bytes plus one whole part).
+    const resent = server.stats.lfsBytesReceived - big.length
+    expect(resent).toBeGreaterThan(0)
+    expect(resent).toBeLessThanOrEqual(MiB)
+    expect(logs.some((l) => /PUT \/_lfs\/part\/.* \(part \d\) failed/.test(l))).toBe(true)
+    const stored = await readFile(server.objectPath(id, oid))
+    expect(sha256(stored)).toBe(oid)
+  })
+
+  it('Ctrl-C stops the upload promptly (INTERRUPTED, exit 130, no commit); the next push sends only what is missing', async () => {
+    const server = await startServer({ multipartChunkSize: 2 * MiB })
+    const files = {
+      'a.safetensors': randomBytes(256 * 1024),
+      'b.safetensors': randomBytes(256 * 1024),
+      'big.safetensors': randomBytes(24 * MiB),
+      'config.json': '{}',
+    }
+    const totalLfs = files['a.safetensors'].length + files['b.safetensors'].length + files['big.safetensors'].length
+    const dir = await modelDir(files)
+    const id = `${ORG}/${PREFIX}-v1.0`
+    const ctrlC = new AbortController()
+    let abortedAt = 0
+    const onProgress = (p: PushProgress) => {
+      if (p.file === 'big.safetensors' && p.phase === 'uploading' && p.bytes >= 4 * MiB && !ctrlC.signal.aborted) {
+        abortedAt = Date.now()
+        ctrlC.abort()
+      }
+    }
+    const err = await rejection(registryFor(server).registry.push(request(id, dir, { signal: ctrlC.signal, onProgress })))
+    expect(err.code).toBe('INTERRUPTED')
+    expect(err.exitCode).toBe(130)
+    expect(Date.now() - abortedAt).toBeLessThan(1000)
+    expect(server.stats.commits).toBe(0)
+    await server.whenIdle()
+    expect(server.stats.lfsBytesReceived).toBeLessThan(totalLfs)
+
+    const kept = new Map(server.repos.get(id)?.lfs)
+    const keptBytes = [...kept.values()].reduce((a, b) => a + b, 0)
+    const bytesBefore = server.stats.lfsBytesReceived
+    const putsBefore = { ...server.stats.objectPuts }
+    await registryFor(server).registry.push(request(id, dir))
+    expect(server.stats.lfsBytesReceived - bytesBefore).toBe(totalLfs - keptBytes)
+    for (const oid of kept.keys()) expect(server.stats.objectPuts[oid]).toBe(putsBefore[oid])
+    expect(server.stats.commits).toBe(1)
+  })
+
+  it('pushes model files only: checkpoints, runs, optimizer state and temp files stay home, plus trainer.exclude globs', async () => {
+    const server = await startServer()
+    const dir = await modelDir({
+      'model.safetensors': randomBytes(1024),
+      'config.json': '{}',
+      'checkpoint-500/optimizer.pt': 'x',
+      'checkpoint-500/model.safetensors': 'x',
+      'runs/Jan01/events.out.tfevents': 'x',
+      'optimizer.pt': 'x',
+      'scheduler.pt': 'x',
+      'rng_state_0.pth': 'x',
+      'tokenizer/vocab.txt.tmp': 'x',
+      'tokenizer/vocab.txt': 'v',
+      'train.log': 'x',
+      'eval/predictions.jsonl': 'x',
+    })
+    expect(await listPushFiles(dir, ['*.log', 'eval/'])).toEqual([
+      { path: 'config.json', size: 2 },
+      { path: 'model.safetensors', size: 1024 },
+      { path: 'tokenizer/vocab.txt', size: 1 },
+    ])
+    const record = await registryFor(server).registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { exclude: ['*.log', 'eval/'] }))
+    expect(Object.keys(record.manifest).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.txt'])
+    expect([...(server.repos.get(`${ORG}/${PREFIX}-v1.0`)?.commits.at(-1)?.files.keys() ?? [])].sort()).toEqual([
+      '.gitattributes',
+      'README.md',
+      'config.json',
+      'model.safetensors',
+      'tokenizer/vocab.txt',
+    ])
+  })
+
+  it('a secret inside a model file name is masked in progress events, log lines and the returned manifest', async () => {
+    const server = await startServer()
+    const name = `weights-${WRITER}.safetensors`
+    const dir = await modelDir({ [name]: randomBytes(64 * 1024), 'config.json': '{}' })
+    const events: PushProgress[] = []
+    const { registry, logs } = registryFor(server)
+    const record = await registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { onProgress: (p) => events.push(p) }))
+    expect(events.length).toBeGreaterThan(0)
+    const seen = JSON.stringify([events, logs, record, await registry.readManifest(`${ORG}/${PREFIX}-v1.0`)])
+    expect(seen).not.toContain(WRITER)
+    expect(seen).toContain('weights-***.safetensors')
+  })
+
+  it('listing needs read access only; checkAccess("read") accepts read tokens and refuses outsiders', async () => {
+    const server = await startServer()
+    await registryFor(server).registry.push(request(`${ORG}/${PREFIX}-v1.0`, await modelDir(smallModel())))
+    for (const token of [READER, ORG_READER, FINE_READ]) {
+      const { registry } = registryFor(server, { token })
+      await registry.checkAccess('read')
+      expect((await registry.listModels()).map((m) => m.id)).toEqual([`${ORG}/${PREFIX}-v1.0`])
+    }
+    const outsider = await rejection(registryFor(server, { token: OUTSIDER }).registry.checkAccess('read'))
+    expect(outsider.code).toBe('AUTH')
+    expect(outsider.message).toContain(`not a member of ${ORG}`)
+  })
+})
+
+describe('resolveHfToken', () => {
+  const files = (map: Record<string, string>) => (path: string) => map[path]
+
+  it('takes HF_TOKEN, else HF_TOKEN_PATH, else $HF_HOME/token, else ~/.cache/huggingface/token, and says which', () => {
+    const home = '/home/u'
+    const all = files({
+      '/secrets/hf': 'hf_frompath\n',
+      '/hfhome/token': 'hf_fromhome\n',
+      '/home/u/.cache/huggingface/token': 'hf_fromcache\n',
+    })
+    expect(resolveHfToken({ HF_TOKEN: 'hf_env', HF_TOKEN_PATH: '/secrets/hf', HOME: home }, all)).toEqual({ token: 'hf_env', source: 'HF_TOKEN' })
+    expect(resolveHfToken({ HF_TOKEN_PATH: '/secrets/hf', HF_HOME: '/hfhome', HOME: home }, all)).toEqual({
+      token: 'hf_frompath',
+      source: 'the file /secrets/hf (HF_TOKEN_PATH)',
+    })
+    expect(resolveHfToken({ HF_HOME: '/hfhome', HOME: home }, all)).toEqual({ token: 'hf_fromhome', source: 'the file /hfhome/token (HF_HOME)' })
+    const fromCache = resolveHfToken({ HOME: home }, all)
+    expect(fromCache).toEqual({ token: 'hf_fromcache', source: 'the file /home/u/.cache/huggingface/token (saved by hf auth login)' })
+    expect(fromCache?.source).not.toContain('hf_fromcache')
+    // Missing or empty files fall through to the next place; nothing anywhere is undefined.
+    expect(resolveHfToken({ HF_TOKEN: '', HF_TOKEN_PATH: '/nope', HF_HOME: '/empty', HOME: home }, files({ '/empty/token': '\n' }))).toBeUndefined()
+    expect(resolveHfToken({ HF_TOKEN_PATH: '/nope', HOME: home }, all)?.token).toBe('hf_fromcache')
   })
 })
