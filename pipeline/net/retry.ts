@@ -125,7 +125,8 @@ export function createRetrier(policy: RetryPolicy = {}): Retrier {
             const extra = Math.min(e.retryAfterMs ?? 0, maxRetryAfterMs)
             log(`${call.what} answered ${e.response.status}; ${retry} in ${Math.max(extra, lastDelay)} ms`)
             // Retry-After replaces the backoff when longer (p-retry waits the backoff after this).
-            if (extra > lastDelay) await sleep(extra - lastDelay, undefined, call.signal ? { signal: call.signal } : undefined)
+            if (extra > lastDelay)
+              await sleep(extra - lastDelay, undefined, call.signal ? { signal: call.signal } : undefined)
           } else {
             log(`${call.what} failed (${networkCode(e) ?? firstLine(e)}); ${retry} in ${lastDelay} ms`)
           }

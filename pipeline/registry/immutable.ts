@@ -24,7 +24,11 @@ export function runOfMessage(message: string): string | undefined {
  * message names this run (`modelship: <id> (run <runId>)`, a retry after a crash before the record).
  * Anything else is refused before a byte is uploaded, naming who released it and when.
  */
-export function assertMayReplace(req: Pick<PushRequest, 'modelId' | 'commitMessage' | 'replaces'>, existing: ExistingCommit, where: string): void {
+export function assertMayReplace(
+  req: Pick<PushRequest, 'modelId' | 'commitMessage' | 'replaces'>,
+  existing: ExistingCommit,
+  where: string,
+): void {
   if (req.replaces?.modelId === req.modelId && req.replaces.commit === existing.commit) return
   const ours = runOfMessage(req.commitMessage)
   const theirs = runOfMessage(existing.title)

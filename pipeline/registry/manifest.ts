@@ -2,7 +2,10 @@ import type { Manifest } from './types.js'
 
 export function sameManifest(a: Manifest, b: Manifest): boolean {
   const keys = Object.keys(a)
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k]?.sha256 === a[k]?.sha256 && b[k]?.size === a[k]?.size)
+  return (
+    keys.length === Object.keys(b).length &&
+    keys.every((k) => b[k]?.sha256 === a[k]?.sha256 && b[k]?.size === a[k]?.size)
+  )
 }
 
 /**

@@ -46,7 +46,8 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
     const n = Math.min(left, block.length)
     // Each block differs in its first bytes: no two parts hash alike, writing stays fast.
     randomBytes(64).copy(block)
-    if (!out.write(Buffer.from(block.subarray(0, n)))) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+    if (!out.write(Buffer.from(block.subarray(0, n))))
+      await new Promise<void>((resolve) => out.once('drain', () => resolve()))
     left -= n
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))
@@ -54,7 +55,10 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
 
 async function makeModelFolder(dir: string, sizeMiB: number): Promise<void> {
   await writeFile(join(dir, 'config.json'), JSON.stringify({ id2label: { 0: 'chitchat', 1: 'calculator' } }))
-  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify({ vocab: Array.from({ length: 20000 }, (_, i) => `tok${i}`) }))
+  await writeFile(
+    join(dir, 'tokenizer.json'),
+    JSON.stringify({ vocab: Array.from({ length: 20000 }, (_, i) => `tok${i}`) }),
+  )
   await writeRandomFile(join(dir, 'model.safetensors'), sizeMiB * MiB)
 }
 
@@ -67,7 +71,10 @@ interface ChildResult {
 function runChild(mode: 'modelship' | 'bare', dir: string, id: string, url: string): Promise<ChildResult> {
   const env = { ...process.env }
   delete env.NODE_EXTRA_CA_CERTS
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, dir, id, url, TOKEN], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, dir, id, url, TOKEN], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   let polled = 0
   const poll = setInterval(() => {
     try {
@@ -127,7 +134,8 @@ export async function runPushBench(
           ;(who === 'modelship' ? ms : bare).push(r)
           await server.deleteRepo(id)
         }
-        const last = (rs: ChildResult[]) => `${rs.at(-1)?.seconds.toFixed(2)} s, ${mib(rs.at(-1)?.peakKiB ?? 0).toFixed(0)} MiB`
+        const last = (rs: ChildResult[]) =>
+          `${rs.at(-1)?.seconds.toFixed(2)} s, ${mib(rs.at(-1)?.peakKiB ?? 0).toFixed(0)} MiB`
         log(`push-bench ${sizeMiB} MiB round ${round + 1}: modelship ${last(ms)} · bare uploadFiles ${last(bare)}`)
       }
 
@@ -158,7 +166,9 @@ export async function runPushBench(
     await rm(work, { recursive: true, force: true })
   }
   log('')
-  log('| size | peak RSS modelship (≤ 200 MiB) | peak RSS bare uploadFiles | wall modelship | wall bare | ratio (≤ 1.05) | re-sent after a drop (≤ one part) |')
+  log(
+    '| size | peak RSS modelship (≤ 200 MiB) | peak RSS bare uploadFiles | wall modelship | wall bare | ratio (≤ 1.05) | re-sent after a drop (≤ one part) |',
+  )
   log('| --- | --- | --- | --- | --- | --- | --- |')
   for (const r of rows) {
     log(
@@ -173,7 +183,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const args = process.argv.slice(2)
   const roundsAt = args.indexOf('--rounds')
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : undefined
-  const sizes = args.filter((a, i) => !a.startsWith('--') && i !== roundsAt + 1 || roundsAt < 0 && !a.startsWith('--')).map(Number)
+  const sizes = args
+    .filter((a, i) => (!a.startsWith('--') && i !== roundsAt + 1) || (roundsAt < 0 && !a.startsWith('--')))
+    .map(Number)
   if (sizes.some((s) => !(Number.isInteger(s) && s > 0)) || (rounds !== undefined && !(rounds > 0))) {
     console.error(`usage: npx tsx test/bench/push-bench.ts [sizeMiB ...] [--rounds N]  (got ${JSON.stringify(args)})`)
     process.exit(2)

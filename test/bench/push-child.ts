@@ -16,7 +16,14 @@ const readme = `---\nlibrary_name: transformers\n---\n# ${modelId}\n`
 const [org = '', name = ''] = modelId.split('/')
 const t0 = performance.now()
 if (mode === 'modelship') {
-  const registry = createHfRegistry({ endpoint, token, org, prefix: name.replace(/-v\d+\.\d+$/, ''), retries: 3, backoffMs: 50 })
+  const registry = createHfRegistry({
+    endpoint,
+    token,
+    org,
+    prefix: name.replace(/-v\d+\.\d+$/, ''),
+    retries: 3,
+    backoffMs: 50,
+  })
   let latest = 0
   await registry.push({
     modelId,
@@ -34,7 +41,10 @@ if (mode === 'modelship') {
     repo: { type: 'model', name: modelId },
     accessToken: token,
     hubUrl: endpoint,
-    files: [...readdirSync(dir).map((f) => pathToFileURL(join(dir, f))), { path: 'README.md', content: new Blob([readme]) }],
+    files: [
+      ...readdirSync(dir).map((f) => pathToFileURL(join(dir, f))),
+      { path: 'README.md', content: new Blob([readme]) },
+    ],
     commitTitle: `Add ${modelId}`,
     useXet: false,
   })

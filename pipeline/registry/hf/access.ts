@@ -31,14 +31,22 @@ export function assertMayRead(who: WhoAmI, org: string): void {
   const user = who.name ?? 'unknown user'
   const tokenRole = who.auth?.accessToken?.role ?? 'unknown'
   if (!sameName(who.name, org) && !who.orgs?.some((o) => sameName(o.name, org))) {
-    throw new ModelshipError('AUTH', `${user} (token role: ${tokenRole}) is not a member of ${org}, so it cannot see its private models`, {
-      hint: `ask an admin of ${org} to add ${user}, or set HF_ORG`,
-    })
+    throw new ModelshipError(
+      'AUTH',
+      `${user} (token role: ${tokenRole}) is not a member of ${org}, so it cannot see its private models`,
+      {
+        hint: `ask an admin of ${org} to add ${user}, or set HF_ORG`,
+      },
+    )
   }
   if (tokenRole === 'fineGrained' && !scopedPermissions(who, org).some((p) => READ_PERMISSIONS.has(p))) {
-    throw new ModelshipError('AUTH', `the fine-grained HF_TOKEN of ${user} cannot read the repos of ${org} (token role: fineGrained)`, {
-      hint: `give the token "Read access to contents of all repos" for ${org}`,
-    })
+    throw new ModelshipError(
+      'AUTH',
+      `the fine-grained HF_TOKEN of ${user} cannot read the repos of ${org} (token role: fineGrained)`,
+      {
+        hint: `give the token "Read access to contents of all repos" for ${org}`,
+      },
+    )
   }
 }
 
@@ -50,14 +58,22 @@ export function assertMayWrite(who: WhoAmI, org: string): void {
     `create a token with write access to ${org} (classic "write", or fine-grained with ` +
     `"Write access to contents/settings of all repos" for ${org})`
   if (tokenRole === 'read') {
-    throw new ModelshipError('AUTH', `HF_TOKEN of ${user} is read-only (token role: read); pushing models to ${org} needs write access`, { hint })
+    throw new ModelshipError(
+      'AUTH',
+      `HF_TOKEN of ${user} is read-only (token role: read); pushing models to ${org} needs write access`,
+      { hint },
+    )
   }
   if (!sameName(who.name, org)) {
     const membership = who.orgs?.find((o) => sameName(o.name, org))
     if (!membership) {
-      throw new ModelshipError('AUTH', `${user} (token role: ${tokenRole}) is not a member of ${org}, so it cannot create repos there`, {
-        hint: `ask an admin of ${org} to add ${user} with the write role, or set HF_ORG`,
-      })
+      throw new ModelshipError(
+        'AUTH',
+        `${user} (token role: ${tokenRole}) is not a member of ${org}, so it cannot create repos there`,
+        {
+          hint: `ask an admin of ${org} to add ${user} with the write role, or set HF_ORG`,
+        },
+      )
     }
     const orgRole = membership.roleInOrg ?? membership.roleInRepo ?? membership.role
     if (orgRole !== undefined && !WRITE_ROLES.has(orgRole)) {
@@ -69,6 +85,10 @@ export function assertMayWrite(who: WhoAmI, org: string): void {
     }
   }
   if (tokenRole === 'fineGrained' && !scopedPermissions(who, org).includes('repo.write')) {
-    throw new ModelshipError('AUTH', `the fine-grained HF_TOKEN of ${user} has no repo.write permission on ${org} (token role: fineGrained)`, { hint })
+    throw new ModelshipError(
+      'AUTH',
+      `the fine-grained HF_TOKEN of ${user} has no repo.write permission on ${org} (token role: fineGrained)`,
+      { hint },
+    )
   }
 }

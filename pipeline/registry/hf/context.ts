@@ -47,6 +47,14 @@ export function createHubContext(o: {
     token,
     common: (access) => ({ hubUrl: o.endpoint, accessToken: token(access), fetch }),
     fail: (e, action, subject, signal) =>
-      toModelshipError(e, { action, subject, endpoint: o.endpoint, org: o.org, retries: o.retrier.retries, redact: o.redact, signal }),
+      toModelshipError(e, {
+        action,
+        subject,
+        endpoint: o.endpoint,
+        org: o.org,
+        retries: o.retrier.retries,
+        redact: o.redact,
+        signal,
+      }),
   }
 }

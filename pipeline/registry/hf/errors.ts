@@ -33,7 +33,11 @@ function reasonOf(e: unknown): string {
 function serverMessage(e: HubApiError): string {
   const data = e.data as { error?: unknown; message?: unknown } | undefined
   const raw = typeof data?.error === 'string' ? data.error : typeof data?.message === 'string' ? data.message : ''
-  return raw.replace(/\s+/g, ' ').replace(/https?:\/\/\S+/g, '<url>').trim().slice(0, 200)
+  return raw
+    .replace(/\s+/g, ' ')
+    .replace(/https?:\/\/\S+/g, '<url>')
+    .trim()
+    .slice(0, 200)
 }
 
 function isNetworkFailure(e: unknown): boolean {
@@ -69,26 +73,47 @@ export function toModelshipError(e: unknown, c: FailureContext): ModelshipError 
   const tokens = `${c.endpoint}/settings/tokens`
   switch (true) {
     case status === 401:
-      return make('AUTH', `the Hub at ${c.endpoint} rejected HF_TOKEN (${detail}) while ${what}`,
-        `create a new token with write access to ${c.org} at ${tokens} and set HF_TOKEN`)
+      return make(
+        'AUTH',
+        `the Hub at ${c.endpoint} rejected HF_TOKEN (${detail}) while ${what}`,
+        `create a new token with write access to ${c.org} at ${tokens} and set HF_TOKEN`,
+      )
     case status === 403:
-      return make('AUTH', `HF_TOKEN is not allowed to do this (${detail}) while ${what}`,
-        `use a token with write access to ${c.org}`)
+      return make(
+        'AUTH',
+        `HF_TOKEN is not allowed to do this (${detail}) while ${what}`,
+        `use a token with write access to ${c.org}`,
+      )
     case status === 404 && c.subject !== undefined:
-      return make('CONFIG', `${repo} was not found on ${c.endpoint} (${detail}) while ${what}`,
-        `check HF_ORG, HF_REPO_PREFIX and HF_ENDPOINT, and that HF_TOKEN can see ${repo}`)
+      return make(
+        'CONFIG',
+        `${repo} was not found on ${c.endpoint} (${detail}) while ${what}`,
+        `check HF_ORG, HF_REPO_PREFIX and HF_ENDPOINT, and that HF_TOKEN can see ${repo}`,
+      )
     case status === 404:
-      return make('CONFIG', `${c.endpoint} answered 404 while ${what}: it does not look like a Hugging Face Hub`,
-        'check HF_ENDPOINT (the Hub base URL, e.g. https://huggingface.co)')
+      return make(
+        'CONFIG',
+        `${c.endpoint} answered 404 while ${what}: it does not look like a Hugging Face Hub`,
+        'check HF_ENDPOINT (the Hub base URL, e.g. https://huggingface.co)',
+      )
     case status === 409 || status === 412:
-      return make('STEP_FAILED', `${repo} changed on the Hub while ${what} (${detail})`,
-        'check nobody else is pushing to it, then run again with --resume')
+      return make(
+        'STEP_FAILED',
+        `${repo} changed on the Hub while ${what} (${detail})`,
+        'check nobody else is pushing to it, then run again with --resume',
+      )
     case status === 429:
-      return make('STEP_FAILED', `the Hub is rate-limiting us (${detail}) while ${what}${afterRetries}`,
-        'wait a few minutes, then run again with --resume')
+      return make(
+        'STEP_FAILED',
+        `the Hub is rate-limiting us (${detail}) while ${what}${afterRetries}`,
+        'wait a few minutes, then run again with --resume',
+      )
     case status >= 500:
-      return make('STEP_FAILED', `the Hub failed (${detail}) while ${what}${afterRetries}`,
-        'run again with --resume; uploaded files are kept and not sent twice')
+      return make(
+        'STEP_FAILED',
+        `the Hub failed (${detail}) while ${what}${afterRetries}`,
+        'run again with --resume; uploaded files are kept and not sent twice',
+      )
     default:
       return make('STEP_FAILED', `the Hub refused ${what} (${detail})`)
   }

@@ -82,7 +82,9 @@ function normalizeEndpoint(endpoint: string): string {
   } catch {
     throw new ModelshipError('CONFIG', `HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL`)
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ModelshipError('CONFIG', `HF_ENDPOINT ${JSON.stringify(endpoint)} must be an http(s) URL`)
-  if (u.username || u.password) throw new ModelshipError('CONFIG', 'HF_ENDPOINT must not contain credentials; use HF_TOKEN')
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new ModelshipError('CONFIG', `HF_ENDPOINT ${JSON.stringify(endpoint)} must be an http(s) URL`)
+  if (u.username || u.password)
+    throw new ModelshipError('CONFIG', 'HF_ENDPOINT must not contain credentials; use HF_TOKEN')
   return trimmed
 }

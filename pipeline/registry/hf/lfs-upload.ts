@@ -19,7 +19,11 @@ interface ProgressHint {
 export function putFromDisk(
   url: URL,
   blob: DiskBlob,
-  o: { headers?: RequestInit['headers'] | undefined; signal?: AbortSignal | undefined; onSent?: (bytes: number) => void },
+  o: {
+    headers?: RequestInit['headers'] | undefined
+    signal?: AbortSignal | undefined
+    onSent?: (bytes: number) => void
+  },
 ): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest

@@ -9,7 +9,11 @@ export function toRegistryModel(
   prefix: string,
   version?: Version,
 ): RegistryModel {
-  const model: RegistryModel = { id, version: version ?? versionOfRepo(id, prefix) ?? looseVersion(id), private: isPrivate === true }
+  const model: RegistryModel = {
+    id,
+    version: version ?? versionOfRepo(id, prefix) ?? looseVersion(id),
+    private: isPrivate === true,
+  }
   if (updatedAt && !Number.isNaN(updatedAt.getTime())) model.lastModified = updatedAt.toISOString()
   return model
 }

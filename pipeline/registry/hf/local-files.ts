@@ -36,7 +36,14 @@ export async function scanLocal(
   for (const extra of extraFiles) {
     const content = Buffer.from(extra.content, 'utf8')
     const sha256 = createHash('sha256').update(content).digest('hex')
-    files.set(extra.path, { path: extra.path, abs: '', content, size: content.length, sha256, gitOid: gitBlobOid(content) })
+    files.set(extra.path, {
+      path: extra.path,
+      abs: '',
+      content,
+      size: content.length,
+      sha256,
+      gitOid: gitBlobOid(content),
+    })
   }
   if (files.size === 0) throw new ModelshipError('BAD_INPUT', `model folder ${dir} holds no files to push`)
   return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
@@ -47,7 +54,10 @@ export function gitBlobOid(content: Buffer): string {
 }
 
 /** Fills in sha256 (and the git blob oid when asked) of a local file, streaming it once. */
-export async function hashLocal(f: LocalFile, o: { gitOid: boolean; report: Report; signal?: AbortSignal | undefined }): Promise<void> {
+export async function hashLocal(
+  f: LocalFile,
+  o: { gitOid: boolean; report: Report; signal?: AbortSignal | undefined },
+): Promise<void> {
   if (f.sha256 && (f.gitOid || !o.gitOid)) return
   if (f.content) {
     f.sha256 = createHash('sha256').update(f.content).digest('hex')
@@ -65,7 +75,8 @@ export async function hashLocal(f: LocalFile, o: { gitOid: boolean; report: Repo
     done += chunk.length
     o.report(f.path, 'hashing', done, f.size)
   }
-  if (done !== f.size) throw new ModelshipError('STEP_FAILED', `${f.abs} changed while it was being pushed (size ${f.size} → ${done})`)
+  if (done !== f.size)
+    throw new ModelshipError('STEP_FAILED', `${f.abs} changed while it was being pushed (size ${f.size} → ${done})`)
   f.sha256 = sha.digest('hex')
   if (git) f.gitOid = git.digest('hex')
 }
@@ -122,7 +133,8 @@ export function collectLfsOids(url: string, body: string, into: Map<string, stri
     if (!line.startsWith('{"key":"lfsFile"')) continue
     try {
       const { value } = JSON.parse(line) as { value?: { path?: unknown; oid?: unknown; algo?: unknown } }
-      if (typeof value?.path === 'string' && typeof value.oid === 'string' && value.algo === 'sha256') into.set(value.path, value.oid)
+      if (typeof value?.path === 'string' && typeof value.oid === 'string' && value.algo === 'sha256')
+        into.set(value.path, value.oid)
     } catch {
       // Not our concern: the Hub validates the body; anything unparsed is hashed locally instead.
     }

@@ -8,7 +8,16 @@ import type { HubContext } from './context.js'
 import { DiskBlob } from './disk-blob.js'
 import { statusOf } from './errors.js'
 import { createUploadFetch } from './lfs-upload.js'
-import { collectLfsOids, hashLocal, manifestOf, mismatches, sameShape, scanLocal, verifyAgainst, type LocalFile } from './local-files.js'
+import {
+  collectLfsOids,
+  hashLocal,
+  manifestOf,
+  mismatches,
+  sameShape,
+  scanLocal,
+  verifyAgainst,
+  type LocalFile,
+} from './local-files.js'
 import { progressReporter } from './progress.js'
 import { headCommit, remoteTree, repoInfo } from './reads.js'
 
@@ -21,7 +30,10 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
   ctx.token('write')
   const { modelId, signal } = req
   if (!isValidModelRef(modelId, [])) {
-    throw new ModelshipError('BAD_INPUT', `push: ${JSON.stringify(modelId)} is not a model id like ${ctx.org}/${ctx.prefix}-v1.0`)
+    throw new ModelshipError(
+      'BAD_INPUT',
+      `push: ${JSON.stringify(modelId)} is not a model id like ${ctx.org}/${ctx.prefix}-v1.0`,
+    )
   }
   const report = progressReporter(req.onProgress, ctx.redact)
   const local = await scanLocal(req.dir, req.extraFiles, req.exclude)
@@ -36,7 +48,10 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
   }
   const info = await repoInfo(ctx, modelId, 'write')
   if (!info) {
-    throw new ModelshipError('AUTH', `${modelId} exists on ${ctx.endpoint} but HF_TOKEN cannot see it: use a token of a member of ${ctx.org}, or push another version`)
+    throw new ModelshipError(
+      'AUTH',
+      `${modelId} exists on ${ctx.endpoint} but HF_TOKEN cannot see it: use a token of a member of ${ctx.org}, or push another version`,
+    )
   }
   if (!info.model.private) {
     throw new ModelshipError(
@@ -62,13 +77,18 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
 
   // 3. One commit. LFS objects the Hub already holds (an interrupted push) are skipped by the batch API.
   const stale = [...before.keys()].filter((p) => !local.some((f) => f.path === p))
-  if (stale.length > 0) ctx.log(`removing ${stale.length} file(s) from ${modelId} that are not in ${req.dir}: ${stale.slice(0, 5).join(', ')}`)
+  if (stale.length > 0)
+    ctx.log(
+      `removing ${stale.length} file(s) from ${modelId} that are not in ${req.dir}: ${stale.slice(0, 5).join(', ')}`,
+    )
   const operations: CommitOperation[] = [
-    ...local.map((f): CommitOperation => ({
-      operation: 'addOrUpdate',
-      path: f.path,
-      content: f.content ? new Blob([f.content]) : new DiskBlob(f.abs, 0, f.size),
-    })),
+    ...local.map(
+      (f): CommitOperation => ({
+        operation: 'addOrUpdate',
+        path: f.path,
+        content: f.content ? new Blob([f.content]) : new DiskBlob(f.abs, 0, f.size),
+      }),
+    ),
     ...stale.map((path): CommitOperation => ({ operation: 'delete', path })),
   ]
   // The library hashes every LFS file to upload it; read the sha256 it commits instead of hashing twice.
@@ -123,7 +143,9 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
     const more = problems.length > 3 ? ` (+${problems.length - 3} more)` : ''
     throw new ModelshipError(
       'STEP_FAILED',
-      ctx.redact(`${modelId} on the Hub does not match ${req.dir} after commit ${commitOid.slice(0, 12)}: ${problems.slice(0, 3).join('; ')}${more}`),
+      ctx.redact(
+        `${modelId} on the Hub does not match ${req.dir} after commit ${commitOid.slice(0, 12)}: ${problems.slice(0, 3).join('; ')}${more}`,
+      ),
     )
   }
   return { modelId, commit: commitOid, manifest: redactManifestPaths(manifestOf(local), ctx.redact) }

@@ -27,10 +27,18 @@ export async function repoInfo(
 }
 
 /** Files of the repo's main branch (without the Hub's .gitattributes), or undefined when the repo does not exist. */
-export async function remoteTree(ctx: HubContext, modelId: string, access: 'read' | 'write' = 'read'): Promise<Map<string, ListFileEntry> | undefined> {
+export async function remoteTree(
+  ctx: HubContext,
+  modelId: string,
+  access: 'read' | 'write' = 'read',
+): Promise<Map<string, ListFileEntry> | undefined> {
   const files = new Map<string, ListFileEntry>()
   try {
-    for await (const entry of listFiles({ ...ctx.common(access), repo: { type: 'model', name: modelId }, recursive: true })) {
+    for await (const entry of listFiles({
+      ...ctx.common(access),
+      repo: { type: 'model', name: modelId },
+      recursive: true,
+    })) {
       if (entry.type === 'file' && entry.path !== HUB_GITATTRIBUTES) files.set(entry.path, entry)
     }
   } catch (e) {
@@ -43,7 +51,11 @@ export async function remoteTree(ctx: HubContext, modelId: string, access: 'read
 /** The head commit of main: who released what is there, and when. */
 export async function headCommit(ctx: HubContext, modelId: string): Promise<ExistingCommit | undefined> {
   try {
-    for await (const c of listCommits({ ...ctx.common('read'), repo: { type: 'model', name: modelId }, batchSize: 1 })) {
+    for await (const c of listCommits({
+      ...ctx.common('read'),
+      repo: { type: 'model', name: modelId },
+      batchSize: 1,
+    })) {
       return { commit: c.oid, title: c.title, date: Number.isNaN(c.date.getTime()) ? undefined : c.date.toISOString() }
     }
     return undefined

@@ -35,7 +35,12 @@ export function resolveHfToken(
 }
 
 /** The token a Hub call needs, or the AUTH error that says how to get one; nothing is sent before. */
-export function requireToken(token: string | undefined, endpoint: string, org: string, access: 'read' | 'write'): string {
+export function requireToken(
+  token: string | undefined,
+  endpoint: string,
+  org: string,
+  access: 'read' | 'write',
+): string {
   if (!token) {
     throw new ModelshipError(
       'AUTH',
