@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ModelshipError } from '../pipeline/engine/errors.js'
-import { createHfRegistry, type HfRegistryOptions } from '../pipeline/registry/hf.js'
+import { createHfRegistry, resolveHfToken, type HfRegistryOptions } from '../pipeline/registry/hf/index.js'
+import { listPushFiles } from '../pipeline/registry/model-folder.js'
 import type { PushProgress, PushRequest } from '../pipeline/registry/types.js'
 import { modelIdFor, nextVersion } from '../pipeline/registry/version.js'
 import { startHubServer, type HubServer, type HubServerOptions } from './hub-server/index.js'
@@ -262,19 +263,50 @@ describe('hf registry against a Hub-compatible server', () => {
     const { registry, logs } = registryFor(server)
     const dir = await modelDir(smallModel())
     const id = `${ORG}/${PREFIX}-v1.0`
-    const first = await registry.push(request(id, dir))
+    const ownRun = { commitMessage: `modelship: ${id} (run r1)` }
+    const first = await registry.push(request(id, dir, ownRun))
     const before = { ...server.stats.requests }
-    const second = await registry.push(request(id, dir))
+    const second = await registry.push(request(id, dir, ownRun))
     expect(second).toEqual(first)
     expect(server.stats.commits).toBe(1)
     for (const e of ['preupload', 'batch', 'upload', 'commit'] as const) expect(server.stats.requests[e]).toBe(before[e])
     expect(logs.join('\n')).toContain('nothing to upload')
 
-    // A changed file (same size) is detected by its hash and committed.
+    // A changed file (same size) is detected by its hash; the same run (a retrain on --resume) may replace it.
     await writeFile(join(dir, 'config.json'), JSON.stringify({ labels: ['chitchat', 'calculatoR'] }))
-    const third = await registry.push(request(id, dir))
+    const third = await registry.push(request(id, dir, ownRun))
     expect(third.commit).not.toBe(first.commit)
     expect(server.stats.commits).toBe(2)
+  })
+
+  it('versions are immutable: another run, a manual push or a stale replaces record is refused before any upload', async () => {
+    const server = await startServer()
+    const { registry } = registryFor(server)
+    const id = `${ORG}/${PREFIX}-v1.0`
+    const first = await registry.push(request(id, await modelDir(smallModel()), { commitMessage: `modelship: ${id} (run r1)` }))
+    const other = await modelDir({ ...smallModel(), 'config.json': '{"other":true}' })
+    const before = { ...server.stats.requests }
+    const byRun = await rejection(registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)` })))
+    expect(byRun.code).toBe('BAD_INPUT')
+    expect(byRun.exitCode).toBe(2)
+    const date = server.repos.get(id)?.commits.at(-1)?.date ?? ''
+    expect(byRun.message).toContain(`${id} already holds a model`)
+    expect(byRun.message).toContain(`released by run r1 on ${date}`)
+    expect(byRun.message).toContain('nothing was uploaded')
+    expect(byRun.hint).toMatch(/new run/)
+    const manual = await rejection(registry.push(request(id, other, { commitMessage: `modelship push: ${id}` })))
+    expect(manual.code).toBe('BAD_INPUT')
+    const stale = await rejection(
+      registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)`, replaces: { ...first, commit: 'f'.repeat(40) } })),
+    )
+    expect(stale.code).toBe('BAD_INPUT')
+    for (const e of ['preupload', 'batch', 'upload', 'part', 'commit'] as const) expect(server.stats.requests[e]).toBe(before[e])
+    expect(server.repos.get(id)?.commits.at(-1)?.oid).toBe(first.commit)
+
+    // The run that recorded this push may replace it (its reserved version, retrained on --resume).
+    const replaced = await registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r3)`, replaces: first }))
+    expect(replaced.commit).not.toBe(first.commit)
+    expect(await registry.readFile(id, 'config.json')).toBe('{"other":true}')
   })
 
   it('retries 5xx and 429 with backoff, and gives up with STEP_FAILED', async () => {
@@ -362,12 +394,183 @@ describe('hf registry against a Hub-compatible server', () => {
     expect(e404.message).toContain('404')
     expect(e404.message).toContain(`${server.url}/not-the-hub`)
 
+    // A refused connection at the first contact is not retried: the host is unreachable, exit 2.
     const closed = await startHubServer()
     await closed.close()
-    const down = registryFor(server, { endpoint: closed.url, retries: 1 })
+    const host = new URL(closed.url).host
+    const down = registryFor(server, { endpoint: closed.url, retries: 3 })
     const eDown = await rejection(down.registry.checkAccess())
-    expect(eDown.code).toBe('STEP_FAILED')
-    expect(eDown.message).toBe(`cannot reach the Hugging Face Hub at ${closed.url} while checking HF_TOKEN with ${closed.url} (ECONNREFUSED, after 1 retries)`)
-    expect(down.logs).toEqual([expect.stringContaining('Hub request GET /api/whoami-v2 failed (ECONNREFUSED); retry 1/1')])
+    expect(eDown.code).toBe('CONFIG')
+    expect(eDown.exitCode).toBe(2)
+    expect(eDown.message).toBe(`host ${host} is unreachable (ECONNREFUSED) while checking HF_TOKEN with ${closed.url}`)
+    expect(eDown.hint).not.toMatch(/--resume/)
+    expect(down.logs).toEqual([])
+  })
+
+  it('a DNS failure is not retried either; a host that answered before and then drops is retried', async () => {
+    const dns = registryFor(await startServer(), { endpoint: 'http://modelship-test.invalid', retries: 3 })
+    const eDns = await rejection(dns.registry.listModels())
+    expect(eDns.code).toBe('CONFIG')
+    expect(eDns.message).toMatch(/^host modelship-test\.invalid is unreachable \((ENOTFOUND|EAI_AGAIN)\) while listing/)
+    expect(dns.logs).toEqual([])
+
+    const server = await startHubServer()
+    server.addToken(WRITER, { user: 'alice', orgs: [{ name: ORG, role: 'write' }] })
+    const { registry, logs } = registryFor(server, { retries: 2 })
+    await registry.checkAccess()
+    await server.close()
+    const lost = await rejection(registry.listModels())
+    expect(lost.code).toBe('STEP_FAILED')
+    expect(lost.message).toContain('ECONNREFUSED, after 2 retries')
+    expect(logs.filter((l) => /GET \/api\/models failed \(ECONNREFUSED\); retry [12]\/2/.test(l))).toHaveLength(2)
+  })
+})
+
+describe('hf registry: streamed multipart uploads, Ctrl-C, model files only, read access', () => {
+  const MiB = 1024 * 1024
+
+  it('uploads big objects in parts; a drop inside one part re-sends that part alone, in the same run', async () => {
+    const server = await startServer({ multipartChunkSize: MiB })
+    const big = randomBytes(5 * MiB + 123)
+    const dir = await modelDir({ 'model.safetensors': big, 'config.json': '{}' })
+    const id = `${ORG}/${PREFIX}-v1.0`
+    const oid = sha256(big)
+    server.setFailures({ dropAfterLfsBytes: 2.5 * MiB })
+    const { registry, logs } = registryFor(server)
+    const record = await registry.push(request(id, dir))
+    expect(record.manifest['model.safetensors']).toEqual({ size: big.length, sha256: oid })
+    expect(server.stats.requests.part).toBe(6 + 1)
+    expect(server.stats.requests.complete).toBe(1)
+    expect(server.stats.requests.upload).toBe(0)
+    const retried = Object.entries(server.stats.partPuts).filter(([, n]) => n === 2)
+    expect(retried).toHaveLength(1)
+    expect(Object.values(server.stats.partPuts).reduce((a, b) => a + b, 0)).toBe(7)
+    // Re-sent: at most the one part that failed (its partial bytes plus one whole part).
+    const resent = server.stats.lfsBytesReceived - big.length
+    expect(resent).toBeGreaterThan(0)
+    expect(resent).toBeLessThanOrEqual(MiB)
+    expect(logs.some((l) => /PUT \/_lfs\/part\/.* \(part \d\) failed/.test(l))).toBe(true)
+    const stored = await readFile(server.objectPath(id, oid))
+    expect(sha256(stored)).toBe(oid)
+  })
+
+  it('Ctrl-C stops the upload promptly (INTERRUPTED, exit 130, no commit); the next push sends only what is missing', async () => {
+    const server = await startServer({ multipartChunkSize: 2 * MiB })
+    const files = {
+      'a.safetensors': randomBytes(256 * 1024),
+      'b.safetensors': randomBytes(256 * 1024),
+      'big.safetensors': randomBytes(24 * MiB),
+      'config.json': '{}',
+    }
+    const totalLfs = files['a.safetensors'].length + files['b.safetensors'].length + files['big.safetensors'].length
+    const dir = await modelDir(files)
+    const id = `${ORG}/${PREFIX}-v1.0`
+    const ctrlC = new AbortController()
+    let abortedAt = 0
+    const onProgress = (p: PushProgress) => {
+      if (p.file === 'big.safetensors' && p.phase === 'uploading' && p.bytes >= 4 * MiB && !ctrlC.signal.aborted) {
+        abortedAt = Date.now()
+        ctrlC.abort()
+      }
+    }
+    const err = await rejection(registryFor(server).registry.push(request(id, dir, { signal: ctrlC.signal, onProgress })))
+    expect(err.code).toBe('INTERRUPTED')
+    expect(err.exitCode).toBe(130)
+    expect(Date.now() - abortedAt).toBeLessThan(1000)
+    expect(server.stats.commits).toBe(0)
+    await server.whenIdle()
+    expect(server.stats.lfsBytesReceived).toBeLessThan(totalLfs)
+
+    const kept = new Map(server.repos.get(id)?.lfs)
+    const keptBytes = [...kept.values()].reduce((a, b) => a + b, 0)
+    const bytesBefore = server.stats.lfsBytesReceived
+    const putsBefore = { ...server.stats.objectPuts }
+    await registryFor(server).registry.push(request(id, dir))
+    expect(server.stats.lfsBytesReceived - bytesBefore).toBe(totalLfs - keptBytes)
+    for (const oid of kept.keys()) expect(server.stats.objectPuts[oid]).toBe(putsBefore[oid])
+    expect(server.stats.commits).toBe(1)
+  })
+
+  it('pushes model files only: checkpoints, runs, optimizer state and temp files stay home, plus trainer.exclude globs', async () => {
+    const server = await startServer()
+    const dir = await modelDir({
+      'model.safetensors': randomBytes(1024),
+      'config.json': '{}',
+      'checkpoint-500/optimizer.pt': 'x',
+      'checkpoint-500/model.safetensors': 'x',
+      'runs/Jan01/events.out.tfevents': 'x',
+      'optimizer.pt': 'x',
+      'scheduler.pt': 'x',
+      'rng_state_0.pth': 'x',
+      'tokenizer/vocab.txt.tmp': 'x',
+      'tokenizer/vocab.txt': 'v',
+      'train.log': 'x',
+      'eval/predictions.jsonl': 'x',
+    })
+    expect(await listPushFiles(dir, ['*.log', 'eval/'])).toEqual([
+      { path: 'config.json', size: 2 },
+      { path: 'model.safetensors', size: 1024 },
+      { path: 'tokenizer/vocab.txt', size: 1 },
+    ])
+    const record = await registryFor(server).registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { exclude: ['*.log', 'eval/'] }))
+    expect(Object.keys(record.manifest).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.txt'])
+    expect([...(server.repos.get(`${ORG}/${PREFIX}-v1.0`)?.commits.at(-1)?.files.keys() ?? [])].sort()).toEqual([
+      '.gitattributes',
+      'README.md',
+      'config.json',
+      'model.safetensors',
+      'tokenizer/vocab.txt',
+    ])
+  })
+
+  it('a secret inside a model file name is masked in progress events, log lines and the returned manifest', async () => {
+    const server = await startServer()
+    const name = `weights-${WRITER}.safetensors`
+    const dir = await modelDir({ [name]: randomBytes(64 * 1024), 'config.json': '{}' })
+    const events: PushProgress[] = []
+    const { registry, logs } = registryFor(server)
+    const record = await registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { onProgress: (p) => events.push(p) }))
+    expect(events.length).toBeGreaterThan(0)
+    const seen = JSON.stringify([events, logs, record, await registry.readManifest(`${ORG}/${PREFIX}-v1.0`)])
+    expect(seen).not.toContain(WRITER)
+    expect(seen).toContain('weights-***.safetensors')
+  })
+
+  it('listing needs read access only; checkAccess("read") accepts read tokens and refuses outsiders', async () => {
+    const server = await startServer()
+    await registryFor(server).registry.push(request(`${ORG}/${PREFIX}-v1.0`, await modelDir(smallModel())))
+    for (const token of [READER, ORG_READER, FINE_READ]) {
+      const { registry } = registryFor(server, { token })
+      await registry.checkAccess('read')
+      expect((await registry.listModels()).map((m) => m.id)).toEqual([`${ORG}/${PREFIX}-v1.0`])
+    }
+    const outsider = await rejection(registryFor(server, { token: OUTSIDER }).registry.checkAccess('read'))
+    expect(outsider.code).toBe('AUTH')
+    expect(outsider.message).toContain(`not a member of ${ORG}`)
+  })
+})
+
+describe('resolveHfToken', () => {
+  const files = (map: Record<string, string>) => (path: string) => map[path]
+
+  it('takes HF_TOKEN, else HF_TOKEN_PATH, else $HF_HOME/token, else ~/.cache/huggingface/token, and says which', () => {
+    const home = '/home/u'
+    const all = files({
+      '/secrets/hf': 'hf_frompath\n',
+      '/hfhome/token': 'hf_fromhome\n',
+      '/home/u/.cache/huggingface/token': 'hf_fromcache\n',
+    })
+    expect(resolveHfToken({ HF_TOKEN: 'hf_env', HF_TOKEN_PATH: '/secrets/hf', HOME: home }, all)).toEqual({ token: 'hf_env', source: 'HF_TOKEN' })
+    expect(resolveHfToken({ HF_TOKEN_PATH: '/secrets/hf', HF_HOME: '/hfhome', HOME: home }, all)).toEqual({
+      token: 'hf_frompath',
+      source: 'the file /secrets/hf (HF_TOKEN_PATH)',
+    })
+    expect(resolveHfToken({ HF_HOME: '/hfhome', HOME: home }, all)).toEqual({ token: 'hf_fromhome', source: 'the file /hfhome/token (HF_HOME)' })
+    const fromCache = resolveHfToken({ HOME: home }, all)
+    expect(fromCache).toEqual({ token: 'hf_fromcache', source: 'the file /home/u/.cache/huggingface/token (saved by hf auth login)' })
+    expect(fromCache?.source).not.toContain('hf_fromcache')
+    // Missing or empty files fall through to the next place; nothing anywhere is undefined.
+    expect(resolveHfToken({ HF_TOKEN: '', HF_TOKEN_PATH: '/nope', HF_HOME: '/empty', HOME: home }, files({ '/empty/token': '\n' }))).toBeUndefined()
+    expect(resolveHfToken({ HF_TOKEN_PATH: '/nope', HOME: home }, all)?.token).toBe('hf_fromcache')
   })
 })

@@ -2,7 +2,10 @@ import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:
 import { join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
-import { listModelFiles } from './model-folder.js'
+import type { Redactor } from '../secrets/redact.js'
+import { assertMayReplace } from './immutable.js'
+import { redactManifestPaths, sameManifest } from './manifest.js'
+import { listPushFiles } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushRecord, PushRequest, RegistryModel } from './types.js'
 import { compareVersions, versionOfRepo } from './version.js'
 
@@ -12,15 +15,21 @@ interface RepoMeta {
   createdAt: string
   lastModified: string
   commit: string
+  /** The push's commit message (`modelship: <id> (run <runId>)` for a release): who released it. */
+  commitMessage?: string
   manifest: Manifest
 }
 
 const META_FILE = '.modelship-repo.json'
 
 /** The manifest of a local folder plus generated files: what a push must make the remote hold. */
-export async function localManifest(dir: string, extraFiles: PushRequest['extraFiles']): Promise<Manifest> {
+export async function localManifest(
+  dir: string,
+  extraFiles: PushRequest['extraFiles'],
+  exclude: readonly string[] = [],
+): Promise<Manifest> {
   const manifest: Manifest = {}
-  for (const path of await listModelFiles(dir)) {
+  for (const { path } of await listPushFiles(dir, exclude)) {
     const full = join(dir, ...path.split('/'))
     manifest[path] = { size: (await stat(full)).size, sha256: await sha256File(full) }
   }
@@ -28,16 +37,21 @@ export async function localManifest(dir: string, extraFiles: PushRequest['extraF
   return manifest
 }
 
-export function sameManifest(a: Manifest, b: Manifest): boolean {
-  const keys = Object.keys(a)
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k]?.sha256 === a[k]?.sha256 && b[k]?.size === a[k]?.size)
-}
+export { sameManifest } from './manifest.js'
 
 /**
  * A directory store with the Hub's ids and files: `<root>/<org>/<repo>/…` plus a metadata file.
  * A push copies into a temp folder and renames it into place, so a repo is either whole or absent.
  */
-export function createLocalRegistry(opts: { root: string; org: string; prefix: string; now: () => Date }): ModelRegistry {
+export function createLocalRegistry(opts: {
+  root: string
+  org: string
+  prefix: string
+  now: () => Date
+  /** Masks secrets in progress events (file names); default none. */
+  redact?: Redactor
+}): ModelRegistry {
+  const redact = opts.redact ?? ((s: string) => s)
   const repoDir = (modelId: string): string => {
     const [org, name, ...rest] = modelId.split('/')
     if (!org || !name || rest.length > 0 || org.startsWith('.') || name.startsWith('.')) {
@@ -96,36 +110,37 @@ export function createLocalRegistry(opts: { root: string; org: string; prefix: s
     },
     async push(req: PushRequest): Promise<PushRecord> {
       const target = repoDir(req.modelId)
-      const manifest = await localManifest(req.dir, req.extraFiles)
+      const files = await localManifest(req.dir, req.extraFiles, req.exclude)
+      const manifest = redactManifestPaths(files, redact)
       const existing = await readMeta(req.modelId)
       if (existing && !existing.private) {
         throw new ModelshipError('BAD_INPUT', `${req.modelId} exists in ${opts.root} and is public: refusing to push a private model into it`)
       }
       if (existing && sameManifest(existing.manifest, manifest)) return { modelId: req.modelId, commit: existing.commit, manifest }
-      const replacing = existing !== undefined && req.replaces?.modelId === req.modelId && req.replaces.commit === existing.commit
-      if (existing && !replacing) {
-        throw new ModelshipError('BAD_INPUT', `${req.modelId} already exists in ${opts.root} with other files: versions are immutable`, {
-          hint: 'push under the next version instead',
-        })
+      // Versions are immutable: only this same run's earlier attempt may be replaced (the Hub's rule too).
+      if (existing) {
+        assertMayReplace(req, { commit: existing.commit, title: existing.commitMessage ?? '', date: existing.lastModified }, opts.root)
       }
+      const replacing = existing !== undefined
       const staging = `${target}.partial-${process.pid}`
       await rm(staging, { recursive: true, force: true })
       await mkdir(staging, { recursive: true })
       try {
         const generated = new Set(req.extraFiles.map((f) => f.path))
-        for (const [path, { size }] of Object.entries(manifest)) {
+        for (const [path, { size }] of Object.entries(files)) {
           if (generated.has(path)) continue
           req.signal?.throwIfAborted()
           await mkdir(join(staging, ...path.split('/').slice(0, -1)), { recursive: true })
           // A symlinked weights file is pushed as the file it points to, as the Hub backend does.
           await cp(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')), { dereference: true })
-          req.onProgress?.({ file: path, phase: 'uploading', bytes: size, total: size })
+          req.onProgress?.({ file: redact(path), phase: 'uploading', bytes: size, total: size })
         }
         for (const f of req.extraFiles) {
           await writeFileAtomic(join(staging, ...f.path.split('/')), f.content)
         }
         const at = opts.now().toISOString()
-        const meta: RepoMeta = { private: true, createdAt: at, lastModified: at, commit: hashJson(manifest).slice(0, 40), manifest }
+        const commit = hashJson(manifest).slice(0, 40)
+        const meta: RepoMeta = { private: true, createdAt: at, lastModified: at, commit, commitMessage: req.commitMessage, manifest }
         await writeFile(join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`)
         await mkdir(join(opts.root, req.modelId.split('/')[0]!), { recursive: true })
         if (replacing) {

@@ -27,7 +27,7 @@ if (want('trainer')) {
 }
 
 if (want('push')) {
-  console.log('== push: 512 MiB model folder to the test hub on loopback, modelship push vs bare uploadFiles')
+  console.log('== push: 512 MiB and 2 GiB model folders to the test hub on loopback, modelship push vs bare uploadFiles (whole processes)')
   const { runPushBench } = await import('./push-bench.js')
   results.push = await runPushBench()
 }

@@ -2,8 +2,9 @@
  * A Hugging Face Hub–compatible HTTP server for tests and benchmarks (node:http, no framework).
  *
  * It implements exactly the endpoints @huggingface/hub 2.17.5 calls for what modelship does
- * (whoami, create repo, list/info, preupload, LFS batch + signed basic PUT, NDJSON commit, tree,
- * resolve), with the Hub's status codes and headers, plus knobs to inject failures (dropped
+ * (whoami, create repo, list/info, preupload, LFS batch with the basic transfer and the Hub's
+ * multipart one — `header.chunk_size`, one signed URL per part, then a completion POST — NDJSON
+ * commit, commit list, tree, resolve), with the Hub's status codes and headers, plus knobs to inject failures (dropped
  * connections, 5xx, 429) and counters to assert on what was sent.
  *
  * LFS objects are stored per repo in a temp dir (the bench pushes 512 MiB) and survive a commit that
@@ -39,7 +40,10 @@ export type Endpoint =
   | 'preupload'
   | 'batch'
   | 'upload'
+  | 'part'
+  | 'complete'
   | 'commit'
+  | 'commits'
   | 'tree'
   | 'resolve'
   | 'other'
@@ -62,6 +66,11 @@ export interface HubServerOptions {
   pageSize?: number
   /** Page size of the tree endpoint. */
   treePageSize?: number
+  /**
+   * Objects bigger than this are answered with the multipart transfer (when the client offers it),
+   * in parts of this size; default 16 MiB. Infinity: basic transfer only.
+   */
+  multipartChunkSize?: number
   /** Files at least this big are LFS (besides binary samples and the default .gitattributes patterns). Default 10 MiB. */
   lfsThreshold?: number
   tokens?: Record<string, TokenSpec>
@@ -100,8 +109,12 @@ export interface HubStats {
   requests: Record<Endpoint, number>
   /** Bytes received on LFS PUTs, all objects and attempts. */
   lfsBytesReceived: number
-  /** Per LFS oid: PUT attempts and bytes received over all attempts. */
+  /** Per LFS oid: PUT attempts (whole object, or any part) and bytes received over all attempts. */
   objectPuts: Record<string, number>
+  /** Per `<oid>:<part number>`: PUT attempts of that part (multipart uploads). */
+  partPuts: Record<string, number>
+  /** Per `<oid>:<part number>`: bytes received for that part over all attempts. */
+  partBytes: Record<string, number>
   objectBytes: Record<string, number>
   /** LFS oids in the order they were completely received and stored. */
   completedObjects: string[]
@@ -175,9 +188,21 @@ class HttpError extends Error {
 
 function emptyStats(): HubStats {
   const requests = Object.fromEntries(
-    (['whoami', 'create', 'list', 'info', 'preupload', 'batch', 'upload', 'commit', 'tree', 'resolve', 'other'] as const).map((e) => [e, 0]),
+    (
+      ['whoami', 'create', 'list', 'info', 'preupload', 'batch', 'upload', 'part', 'complete', 'commit', 'commits', 'tree', 'resolve', 'other'] as const
+    ).map((e) => [e, 0]),
   ) as Record<Endpoint, number>
-  return { requests, lfsBytesReceived: 0, objectPuts: {}, objectBytes: {}, completedObjects: [], commits: 0, failedCommits: 0 }
+  return {
+    requests,
+    lfsBytesReceived: 0,
+    objectPuts: {},
+    objectBytes: {},
+    partPuts: {},
+    partBytes: {},
+    completedObjects: [],
+    commits: 0,
+    failedCommits: 0,
+  }
 }
 
 async function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
@@ -222,10 +247,12 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   const pageSize = opts.pageSize ?? 1000
   const treePageSize = opts.treePageSize ?? 1000
   const lfsThreshold = opts.lfsThreshold ?? 10 * 1024 * 1024
+  const chunkSize = opts.multipartChunkSize ?? 16 * 1024 * 1024
   const tokens = new Map<string, TokenSpec>(Object.entries(opts.tokens ?? {}))
   const repos = new Map<string, ServerRepo>()
   const root = await mkdtemp(join(opts.storeDir ?? tmpdir(), 'hub-server-'))
   await mkdir(join(root, 'tmp'))
+  await mkdir(join(root, 'parts'))
   // Signs the LFS upload URLs: the client sends no Authorization header there, like with S3 presigned URLs.
   const signingKey = randomBytes(32)
   let failures: HubFailures = {}
@@ -502,8 +529,19 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     })
   }
 
-  function sign(repoId: string, oid: string, size: number, exp: number): string {
-    return createHmac('sha256', signingKey).update(`${repoId}\n${oid}\n${size}\n${exp}`).digest('hex')
+  function sign(repoId: string, oid: string, size: number, exp: number, what: string): string {
+    return createHmac('sha256', signingKey).update(`${repoId}\n${oid}\n${size}\n${exp}\n${what}`).digest('hex')
+  }
+
+  function checkSignature(id: string, oid: string, query: URLSearchParams, what: string): number {
+    const size = Number(query.get('size'))
+    const exp = Number(query.get('exp'))
+    const sig = Buffer.from(query.get('sig') ?? '', 'hex')
+    const expected = Buffer.from(sign(id, oid, size, exp, what), 'hex')
+    if (sig.length !== expected.length || !timingSafeEqual(sig, expected) || exp * 1000 < Date.now()) {
+      throw new HttpError(403, 'Request signature does not match or has expired')
+    }
+    return size
   }
 
   async function lfsBatch(auth: Auth, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -513,14 +551,25 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     const transfers = Array.isArray(body.transfers) ? body.transfers : ['basic']
     if (!transfers.includes('basic')) throw new HttpError(422, 'Only the basic transfer is supported')
     const objects = Array.isArray(body.objects) ? (body.objects as Array<Record<string, unknown>>) : []
+    const multipart = transfers.includes('multipart')
     const exp = Math.floor(Date.now() / 1000) + 3600
+    const signed = (path: string, oid: string, size: number, what: string) =>
+      `${url}${path}?${new URLSearchParams({ size: String(size), exp: String(exp), sig: sign(id, oid, size, exp, what) }).toString()}`
     const out = objects.map((o) => {
       const oid = String(o.oid)
       const size = Number(o.size)
       if (!OID.test(oid) || !Number.isSafeInteger(size) || size < 0) return { oid, size, error: { code: 422, message: 'Invalid object' } }
       if (repo.lfs.get(oid) === size) return { oid, size }
-      const q = new URLSearchParams({ size: String(size), exp: String(exp), sig: sign(id, oid, size, exp) })
-      return { oid, size, authenticated: true, actions: { upload: { href: `${url}/_lfs/upload/${id}/${oid}?${q.toString()}`, expires_in: 3600 } } }
+      if (multipart && size > chunkSize) {
+        // As the Hub does for big files: one presigned URL per part, keyed 00001…, and the completion URL as href.
+        const header: Record<string, string> = { chunk_size: String(chunkSize) }
+        for (let n = 1; n <= Math.ceil(size / chunkSize); n++) {
+          header[String(n).padStart(5, '0')] = signed(`/_lfs/part/${id}/${oid}/${n}`, oid, size, `part ${n}`)
+        }
+        const href = signed(`/_lfs/complete/${id}/${oid}`, oid, size, 'complete')
+        return { oid, size, authenticated: true, actions: { upload: { href, header, expires_in: 3600 } } }
+      }
+      return { oid, size, authenticated: true, actions: { upload: { href: signed(`/_lfs/upload/${id}/${oid}`, oid, size, 'upload'), expires_in: 3600 } } }
     })
     const text = JSON.stringify({ transfer: 'basic', objects: out, hash_algo: 'sha256' })
     res.writeHead(200, { 'Content-Type': 'application/vnd.git-lfs+json', 'Content-Length': Buffer.byteLength(text) })
@@ -528,13 +577,7 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   }
 
   async function lfsUpload(id: string, oid: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const size = Number(query.get('size'))
-    const exp = Number(query.get('exp'))
-    const sig = Buffer.from(query.get('sig') ?? '', 'hex')
-    const expected = Buffer.from(sign(id, oid, size, exp), 'hex')
-    if (sig.length !== expected.length || !timingSafeEqual(sig, expected) || exp * 1000 < Date.now()) {
-      throw new HttpError(403, 'Request signature does not match or has expired')
-    }
+    const size = checkSignature(id, oid, query, 'upload')
     const repo = repos.get(id)
     if (!repo) throw new HttpError(404, 'Repository not found', 'RepoNotFound')
     stats.objectPuts[oid] = (stats.objectPuts[oid] ?? 0) + 1
@@ -548,8 +591,30 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
 
   async function receiveObject(id: string, oid: string, size: number, repo: ServerRepo, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tmp = join(root, 'tmp', `${oid}.${randomBytes(6).toString('hex')}`)
+    const { received, sha } = await receiveBody(req, tmp, oid)
+    if (received !== size || sha !== oid) {
+      await unlink(tmp).catch(() => {})
+      throw new HttpError(400, received !== size ? `Size mismatch: expected ${size}, got ${received}` : 'sha256 of the uploaded content does not match the oid')
+    }
+    await storeObject(id, oid, size, repo, tmp)
+    res.writeHead(200, { ETag: `"${oid}"`, 'Content-Length': 0 })
+    res.end()
+  }
+
+  async function storeObject(id: string, oid: string, size: number, repo: ServerRepo, tmp: string): Promise<void> {
+    await mkdir(repoDir(id), { recursive: true })
+    await rename(tmp, objectPath(id, oid))
+    if (repos.get(id) === repo && repo.lfs.get(oid) !== size) {
+      repo.lfs.set(oid, size)
+      stats.completedObjects.push(oid)
+    }
+  }
+
+  // Streams a request body into `tmp`, counting it for the stats and the drop knob; sha256 and md5 of it.
+  async function receiveBody(req: IncomingMessage, tmp: string, oid: string, part?: number): Promise<{ received: number; sha: string; md5: string }> {
     const out = createWriteStream(tmp)
     const hash = createHash('sha256')
+    const md5 = createHash('md5')
     let received = 0
     let dropped = false
     const written = new Promise<void>((resolve, reject) => {
@@ -563,7 +628,9 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
         received += chunk.length
         stats.lfsBytesReceived += chunk.length
         stats.objectBytes[oid] = (stats.objectBytes[oid] ?? 0) + chunk.length
+        if (part !== undefined) stats.partBytes[`${oid}:${part}`] = (stats.partBytes[`${oid}:${part}`] ?? 0) + chunk.length
         hash.update(chunk)
+        md5.update(chunk)
         if (!out.write(chunk)) {
           req.pause()
           out.once('drain', () => req.resume())
@@ -589,19 +656,96 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     })
     out.end()
     await written
-    const sha = hash.digest('hex')
-    if (received !== size || sha !== oid) {
+    return { received, sha: hash.digest('hex'), md5: md5.digest('hex') }
+  }
+
+  function partsDir(id: string, oid: string): string {
+    return join(root, 'parts', id.replace('/', '__'), oid)
+  }
+
+  // One part of a multipart upload: kept until the completion call; its ETag is its md5, as on S3.
+  async function lfsPart(id: string, oid: string, n: number, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const size = checkSignature(id, oid, query, `part ${n}`)
+    const count = Math.ceil(size / chunkSize)
+    if (!Number.isInteger(n) || n < 1 || n > count) throw new HttpError(400, `No part ${n} in an upload of ${count} parts`)
+    const expected = Math.min(chunkSize, size - (n - 1) * chunkSize)
+    if (!repos.get(id)) throw new HttpError(404, 'Repository not found', 'RepoNotFound')
+    stats.objectPuts[oid] = (stats.objectPuts[oid] ?? 0) + 1
+    stats.partPuts[`${oid}:${n}`] = (stats.partPuts[`${oid}:${n}`] ?? 0) + 1
+    activeUploads++
+    try {
+      const tmp = join(root, 'tmp', `${oid}.${n}.${randomBytes(6).toString('hex')}`)
+      const { received, md5 } = await receiveBody(req, tmp, oid, n)
+      if (received !== expected) {
+        await unlink(tmp).catch(() => {})
+        throw new HttpError(400, `Part ${n}: expected ${expected} bytes, got ${received}`)
+      }
+      await mkdir(partsDir(id, oid), { recursive: true })
+      await rename(tmp, join(partsDir(id, oid), String(n)))
+      res.writeHead(200, { ETag: `"${md5}"`, 'Content-Length': 0 })
+      res.end()
+    } finally {
+      uploadEnded()
+    }
+  }
+
+  // The completion call: every part is there with the ETag the client got; the object's sha256 is its oid.
+  async function lfsComplete(id: string, oid: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const size = checkSignature(id, oid, query, 'complete')
+    const repo = repos.get(id)
+    if (!repo) throw new HttpError(404, 'Repository not found', 'RepoNotFound')
+    const body = await readJson(req)
+    const parts = Array.isArray(body.parts) ? (body.parts as Array<{ partNumber?: unknown; etag?: unknown }>) : []
+    const count = Math.ceil(size / chunkSize)
+    if (body.oid !== oid || parts.length !== count) throw new HttpError(400, `Expected ${count} parts for ${oid}`)
+    const tmp = join(root, 'tmp', `${oid}.complete.${randomBytes(6).toString('hex')}`)
+    const out = createWriteStream(tmp)
+    const hash = createHash('sha256')
+    let total = 0
+    try {
+      for (let n = 1; n <= count; n++) {
+        const given = parts.find((p) => Number(p.partNumber) === n)
+        const file = join(partsDir(id, oid), String(n))
+        const md5 = createHash('md5')
+        for await (const chunk of createReadStream(file).on('error', () => {}) as AsyncIterable<Buffer>) {
+          md5.update(chunk)
+          hash.update(chunk)
+          total += chunk.length
+          if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', () => resolve(undefined)))
+        }
+        if (!given || String(given.etag).replace(/"/g, '') !== md5.digest('hex')) throw new HttpError(400, `Part ${n} is missing or its ETag does not match`)
+      }
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())))
+    } catch (e) {
+      out.destroy()
       await unlink(tmp).catch(() => {})
-      throw new HttpError(400, received !== size ? `Size mismatch: expected ${size}, got ${received}` : 'sha256 of the uploaded content does not match the oid')
+      throw e instanceof HttpError ? e : new HttpError(400, `Parts of ${oid} are missing`)
     }
-    await mkdir(repoDir(id), { recursive: true })
-    await rename(tmp, objectPath(id, oid))
-    if (repos.get(id) === repo && repo.lfs.get(oid) !== size) {
-      repo.lfs.set(oid, size)
-      stats.completedObjects.push(oid)
+    if (total !== size || hash.digest('hex') !== oid) {
+      await unlink(tmp).catch(() => {})
+      throw new HttpError(400, 'The assembled object does not match its oid and size')
     }
-    res.writeHead(200, { ETag: `"${oid}"`, 'Content-Length': 0 })
-    res.end()
+    await storeObject(id, oid, size, repo, tmp)
+    await rm(partsDir(id, oid), { recursive: true, force: true })
+    sendJson(res, 200, { oid, size })
+  }
+
+  function commitList(auth: Auth, id: string, rev: string, query: URLSearchParams, res: ServerResponse): void {
+    const repo = visibleRepo(auth, id)
+    const head = commitAt(repo, rev)
+    const chain: ServerCommit[] = []
+    for (let c: ServerCommit | undefined = head; c; c = repo.commits.find((x) => x.oid === c?.parent)) chain.push(c)
+    const limit = Math.max(1, Number(query.get('limit') ?? 100) || 100)
+    const offset = Number(query.get('p') ?? 0) || 0
+    const page = chain.slice(offset * limit, offset * limit + limit)
+    const headers: Record<string, string> = {}
+    if ((offset + 1) * limit < chain.length) {
+      const next = new URLSearchParams(query)
+      next.set('p', String(offset + 1))
+      headers.Link = `<${url}/api/models/${id}/commits/${encodeURIComponent(rev)}?${next.toString()}>; rel="next"`
+    }
+    const user = { user: 'hub', avatar: '' }
+    sendJson(res, 200, page.map((c) => ({ id: c.oid, title: c.title, message: c.title, authors: [user], date: c.date })), headers)
   }
 
   async function commitHandler(auth: Auth, id: string, rev: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -793,6 +937,11 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   route(['GET'], `/api/models/${REPO}`, 'info', (m, c) => sendJson(c.res, 200, modelJson(visibleRepo(c.auth(), g(m, 1)))))
   route(['POST'], `/${REPO}\\.git/info/lfs/objects/batch`, 'batch', (m, c) => lfsBatch(c.auth(), g(m, 1), c.req, c.res))
   route(['PUT'], `/_lfs/upload/${REPO}/([0-9a-f]{64})`, 'upload', (m, c) => lfsUpload(g(m, 1), g(m, 2), c.query, c.req, c.res))
+  route(['PUT'], `/_lfs/part/${REPO}/([0-9a-f]{64})/(\\d+)`, 'part', (m, c) =>
+    lfsPart(g(m, 1), g(m, 2), Number(g(m, 3)), c.query, c.req, c.res),
+  )
+  route(['POST'], `/_lfs/complete/${REPO}/([0-9a-f]{64})`, 'complete', (m, c) => lfsComplete(g(m, 1), g(m, 2), c.query, c.req, c.res))
+  route(['GET'], `/api/models/${REPO}/commits/([^/]+)`, 'commits', (m, c) => commitList(c.auth(), g(m, 1), g(m, 2), c.query, c.res))
   route(['GET', 'HEAD'], `/${REPO}/resolve/([^/]+)/(.+)`, 'resolve', (m, c) => resolve(c.auth(), g(m, 1), g(m, 2), g(m, 3), c.req, c.res))
 
   const server = createServer((req, res) => {
