@@ -63,7 +63,8 @@ export function composeGlobalArgs(target: Pick<ComposeTarget, 'envFile' | 'files
   for (const f of [...(target.envFile ?? []), ...target.files]) {
     if (f === '') throw new ModelshipError('CONFIG', 'a compose or env file path is empty')
   }
-  return ['compose', ...(target.envFile ?? []).flatMap((f) => ['--env-file', f]), ...target.files.flatMap((f) => ['-f', f])]
+  const envFiles = (target.envFile ?? []).flatMap((f) => ['--env-file', f])
+  return ['compose', ...envFiles, ...target.files.flatMap((f) => ['-f', f])]
 }
 
 function tagEnv(tag: ImageTag | undefined): Record<string, string> {
@@ -120,7 +121,12 @@ export function composePullCommand(o: { target: ComposeTarget; service: string; 
  * dependencies alone. Compose mode forces the recreate (the image name stays the same after a build);
  * image mode does not need to (the tag, and so the image, changes).
  */
-export function composeUpCommand(o: { target: ComposeTarget; service: string; forceRecreate: boolean; tag?: ImageTag }): HostCommand {
+export function composeUpCommand(o: {
+  target: ComposeTarget
+  service: string
+  forceRecreate: boolean
+  tag?: ImageTag
+}): HostCommand {
   assertService(o.service)
   const args = ['up', '-d', '--no-deps', ...(o.forceRecreate ? ['--force-recreate'] : []), o.service]
   return compose(o.target, args, o.tag)
@@ -153,7 +159,7 @@ export function composeVersionCommand(host: Host): HostCommand {
   return onHost(host, ['compose', 'version', '--short'])
 }
 
-/** `docker [--context X] info --format {{.ServerVersion}}`: answers with the engine's version, or fails when none answers. */
+/** `docker [--context X] info --format {{.ServerVersion}}`: the engine's version; fails when no engine answers. */
 export function engineInfoCommand(host: Host): HostCommand {
   return onHost(host, ['info', '--format', '{{.ServerVersion}}'])
 }
@@ -174,7 +180,9 @@ export function imageIdCommand(o: { host: Host; image: string }): HostCommand {
 }
 
 function assertObjectRef(ref: string, what: string): void {
-  if (ref === '' || ref.startsWith('-')) throw new ModelshipError('STEP_FAILED', `not a ${what} reference: ${JSON.stringify(ref)}`)
+  if (ref === '' || ref.startsWith('-')) {
+    throw new ModelshipError('STEP_FAILED', `not a ${what} reference: ${JSON.stringify(ref)}`)
+  }
 }
 
 /** A command as one line for plans, history and "commands to finish by hand": env assignments, then the argv. */

@@ -17,10 +17,11 @@ const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/
 // ssh://[user@]host[:port], nothing after the host: DOCKER_HOST takes no path, and no password.
 const SSH_URL = /^ssh:\/\/(?:([A-Za-z0-9._-]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/
 
-/** Parses one `environments.<name>.hosts` entry; `where` names it in the error (e.g. `environments.production.hosts[1]`). */
+/** Parses one `environments.<name>.hosts` entry; `where` names it in errors (`environments.production.hosts[1]`). */
 export function parseHost(entry: unknown, where: string): Host {
   if (typeof entry !== 'string' || entry.trim() === '') {
-    throw new ModelshipError('CONFIG', `${where}: expected a Docker context name or ssh://user@host[:port], got ${describe(entry)}`)
+    const expected = 'a Docker context name or ssh://user@host[:port]'
+    throw new ModelshipError('CONFIG', `${where}: expected ${expected}, got ${describe(entry)}`)
   }
   const value = entry.trim()
   if (value.includes('://')) {
@@ -47,7 +48,9 @@ export function parseHost(entry: unknown, where: string): Host {
  */
 export function parseHosts(raw: unknown, where: string): Host[] {
   if (raw === undefined || raw === null) return [DEFAULT_HOST]
-  if (!Array.isArray(raw)) throw new ModelshipError('CONFIG', `${where}: expected a list of hosts, got ${describe(raw)}`)
+  if (!Array.isArray(raw)) {
+    throw new ModelshipError('CONFIG', `${where}: expected a list of hosts, got ${describe(raw)}`)
+  }
   if (raw.length === 0) return [DEFAULT_HOST]
   const hosts = raw.map((entry, i) => parseHost(entry, `${where}[${i}]`))
   const seen = new Set<string>()

@@ -12,7 +12,13 @@ export interface ComposeFileText {
 
 export type ServiceImageCheck =
   | { readonly ok: true; readonly image: string; readonly path: string; readonly line: number }
-  | { readonly ok: false; readonly message: string; readonly fix: string; readonly path?: string; readonly line?: number }
+  | {
+      readonly ok: false
+      readonly message: string
+      readonly fix: string
+      readonly path?: string
+      readonly line?: number
+    }
 
 /**
  * Does `image` interpolate `tagVar`? Compose forms that take the variable's value count: `${VAR}`,
@@ -42,7 +48,11 @@ export function imageUsesTagVar(image: string, tagVar: string): boolean {
  * Finds the service's `image:` as the environment's compose files merge it (the last file that sets it
  * wins) and checks that it uses `${<tagVar>…}`. Pure: the caller reads the files.
  */
-export function checkServiceImage(o: { files: readonly ComposeFileText[]; service: string; tagVar: string }): ServiceImageCheck {
+export function checkServiceImage(o: {
+  files: readonly ComposeFileText[]
+  service: string
+  tagVar: string
+}): ServiceImageCheck {
   const example = `image: ghcr.io/<org>/<app>:\${${o.tagVar}:-latest}`
   let found: { image: string; path: string; line: number } | undefined
   for (const file of o.files) {
@@ -50,7 +60,8 @@ export function checkServiceImage(o: { files: readonly ComposeFileText[]; servic
     const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false })
     if (doc.errors.length > 0) {
       const line = lines.linePos(doc.errors[0]!.pos[0]).line
-      return { ok: false, path: file.path, line, message: `${file.path}:${line}: not valid YAML`, fix: 'fix the YAML syntax' }
+      const message = `${file.path}:${line}: not valid YAML`
+      return { ok: false, path: file.path, line, message, fix: 'fix the YAML syntax' }
     }
     const services = doc.get('services', true)
     const service = isMap(services) ? services.get(o.service, true) : undefined
@@ -59,7 +70,8 @@ export function checkServiceImage(o: { files: readonly ComposeFileText[]; servic
     if (image === undefined) continue
     const line = lines.linePos(isNode(image) && image.range ? image.range[0] : 0).line
     if (!isScalar(image) || typeof image.value !== 'string') {
-      return { ok: false, path: file.path, line, message: `${file.path}:${line}: services.${o.service}.image is not a string`, fix: example }
+      const message = `${file.path}:${line}: services.${o.service}.image is not a string`
+      return { ok: false, path: file.path, line, message, fix: example }
     }
     found = { image: image.value, path: file.path, line }
   }
@@ -75,7 +87,9 @@ export function checkServiceImage(o: { files: readonly ComposeFileText[]; servic
       ok: false,
       path: found.path,
       line: found.line,
-      message: `${found.path}:${found.line}: services.${o.service}.image ${JSON.stringify(found.image)} does not use \${${o.tagVar}}`,
+      message:
+        `${found.path}:${found.line}: services.${o.service}.image ${JSON.stringify(found.image)}` +
+        ` does not use \${${o.tagVar}}`,
       fix: example,
     }
   }

@@ -54,7 +54,10 @@ export function validateImageTagTemplate(raw: unknown, where = 'deploy.image_tag
 /** Renders `deploy.image_tag` for one release: `model-{version}` with version 1.3 → `model-v1.3`. */
 export function renderImageTag(template: string, values: TagValues, where = 'deploy.image_tag'): string {
   const version = VERSION.exec(values.version)
-  if (!version) throw new ModelshipError('BAD_INPUT', `not a model version: ${JSON.stringify(values.version)} (expected 1.3 or v1.3)`)
+  if (!version) {
+    const got = JSON.stringify(values.version)
+    throw new ModelshipError('BAD_INPUT', `not a model version: ${got} (expected 1.3 or v1.3)`)
+  }
   const rendered: Record<Placeholder, string | undefined> = {
     version: `v${version[1]}.${version[2]}`,
     run: values.run,
@@ -62,7 +65,8 @@ export function renderImageTag(template: string, values: TagValues, where = 'dep
   }
   for (const p of placeholdersOf(template, where)) {
     if (rendered[p] === undefined) {
-      throw new ModelshipError('CONFIG', `${where}: ${JSON.stringify(template)} uses {${p}}, ${p === 'sha' ? 'but the workspace is not a git repository' : 'which has no value here'}`)
+      const why = p === 'sha' ? 'but the workspace is not a git repository' : 'which has no value here'
+      throw new ModelshipError('CONFIG', `${where}: ${JSON.stringify(template)} uses {${p}}, ${why}`)
     }
   }
   const tag = template.replace(/\{(version|run|sha)\}/g, (_, p: Placeholder) => rendered[p] ?? '')
@@ -81,5 +85,7 @@ export function assertTagValue(tag: string, where: string): void {
 
 /** `deploy.tag_var` must be a variable name compose can interpolate. */
 export function assertTagVar(name: string, where = 'deploy.tag_var'): void {
-  if (!VAR_NAME.test(name)) throw new ModelshipError('CONFIG', `${where}: ${JSON.stringify(name)} is not a variable name`)
+  if (!VAR_NAME.test(name)) {
+    throw new ModelshipError('CONFIG', `${where}: ${JSON.stringify(name)} is not a variable name`)
+  }
 }
