@@ -1,33 +1,31 @@
+import {
+  assertService,
+  type ComposeTarget,
+  composeBuildCommand,
+  composeConfigCommand,
+  composeGlobalArgs,
+  composePsCommand,
+  composeUpCommand,
+  containerImageCommand as containerImageOnHost,
+  composeVersionCommand as composeVersionOnHost,
+  engineInfoCommand,
+  imageIdCommand as imageIdOnHost,
+} from '../deploy/commands.js'
+import { DEFAULT_HOST } from '../deploy/host.js'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command } from '../ports/types.js'
 
-// Commands are data: every docker invocation modelship makes is built here, so dry-run output,
-// the real run and the tests all print and compare the same argv.
-
-// Compose service names: letters, digits, '_', '.', '-', not starting with a separator. Anything
-// starting with '-' would be read as an option by the docker CLI.
-const SERVICE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
-const BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+// The default-host builders of the single-engine deploy, kept for their callers; every docker command
+// is built by pipeline/deploy/commands.ts (any host, env files, image tag), these return its argv.
 
 /** The compose secret modelship passes HF_TOKEN through (never a build arg: those persist in `docker history`). */
 export const HF_TOKEN_SECRET = 'hf_token'
 
-function assertService(service: string): void {
-  if (!SERVICE_PATTERN.test(service)) {
-    throw new ModelshipError('CONFIG', `deploy.service: ${JSON.stringify(service)} is not a compose service name`)
-  }
-}
-
-function assertBuildArg(name: string): void {
-  if (!BUILD_ARG_PATTERN.test(name)) {
-    throw new ModelshipError('CONFIG', `deploy.build_arg: ${JSON.stringify(name)} is not a build argument name`)
-  }
-}
+const local = (files: readonly string[]): ComposeTarget => ({ host: DEFAULT_HOST, files })
 
 /** `compose -f a -f b`: the compose files in order (later files override earlier ones). */
 export function composeArgs(files: readonly string[]): string[] {
-  if (files.length === 0) throw new ModelshipError('CONFIG', 'an environment needs at least one compose file')
-  return ['compose', ...files.flatMap((f) => ['-f', f])]
+  return composeGlobalArgs({ files })
 }
 
 /** `docker compose -f … [-f override] build --build-arg KEY=<id> <service>`; the override (if any) comes last. */
@@ -38,45 +36,40 @@ export function buildCommand(o: {
   service: string
   secretOverride?: string
 }): Command {
-  assertService(o.service)
-  assertBuildArg(o.buildArg)
-  const files = o.secretOverride === undefined ? o.files : [...o.files, o.secretOverride]
-  return ['docker', ...composeArgs(files), 'build', '--build-arg', `${o.buildArg}=${o.modelId}`, o.service]
+  const { files, ...rest } = o
+  return composeBuildCommand({ target: local(files), ...rest }).argv
 }
 
 /** Recreates only `service` from the image just built, leaving its dependencies alone. */
 export function upCommand(o: { files: readonly string[]; service: string }): Command {
-  assertService(o.service)
-  return ['docker', ...composeArgs(o.files), 'up', '-d', '--no-deps', '--force-recreate', o.service]
+  return composeUpCommand({ target: local(o.files), service: o.service, forceRecreate: true }).argv
 }
 
 export function psCommand(o: { files: readonly string[]; service: string }): Command {
-  assertService(o.service)
-  return ['docker', ...composeArgs(o.files), 'ps', '--format', 'json', o.service]
+  return composePsCommand({ target: local(o.files), service: o.service }).argv
 }
 
 /** Prints the image name compose uses for `service` (read-only; no engine needed). */
 export function configImagesCommand(o: { files: readonly string[]; service: string }): Command {
-  assertService(o.service)
-  return ['docker', ...composeArgs(o.files), 'config', '--images', o.service]
+  return composeConfigCommand({ target: local(o.files), show: 'images', service: o.service }).argv
 }
 
 export function imageIdCommand(image: string): Command {
-  return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image]
+  return imageIdOnHost({ host: DEFAULT_HOST, image }).argv
 }
 
 export function containerImageCommand(containerId: string): Command {
-  return ['docker', 'inspect', '--format', '{{.Image}}', containerId]
+  return containerImageOnHost({ host: DEFAULT_HOST, containerId, show: 'id' }).argv
 }
 
 /** Answers with the engine's version, or fails when no engine is reachable. */
 export function engineCommand(): Command {
-  return ['docker', 'info', '--format', '{{.ServerVersion}}']
+  return engineInfoCommand(DEFAULT_HOST).argv
 }
 
 /** `docker compose version --short`: is the compose plugin installed (no engine needed). */
 export function composeVersionCommand(): Command {
-  return ['docker', 'compose', 'version', '--short']
+  return composeVersionOnHost(DEFAULT_HOST).argv
 }
 
 /**
