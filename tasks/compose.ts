@@ -19,6 +19,7 @@ export const composeStep = defineStep({
       modelId: release.modelId,
       files: deps.files,
       backupDir: join(ctx.runDir, 'backup'),
+      allowOutsideWorkspace: deps.config.allow_outside_workspace,
       ...(ctx.composeEdit ? { earlier: ctx.composeEdit.files } : {}),
     })
     ctx.composeEdit = { previousModel, files: edit.files, diff: edit.diff }

@@ -1,13 +1,24 @@
 import { join } from 'node:path'
 import { resolveFeedbackSource } from '../pipeline/config/feedback-source.js'
-import { exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
+import { describeFeedbackSource, exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
 import { sha256File, writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { defineStep } from './step.js'
 
 export const exportStep = defineStep({
   name: 'export',
   title: 'Export QA feedback',
-  inDryRun: 'run',
+  // Reading a file or a read-only database query is safe in a dry run; the app's export API stamps the
+  // rows it returns as exported, so a dry run only says what it would fetch.
+  inDryRun: (_ctx, deps) => (sourceKind(resolveFeedbackSource(deps.config, deps.secrets.databaseUrl)) === 'http' ? 'skip' : 'run'),
+  plan: (_ctx, deps) => [
+    {
+      kind: 'note',
+      text: describeFeedbackSource(resolveFeedbackSource(deps.config, deps.secrets.databaseUrl), {
+        ...(deps.secrets.feedbackApiToken ? { apiToken: deps.secrets.feedbackApiToken } : {}),
+        query: deps.config.feedback.query,
+      }),
+    },
+  ],
   outputs: ['dataset'],
   // The source's identity and, for files, their content hash.
   async inputs(_ctx, deps) {
@@ -23,6 +34,7 @@ export const exportStep = defineStep({
       source,
       query: deps.config.feedback.query,
       destPath: path,
+      labels: deps.config.model.labels,
       ...(deps.secrets.feedbackApiToken ? { apiToken: deps.secrets.feedbackApiToken } : {}),
       onProgress: (line) => (task.output = line),
       signal: ctx.signal,

@@ -1,4 +1,5 @@
 import { renderModelCard } from '../pipeline/registry/model-card.js'
+import { describePushFiles, listPushFiles } from '../pipeline/registry/model-folder.js'
 import { modelDirOf } from '../pipeline/model/trainer.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
@@ -12,7 +13,13 @@ export const pushStep = defineStep({
   inDryRun: 'skip',
   outputs: ['pushed'],
   plan: (ctx, deps) => [
-    { kind: 'push', target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`, files: 0, bytes: 0, detail: `from ${modelDirOf(ctx.runDir)} + README.md` },
+    {
+      kind: 'push',
+      target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`,
+      files: 0,
+      bytes: 0,
+      detail: `from ${modelDirOf(ctx.runDir)} + README.md (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
+    },
   ],
   inputs: (ctx) => ({ modelId: ctx.release?.modelId, metrics: ctx.model?.metrics, dataset: ctx.dataset?.sha256 }),
   async run(ctx, deps, task) {
@@ -28,8 +35,11 @@ export const pushStep = defineStep({
       runId: ctx.runId,
       createdAt: ctx.startedAt,
     })
+    const files = await listPushFiles(model.dir, deps.config.trainer.exclude)
+    task.output = `uploading ${describePushFiles(files)} + README.md`
     let lastShown = 0
     const pushed = await deps.registry.push({
+      exclude: deps.config.trainer.exclude,
       modelId: release.modelId,
       dir: model.dir,
       extraFiles: [{ path: 'README.md', content: card }],

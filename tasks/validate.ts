@@ -5,7 +5,9 @@ import { defineStep } from './step.js'
 export const validateStep = defineStep({
   name: 'validate',
   title: 'Validate dataset',
-  inDryRun: 'run',
+  // Nothing to validate when a dry run did not fetch the data (an export API).
+  inDryRun: (ctx) => (ctx.dataset ? 'run' : 'skip'),
+  plan: () => [{ kind: 'note', text: 'validate: needs the exported data' }],
   outputs: ['validation'],
   inputs: (ctx, deps) => ({ sha: ctx.dataset?.sha256, labels: deps.config.model.labels, min: deps.config.gates.min_per_label }),
   async run(ctx, deps, task) {

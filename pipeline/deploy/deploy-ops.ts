@@ -175,7 +175,7 @@ export async function restorePreviousDeployment(
   ].map(formatCommand)
   let filesState = `edited (still pointing at the new model): ${o.edited.filter((f) => f.changed).map((f) => f.path).join(', ') || 'none'}`
   try {
-    await restoreEditedFiles({ workspace: config.workspace, edited: o.edited, files: deps.files })
+    await restoreEditedFiles({ workspace: config.workspace, edited: o.edited, files: deps.files, allowOutsideWorkspace: config.allow_outside_workspace })
     filesState = `restored byte-identical to before the run: ${o.edited.map((f) => f.path).join(', ')}`
     const built = await buildImage(deps, { envName: o.envName, modelId: o.previousModel, runDir: o.runDir, ...(o.onLine ? { onLine: o.onLine } : {}) })
     await deployService(deps, { envName: o.envName, ...(built.imageId ? { expectedImageId: built.imageId } : {}) })

@@ -9,7 +9,7 @@ export async function restoreFilesAfter(ctx: Ctx, deps: Deps, failure: unknown):
   const edit = ctx.composeEdit
   if (!edit) return failure
   try {
-    const restored = await restoreEditedFiles({ workspace: deps.config.workspace, edited: edit.files, files: deps.files })
+    const restored = await restoreEditedFiles({ workspace: deps.config.workspace, edited: edit.files, files: deps.files, allowOutsideWorkspace: deps.config.allow_outside_workspace })
     if (restored.length) deps.log.warn(`build failed: restored ${restored.join(', ')} to their bytes from before the run`)
   } catch (e) {
     deps.log.warn(messageOf(e))

@@ -122,7 +122,7 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       const started = now().getTime()
       const took = (): string => formatDuration(now().getTime() - started)
       const rec = state.steps[def.name]
-      if (req.dryRun && def.inDryRun === 'skip') {
+      if (req.dryRun && (typeof def.inDryRun === 'function' ? def.inDryRun(c, deps) : def.inDryRun) === 'skip') {
         for (const entry of def.plan?.(c, deps) ?? []) deps.plan.add(entry)
         state.steps[def.name] = { status: 'skipped', skipReason: 'dry-run' }
         task.skip(`[dry-run] ${def.title}: not executed`)

@@ -28,9 +28,9 @@ export interface StepDef<C extends EngineCtx, D, N extends string = string> {
   readonly title: string
   /**
    * In dry-run: 'run' (its writes go through ports that only add them to the plan) or 'skip' (its
-   * {@link plan} says what it would do).
+   * {@link plan} says what it would do); a function decides per run (an export endpoint with side effects).
    */
-  readonly inDryRun: 'run' | 'skip'
+  readonly inDryRun: 'run' | 'skip' | ((ctx: C, deps: D) => 'run' | 'skip')
   /** The context keys the step produces; saved in state.json and restored on --resume. */
   readonly outputs: ReadonlyArray<keyof C & string>
   /** Rerun every time, never reused from an earlier attempt (checks, idempotent edits, deploys). */

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { createPlan, type Plan } from '../engine/plan.js'
 import { pathExists, writeFileAtomic } from '../fs-atomic.js'
 import { createHistory, type History } from '../history/audit-log.js'
+import { resolveHfToken } from '../registry/hf/token.js'
 import { createRegistry } from '../registry/index.js'
 import type { ModelRegistry } from '../registry/types.js'
 import { redactorForEnv, SECRET_ENV_VARS, type Redactor } from '../secrets/redact.js'
@@ -15,6 +17,8 @@ import type { Clock, Log, Shell, UserFiles } from './types.js'
 /** Secret values read from the environment: handed to children by env only, never argv, never printed. */
 export interface Secrets {
   hfToken?: string
+  /** Where the HF token came from (HF_TOKEN, or a token file): a description, never the value. */
+  hfTokenSource?: string
   feedbackApiToken?: string
   databaseUrl?: string
 }
@@ -51,7 +55,16 @@ export const userFiles: UserFiles = {
 export function secretsFromEnv(env: Readonly<Record<string, string | undefined>>): Secrets {
   const pick = (k: string): string | undefined => (env[k] ? env[k] : undefined)
   const secrets: Secrets = {}
-  const hf = pick('HF_TOKEN')
+  // As huggingface_hub does: HF_TOKEN, else HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token.
+  const found = resolveHfToken(env, (path) => {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch {
+      return undefined
+    }
+  })
+  const hf = found?.token
+  if (found) secrets.hfTokenSource = found.source
   const api = pick('FEEDBACK_API_TOKEN')
   const db = pick('DATABASE_URL')
   if (hf) secrets.hfToken = hf
@@ -78,6 +91,8 @@ export function createDeps(o: {
   const log = o.overrides?.log ?? createLog(o.write, redact)
   const clock = o.overrides?.clock ?? realClock
   const secrets = o.overrides?.secrets ?? secretsFromEnv(o.env)
+  // A token read from a file is a secret too: mask it everywhere from now on.
+  redact.add(secrets.hfToken)
   const plan = o.overrides?.plan ?? createPlan()
   const stateDir = join(o.config.workspace, '.modelship')
   const ports = {
@@ -93,7 +108,7 @@ export function createDeps(o: {
     history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
     registry:
       o.overrides?.registry ??
-      createRegistry(o.config, { hfToken: secrets.hfToken, now: () => clock.now(), log: (l) => log.info(l) }),
+      createRegistry(o.config, { hfToken: secrets.hfToken, now: () => clock.now(), log: (l) => log.info(l), redact }),
   }
   return o.dryRun ? withDryRun(ports, plan) : ports
 }
