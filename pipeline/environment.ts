@@ -1,4 +1,4 @@
-import { copyFile, mkdir } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rename } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { unifiedDiff } from './compose/diff.js'
 import { editComposeModel, readComposeModel } from './compose/edit.js'
@@ -210,17 +210,27 @@ export async function applyModelToEnvironment(o: {
   for (const [i, p] of planned.entries()) {
     const earlier = o.earlier?.find((f) => f.path === p.file)
     let backup = earlier?.backup
-    let beforeSha256 = earlier?.beforeSha256
-    if (!backup || !beforeSha256) {
+    let original = p.before
+    if (!backup || !earlier?.beforeSha256) {
       backup = join(o.backupDir, `${i}-${basename(p.file)}`)
-      await copyFile(p.path, backup) // follows a symlink: the backup holds the target's bytes
-      beforeSha256 = sha256(p.before)
+      // A backup taken by an earlier attempt of this run (killed before its state was saved) holds the real
+      // "before": keep it, never back up a file this run already edited.
+      const kept = await readFile(backup, 'utf8').catch(() => undefined)
+      if (kept !== undefined) original = kept
+      else {
+        // Copied to a temp name and renamed: a kill mid-copy never leaves a partial backup that looks whole.
+        await copyFile(p.path, `${backup}.tmp`) // follows a symlink: the backup holds the target's bytes
+        await rename(`${backup}.tmp`, backup)
+      }
+    } else {
+      original = await readFile(backup, 'utf8').catch(() => p.before)
     }
+    const beforeSha256 = earlier?.beforeSha256 ?? sha256(original)
     const changed = p.before !== p.after
     if (changed) await o.files.writeAtomic(p.path, p.after)
-    diffs.push(unifiedDiff(p.file, p.before, p.after))
+    diffs.push(unifiedDiff(p.file, original, p.after))
     const afterSha256 = sha256(p.after)
-    edited.push({ path: p.file, backup, beforeSha256, afterSha256, changed: earlier?.changed === true || changed })
+    edited.push({ path: p.file, backup, beforeSha256, afterSha256, changed: earlier?.changed === true || changed || original !== p.after })
   }
   return { files: edited, diff: diffs.filter(Boolean).join('\n') }
 }

@@ -1,19 +1,25 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander'
 import { exitCodeOf, isModelshipError, messageOf } from '../pipeline/engine/errors.js'
-import { sessionRedactor as redact } from './session.js'
+import { sessionRedactor as redact, session } from './session.js'
 
 // The one top-level catch: every error becomes one redacted line (+ details and a hint) and its exit code.
 const controller = new AbortController()
-let killChildren: (() => Promise<void>) | undefined
 let interrupts = 0
 
+// First Ctrl-C: abort in-process work and stop every child group (SIGTERM, SIGKILL after a grace period).
+// Second: SIGKILL the children at once; the run still unwinds (lock, state, history). Third: exit now.
 function onSignal(signal: NodeJS.Signals): void {
   interrupts++
-  if (interrupts > 1) process.exit(130)
+  if (interrupts > 2) process.exit(130)
+  if (interrupts === 2) {
+    process.stderr.write(`\n${signal}: stopping now\n`)
+    void session.stopChildren?.({ now: true })
+    return
+  }
   process.stderr.write(`\n${signal}: stopping (state is saved; \`modelship release --resume\` continues)\n`)
   controller.abort()
-  void killChildren?.()
+  void session.stopChildren?.()
 }
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
@@ -62,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (opts) => {
       const { releaseCommand } = await import('./release.js')
-      exitCode = await releaseCommand(opts, controller.signal, (kill) => (killChildren = kill))
+      exitCode = await releaseCommand(opts, controller.signal)
     })
 
   program
@@ -107,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption())
     .action(async (path: string, version: string, opts) => {
       const { pushCommand } = await import('./push.js')
-      exitCode = await pushCommand(path, version, opts)
+      exitCode = await pushCommand(path, version, opts, controller.signal)
     })
 
   program

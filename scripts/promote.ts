@@ -1,4 +1,5 @@
 import { ModelshipError } from '../pipeline/engine/errors.js'
+import { assertValidModelRef } from '../pipeline/registry/version.js'
 import { environmentOf } from '../pipeline/environment.js'
 import { previousModelOf } from '../pipeline/history/audit-log.js'
 import type { ReleaseOptions } from '../pipeline/release/context.js'
@@ -29,7 +30,9 @@ async function pointEnvironment(ws: CommandContext, envName: string, options: Re
       signal,
       command: `${options.action ?? 'promote'} ${options.target ?? ''}`.trim(),
     },
-    ['target'],
+    // A promote's failures are journaled (an unknown model is a recorded attempt); a malformed id is
+    // refused before the run starts (below), leaving nothing behind.
+    [],
   )
 }
 
@@ -37,6 +40,7 @@ export async function promoteCommand(modelId: string, flags: PromoteFlags, signa
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
+  assertValidModelRef(modelId, ws.config.model.base_aliases)
   const deploy = flags.deploy === true
   const options: ReleaseOptions = { force: false, noDeploy: !deploy, action: 'promote', target: modelId, ...(deploy ? { deploy: true } : {}) }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
@@ -58,6 +62,7 @@ export async function rollbackCommand(flags: PromoteFlags & { to?: string }, sig
     if (!previous) throw new ModelshipError('USAGE', `rollback: the history of ${envName} has no earlier model to go back to`, { hint: 'name one with --to MODEL_ID' })
     target = previous.from
   }
+  assertValidModelRef(target, ws.config.model.base_aliases)
   const options: ReleaseOptions = { force: false, noDeploy: flags.deploy === false, action: 'rollback', target, ...(flags.to === undefined ? { undo: true } : {}) }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)

@@ -1,13 +1,14 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
+import { acquireLock } from '../pipeline/engine/lock.js'
 import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metrics.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
 import { readLabels } from '../pipeline/model/trainer.js'
 import { openWorkspace } from './workspace.js'
 
-export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }): Promise<number> {
+export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }, signal?: AbortSignal): Promise<number> {
   const version = parseVersion(versionText, 'push <version>')
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
   const { config, registry } = ws.deps
@@ -43,8 +44,12 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
     createdAt: madeAt,
     ...(metrics ? {} : { metricsUnknown: true }),
   })
+  // The same lock as a release: a push never races a release that is reserving or pushing versions.
+  const lock = await acquireLock(join(ws.deps.stateDir, 'lock'), { runId: `push-${Date.now()}`, command: `push ${modelId}`, startedAt: new Date().toISOString() }, (m) => ws.deps.log.warn(m))
   let lastFile = ''
   const pushed = await registry.push({
+    ...(signal ? { signal } : {}),
+    exclude: config.trainer.exclude,
     modelId,
     dir,
     extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
@@ -55,7 +60,7 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
         ws.print(`${p.phase} ${p.file}: ${p.total} bytes`)
       }
     },
-  })
+  }).finally(() => lock.release())
   ws.print(`pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`)
   if (flags.json) ws.printJson(pushed)
   return 0

@@ -19,7 +19,7 @@ export interface ReleaseFlags {
   json?: boolean
 }
 
-export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, onDeps: (killAll: () => Promise<void>) => void): Promise<number> {
+export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal): Promise<number> {
   if (flags.bump !== undefined && flags.bump !== 'major' && flags.bump !== 'minor') {
     throw new ModelshipError('USAGE', `--bump: expected major or minor, got ${JSON.stringify(flags.bump)}`)
   }
@@ -29,7 +29,6 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
     from = flags.from
   }
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
-  onDeps(() => ws.deps.sh.killAll())
   const envName = flags.env
   if (envName !== undefined && !ws.config.environments[envName]) {
     throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)

@@ -16,8 +16,6 @@ export const pushStep = defineStep({
     {
       kind: 'push',
       target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`,
-      files: 0,
-      bytes: 0,
       detail: `from ${modelDirOf(ctx.runDir)} + README.md (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
     },
   ],

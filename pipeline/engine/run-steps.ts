@@ -19,6 +19,11 @@ export interface EngineDeps {
   readonly log: Log
   /** The one sink of dry-run: skipped steps add their plan here, write ports add what they did not do. */
   readonly plan: Plan
+  /**
+   * Test-only crash point (`before:<step>` or `after:<step>`): the process SIGKILLs itself there, after
+   * the step's side effects and before its journal write, to prove every step is safe to replay.
+   */
+  readonly killPoint?: string
 }
 
 export interface FailureInfo {
@@ -143,7 +148,9 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       }
       state.steps[def.name] = { status: 'running', startedAt: now().toISOString(), ...(inputs !== undefined ? { inputs, inputsHash } : {}) }
       await save()
+      if (deps.killPoint === `before:${def.name}`) process.kill(process.pid, 'SIGKILL')
       await def.run(c, deps, task)
+      if (deps.killPoint === `after:${def.name}`) process.kill(process.pid, 'SIGKILL')
       const outputs: Record<string, unknown> = {}
       for (const key of def.outputs) if (c[key] !== undefined) outputs[key] = c[key]
       state.steps[def.name] = { ...state.steps[def.name]!, status: 'done', finishedAt: now().toISOString(), outputs }

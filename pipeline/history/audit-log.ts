@@ -63,8 +63,9 @@ export function createHistory(path: string, redact: (s: string) => string): Hist
   return {
     async append(entry) {
       // A run's line is appended at most once: a run replayed after a kill between its append and its
-      // state write must not log itself twice.
-      if (entry.runId !== undefined && (await this.read()).some((e) => e.runId === entry.runId && e.action === entry.action)) return
+      // state write must not log itself twice. (Each failed attempt of a run is its own line.)
+      const same = (e: HistoryEntry): boolean => e.runId === entry.runId && e.action === entry.action && e.outcome === entry.outcome && e.step === entry.step
+      if (entry.runId !== undefined && (await this.read()).some(same)) return
       await mkdir(dirname(path), { recursive: true })
       // One write of one line with O_APPEND: concurrent appends never interleave within a line.
       await appendFile(path, `${JSON.stringify(redactDeep(entry, redact))}\n`, { encoding: 'utf8', flag: 'a' })

@@ -39,6 +39,8 @@ export interface Deps {
   readonly plan: Plan
   /** `<workspace>/.modelship` */
   readonly stateDir: string
+  /** Test-only: MODELSHIP_TEST_KILL_AT (see EngineDeps.killPoint). */
+  readonly killPoint?: string
 }
 
 export const realClock: Clock = {
@@ -95,7 +97,9 @@ export function createDeps(o: {
   redact.add(secrets.hfToken)
   const plan = o.overrides?.plan ?? createPlan()
   const stateDir = join(o.config.workspace, '.modelship')
+  const killPoint = o.env.MODELSHIP_TEST_KILL_AT
   const ports = {
+    ...(killPoint ? { killPoint } : {}),
     config: o.config,
     redact,
     log,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { $ as zx, type ProcessPromise } from 'zx'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command, RunOptions, Shell } from './types.js'
@@ -17,15 +18,23 @@ export interface ShellOptions {
 /** The real shell port: a bound zx instance; each argv element is quoted by zx, never concatenated. */
 export { formatCommand }
 
+/** How long a process group gets between SIGTERM and SIGKILL when a run stops. */
+const KILL_GRACE_MS = 5000
+const GUARD = fileURLToPath(new URL('./child-guard.js', import.meta.url))
+
 export function createShell(o: ShellOptions): Shell {
   const running = new Set<ProcessPromise>()
 
-  const run = async (cmd: Command, opts: RunOptions = {}): Promise<string> => {
+  // Every child leads its own process group (Ctrl-C in the terminal reaches modelship only, which then
+  // stops each group in order). Commands that change things run under the child guard, which also
+  // kills its group when modelship dies without a chance to clean up (SIGKILL).
+  const run = async (cmd: Command, opts: RunOptions = {}, guarded = false): Promise<string> => {
     const env = { ...o.env, ...opts.env }
-    const $ = zx({ cwd: opts.cwd ?? o.cwd, env: env as NodeJS.ProcessEnv, quiet: true, nothrow: true, verbose: false })
+    const $ = zx({ cwd: opts.cwd ?? o.cwd, env: env as NodeJS.ProcessEnv, quiet: true, nothrow: true, verbose: false, detached: true })
+    const argv: readonly string[] = guarded ? [process.execPath, GUARD, String(process.pid), ...cmd] : cmd
     let child: ProcessPromise
     try {
-      child = $`${cmd}`
+      child = $`${argv}`
     } catch (e) {
       throw new ModelshipError('STEP_FAILED', `cannot start ${cmd[0]}: ${o.redact((e as Error).message)}`)
     }
@@ -38,6 +47,9 @@ export function createShell(o: ShellOptions): Shell {
     try {
       const result = await child
       if (result.exitCode === 0) return o.redact(result.stdout).trimEnd()
+      if (guarded && result.exitCode === 127 && result.stderr.startsWith('modelship-child-guard:')) {
+        throw new ModelshipError('STEP_FAILED', `${cmd[0]}: command not found`)
+      }
       if (result.signal) {
         throw new ModelshipError('STEP_FAILED', `${formatCommand(cmd)} was stopped by ${result.signal}`)
       }
@@ -55,21 +67,26 @@ export function createShell(o: ShellOptions): Shell {
     }
   }
 
+  const signalGroup = (p: ProcessPromise, signal: NodeJS.Signals): void => {
+    const pid = p.pid
+    if (pid === undefined) return
+    try {
+      process.kill(-pid, signal)
+    } catch {
+      // the group is gone already
+    }
+  }
+
   return {
-    read: run,
-    write: run,
-    async killAll() {
+    read: (cmd, opts) => run(cmd, opts),
+    write: (cmd, opts) => run(cmd, opts, true),
+    async killAll(o2 = {}) {
       await Promise.all(
         [...running].map(async (p) => {
-          const timer = setTimeout(() => void p.kill('SIGKILL').catch(() => {}), 3000)
-          try {
-            await p.kill('SIGTERM')
-            await p.catch(() => {})
-          } catch {
-            // already gone
-          } finally {
-            clearTimeout(timer)
-          }
+          signalGroup(p, o2.now ? 'SIGKILL' : 'SIGTERM')
+          const timer = setTimeout(() => signalGroup(p, 'SIGKILL'), KILL_GRACE_MS)
+          await p.catch(() => {})
+          clearTimeout(timer)
         }),
       )
     },

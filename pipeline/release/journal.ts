@@ -9,7 +9,7 @@ export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], e
     action: ctx.options.action ?? 'release',
     env: ctx.envName,
     from: ctx.composeEdit?.previousModel ?? ctx.currentModel ?? null,
-    to: ctx.release?.modelId ?? null,
+    to: ctx.release?.modelId ?? ctx.options.target ?? null,
     outcome,
     deployed: ctx.deployment !== undefined,
     ...whoami(),
