@@ -106,6 +106,8 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     throw e
   }
 
+  if (lock) await journalKilledRuns(realStore, state.runId, names, req, deps)
+
   const ctx = req.makeCtx(state, runDir)
   const fromIndex = req.from ? names.indexOf(req.from) : names.length
   // Outputs recorded by completed steps come back first; a step that reruns overwrites its own.
@@ -213,6 +215,33 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   } finally {
     await lock?.release()
     if (req.dryRun) await rm(runDir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Runs left `running` by a process that was killed (SIGKILL, power loss): we hold the lock, so no live
+ * run owns them. Each is marked interrupted and journaled once (the history line a kill never wrote).
+ */
+async function journalKilledRuns<C extends EngineCtx, D extends EngineDeps>(
+  store: ReturnType<typeof createStateStore>,
+  ownRunId: string,
+  names: readonly string[],
+  req: RunRequest<C>,
+  deps: D,
+): Promise<void> {
+  for (const run of await store.list()) {
+    const killed = run.state
+    if (!killed || killed.runId === ownRunId || killed.status !== 'running') continue
+    const step = runningStep(killed, Object.keys(killed.steps)) ?? names.find((n) => killed.steps[n]?.status === 'running')
+    const message = 'the process running it was killed'
+    killed.status = 'interrupted'
+    killed.error = { code: 'INTERRUPTED', message, ...(step ? { step } : {}) }
+    await store.save(killed)
+    if ((killed.kind ?? 'release') !== (req.kind ?? 'release') && !req.onFailed) continue
+    const ctx = req.makeCtx(killed, store.runDir(killed.runId))
+    for (const rec of Object.values(killed.steps)) if (rec?.status === 'done' && rec.outputs) Object.assign(ctx, rec.outputs)
+    deps.log.warn(`run ${killed.runId} (${killed.kind ?? 'release'}) was killed${step ? ` during ${step}` : ''}: recorded as interrupted`)
+    await req.onFailed?.(ctx, { code: 'INTERRUPTED', message, ...(step ? { step } : {}) })
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,14 +16,16 @@ export interface WorkspaceOptions {
   feedback?: string
 }
 
-/** A temp copy of the bundled example app (compose files, Dockerfile, feedback) with a test modelship.yaml. */
+export const FIXTURES = join(REPO, 'test', 'fixtures')
+
+/**
+ * A temp copy of the fixture app (compose files, Dockerfile, feedback) with a test modelship.yaml.
+ * Never the bundled example: the README's first command edits examples/app, and the tests must pass after it.
+ */
 export function makeWorkspace(opts: WorkspaceOptions = {}): string {
   const ws = mkdtempSync(join(tmpdir(), 'modelship-ws-'))
-  for (const f of readdirSync(join(REPO, 'examples', 'app'))) {
-    if (f.endsWith('.md')) continue
-    cpSync(join(REPO, 'examples', 'app', f), join(ws, f))
-  }
-  cpSync(join(REPO, 'examples', 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
+  cpSync(join(FIXTURES, 'app'), ws, { recursive: true })
+  cpSync(join(FIXTURES, 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
   const config = deepMerge(
     {
@@ -99,14 +101,22 @@ export function runCli(
   })
 }
 
-/** Every file below `dir` with its bytes, for "nothing changed" assertions. */
+/**
+ * Every path below `dir` with its type and content — files with their bytes, directories (so a new empty
+ * directory shows), symlinks with their target — for "nothing changed" assertions.
+ */
 export function snapshotTree(dir: string): Map<string, string> {
   const out = new Map<string, string>()
   const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
+    for (const name of readdirSync(d).sort()) {
       const full = join(d, name)
-      if (statSync(full).isDirectory()) walk(full)
-      else out.set(full.slice(dir.length + 1), readFileSync(full, 'latin1'))
+      const rel = full.slice(dir.length + 1)
+      const st = lstatSync(full)
+      if (st.isSymbolicLink()) out.set(rel, `link -> ${readlinkSync(full)}`)
+      else if (st.isDirectory()) {
+        out.set(`${rel}/`, 'dir')
+        walk(full)
+      } else out.set(rel, `file ${readFileSync(full, 'latin1')}`)
     }
   }
   walk(dir)
