@@ -7,6 +7,14 @@ import { sessionRedactor as redact, session } from './session.js'
 const controller = new AbortController()
 let interrupts = 0
 
+// A reader that closes the pipe early (`modelship history | head -1`) is not an error: later writes are
+// dropped and the command runs to its normal end (a release keeps going, then releases its lock).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
+}
+
 // First Ctrl-C: abort in-process work and stop every child group (SIGTERM, SIGKILL after a grace period).
 // Second: SIGKILL the children at once; the run still unwinds (lock, state, history). Third: exit now.
 function onSignal(signal: NodeJS.Signals): void {

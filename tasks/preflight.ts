@@ -55,7 +55,8 @@ export const preflightStep = defineStep({
     // Re-read at every preflight, never restored from an earlier attempt: on --resume after a hand edit
     // the hand-edited model is what gates compare with and what a rollback returns to.
     const fromFiles = (await currentModelOf(config, ctx.envName, files)) ?? config.model.base_aliases[0] ?? 'unknown'
-    const current = ctx.composeEdit?.files.some((f) => f.changed) ? ctx.composeEdit.previousModel : fromFiles
+    // Files that already name this run's model were edited by this run: what ran before is the model then.
+    const current = ctx.composeEdit && fromFiles === ctx.release?.modelId ? ctx.composeEdit.previousModel : fromFiles
     if (!isValidModelRef(current, config.model.base_aliases)) {
       throw new ModelshipError('CONFIG', `${ctx.envName} is configured with ${JSON.stringify(current)}, which is not a model id`, {
         hint: `set ${config.deploy.build_arg} in ${env.edit.join(', ')} to a model id or a base alias (${config.model.base_aliases.join(', ')}), then run again`,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, rmdir, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2'
@@ -6,6 +6,7 @@ import { hashJson } from '../fs-atomic.js'
 import type { Clock, Log } from '../ports/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from './errors.js'
+import { removeLeftovers } from './leftovers.js'
 import { acquireLock, type Lock } from './lock.js'
 import type { Plan } from './plan.js'
 import { createStateStore, newRunId, runStatusOf, type RunState } from './state.js'
@@ -48,6 +49,8 @@ export interface RunRequest<C extends EngineCtx> {
   command: string
   /** Which step table this is (stored in the state; a run resumes only as its own kind). Default `release`. */
   kind?: string
+  /** The user's folders the steps write into (atomic temps live beside their targets): cleaned of leftovers. */
+  userDirs?: readonly string[]
   /** The run's context, from its state (new or resumed). */
   makeCtx(state: RunState, runDir: string): C
   /** Journals a failed run (a history line); called once the failure is final. */
@@ -80,6 +83,9 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   if (req.from && !names.includes(req.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(req.from)} is not a step (${names.join(', ')})`)
 
   const realStore = createStateStore(deps.stateDir, deps.redact, now)
+  // A refused run leaves no directory behind: remember whether the state directory existed before it.
+  const hadStateDir = await stat(deps.stateDir).then(() => true, () => false)
+  let discarded = false
   let state: RunState
   if (req.resume) {
     const found = req.resume === true ? await realStore.newestUnfinished(req.kind ?? 'release') : await realStore.load(req.resume)
@@ -106,7 +112,11 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     throw e
   }
 
-  if (lock) await journalKilledRuns(realStore, state.runId, names, req, deps)
+  if (lock) {
+    const removed = await removeLeftovers([deps.stateDir], req.userDirs ?? [])
+    if (removed.length) deps.log.info(`removed ${removed.length} temp file(s) left by a killed run`)
+    await journalKilledRuns(realStore, state.runId, names, req, deps)
+  }
 
   const ctx = req.makeCtx(state, runDir)
   const fromIndex = req.from ? names.indexOf(req.from) : names.length
@@ -207,6 +217,7 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     if (!req.resume && !req.dryRun && req.discard?.({ ...info, exitCode: exitCodeOf(final) })) {
       // Bad input changes nothing: the run leaves neither state nor history behind.
       await rm(runDir, { recursive: true, force: true })
+      discarded = true
       throw final
     }
     await save()
@@ -215,6 +226,11 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   } finally {
     await lock?.release()
     if (req.dryRun) await rm(runDir, { recursive: true, force: true })
+    if (discarded && !hadStateDir) {
+      // Only directories left empty; anything else in them stays.
+      await rmdir(join(deps.stateDir, 'runs')).catch(() => {})
+      await rmdir(deps.stateDir).catch(() => {})
+    }
   }
 }
 
