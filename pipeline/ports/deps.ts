@@ -39,6 +39,11 @@ export interface Deps {
   readonly plan: Plan
   /** `<workspace>/.modelship` */
   readonly stateDir: string
+  /**
+   * The environment children run with (workspace .env under the real environment, secrets removed):
+   * what docker compose interpolates `${VAR}` from. Read by preflight's required-variable check.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 export const realClock: Clock = {
@@ -95,6 +100,7 @@ export function createDeps(o: {
   redact.add(secrets.hfToken)
   const plan = o.overrides?.plan ?? createPlan()
   const stateDir = join(o.config.workspace, '.modelship')
+  const childEnv = childEnvOf(o.env)
   const ports = {
     config: o.config,
     redact,
@@ -103,7 +109,8 @@ export function createDeps(o: {
     secrets,
     plan,
     stateDir,
-    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnvOf(o.env), redact }),
+    env: o.overrides?.env ?? childEnv,
+    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnv, redact }),
     files: o.overrides?.files ?? userFiles,
     history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
     registry:

@@ -14,15 +14,17 @@ export interface WorkspaceOptions {
   config?: Record<string, unknown>
   /** Lines of the feedback file (default: the bundled example's). */
   feedback?: string
+  /** The app tree to copy (default {@link APP_FIXTURE}). */
+  app?: string
 }
 
-/** A temp copy of the bundled example app (compose files, Dockerfile, feedback) with a test modelship.yaml. */
+/** The app tree tests release into (compose files, Dockerfile, .env, .dockerignore); never the bundled example. */
+export const APP_FIXTURE = join(REPO, 'test', 'fixtures', 'app')
+
+/** A temp copy of an app fixture tree (default test/fixtures/app) and the example feedback, with a test modelship.yaml. */
 export function makeWorkspace(opts: WorkspaceOptions = {}): string {
   const ws = mkdtempSync(join(tmpdir(), 'modelship-ws-'))
-  for (const f of readdirSync(join(REPO, 'examples', 'app'))) {
-    if (f.endsWith('.md')) continue
-    cpSync(join(REPO, 'examples', 'app', f), join(ws, f))
-  }
+  cpSync(opts.app ?? APP_FIXTURE, ws, { recursive: true })
   cpSync(join(REPO, 'examples', 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
   const config = deepMerge(
