@@ -45,9 +45,9 @@ export function checkDockerignore(o: {
       check: 'dockerignore',
       level: 'warn',
       file: o.file,
-      message: `${o.file} does not exclude ${o.stateInContext}: every run's dataset and model can be copied into the image`,
+      message: `does not exclude ${o.stateInContext}: every run's dataset and model can be copied into the image`,
       fix,
     }
   }
-  return { check: 'dockerignore', level: 'ok', file: o.file, message: `${o.file} excludes ${o.stateInContext}` }
+  return { check: 'dockerignore', level: 'ok', file: o.file, message: `excludes ${o.stateInContext}` }
 }
