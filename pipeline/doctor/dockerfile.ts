@@ -74,16 +74,18 @@ function envFromArg(ins: Instruction, variable: string): boolean {
   return new RegExp(`(?:^|\\s)${variable}(?:=|\\s+)["']?\\$\\{?${variable}\\b`).test(ins.body)
 }
 
-function swallowedAt(command: string): string | undefined {
+/** Every construct in the command that hides a failure, in order (a quiet read of a secret file excepted). */
+function swallowedIn(command: string): string[] {
+  const out: string[] = []
   for (const m of command.matchAll(SWALLOW)) {
     const before = command.slice(0, m.index)
     const start = COMMAND_START.exec(before)
     const segment = start ? before.slice(start.index + start[0].length) : before
     // Reading an optional secret quietly is fine: `$(cat /run/secrets/hf_token 2>/dev/null)`.
     if (/\/run\/secrets\/|\[\s+-[fes]\s|\btest\s+-[fes]\s/.test(segment)) continue
-    return m[0].trim()
+    out.push(m[0].trim())
   }
-  return undefined
+  return out
 }
 
 /** Does the RUN mount the hf_token secret and read it (the file, or the env= the mount sets)? */
@@ -144,14 +146,14 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
         fix: `${SECRET_RUN} \\ HF_TOKEN="$(cat /run/secrets/${SECRET_ID})" <download command>`,
       })
     } else findings.push(ok('dockerfile.secret', `the download step reads the build secret ${SECRET_ID}`, at))
-    const swallowed = swallowedAt(runFlags(ins.body).command)
+    const swallowed = swallowedIn(runFlags(ins.body).command).join(', ')
     if (swallowed) {
       findings.push({
         check: 'dockerfile.swallow',
         level: hard,
         ...at,
         message: `the download step swallows failures (${swallowed}): a failed download still builds an image, without the new model`,
-        fix: `remove "${swallowed}" from the download command so a failed download fails the build`,
+        fix: `remove ${swallowed} from the download command so a failed download fails the build`,
       })
     } else findings.push(ok('dockerfile.swallow', 'the download step fails the build when the download fails', at))
     if (declared && !stage.args.has(buildArg) && mentions(ins.body, buildArg)) {
