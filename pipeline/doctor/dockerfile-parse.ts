@@ -14,7 +14,7 @@ const HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g
 
 export function parseDockerfile(text: string): Instruction[] {
   const lines = text.split(/\r?\n/)
-  const escape = /^#\s*escape\s*=\s*`/i.test(lines[0] ?? '') ? '`' : '\\'
+  const escapeChar = /^#\s*escape\s*=\s*`/i.test(lines[0] ?? '') ? '`' : '\\'
   const out: Instruction[] = []
   let i = 0
   while (i < lines.length) {
@@ -24,14 +24,14 @@ export function parseDockerfile(text: string): Instruction[] {
     if (first.trim() === '' || first.trimStart().startsWith('#')) continue
     const parts = [first]
     let current = first
-    while (current.trimEnd().endsWith(escape) && i < lines.length) {
+    while (current.trimEnd().endsWith(escapeChar) && i < lines.length) {
       const next = lines[i]!
       i++
       if (next.trimStart().startsWith('#')) continue
       parts.push(next)
       current = next
     }
-    const joined = parts.map((p) => p.trimEnd().replace(new RegExp(`\\${escape}$`), '')).join('\n')
+    const joined = parts.map((p) => p.trimEnd().replace(new RegExp(`\\${escapeChar}$`), '')).join('\n')
     const m = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(joined)
     if (!m) continue
     let body = m[2]!
