@@ -100,6 +100,17 @@ async function main(argv: string[]): Promise<number> {
     })
 
   program
+    .command('doctor')
+    .description('every preflight check plus the app traps (Dockerfile, .dockerignore, compose variables and plugin)')
+    .addOption(workspaceOption())
+    .addOption(envOption())
+    .addOption(jsonOption())
+    .action(async (opts) => {
+      const { doctorCommand } = await import('./doctor.js')
+      exitCode = await doctorCommand(opts)
+    })
+
+  program
     .command('promote')
     .description('point an environment at an existing model (or a base alias such as mdeberta)')
     .argument('<model-id>')

@@ -42,11 +42,11 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
   it('dry-run: only read-only probes run; the plan lists every write as `!`', async () => {
     const ws = makeWorkspace({ config: { deploy: { verify: ['curl', '-fsS', 'http://localhost:8000/health'] } } })
     cleanups.push(() => cleanup(ws))
-    const { deps: d, lines, calls } = await deps(ws, { 'python3 *': 'usage: train', 'docker info --format {{.ServerVersion}}': '28.2.2' }, true)
+    const { deps: d, lines, calls } = await deps(ws, { 'python3 *': 'usage: train', 'docker info --format {{.ServerVersion}}': '28.2.2', 'docker compose version --short': '2.29.1' }, true)
     const before = snapshotTree(ws)
     const summary = await runRelease(d, request(true))
     expect(snapshotTree(ws)).toEqual(before)
-    expect(calls).toEqual([expect.stringMatching(/^python3 \S+train_intent_classifier\.py --help$/), 'docker info --format {{.ServerVersion}}'])
+    expect(calls).toEqual([expect.stringMatching(/^python3 \S+train_intent_classifier\.py --help$/), 'docker info --format {{.ServerVersion}}', 'docker compose version --short'])
     expect(summary.modelId).toBe('pratikoai/intent-classifier-v1.0')
     expect(summary.steps).toMatchObject({ preflight: 'done', export: 'done', validate: 'done', train: 'skipped', version: 'done', compose: 'done', build: 'skipped' })
     const plan = summary.plan ?? []

@@ -14,17 +14,22 @@ export interface WorkspaceOptions {
   config?: Record<string, unknown>
   /** Lines of the feedback file (default: the bundled example's). */
   feedback?: string
+  /** The app tree to copy (default {@link APP_FIXTURE}). */
+  app?: string
 }
 
 export const FIXTURES = join(REPO, 'test', 'fixtures')
+/** The app tree tests release into (compose files, Dockerfile, .env, .dockerignore); never the bundled example. */
+export const APP_FIXTURE = join(FIXTURES, 'app')
 
 /**
- * A temp copy of the fixture app (compose files, Dockerfile, feedback) with a test modelship.yaml.
- * Never the bundled example: the README's first command edits examples/app, and the tests must pass after it.
+ * A temp copy of an app fixture tree (default test/fixtures/app) and the fixture feedback, with a test
+ * modelship.yaml. Never the bundled example: the README's first command edits examples/app, and the
+ * tests must pass after it.
  */
 export function makeWorkspace(opts: WorkspaceOptions = {}): string {
   const ws = mkdtempSync(join(tmpdir(), 'modelship-ws-'))
-  cpSync(join(FIXTURES, 'app'), ws, { recursive: true })
+  cpSync(opts.app ?? APP_FIXTURE, ws, { recursive: true })
   cpSync(join(FIXTURES, 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
   const config = deepMerge(
@@ -35,8 +40,8 @@ export function makeWorkspace(opts: WorkspaceOptions = {}): string {
       gates: { min_per_label: 20 },
       deploy: { mode: 'compose', health_timeout_s: 5 },
       environments: {
-        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'] },
-        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'] },
+        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'], env_file: ['.env.test'] },
+        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'], env_file: ['.env.test'] },
       },
     },
     opts.config ?? {},
