@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { pathExists, writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { DEFAULT_TRAINER, inspectAppTree } from '../pipeline/init/inspect.js'
@@ -13,6 +14,19 @@ export interface InitFlags {
 }
 
 const STATE_DIR_LINE = '.modelship/'
+
+/** modelship's own trainer (shipped in the package), named relative to the workspace when it is inside it. */
+export function bundledTrainerFor(workspace: string): string {
+  const script = fileURLToPath(new URL(`../../${DEFAULT_TRAINER}`, import.meta.url))
+  const rel = relative(workspace, script)
+  return rel.startsWith('..') || isAbsolute(rel) ? script : rel
+}
+
+const IGNORE_MESSAGES = {
+  added: (file: string) => `added .modelship/ to ${file} (run state stays out of it)`,
+  created: (file: string) => `created ${file} with .modelship/`,
+  present: (file: string) => `${file} already ignores .modelship/`,
+} as const
 
 /** Appends `.modelship/` to an ignore file unless a line already ignores it; the existing bytes are kept. */
 export async function addIgnoreLine(path: string): Promise<'added' | 'present' | 'created'> {
@@ -46,7 +60,7 @@ export async function initCommand(flags: InitFlags, io: { prompter?: Prompter; o
     trainerCommand = words.length > 1 ? words : ['python3', words[0] ?? DEFAULT_TRAINER]
     tree = { ...tree, trainer: trainerCommand.at(-1)! }
   }
-  const text = renderConfig(tree, trainerCommand ? { trainerCommand } : {})
+  const text = renderConfig(tree, trainerCommand ? { trainerCommand } : { bundledTrainer: bundledTrainerFor(workspace) })
   checkRenderedConfig(text, tree, workspace)
 
   print(`modelship.yaml for ${workspace}:`)
@@ -61,14 +75,12 @@ export async function initCommand(flags: InitFlags, io: { prompter?: Prompter; o
   if (await pathExists(configPath)) throw new ModelshipError('USAGE', `${configPath} appeared while asking: not overwritten`)
   await writeFileAtomic(configPath, text)
   print(`wrote ${configPath}`)
-  const git = await addIgnoreLine(join(workspace, '.gitignore'))
-  print(git === 'present' ? '.gitignore already ignores .modelship/' : `${git} .modelship/ in .gitignore (run state, never committed)`)
+  print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.gitignore'))]('.gitignore'))
   if (await prompter.confirm([], 'Add .modelship/ to .dockerignore too (keeps run artefacts out of the build context)?')) {
-    const docker = await addIgnoreLine(join(workspace, '.dockerignore'))
-    print(docker === 'present' ? '.dockerignore already ignores .modelship/' : `${docker} .modelship/ in .dockerignore`)
+    print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.dockerignore'))]('.dockerignore'))
   }
   for (const note of tree.notes) print(`note: ${note}`)
-  if (!tree.trainer) print(`note: no trainer found; set trainer.command before a real release`)
+  if (!tree.trainer) print(`note: no ${DEFAULT_TRAINER} in the app: trainer.command runs modelship's bundled trainer`)
   const env = tree.environments.some((e) => e.name === 'production') ? '' : ` --env ${tree.environments[0]?.name}`
   print('')
   print(`next: npx modelship release --dry-run${env}`)

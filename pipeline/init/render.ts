@@ -12,7 +12,7 @@ const PLAIN = /^[A-Za-z0-9_./@][\w./@:+-]*$/
 /** A YAML scalar: plain when it cannot be misread, else a JSON string (valid YAML). */
 function scalar(value: string | number | boolean | null): string {
   if (typeof value !== 'string') return String(value)
-  const reserved = /^(true|false|null|yes|no|on|off|~)$/i.test(value) || /^[\d.+-]/.test(value)
+  const reserved = /^(true|false|null|yes|no|on|off|~)$/i.test(value) || /^[-+]?\.?\d/.test(value)
   return PLAIN.test(value) && !reserved ? value : JSON.stringify(value)
 }
 
@@ -26,26 +26,29 @@ export function namingOf(modelId: string | undefined): { org: string; prefix: st
 }
 
 export interface RenderOptions {
-  /** The trainer argv (default: python3 + the found or default script). */
+  /** The trainer argv (default: python3 + the found script, else `bundledTrainer`). */
   trainerCommand?: readonly string[]
+  /** modelship's own trainer script, as the workspace should name it (relative when inside it). */
+  bundledTrainer?: string
 }
 
 export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
   const defaults = defaultConfig() as {
     model: { org: string; prefix: string; labels: string[]; base_aliases: string[] }
   }
-  const naming = namingOf(tree.currentModel)
+  const named = tree.places.find((p) => namingOf(p.value))?.value
+  const naming = namingOf(named)
   const aliases = [...defaults.model.base_aliases]
   if (tree.currentModel && !tree.currentModel.includes('/') && !aliases.includes(tree.currentModel)) aliases.push(tree.currentModel)
   const labels = tree.feedback?.labels.length ? tree.feedback.labels : defaults.model.labels
-  const trainer = o.trainerCommand ?? ['python3', tree.trainer ?? DEFAULT_TRAINER]
+  const trainer = o.trainerCommand ?? ['python3', tree.trainer ?? o.bundledTrainer ?? DEFAULT_TRAINER]
   const out: string[] = []
   const line = (text = ''): void => void out.push(text)
 
   line('# modelship configuration, written by `modelship init` from this tree. Edit freely.')
   line('# Precedence: defaults < this file < environment (.env) < command-line flags.')
   line('model:')
-  line(`  org: ${scalar(naming?.org ?? defaults.model.org)}${naming ? `  # from ${tree.currentModel}` : '  # CHANGE ME: your Hugging Face org'} (env HF_ORG overrides)`)
+  line(`  org: ${scalar(naming?.org ?? defaults.model.org)} ${naming ? `  # from ${named}` : '  # CHANGE ME: your Hugging Face org'} (env HF_ORG overrides)`)
   line(`  prefix: ${scalar(naming?.prefix ?? defaults.model.prefix)}  # repos are <org>/<prefix>-v<major>.<minor> (env HF_REPO_PREFIX)`)
   line(`  labels: ${list(labels)}${tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'}`)
   line(`  base_aliases: ${list(aliases)}  # values that name no registry repo`)
@@ -54,7 +57,8 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
   const source = tree.feedback ? `./${tree.feedback.path}` : './data/feedback.jsonl'
   line(`  source: ${scalar(source)}${tree.feedback ? '' : '  # CHANGE ME: no feedback file found'}  # or an http(s) export URL, or a postgres:// URL`)
   line('trainer:')
-  line(`  command: ${list(trainer)}${tree.trainer || o.trainerCommand ? '' : `  # CHANGE ME: ${DEFAULT_TRAINER} not found`}`)
+  const trainerNote = tree.trainer || o.trainerCommand ? '' : o.bundledTrainer ? '  # modelship\'s bundled trainer' : `  # CHANGE ME: ${DEFAULT_TRAINER} not found`
+  line(`  command: ${list(trainer)}${trainerNote}`)
   line('  args: { epochs: 5 }           # passed as --epochs 5; modelship adds --data and --output')
   line('gates:')
   line('  min_accuracy: 0.90')
