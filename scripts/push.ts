@@ -4,14 +4,34 @@ import { ModelshipError } from '../pipeline/engine/errors.js'
 import { acquireLock } from '../pipeline/engine/lock.js'
 import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metrics.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
-import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
+import { modelIdFor, parseVersion, versionOfRepo } from '../pipeline/registry/version.js'
+import { resolveModelRef } from '../pipeline/model/model-ref.js'
 import { readLabels } from '../pipeline/model/trainer.js'
+import { describePushFiles, formatBytes, listPushFiles } from '../pipeline/registry/model-folder.js'
+import { createPrompter, type Prompter } from './prompt.js'
 import { openWorkspace } from './workspace.js'
 
-export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }, signal?: AbortSignal): Promise<number> {
-  const version = parseVersion(versionText, 'push <version>')
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
+export interface PushFlags {
+  workspace?: string
+  json?: boolean
+  yes?: boolean
+  ci?: boolean
+  dryRun?: boolean
+}
+
+export async function pushCommand(
+  path: string,
+  versionText: string,
+  flags: PushFlags,
+  io: { prompter?: Prompter } = {},
+  signal?: AbortSignal,
+): Promise<number> {
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const { config, registry } = ws.deps
+  const { org, prefix } = config.model
+  // `1.3`, `v1.3`, `<prefix>-v1.3` and `<org>/<prefix>-v1.3` all name the same version.
+  const ref = resolveModelRef(versionText, { org, prefix, baseAliases: [] })
+  const version = (ref.includes('/') ? versionOfRepo(ref, prefix, org) : undefined) ?? parseVersion(versionText, 'push <version>')
   const dir = resolve(ws.workspace, path)
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false)
   if (!isDir) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} is not a directory`)
@@ -30,6 +50,22 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
     metrics = parsed.metrics
   }
   const modelId = modelIdFor(config.model.org, config.model.prefix, version)
+  const files = await listPushFiles(dir, config.trainer.exclude)
+  const hasCard = files.some((f) => f.path === 'README.md')
+  const listing = [...files.map((f) => `  ${f.path}  ${formatBytes(f.size)}`), ...(hasCard ? [] : ['  README.md  (model card, generated)'])]
+  if (flags.dryRun) {
+    ws.print(`would push ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}${hasCard ? '' : ' + README.md'}`)
+    for (const line of listing) ws.print(line)
+    ws.print('dry run: nothing was uploaded')
+    if (flags.json) ws.printJson({ dryRun: true, modelId, registry: registry.describe(), files: hasCard ? files : [...files, { path: 'README.md', size: null }] })
+    return 0
+  }
+  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true, env: ws.env })
+  const facts = [`push ${dir} as ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}`, ...listing, '  no environment changes and nothing is redeployed']
+  if (!(await prompter.confirm(facts.map(ws.deps.redact), `Push ${modelId}?`))) {
+    ws.print('nothing pushed')
+    return 0
+  }
   await registry.checkAccess()
   const labels = await readLabels(dir, config.model.labels)
   // The card depends only on the folder, so pushing the same folder again is a no-op, not a new commit.

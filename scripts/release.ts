@@ -1,9 +1,14 @@
-import { createInterface } from 'node:readline/promises'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { PLAN_LEGEND } from '../pipeline/engine/plan.js'
+import type { StepDef } from '../pipeline/engine/step.js'
+import type { Deps } from '../pipeline/ports/deps.js'
+import type { Ctx } from '../pipeline/release/context.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
+import { createPrompter, type Prompter } from './prompt.js'
+import { releaseFacts } from './release-facts.js'
+import { appendStepSummary, failureMarkdown, readRunState, releaseMarkdown } from './step-summary.js'
 import { openWorkspace } from './workspace.js'
 
 export interface ReleaseFlags {
@@ -16,10 +21,46 @@ export interface ReleaseFlags {
   deploy?: boolean
   force?: boolean
   yes?: boolean
+  ci?: boolean
   json?: boolean
 }
 
-export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal): Promise<number> {
+/** The hook the engine calls before a step runs (not when it is skipped or done earlier): the push step asks first. */
+export type BeforeStep = (ctx: Ctx, deps: Deps) => Promise<void>
+
+/** The step table with `hook` called at the start of step `name`'s run. */
+export function withHookBefore(steps: ReadonlyArray<StepDef<Ctx, Deps>>, name: string, hook: BeforeStep): Array<StepDef<Ctx, Deps>> {
+  return steps.map((step) =>
+    step.name === name
+      ? {
+          ...step,
+          run: async (ctx, deps, task) => {
+            await hook(ctx, deps)
+            return step.run(ctx, deps, task)
+          },
+        }
+      : step,
+  )
+}
+
+/** Asks before the push (the first write to the registry), with the facts; a "no" stops the run before it. */
+export function confirmBeforePush(prompter: Prompter): BeforeStep {
+  return async (ctx, deps) => {
+    if (!prompter.interactive) return
+    const facts = await releaseFacts(ctx, deps)
+    if (!(await prompter.confirm(facts.map(deps.redact), `Push ${ctx.release?.modelId ?? 'the model'} and release it to ${ctx.envName}?`))) {
+      throw new ModelshipError('INTERRUPTED', `declined before push: nothing was pushed, the files are unchanged (run ${ctx.runId})`, {
+        hint: `\`modelship release --resume ${ctx.runId}\` asks again; \`modelship runs abandon ${ctx.runId}\` drops the run`,
+      })
+    }
+  }
+}
+
+export async function releaseCommand(
+  flags: ReleaseFlags,
+  signal: AbortSignal,
+  io: { prompter?: Prompter } = {},
+): Promise<number> {
   if (flags.bump !== undefined && flags.bump !== 'major' && flags.bump !== 'minor') {
     throw new ModelshipError('USAGE', `--bump: expected major or minor, got ${JSON.stringify(flags.bump)}`)
   }
@@ -34,25 +75,19 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal): 
     throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)
   }
   const noDeploy = flags.deploy === false
-  // Ask before redeploying production by hand; `deploy.mode: auto` (the bundled example) and --yes never ask.
-  if (!flags.yes && !flags.dryRun && !noDeploy && process.stdin.isTTY && process.stdout.isTTY && ws.config.deploy.mode === 'compose') {
-    const rl = createInterface({ input: process.stdin, output: process.stdout })
-    const answer = await rl.question(`Release a new model to ${envName ?? 'production'} and redeploy it? [y/N] `)
-    rl.close()
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      ws.print('aborted: nothing was changed')
-      return 0
-    }
-  }
+  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true || flags.dryRun === true, env: ws.env })
+  const steps = withHookBefore(RELEASE_STEPS, 'push', confirmBeforePush(prompter))
+  // A prompt mid-run needs a renderer that does not redraw the screen: the simple one prints line by line.
+  const renderer = process.stdout.isTTY && !flags.json && !prompter.interactive ? 'default' : 'simple'
   let summary: ReleaseSummary
   try {
-    summary = await runRelease(RELEASE_STEPS, ws.deps, {
+    summary = await runRelease(steps, ws.deps, {
       ...(envName ? { envName } : {}),
       dryRun: flags.dryRun === true,
       ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
       ...(from ? { from } : {}),
       options: { ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}), force: flags.force === true, noDeploy },
-      renderer: process.stdout.isTTY && !flags.json ? 'default' : 'simple',
+      renderer,
       ...(flags.json ? { output: process.stderr } : {}),
       signal,
       command: 'release',
@@ -60,9 +95,12 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal): 
   } catch (e) {
     // Scripts reading --json get an object on failure too (the one-line error still goes to stderr).
     if (flags.json) ws.printJson({ status: 'failed', exitCode: exitCodeOf(e), error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) } })
+    await appendStepSummary(ws.env, failureMarkdown(ws.deps.redact(messageOf(e)), exitCodeOf(e)))
     throw e
   }
   printSummary(ws.print, summary)
+  const state = summary.dryRun ? undefined : await readRunState(summary.runDir)
+  await appendStepSummary(ws.env, ws.deps.redact(releaseMarkdown(summary, ws.config, state)))
   if (flags.json) ws.printJson(summary)
   return 0
 }
