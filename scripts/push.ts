@@ -5,7 +5,10 @@ import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metric
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
 import { readLabels } from '../pipeline/model/trainer.js'
-import { openWorkspace } from './workspace.js'
+import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
+import { listPushFiles } from '../pipeline/registry/model-folder.js'
+import type { PushProgress } from '../pipeline/registry/types.js'
+import { type CommandContext, openWorkspace } from './workspace.js'
 
 export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }): Promise<number> {
   const version = parseVersion(versionText, 'push <version>')
@@ -43,20 +46,41 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
     createdAt: madeAt,
     ...(metrics ? {} : { metricsUnknown: true }),
   })
-  let lastFile = ''
+  const showProgress = progressPrinter(ws, await listPushFiles(dir, config.trainer.exclude))
+  // The live line is ended before anything else is printed, an error included.
   const pushed = await registry.push({
     modelId,
     dir,
     extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
     commitMessage: `modelship push: ${modelId}`,
-    onProgress: (p) => {
-      if (p.bytes === p.total && p.file !== lastFile) {
-        lastFile = p.file
-        ws.print(`${p.phase} ${p.file}: ${p.total} bytes`)
-      }
-    },
-  })
+    onProgress: showProgress.update,
+  }).finally(showProgress.end)
   ws.print(`pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`)
   if (flags.json) ws.printJson(pushed)
   return 0
+}
+
+/**
+ * Live progress of a push: in a terminal one line redrawn in place (on stderr, up to 5 times a
+ * second); otherwise plain lines, one a second plus one per finished file, so CI logs stay short.
+ */
+function progressPrinter(ws: CommandContext, files: ReadonlyArray<{ path: string; size: number }>) {
+  const now = (): number => ws.deps.clock.now().getTime()
+  const meter = createTransferMeter({ now, expected: { phase: 'uploading', files } })
+  const live = process.stderr.isTTY === true
+  const shouldShow = createThrottle(now, live ? 200 : 1000)
+  let drawn = false
+  return {
+    update: (p: PushProgress): void => {
+      const snapshot = meter.update(p)
+      if (!shouldShow(snapshot.finished)) return
+      const line = formatTransferLine(snapshot)
+      if (!live) return ws.print(line)
+      process.stderr.write(`\r${ws.deps.redact(line).slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`)
+      drawn = true
+    },
+    end: (): void => {
+      if (drawn) process.stderr.write('\n')
+    },
+  }
 }
