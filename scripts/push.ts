@@ -75,9 +75,12 @@ function progressPrinter(ws: CommandContext, files: ReadonlyArray<{ path: string
       const snapshot = meter.update(p)
       if (!shouldShow(snapshot.finished)) return
       const line = formatTransferLine(snapshot)
-      if (!live) return ws.print(line)
-      process.stderr.write(`\r${ws.deps.redact(line).slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`)
-      drawn = true
+      if (live) {
+        process.stderr.write(`\r${ws.deps.redact(line).slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`)
+        drawn = true
+      } else {
+        ws.print(line)
+      }
     },
     end: (): void => {
       if (drawn) process.stderr.write('\n')
