@@ -55,8 +55,8 @@ export async function rollbackCommand(flags: PromoteFlags & { to?: string }, sig
   if (!target) {
     // "From" is what the files name, not what history last recorded: they differ after a `git checkout`.
     const filesModel = await currentModelOf(ws.config, envName, ws.deps.files)
-    const { org, prefix } = ws.config.model
-    target = rollbackTargetOf({ entries: await ws.deps.history.read(), env: envName, filesModel, org, prefix }).to
+    const { org, prefix, base_aliases: baseAliases } = ws.config.model
+    target = rollbackTargetOf({ entries: await ws.deps.history.read(), env: envName, filesModel, org, prefix, baseAliases }).to
   }
   const options: ReleaseOptions = { force: false, noDeploy: flags.deploy === false, action: 'rollback', target, ...(flags.to === undefined ? { undo: true } : {}) }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)

@@ -15,6 +15,8 @@ export function rollbackTargetOf(o: {
   filesModel: string | undefined
   org: string
   prefix: string
+  /** Base models (`mdeberta`): older than any fine-tuned version. */
+  baseAliases: readonly string[]
 }): { from: string | undefined; to: string } {
   const previous = previousModelOf(o.entries, o.env)
   if (!previous) {
@@ -30,7 +32,8 @@ export function rollbackTargetOf(o: {
   }
   const fromVersion = from === undefined ? undefined : versionOfRepo(from, o.prefix, o.org)
   const toVersion = versionOfRepo(target, o.prefix, o.org)
-  if (fromVersion && toVersion && compareVersions(toVersion, fromVersion) > 0) {
+  const fromIsBase = from !== undefined && o.baseAliases.includes(from)
+  if (toVersion && ((fromVersion && compareVersions(toVersion, fromVersion) > 0) || fromIsBase)) {
     throw new ModelshipError(
       'USAGE',
       `rollback: the files of ${o.env} name ${from}, older than ${target} (the model before ${previous.to} in the history); rolling back would move ${o.env} forward`,
