@@ -18,7 +18,12 @@ const MiB = 1024 * 1024
 
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1_000_000
-  return { now: () => t, advance: (ms) => void (t += ms) }
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms
+    },
+  }
 }
 
 describe('transfer progress (pure, fake clock)', () => {
@@ -26,7 +31,13 @@ describe('transfer progress (pure, fake clock)', () => {
     const clock = fakeClock()
     const meter = createTransferMeter({
       now: clock.now,
-      expected: { phase: 'uploading', files: [{ path: 'model.safetensors', size: 100 * MiB }, { path: 'tokenizer.json', size: 25 * MiB }] },
+      expected: {
+        phase: 'uploading',
+        files: [
+          { path: 'model.safetensors', size: 100 * MiB },
+          { path: 'tokenizer.json', size: 25 * MiB },
+        ],
+      },
     })
     const first = meter.update({ file: 'model.safetensors', phase: 'uploading', bytes: 0, total: 100 * MiB })
     expect(formatTransferLine(first)).toBe(
@@ -48,11 +59,16 @@ describe('transfer progress (pure, fake clock)', () => {
 
   it('measures a file from its first event; hashing totals count only the files seen', () => {
     const clock = fakeClock()
-    const meter = createTransferMeter({ now: clock.now, expected: { phase: 'uploading', files: [{ path: 'a', size: 10 * MiB }] } })
+    const meter = createTransferMeter({
+      now: clock.now,
+      expected: { phase: 'uploading', files: [{ path: 'a', size: 10 * MiB }] },
+    })
     meter.update({ file: 'big.bin', phase: 'hashing', bytes: 0, total: 4 * MiB })
     clock.advance(500)
     const s = meter.update({ file: 'big.bin', phase: 'hashing', bytes: 1 * MiB, total: 4 * MiB })
-    expect(formatTransferLine(s)).toBe('hashing big.bin: 25% of 4.0 MiB, 2.0 MiB/s, ETA 2 s · total 25% of 4.0 MiB, 2.0 MiB/s, ETA 2 s')
+    expect(formatTransferLine(s)).toBe(
+      'hashing big.bin: 25% of 4.0 MiB, 2.0 MiB/s, ETA 2 s · total 25% of 4.0 MiB, 2.0 MiB/s, ETA 2 s',
+    )
   })
 
   it('formats slow rates in KiB/s and long ETAs in minutes and hours', () => {
@@ -111,19 +127,26 @@ describe('modelship push against a Hugging-Face-Hub-compatible server', () => {
     const hub = await startHubServer({ lfsThreshold: 64 * 1024 })
     hub.addToken(token, { user: 'alice', orgs: [{ name: 'pratikoai', role: 'write' }] })
     const ws = makeFixtureWorkspace({ registry: 'hf' })
-    cleanups.push(() => hub.close(), () => cleanup(ws))
+    cleanups.push(
+      () => hub.close(),
+      () => cleanup(ws),
+    )
     const model = join(ws, 'my-model')
     mkdirSync(model)
     writeFileSync(join(model, 'config.json'), '{"architectures": ["Baseline"]}\n')
     writeFileSync(join(model, 'model.safetensors'), randomBytes(6 * MiB))
-    const r = await runCli(['push', 'my-model', 'v1.3', '--workspace', ws], { env: cliEnv({ HF_ENDPOINT: hub.url, HF_TOKEN: token }) })
+    const r = await runCli(['push', 'my-model', 'v1.3', '--workspace', ws], {
+      env: cliEnv({ HF_ENDPOINT: hub.url, HF_TOKEN: token }),
+    })
     expect(r.stderr).not.toMatch(/^error:/m)
     expect(r.code).toBe(0)
     const lines = r.stdout.split('\n')
     const progress = lines.filter((l) => l.startsWith('uploading model.safetensors: '))
     expect(progress.length).toBeGreaterThanOrEqual(1)
     // The file's last line: 100%, its average rate, and the total so far.
-    expect(progress.at(-1)).toMatch(/^uploading model\.safetensors: 100% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, done · total \d+% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, (ETA \d+ s|done)$/)
+    expect(progress.at(-1)).toMatch(
+      /^uploading model\.safetensors: 100% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, done · total \d+% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, (ETA \d+ s|done)$/,
+    )
     expect(lines.some((l) => /^hashing model\.safetensors: \d+% of 6\.0 MiB, /.test(l))).toBe(true)
     expect(r.stdout).toMatch(/^pushed pratikoai\/intent-classifier-v1\.3 /m)
     expect(hub.repos.get('pratikoai/intent-classifier-v1.3')?.private).toBe(true)

@@ -13,7 +13,17 @@ let n = 0
 /** History lines as the release journal writes them, given newest first like History.read(). */
 function entry(e: Partial<HistoryEntry> & Pick<HistoryEntry, 'from' | 'to'>): HistoryEntry {
   n++
-  return { at: `2026-01-0${n}T00:00:00.000Z`, action: 'release', env: 'production', outcome: 'success', deployed: true, user: 'u', host: 'h', runId: `run-${n}`, ...e }
+  return {
+    at: `2026-01-0${n}T00:00:00.000Z`,
+    action: 'release',
+    env: 'production',
+    outcome: 'success',
+    deployed: true,
+    user: 'u',
+    host: 'h',
+    runId: `run-${n}`,
+    ...e,
+  }
 }
 
 const dirs: string[] = []
@@ -22,22 +32,37 @@ afterEach(() => {
 })
 
 describe('release changes (rows per label, metric deltas)', () => {
-  it('are computed from the current model run\'s dataset-report.json and the new one', async () => {
+  it("are computed from the current model run's dataset-report.json and the new one", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'modelship-notes-'))
     dirs.push(stateDir)
     mkdirSync(join(stateDir, 'runs', 'run-a'), { recursive: true })
     writeFileSync(
       join(stateDir, 'runs', 'run-a', 'dataset-report.json'),
-      JSON.stringify({ source: 'f', rowsRead: 130, kept: 130, perLabel: { chitchat: 50, calculator: 60, legacy: 20 }, dropped: {}, conflicts: [], sha256: 'x' }),
+      JSON.stringify({
+        source: 'f',
+        rowsRead: 130,
+        kept: 130,
+        perLabel: { chitchat: 50, calculator: 60, legacy: 20 },
+        dropped: {},
+        conflicts: [],
+        sha256: 'x',
+      }),
     )
     const history: HistoryEntry[] = [
       entry({ action: 'promote', env: 'qa', from: null, to: V('1.0') }),
       entry({ env: 'qa', from: 'mdeberta', to: V('1.0'), runId: 'run-a', metrics: { accuracy: 0.9, f1_macro: 0.88 } }),
     ]
     const baseline = await loadBaseline(V('1.0'), history, stateDir)
-    expect(baseline).toEqual({ modelId: V('1.0'), perLabel: { chitchat: 50, calculator: 60, legacy: 20 }, metrics: { accuracy: 0.9, f1_macro: 0.88 } })
+    expect(baseline).toEqual({
+      modelId: V('1.0'),
+      perLabel: { chitchat: 50, calculator: 60, legacy: 20 },
+      metrics: { accuracy: 0.9, f1_macro: 0.88 },
+    })
 
-    const changes = computeChanges(baseline, { perLabel: { chitchat: 70, calculator: 55 }, metrics: { accuracy: 0.95, f1_macro: 0.9 } })
+    const changes = computeChanges(baseline, {
+      perLabel: { chitchat: 70, calculator: 55 },
+      metrics: { accuracy: 0.95, f1_macro: 0.9 },
+    })
     expect(changes.since).toBe(V('1.0'))
     expect(changes.datasetUnknown).toBeUndefined()
     expect(changes.rows).toEqual({
@@ -65,8 +90,14 @@ describe('release changes (rows per label, metric deltas)', () => {
   it('say the earlier rows are unknown when the run directory is gone or the model was never released here', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'modelship-notes-'))
     dirs.push(stateDir)
-    const gone = await loadBaseline(V('1.0'), [entry({ from: 'mdeberta', to: V('1.0'), runId: 'run-x', metrics: { accuracy: 0.9, f1_macro: 0.9 } })], stateDir)
-    expect(gone.datasetUnknown).toBe(`${join(stateDir, 'runs', 'run-x', 'dataset-report.json')} is missing or unreadable`)
+    const gone = await loadBaseline(
+      V('1.0'),
+      [entry({ from: 'mdeberta', to: V('1.0'), runId: 'run-x', metrics: { accuracy: 0.9, f1_macro: 0.9 } })],
+      stateDir,
+    )
+    expect(gone.datasetUnknown).toBe(
+      `${join(stateDir, 'runs', 'run-x', 'dataset-report.json')} is missing or unreadable`,
+    )
     const c = computeChanges(gone, { perLabel: { chitchat: 3 }, metrics: { accuracy: 0.8, f1_macro: 0.7 } })
     expect(c.rows.chitchat).toEqual({ before: null, after: 3, change: null })
     expect(c.metrics!.accuracy).toMatchObject({ before: 0.9, after: 0.8 })
@@ -104,21 +135,36 @@ describe('configured vs running', () => {
     const drift = driftOf('production', V('1.0'), history)
     expect(drift.recorded).toBe(V('1.1'))
     expect(drift.warnings).toHaveLength(2)
-    expect(drift.warnings[0]).toMatch(/^production: the files name .*v1\.0 but the history's last change .* set .*v1\.1: the files were changed outside modelship$/)
+    expect(drift.warnings[0]).toMatch(
+      /^production: the files name .*v1\.0 but the history's last change .* set .*v1\.1: the files were changed outside modelship$/,
+    )
     expect(drift.warnings[1]).toMatch(/v1\.1 is running .* but the files name .*v1\.0/)
     // A release that was not deployed: files and history agree, the service still runs the earlier model.
     const notDeployed = [entry({ from: V('1.1'), to: V('1.2'), deployed: false }), ...history]
     expect(driftOf('production', V('1.2'), notDeployed).warnings).toEqual([
-      expect.stringMatching(/^production: .*v1\.1 is running .* but the files name .*v1\.2; `modelship promote .*v1\.2 --env production --deploy`/),
+      expect.stringMatching(
+        /^production: .*v1\.1 is running .* but the files name .*v1\.2; `modelship promote .*v1\.2 --env production --deploy`/,
+      ),
     ])
     expect(driftOf('qa', 'mdeberta', history).warnings).toEqual([])
   })
 })
 
 describe('rollback direction', () => {
-  const history = [entry({ from: V('1.1'), to: V('1.2') }), entry({ from: V('1.0'), to: V('1.1') }), entry({ from: 'mdeberta', to: V('1.0') })]
+  const history = [
+    entry({ from: V('1.1'), to: V('1.2') }),
+    entry({ from: V('1.0'), to: V('1.1') }),
+    entry({ from: 'mdeberta', to: V('1.0') }),
+  ]
   const target = (filesModel: string | undefined) =>
-    rollbackTargetOf({ entries: history, env: 'production', filesModel, org: 'pratikoai', prefix: 'intent-classifier', baseAliases: ['mdeberta'] })
+    rollbackTargetOf({
+      entries: history,
+      env: 'production',
+      filesModel,
+      org: 'pratikoai',
+      prefix: 'intent-classifier',
+      baseAliases: ['mdeberta'],
+    })
   const refusal = (filesModel: string): string => {
     try {
       target(filesModel)
@@ -138,6 +184,8 @@ describe('rollback direction', () => {
       `USAGE: rollback: the files of production name ${V('1.0')}, older than ${V('1.1')} (the model before ${V('1.2')} in the history); rolling back would move production forward`,
     )
     expect(refusal('mdeberta')).toMatch(/^USAGE: .*name mdeberta, older than .*v1\.1.*forward$/)
-    expect(refusal(V('1.1'))).toMatch(/^USAGE: rollback: the files of production already name .*v1\.1, the model before .*v1\.2 in the history; nothing to roll back$/)
+    expect(refusal(V('1.1'))).toMatch(
+      /^USAGE: rollback: the files of production already name .*v1\.1, the model before .*v1\.2 in the history; nothing to roll back$/,
+    )
   })
 })

@@ -18,15 +18,21 @@ interface HistoryLine {
   deployed: boolean
   notDeployed?: string
   runId: string
-  changes?: { since: string | null; rows: Record<string, { before: number | null; after: number; change: number | null }> }
+  changes?: {
+    since: string | null
+    rows: Record<string, { before: number | null; after: number; change: number | null }>
+  }
 }
 
-describe('an operator\'s view of releases (fixture app, real trainer, local registry, docker shim)', () => {
+describe("an operator's view of releases (fixture app, real trainer, local registry, docker shim)", () => {
   it('train.log and the report; release notes; DEPLOYED vs CONFIGURED; rollback never moves forward; unfinished runs warned', async () => {
     const ws = makeFixtureWorkspace()
     // The third build fails: that release stays unfinished.
     const shim = createDockerShim({ fail: 'build@2' })
-    cleanups.push(() => cleanup(ws), () => shim.cleanup())
+    cleanups.push(
+      () => cleanup(ws),
+      () => shim.cleanup(),
+    )
     const env = cliEnv(shim.env)
     const cli = (...args: string[]) => runCli([...args, '--workspace', ws], { env })
     const original = readFileSync(join(ws, PROD), 'utf8')
@@ -50,7 +56,10 @@ describe('an operator\'s view of releases (fixture app, real trainer, local regi
     expect(first.stdout).toMatch(/^✔ Trained model: accuracy [\d.]+, macro F1 [\d.]+ \([\d.]+ (s|ms)\)$/m)
 
     // 2. More calculator rows, released without deploying: the note counts them; history says not deployed.
-    appendFileSync(join(ws, 'feedback.jsonl'), Array.from({ length: 15 }, (_, i) => `{"text": "calcola la rata numero ${i}", "label": "calculator"}\n`).join(''))
+    appendFileSync(
+      join(ws, 'feedback.jsonl'),
+      Array.from({ length: 15 }, (_, i) => `{"text": "calcola la rata numero ${i}", "label": "calculator"}\n`).join(''),
+    )
     const second = await cli('release', '--yes', '--no-deploy')
     expect(second.code).toBe(0)
     expect(second.stdout).toContain(`Released ${V('1.1')} to production (not deployed: --no-deploy)`)
@@ -59,9 +68,14 @@ describe('an operator\'s view of releases (fixture app, real trainer, local regi
     expect(second.stdout).toMatch(/^ {6}chitchat +40 \(±0\)$/m)
     const h2 = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
     expect(h2[1]).toMatchObject({ to: V('1.1'), deployed: false, notDeployed: '--no-deploy' })
-    expect(h2[1]!.changes).toMatchObject({ since: V('1.0'), rows: { calculator: { before: 40, after: 55, change: 15 } } })
+    expect(h2[1]!.changes).toMatchObject({
+      since: V('1.0'),
+      rows: { calculator: { before: 40, after: 55, change: 15 } },
+    })
     const history = await cli('history')
-    expect(history.stdout).toMatch(/release +production +pratikoai\/intent-classifier-v1\.0 +pratikoai\/intent-classifier-v1\.1 +released \(not deployed: --no-deploy\)/)
+    expect(history.stdout).toMatch(
+      /release +production +pratikoai\/intent-classifier-v1\.0 +pratikoai\/intent-classifier-v1\.1 +released \(not deployed: --no-deploy\)/,
+    )
 
     // 3. list: the files name v1.1, but v1.0 is what runs.
     const list = await cli('list')
@@ -70,7 +84,11 @@ describe('an operator\'s view of releases (fixture app, real trainer, local regi
     expect(header).toMatch(/CONFIGURED +DEPLOYED$/)
     expect(list.stdout).toMatch(/intent-classifier-v1\.1 .* production +-$/m)
     expect(list.stdout).toMatch(/intent-classifier-v1\.0 .* - +production$/m)
-    const json = JSON.parse((await cli('list', '--json')).stdout) as Array<{ id: string; environments: string[]; deployedIn: string[] }>
+    const json = JSON.parse((await cli('list', '--json')).stdout) as Array<{
+      id: string
+      environments: string[]
+      deployedIn: string[]
+    }>
     expect(json.map((r) => [r.id, r.environments, r.deployedIn])).toEqual([
       [V('1.1'), ['production'], []],
       [V('1.0'), [], ['production']],
@@ -81,7 +99,9 @@ describe('an operator\'s view of releases (fixture app, real trainer, local regi
     writeFileSync(join(ws, PROD), original)
     const refused = await cli('rollback')
     expect(refused.code).toBe(2)
-    expect(refused.stderr).toMatch(/^error: rollback: the files of production name mdeberta, older than .*v1\.0 .*would move production forward/m)
+    expect(refused.stderr).toMatch(
+      /^error: rollback: the files of production name mdeberta, older than .*v1\.0 .*would move production forward/m,
+    )
     expect(refused.stderr).toContain('--to pratikoai/intent-classifier-v1.0')
     expect(readFileSync(join(ws, PROD), 'utf8')).toBe(original)
     writeFileSync(join(ws, PROD), released)

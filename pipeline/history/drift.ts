@@ -25,11 +25,16 @@ export function driftOf(env: string, configured: string | null | undefined, entr
   const warnings: string[] = []
   if (recorded && recorded.model !== files) {
     warnings.push(
-      `${env}: the files name ${files ?? 'no model'} but the history's last change (${recorded.at}${recorded.runId ? `, run ${recorded.runId}` : ''}) set ${recorded.model}: the files were changed outside modelship`,
+      `${env}: the files name ${files ?? 'no model'} but the history's last change ` +
+        `(${recorded.at}${recorded.runId ? `, run ${recorded.runId}` : ''}) set ${recorded.model}: ` +
+        'the files were changed outside modelship',
     )
   }
   if (running && running.model !== files) {
-    warnings.push(`${env}: ${running.model} is running (deployed ${running.at}) but the files name ${files ?? 'no model'}; \`modelship promote ${files ?? '<model>'} --env ${env} --deploy\` runs what the files name`)
+    warnings.push(
+      `${env}: ${running.model} is running (deployed ${running.at}) but the files name ${files ?? 'no model'}; ` +
+        `\`modelship promote ${files ?? '<model>'} --env ${env} --deploy\` runs what the files name`,
+    )
   }
   return { env, configured: files, recorded: recorded?.model ?? null, running: running?.model ?? null, warnings }
 }

@@ -26,9 +26,16 @@ export function rollbackTargetOf(o: {
   }
   const from = o.filesModel
   const target = previous.from
-  const hint = `\`modelship rollback --env ${o.env} --to ${target}\` goes there anyway; \`modelship history --env ${o.env}\` shows the changes`
+  const hint =
+    `\`modelship rollback --env ${o.env} --to ${target}\` goes there anyway; ` +
+    `\`modelship history --env ${o.env}\` shows the changes`
   if (from === target) {
-    throw new ModelshipError('USAGE', `rollback: the files of ${o.env} already name ${target}, the model before ${previous.to} in the history; nothing to roll back`, { hint })
+    throw new ModelshipError(
+      'USAGE',
+      `rollback: the files of ${o.env} already name ${target}, the model before ${previous.to} in the history; ` +
+        'nothing to roll back',
+      { hint },
+    )
   }
   const fromVersion = from === undefined ? undefined : versionOfRepo(from, o.prefix, o.org)
   const toVersion = versionOfRepo(target, o.prefix, o.org)
@@ -36,7 +43,8 @@ export function rollbackTargetOf(o: {
   if (toVersion && ((fromVersion && compareVersions(toVersion, fromVersion) > 0) || fromIsBase)) {
     throw new ModelshipError(
       'USAGE',
-      `rollback: the files of ${o.env} name ${from}, older than ${target} (the model before ${previous.to} in the history); rolling back would move ${o.env} forward`,
+      `rollback: the files of ${o.env} name ${from}, older than ${target} ` +
+        `(the model before ${previous.to} in the history); rolling back would move ${o.env} forward`,
       { hint },
     )
   }

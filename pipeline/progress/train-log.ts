@@ -44,6 +44,7 @@ export function classificationReportOf(output: string): string[] | undefined {
   const start = lines.findLastIndex((l) => /^\s*precision\s+recall\s+f1-score\s+support\s*$/.test(l))
   if (start < 0) return undefined
   const end = lines.findIndex((l, i) => i > start && /^\s*weighted avg\s/.test(l))
-  const last = end < 0 ? lines.findIndex((l, i) => i > start + 1 && l.trim() === '' && lines[i + 1]?.trim() === '') : end
+  const last =
+    end < 0 ? lines.findIndex((l, i) => i > start + 1 && l.trim() === '' && lines[i + 1]?.trim() === '') : end
   return lines.slice(start, last < 0 ? undefined : last + 1).map((l) => l.trimEnd())
 }

@@ -136,12 +136,14 @@ export function formatSize(bytes: number): string {
 }
 
 function describe(m: TransferMeasure): string {
-  return `${m.percent}% of ${formatSize(m.total)}, ${formatRate(m.bytesPerSecond)}, ${m.etaMs === 0 ? 'done' : formatEta(m.etaMs)}`
+  const eta = m.etaMs === 0 ? 'done' : formatEta(m.etaMs)
+  return `${m.percent}% of ${formatSize(m.total)}, ${formatRate(m.bytesPerSecond)}, ${eta}`
 }
 
 /**
  * One line per snapshot:
- * `uploading model.safetensors: 45% of 266.0 MiB, 12.3 MiB/s, ETA 12 s · total 40% of 330.0 MiB, 12.1 MiB/s, ETA 17 s`.
+ * `uploading model.safetensors: 45% of 266.0 MiB, 12.3 MiB/s, ETA 12 s · total 40% of 330.0 MiB, 12.1 MiB/s,
+ * ETA 17 s` (one line).
  */
 export function formatTransferLine(s: TransferSnapshot): string {
   return `${s.phase} ${s.file}: ${describe(s.fileMeasure)} · total ${describe(s.overall)}`

@@ -100,13 +100,20 @@ const signed = (n: number | null, digits = 0): string =>
 
 /** Human lines for the release summary: `rows: 1626 (+120)`, `  calculator: 324 (+20)`, `accuracy 0.9800 (+0.0100)`. */
 export function describeChanges(c: ReleaseChanges): string[] {
-  const out = [`changes since ${c.since ?? 'nothing (first model)'}${c.datasetUnknown ? ` (earlier rows unknown: ${c.datasetUnknown})` : ''}:`]
+  const out = [
+    `changes since ${c.since ?? 'nothing (first model)'}` +
+      `${c.datasetUnknown ? ` (earlier rows unknown: ${c.datasetUnknown})` : ''}:`,
+  ]
   out.push(`  rows ${c.totalRows.after} (${signed(c.totalRows.change)})`)
   const width = Math.max(0, ...Object.keys(c.rows).map((l) => l.length))
-  for (const [label, d] of Object.entries(c.rows)) out.push(`    ${label.padEnd(width)}  ${String(d.after).padStart(5)} (${signed(d.change)})`)
+  for (const [label, d] of Object.entries(c.rows))
+    out.push(`    ${label.padEnd(width)}  ${String(d.after).padStart(5)} (${signed(d.change)})`)
   if (c.metrics) {
     const m = c.metrics
-    out.push(`  accuracy ${m.accuracy.after.toFixed(4)} (${signed(m.accuracy.change, 4)}), macro F1 ${m.f1_macro.after.toFixed(4)} (${signed(m.f1_macro.change, 4)})`)
+    out.push(
+      `  accuracy ${m.accuracy.after.toFixed(4)} (${signed(m.accuracy.change, 4)}), ` +
+        `macro F1 ${m.f1_macro.after.toFixed(4)} (${signed(m.f1_macro.change, 4)})`,
+    )
   }
   return out
 }
@@ -117,16 +124,24 @@ export function describeChanges(c: ReleaseChanges): string[] {
  */
 export function renderChangesMarkdown(c: ReleaseChanges): string {
   const lines = ['## Changes', '']
-  lines.push(c.since ? `Compared with \`${c.since}\`, the model this version replaces.` : 'The first fine-tuned model of this environment.')
+  lines.push(
+    c.since
+      ? `Compared with \`${c.since}\`, the model this version replaces.`
+      : 'The first fine-tuned model of this environment.',
+  )
   if (c.datasetUnknown) lines.push('', `Earlier row counts are unknown (${c.datasetUnknown}).`)
   lines.push('', '| label | rows before | rows now | change |', '| --- | ---: | ---: | ---: |')
   const cell = (n: number | null): string => (n === null ? '?' : String(n))
-  for (const [label, d] of Object.entries(c.rows)) lines.push(`| ${label} | ${cell(d.before)} | ${d.after} | ${signed(d.change)} |`)
+  for (const [label, d] of Object.entries(c.rows))
+    lines.push(`| ${label} | ${cell(d.before)} | ${d.after} | ${signed(d.change)} |`)
   lines.push(`| **total** | ${cell(c.totalRows.before)} | ${c.totalRows.after} | ${signed(c.totalRows.change)} |`)
   if (c.metrics) {
     const f = (n: number | null): string => (n === null ? '?' : n.toFixed(4))
     lines.push('', '| metric | before | now | change |', '| --- | ---: | ---: | ---: |')
-    for (const [name, d] of [['accuracy', c.metrics.accuracy], ['macro F1', c.metrics.f1_macro]] as const) {
+    for (const [name, d] of [
+      ['accuracy', c.metrics.accuracy],
+      ['macro F1', c.metrics.f1_macro],
+    ] as const) {
       lines.push(`| ${name} | ${f(d.before)} | ${d.after.toFixed(4)} | ${signed(d.change, 4)} |`)
     }
   }
