@@ -1,7 +1,6 @@
-import { ModelshipError } from '../pipeline/engine/errors.js'
 import { assertValidModelRef } from '../pipeline/registry/version.js'
-import { environmentOf } from '../pipeline/environment.js'
-import { previousModelOf } from '../pipeline/history/audit-log.js'
+import { currentModelOf, environmentOf } from '../pipeline/environment.js'
+import { rollbackTargetOf } from '../pipeline/history/rollback-target.js'
 import type { ReleaseOptions } from '../pipeline/release/context.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import { resolveModelRef } from '../pipeline/model/model-ref.js'
@@ -93,9 +92,10 @@ export async function rollbackCommand(flags: PromoteFlags & { to?: string }, sig
   environmentOf(ws.config, envName)
   let target = flags.to === undefined ? undefined : shortRef(ws, flags.to)
   if (!target) {
-    const previous = previousModelOf(await ws.deps.history.read(), envName)
-    if (!previous) throw new ModelshipError('USAGE', `rollback: the history of ${envName} has no earlier model to go back to`, { hint: 'name one with --to MODEL_ID' })
-    target = previous.from
+    // "From" is what the files name, not what history last recorded: they differ after a `git checkout`.
+    const filesModel = await currentModelOf(ws.config, envName, ws.deps.files)
+    const { org, prefix, base_aliases: baseAliases } = ws.config.model
+    target = rollbackTargetOf({ entries: await ws.deps.history.read(), env: envName, filesModel, org, prefix, baseAliases }).to
   }
   assertValidModelRef(target, ws.config.model.base_aliases)
   const options: ReleaseOptions = { force: false, noDeploy: flags.deploy === false, action: 'rollback', target, ...(flags.to === undefined ? { undo: true } : {}) }

@@ -8,8 +8,10 @@ import { modelIdFor, parseVersion, versionOfRepo } from '../pipeline/registry/ve
 import { resolveModelRef } from '../pipeline/model/model-ref.js'
 import { readLabels } from '../pipeline/model/trainer.js'
 import { describePushFiles, formatBytes, listPushFiles } from '../pipeline/registry/model-folder.js'
+import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
+import type { PushProgress } from '../pipeline/registry/types.js'
 import { createPrompter, type Prompter } from './prompt.js'
-import { openWorkspace } from './workspace.js'
+import { type CommandContext, openWorkspace } from './workspace.js'
 
 export interface PushFlags {
   workspace?: string
@@ -82,7 +84,8 @@ export async function pushCommand(
   })
   // The same lock as a release: a push never races a release that is reserving or pushing versions.
   const lock = await acquireLock(join(ws.deps.stateDir, 'lock'), { runId: `push-${Date.now()}`, command: `push ${modelId}`, startedAt: new Date().toISOString() }, (m) => ws.deps.log.warn(m))
-  let lastFile = ''
+  const showProgress = progressPrinter(ws, await listPushFiles(dir, config.trainer.exclude))
+  // The live line is ended before anything else is printed, an error included.
   const pushed = await registry.push({
     ...(signal ? { signal } : {}),
     exclude: config.trainer.exclude,
@@ -90,14 +93,40 @@ export async function pushCommand(
     dir,
     extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
     commitMessage: `modelship push: ${modelId}`,
-    onProgress: (p) => {
-      if (p.bytes === p.total && p.file !== lastFile) {
-        lastFile = p.file
-        ws.print(`${p.phase} ${p.file}: ${p.total} bytes`)
-      }
-    },
-  }).finally(() => lock.release())
+    onProgress: showProgress.update,
+  }).finally(() => {
+    showProgress.end()
+    return lock.release()
+  })
   ws.print(`pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`)
   if (flags.json) ws.printJson(pushed)
   return 0
+}
+
+/**
+ * Live progress of a push: in a terminal one line redrawn in place (on stderr, up to 5 times a
+ * second); otherwise plain lines, one a second plus one per finished file, so CI logs stay short.
+ */
+function progressPrinter(ws: CommandContext, files: ReadonlyArray<{ path: string; size: number }>) {
+  const now = (): number => ws.deps.clock.now().getTime()
+  const meter = createTransferMeter({ now, expected: { phase: 'uploading', files } })
+  const live = process.stderr.isTTY === true
+  const shouldShow = createThrottle(now, live ? 200 : 1000)
+  let drawn = false
+  return {
+    update: (p: PushProgress): void => {
+      const snapshot = meter.update(p)
+      if (!shouldShow(snapshot.finished)) return
+      const line = formatTransferLine(snapshot)
+      if (live) {
+        process.stderr.write(`\r${ws.deps.redact(line).slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`)
+        drawn = true
+      } else {
+        ws.print(line)
+      }
+    },
+    end: (): void => {
+      if (drawn) process.stderr.write('\n')
+    },
+  }
 }

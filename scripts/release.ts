@@ -3,6 +3,9 @@ import { PLAN_LEGEND } from '../pipeline/engine/plan.js'
 import type { StepDef } from '../pipeline/engine/step.js'
 import type { Deps } from '../pipeline/ports/deps.js'
 import type { Ctx } from '../pipeline/release/context.js'
+import { createStateStore, UNFINISHED, type RunState } from '../pipeline/engine/state.js'
+import { formatDuration } from '../pipeline/engine/run-steps.js'
+import { describeChanges } from '../pipeline/release/changes.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
@@ -74,12 +77,17 @@ export async function releaseCommand(
   if (envName !== undefined && !ws.config.environments[envName]) {
     throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)
   }
+  // Shown before any question: starting over beside an unfinished run orphans its version.
+  if (flags.resume === undefined || flags.resume === false) {
+    for (const line of await unfinishedRunWarnings(ws.deps.stateDir, envName ?? 'production', ws.deps.redact)) ws.print(line)
+  }
   const noDeploy = flags.deploy === false
   const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true || flags.dryRun === true, env: ws.env })
   const steps = withHookBefore(RELEASE_STEPS, 'push', confirmBeforePush(prompter))
   // A prompt mid-run needs a renderer that does not redraw the screen: the simple one prints line by line.
   const renderer = process.stdout.isTTY && !flags.json && !prompter.interactive ? 'default' : 'simple'
   let summary: ReleaseSummary
+  const startedAt = performance.now()
   try {
     summary = await runRelease(steps, ws.deps, {
       ...(envName ? { envName } : {}),
@@ -98,14 +106,14 @@ export async function releaseCommand(
     await appendStepSummary(ws.env, failureMarkdown(ws.deps.redact(messageOf(e)), exitCodeOf(e)))
     throw e
   }
-  printSummary(ws.print, summary)
+  printSummary(ws.print, summary, performance.now() - startedAt)
   const state = summary.dryRun ? undefined : await readRunState(summary.runDir)
   await appendStepSummary(ws.env, ws.deps.redact(releaseMarkdown(summary, ws.config, state)))
   if (flags.json) ws.printJson(summary)
   return 0
 }
 
-function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
+function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: number): void {
   if (s.dryRun) {
     print('')
     print(`Dry run of ${s.env}: nothing was changed. A real run would create ${s.runDir}.`)
@@ -122,6 +130,44 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
   print(`Released ${s.modelId ?? '?'} to ${s.env}${deployed} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
   if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
   if (s.metrics) print(`  accuracy ${s.metrics.accuracy.toFixed(4)}, macro F1 ${s.metrics.f1_macro.toFixed(4)}`)
+  if (s.trainReport) {
+    // As the trainer printed it: the columns line up only when the spacing is kept.
+    print('  classification report:')
+    for (const l of s.trainReport) print(l === '' ? '' : `    ${l}`)
+  }
+  if (s.trainLog) print(`  trainer output: ${s.trainLog}`)
+  if (s.changes) for (const l of describeChanges(s.changes)) print(`  ${l}`)
   const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)
   if (skipped.length) print(`  skipped: ${skipped.join(', ')}`)
+  print(`Done in ${formatDuration(Math.round(tookMs))}.`)
+}
+
+/**
+ * A new release beside an unfinished one orphans the version that run reserved (and maybe pushed):
+ * say which run, where it stopped and what it holds, and the two ways out.
+ */
+export async function unfinishedRunWarnings(stateDir: string, env: string, redact: (s: string) => string): Promise<string[]> {
+  const runs = await createStateStore(stateDir, redact, () => new Date()).list()
+  const out: string[] = []
+  for (const { state } of runs) {
+    if (!state || state.env !== env || (state.kind ?? 'release') !== 'release' || !UNFINISHED.has(state.status)) continue
+    const step = stoppedAt(state)
+    const version = reservedModelOf(state)
+    out.push(
+      `warning: run ${state.runId} of ${env} is unfinished (${state.status}${step ? ` at ${step}` : ''}` +
+        `${version ? `, version ${version} reserved` : ''}); continue it with \`modelship release --resume ${state.runId}\`` +
+        ` or set it aside with \`modelship runs abandon ${state.runId}\``,
+    )
+  }
+  return out
+}
+
+function stoppedAt(state: RunState): string | undefined {
+  if (state.error?.step) return state.error.step
+  return Object.entries(state.steps).find(([, r]) => r?.status === 'running' || r?.status === 'failed')?.[0]
+}
+
+function reservedModelOf(state: RunState): string | undefined {
+  const release = state.steps.version?.outputs?.release as { modelId?: unknown } | undefined
+  return typeof release?.modelId === 'string' ? release.modelId : undefined
 }
