@@ -56,9 +56,12 @@ class Vectorizer:
         self.shares = (math.sqrt(self.word_weight), math.sqrt(1.0 - self.word_weight))
 
     @classmethod
-    def fit(cls, ngrams: HashedNgrams, word_weight: float, texts: list[str], min_df: int) -> "Vectorizer":
+    def fit_transform(cls, ngrams: HashedNgrams, word_weight: float, texts: list[str],
+                      min_df: int) -> tuple["Vectorizer", list[tuple[array, array]]]:
+        """Fit on texts and return their compact vectors; each text is hashed once."""
         df = array("I", bytes(4 * N_IDS))
         kept = []  # ids whose document frequency reached min_df (cheaper than scanning all N_IDS counts)
+        hashed = []
         for text in texts:
             words, chars = ngrams.ids(text)
             for i in set(words).union(chars):
@@ -66,20 +69,32 @@ class Vectorizer:
                 df[i] = d
                 if d == min_df:
                     kept.append(i)
+            hashed.append((array("I", words), array("I", chars)))
         kept.sort()
         n = len(texts)
         idf = [round(math.log((1 + n) / (1 + df[i])) + 1.0, IDF_DIGITS) for i in kept]
-        return cls(ngrams, word_weight, {i: j for j, i in enumerate(kept)}, idf)
+        del df
+        vec = cls(ngrams, word_weight, {i: j for j, i in enumerate(kept)}, idf)
+        hashed.reverse()  # consumed from the end, so the id arrays are freed as the vectors are built
+        X = []
+        while hashed:
+            words, chars = hashed.pop()
+            cols, vals = vec.vectorize(words.tolist(), chars.tolist())
+            X.append((array("i", cols), array("f", vals)))
+        return vec, X
 
     @property
     def n_features(self) -> int:
         return len(self.idf)
 
     def transform(self, text: str) -> tuple[list[int], list[float]]:
+        return self.vectorize(*self.ngrams.ids(text))
+
+    def vectorize(self, word_ids: list[int], char_ids: list[int]) -> tuple[list[int], list[float]]:
         cols: list[int] = []
         vals: list[float] = []
         columns, idf, log_ = self.columns, self.idf, math.log
-        for group, share in zip(self.ngrams.ids(text), self.shares):
+        for group, share in zip((word_ids, char_ids), self.shares):
             gc: list[int] = []
             gv: list[float] = []
             for i, count in Counter(group).items():
@@ -135,6 +150,7 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, batch_si
     Gradients are summed over a mini-batch; the step follows lr_t = lr0 / (1 + lr0 * l2 * t) (t = examples
     seen). L2 decay is applied with the weight-scale trick (W = scale * V) so updates stay sparse.
     """
+    exp = math.exp
     rng = random.Random(f"sgd:{seed}")
     model = LinearModel([[0.0] * n_features for _ in range(n_classes)], [0.0] * n_classes)
     V, b = model.W, model.b
@@ -151,14 +167,17 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, batch_si
                 batch = order[start:start + batch_size]
                 lr = lr0 / (1.0 + lr0 * l2 * t)
                 grads = []
+                s = model.scale
                 for i in batch:
                     cols_a, vals_a = X[i]
                     cols, vals = cols_a.tolist(), vals_a.tolist()
-                    p = model.proba(cols, vals)
+                    scores = [s * sum(map(mul, map(Vk.__getitem__, cols), vals)) + bk for Vk, bk in zip(V, b)]
+                    top = max(scores)
+                    e = [exp(x - top) for x in scores]
+                    z = sum(e)
                     yi = y[i]
-                    loss_sum -= math.log(max(p[yi], 1e-12))
-                    if smooth:
-                        p = [pk - smooth for pk in p]
+                    loss_sum -= math.log(max(e[yi] / z, 1e-12))
+                    p = [x / z - smooth for x in e]
                     p[yi] -= keep
                     grads.append((cols, vals, p))
                 seen += len(batch)
@@ -246,8 +265,7 @@ def train_baseline(args, labels, train_rows, test_rows, out_dir) -> tuple[dict, 
     if args.baseline_learning_rate is not None:
         cfg["learning_rate"] = args.baseline_learning_rate
     ngrams = HashedNgrams(cfg["word_ngrams"], cfg["char_ngrams"])
-    vec = Vectorizer.fit(ngrams, cfg["word_weight"], [t for t, _ in train_rows], cfg["min_df"])
-    X = [vec.transform_compact(t) for t, _ in train_rows]
+    vec, X = Vectorizer.fit_transform(ngrams, cfg["word_weight"], [t for t, _ in train_rows], cfg["min_df"])
     label_id = {l: k for k, l in enumerate(labels)}
     y = [label_id[l] for _, l in train_rows]
     X_test = [vec.transform_compact(t) for t, _ in test_rows]
