@@ -142,6 +142,24 @@ def passes_schedule(epochs: int, min_passes: int, n_train: int, examples_seen: i
     return [base + (1 if e < extra else 0) for e in range(epochs)]
 
 
+def sparse_update(n_classes: int):
+    """update(V, c, cols, vals) does V[k][j] -= c[k] * v for every class k and every (j, v) of one example.
+
+    Generated for n_classes, like collections.namedtuple generates its classes: visiting each feature once
+    for all classes, with the classes unrolled, costs about a quarter less than a loop per class, and this
+    loop is where the baseline spends half of its training time.
+    """
+    ks = range(n_classes)
+    source = (f"def update(V, c, cols, vals):\n"
+              f"    {', '.join(f'V{k}' for k in ks)}, = V\n"
+              f"    {', '.join(f'c{k}' for k in ks)}, = c\n"
+              f"    for j, v in zip(cols, vals):\n"
+              + "".join(f"        V{k}[j] -= c{k} * v\n" for k in ks))
+    namespace: dict = {}
+    exec(source, namespace)  # noqa: S102 - the source is built above from integers only
+    return namespace["update"]
+
+
 def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, batch_size, lr0, l2, seed,
                       label_smoothing=0.0, on_epoch=None) -> LinearModel:
     """Mini-batch SGD on the L2-regularised multinomial logistic loss (cross-entropy against label-smoothed
@@ -151,6 +169,7 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, batch_si
     seen). L2 decay is applied with the weight-scale trick (W = scale * V) so updates stay sparse.
     """
     exp = math.exp
+    update = sparse_update(n_classes)
     rng = random.Random(f"sgd:{seed}")
     model = LinearModel([[0.0] * n_features for _ in range(n_classes)], [0.0] * n_classes)
     V, b = model.W, model.b
@@ -185,14 +204,8 @@ def train_softmax_sgd(X, y, n_features, n_classes, *, passes_per_epoch, batch_si
                 model.scale *= (1.0 - lr * l2) ** len(batch)
                 step = lr / model.scale
                 for cols, vals, g in grads:
-                    for k, gk in enumerate(g):
-                        if -1e-5 < gk < 1e-5:
-                            continue
-                        Vk = V[k]
-                        c = step * gk
-                        for j, v in zip(cols, vals):
-                            Vk[j] -= c * v
-                        b[k] -= lr * gk
+                    update(V, [step * gk for gk in g], cols, vals)
+                    b[:] = [bk - lr * gk for bk, gk in zip(b, g)]
                 if model.scale < 1e-6:
                     s = model.scale
                     for k, Vk in enumerate(V):
