@@ -40,6 +40,12 @@ export interface HistoryEntry {
   error?: string
   /** A plain `rollback` (no --to): it undoes the latest change not undone yet. */
   undo?: boolean
+  /** Image mode: the image tag the run deployed (or meant to). */
+  tag?: string
+  /** Image mode: the tag the environment ran before, when known (what a rollback returns to). */
+  previousTag?: string
+  /** The hosts the run deployed to (or started to), in order; absent: the current context only. */
+  hosts?: string[]
 }
 
 /** Who made a change, for the audit log. */
