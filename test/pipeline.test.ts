@@ -32,7 +32,7 @@ describe('the step table', () => {
     expect(STEPS.map((s) => s.name)).toEqual([...STEP_NAMES])
     expect(Object.fromEntries(STEPS.map((s) => [s.name, s.inDryRun]))).toEqual({
       preflight: 'run', export: 'run', validate: 'run', train: 'skip', gate: 'skip', version: 'run',
-      push: 'skip', compose: 'run', build: 'skip', deploy: 'skip', verify: 'skip', record: 'run',
+      push: 'skip', compose: 'run', build: 'skip', publish: 'skip', deploy: 'skip', verify: 'skip', record: 'run',
     })
   })
 })
