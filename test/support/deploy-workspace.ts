@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { appendFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDockerShim, type DockerShim, type DockerShimOptions, type ShimCall } from './docker-shim.js'
@@ -69,3 +69,11 @@ export interface HistoryLine {
 }
 
 export const historyOf = (ws: string) => readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
+
+/** With DEPLOY_SHIM_LOG set, appends the case's docker calls (briefly, in order) to that file, for the closing note. */
+export function noteCalls(title: string, shim: DockerShim): void {
+  const file = process.env.DEPLOY_SHIM_LOG
+  if (!file) return
+  const lines = shim.calls().map((c) => `  ${brief(c)}${c.envFiles?.length ? ` [env-file ${c.envFiles.map((f) => f.split('/').pop()).join(',')}]` : ''}`)
+  appendFileSync(file, `${title}\n${lines.join('\n')}\n\n`)
+}
