@@ -22,7 +22,9 @@ export const buildStep = defineStep({
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = ctx.release?.modelId ?? '<next model>'
     if (s.mode === 'image' && ctx.options.imageTag) {
-      return [{ kind: 'note', text: `build: nothing to build, ${modelId} is in the registry as ${ctx.options.imageTag}` }]
+      return [
+        { kind: 'note', text: `build: nothing to build, ${modelId} is in the registry as ${ctx.options.imageTag}` },
+      ]
     }
     const version = ctx.release?.version
     const tag = imageTagForPlan(deps.config, { modelId, ...(version ? { version } : {}), runId: ctx.runId })
@@ -49,7 +51,11 @@ export const buildStep = defineStep({
       return
     }
     const version = release.version
-    const tag = await imageTagForRun(deps, { modelId: release.modelId, ...(version ? { version } : {}), runId: ctx.runId })
+    const tag = await imageTagForRun(deps, {
+      modelId: release.modelId,
+      ...(version ? { version } : {}),
+      runId: ctx.runId,
+    })
     // Built once per run: a resumed run (--from publish, or after a failed deploy) reuses the image this
     // run built when the engine still holds it under the tag.
     const earlier = ctx.image
@@ -60,7 +66,13 @@ export const buildStep = defineStep({
         return
       }
     }
-    const built = await buildImage(deps, s, { host: DEFAULT_HOST, modelId: release.modelId, runDir: ctx.runDir, tag, onLine })
+    const built = await buildImage(deps, s, {
+      host: DEFAULT_HOST,
+      modelId: release.modelId,
+      runDir: ctx.runDir,
+      tag,
+      onLine,
+    })
     ctx.image = {
       model: release.modelId,
       tag,

@@ -21,7 +21,9 @@ export const deployStep = defineStep({
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = ctx.release?.modelId ?? '<next model>'
     const version = ctx.release?.version
-    const tag = ctx.options.imageTag ?? imageTagForPlan(deps.config, { modelId, ...(version ? { version } : {}), runId: ctx.runId })
+    const tag =
+      ctx.options.imageTag ??
+      imageTagForPlan(deps.config, { modelId, ...(version ? { version } : {}), runId: ctx.runId })
     return deployPlan(s, { modelId, tag })
   },
   inputs: (ctx) => ({ image: ctx.image }),
@@ -49,7 +51,8 @@ export const deployStep = defineStep({
       ...(image.tag && s.mode === 'image' ? { tag: image.tag } : {}),
       hosts,
     }
-    const where = s.hosts.length > 1 ? ` on ${hosts.map((h) => `${h.host} (${h.health})`).join(', ')}` : `: ${first.health}`
+    const where =
+      s.hosts.length > 1 ? ` on ${hosts.map((h) => `${h.host} (${h.health})`).join(', ')}` : `: ${first.health}`
     task.title = `Redeployed ${s.service}${s.mode === 'image' ? ` ${image.tag}` : ''}${where}`
   },
 })

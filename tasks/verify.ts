@@ -25,6 +25,8 @@ export const verifyStep = defineStep({
     const modelId = need(ctx, 'release').modelId
     const commands = await verifyService(deps, s, { modelId, onLine: (l) => (task.output = l) })
     ctx.verification = { commands }
-    task.title = commands.length ? `Verified: ${commands.join('; ')}` : 'Verified: service healthy (no verify configured)'
+    task.title = commands.length
+      ? `Verified: ${commands.join('; ')}`
+      : 'Verified: service healthy (no verify configured)'
   },
 })

@@ -16,11 +16,22 @@ afterEach(() => {
 })
 
 const COMPOSE_FILES = {
-  production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'], edit: ['docker-compose.production.yml'], env_file: ['.env.production'] },
-  qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'], edit: ['docker-compose.qa.yml'], env_file: ['.env.qa'] },
+  production: {
+    compose: ['docker-compose.yml', 'docker-compose.production.yml'],
+    edit: ['docker-compose.production.yml'],
+    env_file: ['.env.production'],
+  },
+  qa: {
+    compose: ['docker-compose.yml', 'docker-compose.qa.yml'],
+    edit: ['docker-compose.qa.yml'],
+    env_file: ['.env.qa'],
+  },
 }
 
-function setup(config: { deploy?: Record<string, unknown>; production?: Record<string, unknown>; qa?: Record<string, unknown> }, shimOpts = {}) {
+function setup(
+  config: { deploy?: Record<string, unknown>; production?: Record<string, unknown>; qa?: Record<string, unknown> },
+  shimOpts = {},
+) {
   const d = deployWorkspace(
     {
       deploy: { mode: 'compose', health_timeout_s: 5, ...config.deploy },
@@ -35,8 +46,9 @@ function setup(config: { deploy?: Record<string, unknown>; production?: Record<s
   return d
 }
 
-const envFilesOf = (calls: ReturnType<ReturnType<typeof setup>['shim']['calls']>) =>
-  [...new Set(calls.filter((c) => c.files).map((c) => (c.envFiles ?? []).map((f) => f.split('/').pop()).join(',')))]
+const envFilesOf = (calls: ReturnType<ReturnType<typeof setup>['shim']['calls']>) => [
+  ...new Set(calls.filter((c) => c.files).map((c) => (c.envFiles ?? []).map((f) => f.split('/').pop()).join(','))),
+]
 
 describe('compose mode on several hosts', () => {
   it('builds and ups on each host in order, the canary first; per-host state is readable for current/list', async () => {
@@ -53,7 +65,9 @@ describe('compose mode on several hosts', () => {
     const config = await loadConfig({ workspace: ws, env: {} })
     const deps = createDeps({ config, env: { PATH: shim.env.PATH, ...shim.env }, dryRun: false, write: () => {} })
     const hosts = await readHostRuntimes({ config, sh: deps.sh, history: await deps.history.read() }, 'production')
-    expect(hosts.map((h) => [h.host, h.status, h.health, h.imageId === shim.container('app', h.host)?.imageId])).toEqual([
+    expect(
+      hosts.map((h) => [h.host, h.status, h.health, h.imageId === shim.container('app', h.host)?.imageId]),
+    ).toEqual([
       ['prod-a', 'ok', 'healthy', true],
       ['prod-b', 'ok', 'healthy', true],
     ])
@@ -61,13 +75,35 @@ describe('compose mode on several hosts', () => {
   }, 120_000)
 
   it('a failure on host 2 rebuilds the previous model on hosts 1 and 2 only (exit 5)', async () => {
-    const { ws, shim, env } = setup({ production: { hosts: ['prod-a', 'prod-b'] } }, { health: [{ state: 'unhealthy', host: 'prod-b', model: V1 }], strictVars: true })
+    const { ws, shim, env } = setup(
+      { production: { hosts: ['prod-a', 'prod-b'] } },
+      { health: [{ state: 'unhealthy', host: 'prod-b', model: V1 }], strictVars: true },
+    )
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(5)
-    expect(r.stderr).toContain('service app is unhealthy after redeploy on prod-b; production was rolled back to mdeberta on prod-a, prod-b')
-    expect(writes(shim)).toEqual(['prod-a build', 'prod-a up', 'prod-b build', 'prod-b up', 'prod-a build', 'prod-a up', 'prod-b build', 'prod-b up'])
-    expect(shim.calls().filter((c) => c.name === 'build').map((c) => c.argv.at(-2))).toEqual([
-      `HF_INTENT_MODEL=${V1}`, `HF_INTENT_MODEL=${V1}`, 'HF_INTENT_MODEL=mdeberta', 'HF_INTENT_MODEL=mdeberta',
+    expect(r.stderr).toContain(
+      'service app is unhealthy after redeploy on prod-b; production was rolled back to mdeberta on prod-a, prod-b',
+    )
+    expect(writes(shim)).toEqual([
+      'prod-a build',
+      'prod-a up',
+      'prod-b build',
+      'prod-b up',
+      'prod-a build',
+      'prod-a up',
+      'prod-b build',
+      'prod-b up',
+    ])
+    expect(
+      shim
+        .calls()
+        .filter((c) => c.name === 'build')
+        .map((c) => c.argv.at(-2)),
+    ).toEqual([
+      `HF_INTENT_MODEL=${V1}`,
+      `HF_INTENT_MODEL=${V1}`,
+      'HF_INTENT_MODEL=mdeberta',
+      'HF_INTENT_MODEL=mdeberta',
     ])
     for (const host of ['prod-a', 'prod-b']) expect(shim.container('app', host)).toMatchObject({ model: 'mdeberta' })
     noteCalls('compose mode, host 2 unhealthy (release v1.0)', shim)
@@ -75,7 +111,7 @@ describe('compose mode on several hosts', () => {
 })
 
 describe('per-environment settings', () => {
-  it('--env-file: every compose command of an environment gets its env files, never another environment\'s', async () => {
+  it("--env-file: every compose command of an environment gets its env files, never another environment's", async () => {
     const { ws, shim, env } = setup({})
     expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
     const mark = shim.calls().length
@@ -131,7 +167,15 @@ describe('health_timeout_s per environment (in process, fake clock: no real wait
     const deps = createDeps({ config, env: { ...shimEnv }, dryRun: false, write: () => {}, overrides: { clock } })
     const options = { force: false, noDeploy: false, action: 'promote' as const, target: 'bart', deploy: true }
     const signal = new AbortController().signal
-    const req = { envName, dryRun: false, options, kind: 'promote', renderer: 'silent' as const, signal, command: 'promote bart' }
+    const req = {
+      envName,
+      dryRun: false,
+      options,
+      kind: 'promote',
+      renderer: 'silent' as const,
+      signal,
+      command: 'promote bart',
+    }
     const error = (await runRelease(PROMOTE_STEPS, deps, req, ['target']).catch((e: unknown) => e)) as ModelshipError
     return { error, clock }
   }

@@ -18,12 +18,19 @@ const hostsOf = (hosts: string[]) => ({
       env_file: ['.env.production'],
       hosts,
     },
-    qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml', 'docker-compose.image.yml'], edit: ['docker-compose.qa.yml'], env_file: ['.env.qa'] },
+    qa: {
+      compose: ['docker-compose.yml', 'docker-compose.qa.yml', 'docker-compose.image.yml'],
+      edit: ['docker-compose.qa.yml'],
+      env_file: ['.env.qa'],
+    },
   },
 })
 
 function setup(hosts: string[], shimOpts: Parameters<typeof deployWorkspace>[1] = {}) {
-  const d = deployWorkspace({ ...IMAGE_MODE, ...hostsOf(hosts) }, { contexts: hosts.filter((h) => !h.includes('://')), ...shimOpts })
+  const d = deployWorkspace(
+    { ...IMAGE_MODE, ...hostsOf(hosts) },
+    { contexts: hosts.filter((h) => !h.includes('://')), ...shimOpts },
+  )
   done.push(d.done)
   return d
 }
@@ -45,12 +52,23 @@ describe('deploy.mode image on two hosts', () => {
     const build = shim.calls().find((c) => c.name === 'build')!
     expect(build.argv).toContain(`HF_INTENT_MODEL=${V1}`)
     for (const host of ['prod-a', 'prod-b']) {
-      expect(shim.container('app', host)).toMatchObject({ image: `${IMAGE_REPO}:model-v1.0`, model: V1, tag: 'model-v1.0' })
+      expect(shim.container('app', host)).toMatchObject({
+        image: `${IMAGE_REPO}:model-v1.0`,
+        model: V1,
+        tag: 'model-v1.0',
+      })
     }
     expect(Object.keys(shim.registry())).toEqual([`${IMAGE_REPO}:model-v1.0`])
-    expect(historyOf(ws).at(-1)).toMatchObject({ action: 'release', to: V1, outcome: 'success', tag: 'model-v1.0', hosts: ['prod-a', 'prod-b'] })
+    expect(historyOf(ws).at(-1)).toMatchObject({
+      action: 'release',
+      to: V1,
+      outcome: 'success',
+      tag: 'model-v1.0',
+      hosts: ['prod-a', 'prod-b'],
+    })
     // Every compose command had the environment's env file (the shim fails one without it: strictVars).
-    for (const c of shim.calls().filter((c) => c.files)) expect(c.envFiles?.map((f) => f.split('/').pop())).toEqual(['.env.production'])
+    for (const c of shim.calls().filter((c) => c.files))
+      expect(c.envFiles?.map((f) => f.split('/').pop())).toEqual(['.env.production'])
     noteCalls('image mode end to end on two hosts (release v1.0)', shim)
   }, 120_000)
 
@@ -61,7 +79,9 @@ describe('deploy.mode image on two hosts', () => {
     shim.setCues({ ...shim.cues(), health: [{ state: 'unhealthy', host: 'prod-a', tag: 'model-v1.1' }] })
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(5)
-    expect(r.stderr).toMatch(/^error: service app is unhealthy after redeploy on prod-a; production was rolled back to pratikoai\/intent-classifier-v1\.0 \(tag model-v1\.0\) on prod-a$/m)
+    expect(r.stderr).toMatch(
+      /^error: service app is unhealthy after redeploy on prod-a; production was rolled back to pratikoai\/intent-classifier-v1\.0 \(tag model-v1\.0\) on prod-a$/m,
+    )
     expect(writes(shim, mark)).toEqual([
       'default build model-v1.1',
       'default push model-v1.1',
@@ -73,7 +93,14 @@ describe('deploy.mode image on two hosts', () => {
     expect(shim.calls('prod-b').filter((c) => c.tag === 'model-v1.1')).toEqual([])
     expect(shim.container('app', 'prod-a')).toMatchObject({ tag: 'model-v1.0', model: V1 })
     expect(shim.container('app', 'prod-b')).toMatchObject({ tag: 'model-v1.0', model: V1 })
-    expect(historyOf(ws).at(-1)).toMatchObject({ to: V2, outcome: 'rolled_back', step: 'deploy', tag: 'model-v1.1', previousTag: 'model-v1.0', hosts: ['prod-a'] })
+    expect(historyOf(ws).at(-1)).toMatchObject({
+      to: V2,
+      outcome: 'rolled_back',
+      step: 'deploy',
+      tag: 'model-v1.1',
+      previousTag: 'model-v1.0',
+      hosts: ['prod-a'],
+    })
     noteCalls('canary (prod-a) unhealthy on release v1.1', { ...shim, calls: () => shim.calls().slice(mark) })
   }, 120_000)
 
@@ -97,7 +124,8 @@ describe('deploy.mode image on two hosts', () => {
       'prod-b pull model-v1.0',
       'prod-b up model-v1.0',
     ])
-    for (const host of ['prod-a', 'prod-b']) expect(shim.container('app', host)).toMatchObject({ tag: 'model-v1.0', model: V1 })
+    for (const host of ['prod-a', 'prod-b'])
+      expect(shim.container('app', host)).toMatchObject({ tag: 'model-v1.0', model: V1 })
     noteCalls('host 2 (prod-b) unhealthy on release v1.1', { ...shim, calls: () => shim.calls().slice(mark) })
   }, 120_000)
 
@@ -116,8 +144,12 @@ describe('deploy.mode image on two hosts', () => {
     expect(r.stderr).toMatch(/prod-a: containers of app: .*unhealthy/)
     expect(r.stderr).toContain('prod-b: untouched (never got this release)')
     const compose = '-f docker-compose.yml -f docker-compose.production.yml -f docker-compose.image.yml'
-    expect(r.stderr).toContain(`  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} pull app`)
-    expect(r.stderr).toContain(`  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} up -d --no-deps app`)
+    expect(r.stderr).toContain(
+      `  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} pull app`,
+    )
+    expect(r.stderr).toContain(
+      `  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} up -d --no-deps app`,
+    )
     expect(historyOf(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   }, 120_000)
 
@@ -130,9 +162,20 @@ describe('deploy.mode image on two hosts', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`rolled back production: ${V2} → ${V1}, redeployed`)
-    expect(writes(shim, mark)).toEqual(['prod-a pull model-v1.0', 'prod-a up model-v1.0', 'prod-b pull model-v1.0', 'prod-b up model-v1.0'])
-    for (const host of ['prod-a', 'prod-b']) expect(shim.container('app', host)).toMatchObject({ tag: 'model-v1.0', model: V1 })
-    expect(historyOf(ws).at(-1)).toMatchObject({ action: 'rollback', to: V1, tag: 'model-v1.0', previousTag: 'model-v1.1' })
+    expect(writes(shim, mark)).toEqual([
+      'prod-a pull model-v1.0',
+      'prod-a up model-v1.0',
+      'prod-b pull model-v1.0',
+      'prod-b up model-v1.0',
+    ])
+    for (const host of ['prod-a', 'prod-b'])
+      expect(shim.container('app', host)).toMatchObject({ tag: 'model-v1.0', model: V1 })
+    expect(historyOf(ws).at(-1)).toMatchObject({
+      action: 'rollback',
+      to: V1,
+      tag: 'model-v1.0',
+      previousTag: 'model-v1.1',
+    })
     noteCalls('rollback in image mode (after v1.0 and v1.1)', { ...shim, calls: () => shim.calls().slice(mark) })
   }, 120_000)
 
@@ -142,7 +185,9 @@ describe('deploy.mode image on two hosts', () => {
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(0)
     const calls = shim.calls()
-    expect(calls.filter((c) => c.dockerHost !== undefined).map(brief)).toEqual(calls.filter((c) => c.host === ssh).map(brief))
+    expect(calls.filter((c) => c.dockerHost !== undefined).map(brief)).toEqual(
+      calls.filter((c) => c.host === ssh).map(brief),
+    )
     expect(calls.filter((c) => c.host === ssh).map((c) => c.name)).toEqual(['ps', 'pull', 'up', 'ps', 'inspect'])
     for (const c of calls) {
       if (c.host === ssh) {
@@ -172,19 +217,27 @@ describe('deploy.mode image on two hosts', () => {
       'prod-b up model-v1.0',
     ])
     expect(shim.calls().filter((c) => c.name === 'build')).toHaveLength(1)
-    for (const host of ['prod-a', 'prod-b']) expect(shim.container('app', host)).toMatchObject({ tag: 'model-v1.0', model: V1 })
+    for (const host of ['prod-a', 'prod-b'])
+      expect(shim.container('app', host)).toMatchObject({ tag: 'model-v1.0', model: V1 })
     noteCalls('push fails, then --resume --from publish', shim)
   }, 120_000)
 
-  it('dry-run prints the build with the tag, the push and each host\'s pull + up, and runs none of them', async () => {
+  it("dry-run prints the build with the tag, the push and each host's pull + up, and runs none of them", async () => {
     const { ws, shim, env } = setup(['prod-a', 'ssh://deploy@10.0.0.7'])
     const r = await runCli(['release', '--workspace', ws, '--dry-run'], { env })
     expect(r.code).toBe(0)
-    const compose = '--env-file .env.production -f docker-compose.yml -f docker-compose.production.yml -f docker-compose.image.yml'
-    expect(r.stdout).toContain(`! IMAGE_TAG=… docker compose ${compose} build --build-arg HF_INTENT_MODEL=${V1} app  # IMAGE_TAG=model-v1.0`)
+    const compose =
+      '--env-file .env.production -f docker-compose.yml -f docker-compose.production.yml -f docker-compose.image.yml'
+    expect(r.stdout).toContain(
+      `! IMAGE_TAG=… docker compose ${compose} build --build-arg HF_INTENT_MODEL=${V1} app  # IMAGE_TAG=model-v1.0`,
+    )
     expect(r.stdout).toContain(`! IMAGE_TAG=… docker compose ${compose} push app  # IMAGE_TAG=model-v1.0`)
-    expect(r.stdout).toContain(`! IMAGE_TAG=… docker --context prod-a compose ${compose} pull app  # IMAGE_TAG=model-v1.0`)
-    expect(r.stdout).toContain(`! DOCKER_HOST=… IMAGE_TAG=… docker compose ${compose} up -d --no-deps app  # DOCKER_HOST=ssh://deploy@10.0.0.7; IMAGE_TAG=model-v1.0`)
+    expect(r.stdout).toContain(
+      `! IMAGE_TAG=… docker --context prod-a compose ${compose} pull app  # IMAGE_TAG=model-v1.0`,
+    )
+    expect(r.stdout).toContain(
+      `! DOCKER_HOST=… IMAGE_TAG=… docker compose ${compose} up -d --no-deps app  # DOCKER_HOST=ssh://deploy@10.0.0.7; IMAGE_TAG=model-v1.0`,
+    )
     expect(writes(shim)).toEqual([])
   }, 120_000)
 })

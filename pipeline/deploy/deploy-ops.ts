@@ -25,9 +25,16 @@ import { type DeploySettings, tagOf, targetOn } from './settings.js'
 export const SECRET_OVERRIDE_FILE = 'compose.hf-token-secret.yml'
 
 /** Runs a write command: argv plus its own environment (DOCKER_HOST, the tag; HF_TOKEN for builds). */
-async function write(deps: Deps, cmd: HostCommand, o: { env?: Record<string, string>; onLine?: (l: string) => void } = {}) {
+async function write(
+  deps: Deps,
+  cmd: HostCommand,
+  o: { env?: Record<string, string>; onLine?: (l: string) => void } = {},
+) {
   const env = { ...cmd.env, ...o.env }
-  return deps.sh.write(cmd.argv, { ...(Object.keys(env).length ? { env } : {}), ...(o.onLine ? { onLine: o.onLine } : {}) })
+  return deps.sh.write(cmd.argv, {
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(o.onLine ? { onLine: o.onLine } : {}),
+  })
 }
 
 async function read(deps: Deps, cmd: HostCommand): Promise<string> {
@@ -74,15 +81,26 @@ export async function buildImage(
     override = secretOverridePath(o.runDir)
     await writeFileAtomic(override, secretOverrideYaml(s.service))
   }
-  const cmd = buildCommandOn(s, { host: o.host, modelId: o.modelId, ...(override ? { secretOverride: override } : {}), ...(o.tag ? { tag: o.tag } : {}) })
-  await write(deps, cmd, { ...(deps.secrets.hfToken ? { env: { HF_TOKEN: deps.secrets.hfToken } } : {}), ...(o.onLine ? { onLine: o.onLine } : {}) })
+  const cmd = buildCommandOn(s, {
+    host: o.host,
+    modelId: o.modelId,
+    ...(override ? { secretOverride: override } : {}),
+    ...(o.tag ? { tag: o.tag } : {}),
+  })
+  await write(deps, cmd, {
+    ...(deps.secrets.hfToken ? { env: { HF_TOKEN: deps.secrets.hfToken } } : {}),
+    ...(o.onLine ? { onLine: o.onLine } : {}),
+  })
   return localImageOf(deps, s, o.host, o.tag)
 }
 
 /** The service's image on a host: its reference (`config --images`) and, when the host has it, its id. */
 export async function localImageOf(deps: Deps, s: DeploySettings, host: Host, tag?: string): Promise<BuiltImage> {
   const t = tagOf(s, tag)
-  const images = await read(deps, composeConfigCommand({ target: targetOn(s, host), show: 'images', service: s.service, ...(t ? { tag: t } : {}) }))
+  const images = await read(
+    deps,
+    composeConfigCommand({ target: targetOn(s, host), show: 'images', service: s.service, ...(t ? { tag: t } : {}) }),
+  )
   const ref = images.split(/\s+/).filter(Boolean)[0]
   if (!ref) return {}
   const imageId = (await read(deps, imageIdCommand({ host, image: ref }))).trim()
@@ -91,10 +109,18 @@ export async function localImageOf(deps: Deps, s: DeploySettings, host: Host, ta
 
 /** `docker compose … push <service>` where modelship runs, with the tag: the image reaches the registry. */
 export function publishCommandOf(s: DeploySettings, tag: string): HostCommand {
-  return composePushCommand({ target: targetOn(s, DEFAULT_HOST), service: s.service, tag: { variable: s.tagVar, value: tag } })
+  return composePushCommand({
+    target: targetOn(s, DEFAULT_HOST),
+    service: s.service,
+    tag: { variable: s.tagVar, value: tag },
+  })
 }
 
-export async function publishImage(deps: Deps, s: DeploySettings, o: { tag: string; onLine?: (l: string) => void }): Promise<void> {
+export async function publishImage(
+  deps: Deps,
+  s: DeploySettings,
+  o: { tag: string; onLine?: (l: string) => void },
+): Promise<void> {
   await write(deps, publishCommandOf(s, o.tag), o.onLine ? { onLine: o.onLine } : {})
 }
 
@@ -143,21 +169,35 @@ export async function deployOnHost(
   o: { host: Host; tag?: string; expectedImageId?: string; onState?: (state: string) => void },
 ): Promise<HostDeployment> {
   for (const cmd of startCommandsOn(s, o.host, o.tag)) await write(deps, cmd)
-  const health = await waitHealthy(deps, s, { host: o.host, ...(o.tag ? { tag: o.tag } : {}), ...(o.onState ? { onState: o.onState } : {}) })
+  const health = await waitHealthy(deps, s, {
+    host: o.host,
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.onState ? { onState: o.onState } : {}),
+  })
   if (!health.containerId) return health
   const where = o.host.kind === 'default' ? '' : ` on ${hostLabel(o.host)}`
   let out: HostDeployment = health
   if (o.expectedImageId) {
-    const running = (await read(deps, containerImageCommand({ host: o.host, containerId: health.containerId, show: 'id' }))).trim()
+    const running = (
+      await read(deps, containerImageCommand({ host: o.host, containerId: health.containerId, show: 'id' }))
+    ).trim()
     if (running !== o.expectedImageId) {
-      throw new ModelshipError('STEP_FAILED', `container ${health.containerId}${where} runs image ${running}, not the one just built (${o.expectedImageId})`)
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `container ${health.containerId}${where} runs image ${running}, not the one just built (${o.expectedImageId})`,
+      )
     }
     out = { ...out, imageId: running }
   }
   if (s.mode === 'image' && o.tag) {
-    const image = (await read(deps, containerImageCommand({ host: o.host, containerId: health.containerId, show: 'reference' }))).trim()
+    const image = (
+      await read(deps, containerImageCommand({ host: o.host, containerId: health.containerId, show: 'reference' }))
+    ).trim()
     if (tagOfReference(image) !== o.tag) {
-      throw new ModelshipError('STEP_FAILED', `container ${health.containerId}${where} runs ${image}, not the tag ${o.tag}`)
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `container ${health.containerId}${where} runs ${image}, not the tag ${o.tag}`,
+      )
     }
     out = { ...out, image, tag: o.tag }
   }
@@ -209,7 +249,10 @@ export async function waitHealthy(
     }
     const left = deadline - clock.now().getTime()
     if (left <= 0) {
-      throw new ModelshipError('STEP_FAILED', `service ${s.service} did not become healthy within ${s.healthTimeoutS}s${where} (last state: ${state})`)
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `service ${s.service} did not become healthy within ${s.healthTimeoutS}s${where} (last state: ${state})`,
+      )
     }
     await clock.sleep(Math.min(delay, left))
     delay = Math.min(delay * 2, 5000)
@@ -237,7 +280,10 @@ export async function verifyService(
     ran.push(formatCommand(s.modelCheck))
     if (!out.includes(o.modelId)) {
       const got = out.slice(0, 200).replace(/\s+/g, ' ')
-      throw new ModelshipError('STEP_FAILED', `model check ${formatCommand(s.modelCheck)} did not report ${o.modelId} (got: ${got})`)
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `model check ${formatCommand(s.modelCheck)} did not report ${o.modelId} (got: ${got})`,
+      )
     }
   }
   return ran
@@ -249,7 +295,10 @@ export async function describeContainers(deps: Deps, s: DeploySettings, host: Ho
     const entries = parsePsJson(await read(deps, psCommandOn(s, host)))
     if (entries.length === 0) return 'no container'
     return entries
-      .map((c) => `${c.Name ?? c.ID ?? s.service}: ${c.State ?? '?'}${c.Health ? ` (${c.Health})` : ''} image ${c.Image ?? '?'}`)
+      .map((c) => {
+        const health = c.Health ? ` (${c.Health})` : ''
+        return `${c.Name ?? c.ID ?? s.service}: ${c.State ?? '?'}${health} image ${c.Image ?? '?'}`
+      })
       .join('; ')
   } catch {
     return 'unknown (the engine did not answer)'

@@ -17,7 +17,8 @@ export async function restoreFilesAfter(ctx: Ctx, deps: Deps, failure: unknown):
       files: deps.files,
       allowOutsideWorkspace: deps.config.allow_outside_workspace,
     })
-    if (restored.length) deps.log.warn(`build failed: restored ${restored.join(', ')} to their bytes from before the run`)
+    if (restored.length)
+      deps.log.warn(`build failed: restored ${restored.join(', ')} to their bytes from before the run`)
   } catch (e) {
     deps.log.warn(messageOf(e))
   }

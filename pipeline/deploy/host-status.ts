@@ -61,7 +61,15 @@ export async function readHostRuntimes(
       const tag = tagOfReference(image)
       const health = c.State !== 'running' ? (c.State ?? 'exited') : (c.Health ?? 'running')
       const model = (await modelFromEnv(o.sh, host, c.ID, s.buildArg)) ?? modelOfTag(o.history ?? [], envName, tag)
-      out.push({ host: label, status: 'ok', image, imageId, health, ...(tag ? { tag } : {}), ...(model ? { model } : {}) })
+      out.push({
+        host: label,
+        status: 'ok',
+        image,
+        imageId,
+        health,
+        ...(tag ? { tag } : {}),
+        ...(model ? { model } : {}),
+      })
     } catch (e) {
       out.push({ host: label, status: 'error', error: messageOf(e) })
     }

@@ -51,7 +51,10 @@ export async function previousTagsOf(deps: Deps, s: DeploySettings): Promise<Rec
       try {
         tag = await runningTagOn(deps, s, host)
       } catch (e) {
-        deps.log.warn(`${hostLabel(host)}: cannot read the running image (${(e as Error).message}); a rollback there uses the compose default`)
+        const why = (e as Error).message
+        deps.log.warn(
+          `${hostLabel(host)}: cannot read the running image (${why}); a rollback there uses the compose default`,
+        )
       }
     }
     out[hostLabel(host)] = tag ?? null

@@ -20,7 +20,10 @@ function noVersion(modelId: string): ModelshipError {
  * The image tag of this run in image mode: `deploy.image_tag` rendered with the model's version, the run
  * id, and `git rev-parse --short HEAD` of the workspace (asked only when the template uses `{sha}`).
  */
-export async function imageTagForRun(deps: Deps, o: { modelId: string; version?: Version; runId: string }): Promise<string> {
+export async function imageTagForRun(
+  deps: Deps,
+  o: { modelId: string; version?: Version; runId: string },
+): Promise<string> {
   const template = deps.config.deploy.image_tag
   const version = versionOfModel(deps.config, o.modelId, o.version)
   if (!version) throw noVersion(o.modelId)

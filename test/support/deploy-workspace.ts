@@ -32,7 +32,11 @@ export function deployWorkspace(config: Record<string, unknown>, shimOpts: Docke
           edit: ['docker-compose.production.yml'],
           env_file: ['.env.production'],
         },
-        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml', IMAGE_OVERRIDE], edit: ['docker-compose.qa.yml'], env_file: ['.env.qa'] },
+        qa: {
+          compose: ['docker-compose.yml', 'docker-compose.qa.yml', IMAGE_OVERRIDE],
+          edit: ['docker-compose.qa.yml'],
+          env_file: ['.env.qa'],
+        },
       },
       ...config,
     },
@@ -74,6 +78,11 @@ export const historyOf = (ws: string) => readJsonLines<HistoryLine>(join(ws, '.m
 export function noteCalls(title: string, shim: DockerShim): void {
   const file = process.env.DEPLOY_SHIM_LOG
   if (!file) return
-  const lines = shim.calls().map((c) => `  ${brief(c)}${c.envFiles?.length ? ` [env-file ${c.envFiles.map((f) => f.split('/').pop()).join(',')}]` : ''}`)
+  const lines = shim
+    .calls()
+    .map(
+      (c) =>
+        `  ${brief(c)}${c.envFiles?.length ? ` [env-file ${c.envFiles.map((f) => f.split('/').pop()).join(',')}]` : ''}`,
+    )
   appendFileSync(file, `${title}\n${lines.join('\n')}\n\n`)
 }
