@@ -45,6 +45,12 @@ export interface HistoryEntry {
   undo?: boolean
   /** A release's note: rows per label and metrics against the model it replaced. */
   changes?: ReleaseChanges
+  /** Image mode: the image tag the run deployed (or meant to). */
+  tag?: string
+  /** Image mode: the tag the environment ran before, when known (what a rollback returns to). */
+  previousTag?: string
+  /** The hosts the run deployed to (or started to), in order; absent: the current context only. */
+  hosts?: string[]
 }
 
 const DONE: Record<HistoryAction, string> = { release: 'released', promote: 'promoted', rollback: 'rolled back' }

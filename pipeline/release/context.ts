@@ -6,6 +6,7 @@ import type { TrainingMetrics } from '../model/metrics.js'
 import type { PushRecord } from '../registry/types.js'
 import type { ReleaseChanges } from './changes.js'
 import type { Version } from '../registry/version.js'
+import type { HostDeployment } from '../deploy/deploy-ops.js'
 
 export interface ReleaseOptions {
   bump?: 'major' | 'minor'
@@ -21,6 +22,11 @@ export interface ReleaseOptions {
   target?: string
   /** promote: `--deploy` was asked for explicitly (a missing engine is then an error). */
   deploy?: boolean
+  /**
+   * promote/rollback in image mode: the tag the target model was published under (from history). The
+   * hosts pull it; nothing is built or pushed.
+   */
+  imageTag?: string
 }
 
 /** A file edited by the compose step, with the backup that restores it byte-identical. */
@@ -53,10 +59,14 @@ export interface StepOutputs {
   pushed: PushRecord
   /** compose */
   composeEdit: { previousModel: string; files: EditedFile[]; diff: string }
-  /** build */
-  image: { model: string; imageId?: string }
-  /** deploy */
-  deployment: { health: string; containerId?: string; imageId?: string }
+  /** build (image mode: the tag, and `built: false` when the tag was in the registry already) */
+  image: { model: string; imageId?: string; tag?: string; ref?: string; built?: boolean }
+  /** publish (image mode) */
+  published: { tag: string; ref?: string }
+  /** deploy: how far it got (the failure policy rolls back the touched hosts) */
+  rollout: { previousTags: Record<string, string | null>; touched: string[] }
+  /** deploy: what runs on each host, in order (the first is the canary); the other fields are the first host's */
+  deployment: { health: string; containerId?: string; imageId?: string; tag?: string; hosts?: HostDeployment[] }
   /** verify */
   verification: { commands: string[] }
   /** record (a release): what changed since the environment's current model. */
