@@ -5,6 +5,8 @@ import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metric
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
 import { readLabels } from '../pipeline/model/trainer.js'
+import { readTrainingOrigin, withoutAbsolutePathFiles } from '../pipeline/model/training-args.js'
+import { listPushFiles } from '../pipeline/registry/model-folder.js'
 import { openWorkspace } from './workspace.js'
 
 export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }): Promise<number> {
@@ -33,9 +35,13 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
   const labels = await readLabels(dir, config.model.labels)
   // The card depends only on the folder, so pushing the same folder again is a no-op, not a new commit.
   const madeAt = (await stat(join(dir, 'config.json'))).mtime.toISOString()
+  // No absolute local paths leave the machine; the card claims only what the trainer recorded.
+  const rewritten = await withoutAbsolutePathFiles(dir, await listPushFiles(dir, config.trainer.exclude))
+  if (rewritten.length) ws.print(`absolute local paths rewritten in the pushed ${rewritten.map((f) => f.path).join(', ')}`)
   const card = renderModelCard({
     modelId,
-    baseModel: config.model.base_model,
+    origin: await readTrainingOrigin(dir),
+    license: config.model.license,
     labels,
     metrics: metrics ?? { accuracy: 0, f1_macro: 0, per_class: {} },
     datasetSha256: 'unknown',
@@ -47,7 +53,11 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
   const pushed = await registry.push({
     modelId,
     dir,
-    extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
+    exclude: config.trainer.exclude,
+    extraFiles: [
+      ...rewritten,
+      ...((await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }]),
+    ],
     commitMessage: `modelship push: ${modelId}`,
     onProgress: (p) => {
       if (p.bytes === p.total && p.file !== lastFile) {

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { PLAN_LEGEND } from '../pipeline/engine/plan.js'
+import { formatGateTable } from '../pipeline/model/gate-table.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
@@ -73,6 +74,7 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
     print('')
     print(`Dry run of ${s.env}: nothing was changed. A real run would create ${s.runDir}.`)
     print(`  next model: ${s.modelId ?? '?'} (now: ${s.previousModel ?? '?'})`)
+    if (s.stopped !== undefined) print(`  stopped: ${s.stopped}`)
     if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
     if (s.plan?.length) {
       print(`  plan (${PLAN_LEGEND}):`)
@@ -81,6 +83,11 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
     return
   }
   print('')
+  if (s.stopped !== undefined) {
+    print(`Nothing released to ${s.env} (runs ${s.previousModel ?? '?'}): ${s.stopped}, run ${s.runId}`)
+    return
+  }
+  if (s.gate) for (const l of formatGateTable(s.gate)) print(l)
   const deployed = s.deployed ? '' : ` (not deployed${s.notDeployedReason ? `: ${s.notDeployedReason}` : ''})`
   print(`Released ${s.modelId ?? '?'} to ${s.env}${deployed} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
   if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)

@@ -5,7 +5,7 @@ import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine
 import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { sourceKind } from '../pipeline/feedback/index.js'
-import { trainerProbeCommand } from '../pipeline/model/trainer.js'
+import { checkTrainer } from '../pipeline/model/trainer-help.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import { defineStep } from './step.js'
 
@@ -14,7 +14,7 @@ export const preflightStep = defineStep({
   name: 'preflight',
   title: 'Check config, workspace, trainer, registry and Docker',
   inDryRun: 'run',
-  outputs: ['deployTarget', 'currentModel'],
+  outputs: ['deployTarget', 'currentModel', 'trainerFlags'],
   always: true,
   async run(ctx, deps, task) {
     const { config, files, sh, registry, log } = deps
@@ -32,12 +32,12 @@ export const preflightStep = defineStep({
     }
     if (problems.length > 0) throw aggregateProblems(problems)
 
-    task.output = 'probing the trainer'
-    try {
-      await sh.read(trainerProbeCommand(config))
-    } catch (e) {
-      problems.push(`trainer ${config.trainer.command.join(' ')} is not runnable: ${messageOf(e)}`)
-    }
+    // Trainer flags (issue 11; pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
+    task.output = 'reading the trainer --help'
+    const trainer = await checkTrainer(config, { sh, stateDir: deps.stateDir, dryRun: ctx.dryRun })
+    problems.push(...trainer.problems)
+    for (const w of trainer.warnings) log.warn(w)
+    if (trainer.flags) ctx.trainerFlags = trainer.flags
     task.output = `checking ${registry.describe()}`
     try {
       await registry.checkAccess()

@@ -1,5 +1,6 @@
 import type { PlanEntry } from '../engine/plan.js'
 import type { RunStatus } from '../engine/state.js'
+import type { GateTable } from '../model/gate-table.js'
 import type { Ctx } from './context.js'
 
 export interface ReleaseSummary {
@@ -21,11 +22,15 @@ export interface ReleaseSummary {
   deployed: boolean
   /** Why build/deploy/verify did not run. */
   notDeployedReason?: string
+  /** Why the run ended early with nothing released (e.g. no new feedback). */
+  stopped?: string
+  /** The gate's table: the new model beside the one the environment runs now. */
+  gate?: GateTable
 }
 
 export function summarize(
   ctx: Ctx,
-  o: { status: RunStatus; stepNames: readonly string[]; steps: Partial<Record<string, { status: string }>>; runDir: string; plan?: { lines: string[]; entries: readonly PlanEntry[] } },
+  o: { status: RunStatus; stopped?: string; stepNames: readonly string[]; steps: Partial<Record<string, { status: string }>>; runDir: string; plan?: { lines: string[]; entries: readonly PlanEntry[] } },
 ): ReleaseSummary {
   return {
     runId: ctx.runId,
@@ -41,5 +46,7 @@ export function summarize(
     ...(ctx.deployTarget?.enabled === false && ctx.deployTarget.reason ? { notDeployedReason: ctx.deployTarget.reason } : {}),
     ...(o.plan ? { plan: o.plan.lines, planEntries: o.plan.entries } : {}),
     runDir: o.runDir,
+    ...(o.stopped !== undefined ? { stopped: o.stopped } : {}),
+    ...(ctx.gate?.table ? { gate: ctx.gate.table } : {}),
   }
 }
