@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { describeEvalSet, evaluateModel } from '../pipeline/model/evaluate.js'
-import { buildGateTable, formatGateTable, gateTableFailures, type GateScores } from '../pipeline/model/gate-table.js'
+import { buildGateTable, formatGateTable, gateTableFailures, type GateScores, type GateTable } from '../pipeline/model/gate-table.js'
 import { parseMetricsJson, type EvalSetMetrics } from '../pipeline/model/metrics.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
@@ -37,7 +37,7 @@ export const gateStep = defineStep({
     const labels = deps.config.model.labels
     const isBase = deps.config.model.base_aliases.includes(current)
     const notes: string[] = []
-    let table
+    let table: GateTable
     let evalSet: EvalSetMetrics | undefined
 
     if (gates.eval_set && trainer.evaluate) {
@@ -80,11 +80,11 @@ export const gateStep = defineStep({
 
     // Printed in the summary (and in a rejection's details): a terminal renderer would reflow it mid-run.
     const lines = formatGateTable(table)
-    const failures = gateTableFailures(table)
-    const thresholdFailures = failures.filter((f) => !f.includes('gates.no_regression'))
-    const regression = failures.filter((f) => f.includes('gates.no_regression'))
+    const failures = gateTableFailures(table, ctx.envName)
+    const thresholdFailures = failures.filter((f) => f.rule !== 'gates.no_regression').map((f) => f.text)
+    const regression = failures.filter((f) => f.rule === 'gates.no_regression').map((f) => f.text)
     if (thresholdFailures.length > 0 || (regression.length > 0 && !ctx.options.force)) {
-      throw new ModelshipError('GATE_REJECTED', `rejected: ${failures.join('; ')}`, {
+      throw new ModelshipError('GATE_REJECTED', `rejected: ${[...thresholdFailures, ...regression].join('; ')}`, {
         details: lines.join('\n'),
         hint: thresholdFailures.length
           ? 'improve the data or lower the gate in modelship.yaml'

@@ -39,7 +39,8 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     // Upload progress is shown per file, in bytes.
     expect(first.stdout).toMatch(/^› (hashing|uploading) model\.json: [\d.]+ KiB \/ [\d.]+ KiB$/m)
 
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env: env() })).code).toBe(0)
+    // The same data again releases only with --force (nothing new otherwise).
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env: env() })).code).toBe(0)
     expect(hub.repos.get('pratikoai/intent-classifier-v1.1')?.private).toBe(true)
 
     const list = await runCli(['list', '--workspace', ws, '--json'], { env: env() })

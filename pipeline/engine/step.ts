@@ -48,7 +48,7 @@ export interface StepDef<C extends EngineCtx, D, N extends string = string> {
    * Does the step's work. Returning `{ stop }` ends the run successfully here: every later step is
    * skipped with that reason (e.g. nothing new to release).
    */
-  run(ctx: C, deps: D, task: StepTask): Promise<void | StepStop>
+  run(ctx: C, deps: D, task: StepTask): Promise<StepStop | undefined>
   /** The dry-run plan of a skipped step. */
   plan?(ctx: C, deps: D): PlanEntry[]
   /** What the result depends on; a completed step is reused on --resume only while these are unchanged. */

@@ -66,14 +66,16 @@ export function buildGateTable(o: {
   }
 }
 
-/** Every rule the table breaks, as `metric value < bound (rule)`. */
-export function gateTableFailures(t: GateTable): string[] {
+/** Every rule the table breaks, as `metric value < bound (rule)`; the basis is in the table's heading. */
+export function gateTableFailures(t: GateTable, envName: string): Array<{ rule: string; text: string }> {
   return t.rows.flatMap((r) =>
-    r.failed.map((rule) =>
-      rule === 'gates.no_regression'
-        ? `${r.metric} ${fmt(r.new)} < ${fmt(r.current ?? 0)} of ${t.currentModel} (${rule}, ${t.basis})`
-        : `${r.metric} ${fmt(r.new)} < ${r.min} (${rule}, ${t.basis})`,
-    ),
+    r.failed.map((rule) => ({
+      rule,
+      text:
+        rule === 'gates.no_regression'
+          ? `${r.metric} ${fmt(r.new)} < ${fmt(r.current ?? 0)} of ${t.currentModel}, which ${envName} uses now (${rule})`
+          : `${r.metric} ${fmt(r.new)} < ${r.min} (${rule})`,
+    })),
   )
 }
 

@@ -84,7 +84,7 @@ function perClassProblem(value: unknown, where: string): string | undefined {
  * fields (`f1_macro`, per-class precision/recall/support, n_train/n_test) may be missing; present ones must fit.
  */
 export function metricsProblem(value: unknown): string | undefined {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object'
+  if (!value || typeof value !== 'object') return 'not a JSON object'
   const m = value as Record<string, unknown>
   if (!isScore(m.accuracy)) return '"accuracy" must be a number from 0 to 1'
   if (m.f1_macro !== undefined && m.f1_macro !== null && !isScore(m.f1_macro)) return '"f1_macro" must be a number from 0 to 1'
