@@ -207,16 +207,20 @@ describe('immutable versions (local registry and the Hub test server)', () => {
 
   it('resuming a run whose reserved version another run released meanwhile: exit 2 naming that run; its files intact', async () => {
     const server = await hub()
-    const ws = workspace({ registry: 'hf' })
+    // No-regression off: the resumed model is judged only by the registry's immutability here.
+    const ws = workspace({ registry: 'hf', gates: { no_regression: false } })
     const env = cliEnv({ HF_ENDPOINT: server.url, HF_TOKEN: TOKEN })
-    server.setFailures({ commits500: 50 })
+    // The stuck run reserved v1.0 and failed to create its repo (a resumable failure, exit 1).
+    server.setFailures({ status: { endpoint: 'create', status: 500, count: 50 } })
     const stuck = await release(ws, env)
     expect(stuck.code).toBe(1)
     server.setFailures({})
     await server.whenIdle()
-    // Another run releases v1.0 (other data: nothing to do with the stuck run's).
+    // Another run releases v1.0 from other data; then the feedback file is back to what the stuck run exported.
+    const feedback = readFileSync(join(ws, 'feedback.jsonl'))
     addLabelNoise(ws, 50)
     const other = await release(ws, env, '--json')
+    writeFileSync(join(ws, 'feedback.jsonl'), feedback)
     expect(other.code).toBe(0)
     const otherRun = (JSON.parse(other.stdout) as { runId: string; modelId: string })
     expect(otherRun.modelId).toBe(V1)
