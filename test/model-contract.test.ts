@@ -49,8 +49,13 @@ function addLabelNoise(ws: string, every: number): void {
   writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
 }
 
-function setConfig(ws: string, edit: (cfg: Record<string, any>) => void): void {
-  const cfg = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as Record<string, any>
+interface YamlConfig {
+  gates?: Record<string, unknown>
+  trainer: { command: string[] }
+}
+
+function setConfig(ws: string, edit: (cfg: YamlConfig) => void): void {
+  const cfg = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as YamlConfig
   edit(cfg)
   writeFileSync(join(ws, 'modelship.yaml'), stringify(cfg))
 }
