@@ -38,6 +38,8 @@ export interface HistoryEntry {
   host: string
   runId?: string
   datasetSha256?: string
+  /** sha256 of gates.eval_set when the gate scored old and new model on it. */
+  evalSetSha256?: string
   metrics?: { accuracy: number; f1_macro: number }
   step?: string
   error?: string

@@ -2,7 +2,9 @@ import type { Config } from '../config/config.js'
 import { ModelshipError } from '../engine/errors.js'
 import type { EngineCtx } from '../engine/step.js'
 import type { DatasetReport } from '../feedback/types.js'
-import type { TrainingMetrics } from '../model/metrics.js'
+import type { GateTable } from '../model/gate-table.js'
+import type { EvalSetMetrics, TrainingMetrics } from '../model/metrics.js'
+import type { TrainerFlags } from '../model/trainer.js'
 import type { PushRecord } from '../registry/types.js'
 import type { ReleaseChanges } from './changes.js'
 import type { Version } from '../registry/version.js'
@@ -45,6 +47,8 @@ export interface StepOutputs {
   deployTarget: { enabled: boolean; reason?: string }
   /** preflight: the model the target environment is configured with now. */
   currentModel: string
+  /** preflight: what the trainer's --help says about optional flags. */
+  trainerFlags: TrainerFlags
   /** export */
   dataset: { path: string; sha256: string; reportPath: string; report: DatasetReport }
   /** validate */
@@ -52,7 +56,15 @@ export interface StepOutputs {
   /** train: `report` is the trainer's classification report as printed; `log` the path of train.log. */
   model: { dir: string; metrics: TrainingMetrics; labels: string[]; report?: string[]; log?: string }
   /** gate */
-  gate: { passed: true; baseline?: { modelId: string; accuracy: number }; forced: boolean }
+  gate: {
+    passed: true
+    baseline?: { modelId: string; accuracy: number }
+    forced: boolean
+    /** The numbers the gate judged, new beside current, for the summary. */
+    table?: GateTable
+    /** The new model's scores on gates.eval_set, when one was used. */
+    evalSet?: EvalSetMetrics
+  }
   /** version */
   release: { modelId: string; version?: Version; bump?: 'major' | 'minor'; reason: string }
   /** push */

@@ -19,6 +19,7 @@ export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], e
     runId: ctx.runId,
     ...(ctx.options.undo ? { undo: true } : {}),
     ...(ctx.dataset ? { datasetSha256: ctx.dataset.sha256 } : {}),
+    ...(ctx.gate?.evalSet ? { evalSetSha256: ctx.gate.evalSet.sha256 } : {}),
     ...(ctx.model ? { metrics: { accuracy: ctx.model.metrics.accuracy, f1_macro: ctx.model.metrics.f1_macro } } : {}),
     ...(ctx.changes ? { changes: ctx.changes } : {}),
     ...deployFields(ctx),
