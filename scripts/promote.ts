@@ -82,6 +82,8 @@ export async function promoteCommand(modelRef: string, flags: PromoteFlags, sign
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
   const modelId = shortRef(ws, modelRef)
+  // A malformed id is bad input: refused before the run starts, it leaves nothing behind (history included).
+  assertValidModelRef(modelId, ws.config.model.base_aliases)
   const deploy = flags.deploy === true
   const options: ReleaseOptions = {
     force: false,

@@ -31,10 +31,11 @@ export const preflightStep = defineStep({
 
     // Trainer flags (issue 11; pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
     task.output = 'reading the trainer --help'
-    const trainer = await checkTrainer(config, { sh, stateDir: deps.stateDir, dryRun: ctx.dryRun })
+    const trainer = await checkTrainer(config, { sh, stateDir: deps.stateDir })
     problems.push(...trainer.problems)
     for (const w of trainer.warnings) log.warn(w)
     if (trainer.flags) ctx.trainerFlags = trainer.flags
+    if (trainer.fresh) ctx.trainerHelp = trainer.fresh
     task.output = `checking ${registry.describe()}`
     try {
       await registry.checkAccess()

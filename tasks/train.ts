@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { labelDifference } from '../pipeline/model/labels.js'
+import { saveTrainerHelp } from '../pipeline/model/trainer-help.js'
 import { modelDirOf, readMetrics, readModelLabels, trainCommand } from '../pipeline/model/trainer.js'
 import { classificationReportOf, openTrainLog, TRAIN_LOG } from '../pipeline/progress/train-log.js'
 import { need } from '../pipeline/release/context.js'
@@ -26,6 +27,8 @@ export const trainStep = defineStep({
   }),
   async run(ctx, deps, task) {
     const dataset = need(ctx, 'dataset')
+    // The help cache is written here, not in preflight: a run refused before training leaves nothing behind.
+    await saveTrainerHelp(ctx.trainerHelp)
     const outputDir = modelDirOf(ctx.runDir)
     const configured = deps.config.model.labels
     // A half-written model from an interrupted attempt must not be mistaken for this one.

@@ -47,13 +47,13 @@ function setup(
 }
 
 const envFilesOf = (calls: ReturnType<ReturnType<typeof setup>['shim']['calls']>) => [
-  ...new Set(calls.filter((c) => c.files).map((c) => (c.envFiles ?? []).map((f) => f.split('/').pop()).join(','))),
+  ...new Set(calls.filter((c) => c.files && c.name !== 'version').map((c) => (c.envFiles ?? []).map((f) => f.split('/').pop()).join(','))),
 ]
 
 describe('compose mode on several hosts', () => {
   it('builds and ups on each host in order, the canary first; per-host state is readable for current/list', async () => {
     const { ws, shim, env } = setup({ production: { hosts: ['prod-a', 'prod-b'] } }, { contexts: ['prod-a', 'prod-b'] })
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(writes(shim)).toEqual(['prod-a build', 'prod-a up', 'prod-b build', 'prod-b up'])
@@ -79,7 +79,7 @@ describe('compose mode on several hosts', () => {
       { production: { hosts: ['prod-a', 'prod-b'] } },
       { health: [{ state: 'unhealthy', host: 'prod-b', model: V1 }], strictVars: true },
     )
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.code).toBe(5)
     expect(r.stderr).toContain(
       'service app is unhealthy after redeploy on prod-b; production was rolled back to mdeberta on prod-a, prod-b',
@@ -113,15 +113,17 @@ describe('compose mode on several hosts', () => {
 describe('per-environment settings', () => {
   it("--env-file: every compose command of an environment gets its env files, never another environment's", async () => {
     const { ws, shim, env } = setup({})
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     const mark = shim.calls().length
     const r = await runCli(['promote', V1, '--env', 'qa', '--deploy', '--workspace', ws], { env })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const production = shim.calls().slice(0, mark)
     const qa = shim.calls().slice(mark)
-    expect(production.filter((c) => c.files).map((c) => c.name)).toEqual(['build', 'config', 'up', 'ps'])
-    expect(qa.filter((c) => c.files).map((c) => c.name)).toEqual(['build', 'config', 'up', 'ps'])
+    // (the read-only `compose version` probe of preflight aside)
+    const composeCommands = (calls: typeof production) => calls.filter((c) => c.files && c.name !== 'version').map((c) => c.name)
+    expect(composeCommands(production)).toEqual(['build', 'config', 'up', 'ps'])
+    expect(composeCommands(qa)).toEqual(['build', 'config', 'up', 'ps'])
     expect(envFilesOf(production)).toEqual(['.env.production'])
     expect(envFilesOf(qa)).toEqual(['.env.qa'])
     noteCalls('env files: release production, then promote v1.0 to qa --deploy', shim)
@@ -132,7 +134,7 @@ describe('per-environment settings', () => {
       deploy: { verify: ['false'], model_check: null },
       production: { verify: ['true'], model_check: ['echo', `{"model": "${V1}"}`] },
     })
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`Verified: true; echo '{"model": "${V1}"}'`)

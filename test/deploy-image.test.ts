@@ -38,7 +38,7 @@ function setup(hosts: string[], shimOpts: Parameters<typeof deployWorkspace>[1] 
 describe('deploy.mode image on two hosts', () => {
   it('one build with the tag, one push, then pull + up on each host in order; history records tag and hosts', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'])
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(writes(shim)).toEqual([
@@ -67,17 +67,17 @@ describe('deploy.mode image on two hosts', () => {
       hosts: ['prod-a', 'prod-b'],
     })
     // Every compose command had the environment's env file (the shim fails one without it: strictVars).
-    for (const c of shim.calls().filter((c) => c.files))
+    for (const c of shim.calls().filter((c) => c.files && c.name !== 'version'))
       expect(c.envFiles?.map((f) => f.split('/').pop())).toEqual(['.env.production'])
     noteCalls('image mode end to end on two hosts (release v1.0)', shim)
   }, 120_000)
 
   it('canary unhealthy on host 1: only host 1 goes back to the previous tag, no rebuild, host 2 never pulls, exit 5', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'])
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     const mark = shim.calls().length
     shim.setCues({ ...shim.cues(), health: [{ state: 'unhealthy', host: 'prod-a', tag: 'model-v1.1' }] })
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.code).toBe(5)
     expect(r.stderr).toMatch(
       /^error: service app is unhealthy after redeploy on prod-a; production was rolled back to pratikoai\/intent-classifier-v1\.0 \(tag model-v1\.0\) on prod-a$/m,
@@ -106,10 +106,10 @@ describe('deploy.mode image on two hosts', () => {
 
   it('failure on host 2: both hosts back on the previous tag, exit 5', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'])
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     const mark = shim.calls().length
     shim.setCues({ ...shim.cues(), health: [{ state: 'unhealthy', host: 'prod-b', tag: 'model-v1.1' }] })
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.code).toBe(5)
     expect(r.stderr).toContain(`production was rolled back to ${V1} (tag model-v1.0) on prod-a, prod-b`)
     expect(writes(shim, mark)).toEqual([
@@ -131,13 +131,13 @@ describe('deploy.mode image on two hosts', () => {
 
   it('the rollback fails too (the previous tag cannot be pulled on host 1): exit 6 naming each host and the commands', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'])
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     shim.setCues({
       ...shim.cues(),
       health: [{ state: 'unhealthy', host: 'prod-a', tag: 'model-v1.1' }],
       fail: [{ command: 'pull', host: 'prod-a', call: 3 }],
     })
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.code).toBe(6)
     expect(r.stderr).toMatch(/^error: restoring pratikoai\/intent-classifier-v1\.0 failed too: /m)
     expect(r.stderr).toContain('prod-a: rollback to model-v1.0 failed: ')
@@ -155,8 +155,8 @@ describe('deploy.mode image on two hosts', () => {
 
   it('rollback pulls the previous tag on every host and builds nothing', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'])
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env })).code).toBe(0)
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     const mark = shim.calls().length
     const r = await runCli(['rollback', '--workspace', ws], { env })
     expect(r.stderr).toBe('')
@@ -182,13 +182,14 @@ describe('deploy.mode image on two hosts', () => {
   it('an ssh:// host gets DOCKER_HOST on exactly its commands, and never --context', async () => {
     const ssh = 'ssh://deploy@10.0.0.7:2222'
     const { ws, shim, env } = setup(['prod-a', ssh])
-    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.code).toBe(0)
     const calls = shim.calls()
     expect(calls.filter((c) => c.dockerHost !== undefined).map(brief)).toEqual(
       calls.filter((c) => c.host === ssh).map(brief),
     )
-    expect(calls.filter((c) => c.host === ssh).map((c) => c.name)).toEqual(['ps', 'pull', 'up', 'ps', 'inspect'])
+    // preflight's compose-plugin probe, then the rollout
+    expect(calls.filter((c) => c.host === ssh).map((c) => c.name)).toEqual(['version', 'ps', 'pull', 'up', 'ps', 'inspect'])
     for (const c of calls) {
       if (c.host === ssh) {
         expect(c.dockerHost).toBe(ssh)
@@ -201,12 +202,12 @@ describe('deploy.mode image on two hosts', () => {
 
   it('--resume --from publish after a failed push: pushes and deploys without building again', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'], { fail: 'push@1' })
-    const failed = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    const failed = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(failed.code).not.toBe(0)
     expect(failed.stderr).toContain('503 Service Unavailable')
-    expect(shim.calls('prod-a')).toEqual([])
+    expect(shim.calls('prod-a').filter((c) => c.name !== 'version')).toEqual([])
     const mark = shim.calls().length
-    const r = await runCli(['release', '--workspace', ws, '--yes', '--resume', '--from', 'publish'], { env })
+    const r = await runCli(['release', '--workspace', ws, '--yes', '--force', '--resume', '--from', 'publish'], { env })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(writes(shim, mark)).toEqual([

@@ -24,7 +24,8 @@ export function checkEditFiles(o: {
       const count = readComposeModel(f.text, { file: f.path, service: o.service, buildArg: o.buildArg }).length
       counts.push({ file: f.path, count, hasService })
     } catch (e) {
-      findings.push({ check: 'edit.files', level: 'error', file: f.path, message: messageOf(e), fix: 'fix the YAML' })
+      // The parser's message already names the file, line and column.
+      findings.push({ check: 'edit.files', level: 'error', message: messageOf(e) })
     }
   }
   const none = counts.every((c) => c.count === 0)

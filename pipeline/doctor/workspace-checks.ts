@@ -51,7 +51,7 @@ export async function checkFeedbackSource(config: Config, files: UserFiles, data
 /** The trainer runs and has every flag a release passes (read-only: the help cache is never written here). */
 export async function checkTrainer(config: Config, sh: Shell, stateDir: string): Promise<Finding[]> {
   const command = config.trainer.command.join(' ')
-  const result = await checkTrainerHelp(config, { sh, stateDir, dryRun: true })
+  const result = await checkTrainerHelp(config, { sh, stateDir })
   const fix = 'fix trainer.command or trainer.args (modelship runs `<command> --help` to check the flags it passes)'
   return [
     ...result.problems.map((message): Finding => ({ check: 'trainer', level: 'error', message, fix })),

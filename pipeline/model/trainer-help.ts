@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, stat } from 'node:fs/promises'
-import { isAbsolute, join } from 'node:path'
+import { dirname, isAbsolute, join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { messageOf } from '../engine/errors.js'
 import { writeFileAtomic } from '../fs-atomic.js'
@@ -18,6 +18,18 @@ export interface TrainerCheck {
   warnings: string[]
   /** What the help says about optional flags (undefined when it could not be read). */
   flags?: TrainerFlags
+  /** A freshly read help text, for {@link saveTrainerHelp} once the run does real work. */
+  fresh?: { path: string; help: string }
+}
+
+/**
+ * Caches a help text read by {@link checkTrainer}. Called by the train step, not by preflight: a run
+ * refused for bad input, or a dry run, must leave nothing behind in the workspace.
+ */
+export async function saveTrainerHelp(fresh: { path: string; help: string } | undefined): Promise<void> {
+  if (!fresh) return
+  await mkdir(dirname(fresh.path), { recursive: true })
+  await writeFileAtomic(fresh.path, fresh.help)
 }
 
 /** True when `help` lists `flag` as a word of its own (`--data` is not `--data-dir`). */
@@ -45,12 +57,13 @@ export function checkHelpText(config: Config, help: string): TrainerCheck {
 /**
  * Runs `<trainer.command> --help` once (cached under `.modelship/cache/` by the command and the trainer
  * file's mtime and size, as the probe through a pyenv shim is slow; issue 15) and checks every flag a
- * training run passes. A dry run reads the cache but never writes it: it creates nothing in the workspace.
+ * training run passes. Nothing is written here (see saveTrainerHelp).
  */
-export async function checkTrainer(config: Config, o: { sh: Shell; stateDir: string; dryRun: boolean }): Promise<TrainerCheck> {
+export async function checkTrainer(config: Config, o: { sh: Shell; stateDir: string }): Promise<TrainerCheck> {
   const trainer = formatCommand(config.trainer.command)
   const cachePath = await helpCachePath(config, o.stateDir)
   let help = cachePath ? await readFile(cachePath, 'utf8').catch(() => undefined) : undefined
+  let fresh: TrainerCheck['fresh']
   if (help === undefined) {
     try {
       help = await readHelp(o.sh, config)
@@ -59,12 +72,9 @@ export async function checkTrainer(config: Config, o: { sh: Shell; stateDir: str
       if (/command not found|cannot start/.test(message)) return { problems: [`trainer ${trainer} is not runnable: ${message}`], warnings: [] }
       return { problems: [], warnings: [`cannot read \`${trainer} --help\` (${message}): the trainer's flags were not checked`] }
     }
-    if (cachePath && !o.dryRun) {
-      await mkdir(join(o.stateDir, 'cache'), { recursive: true })
-      await writeFileAtomic(cachePath, help)
-    }
+    if (cachePath) fresh = { path: cachePath, help }
   }
-  return checkHelpText(config, help)
+  return { ...checkHelpText(config, help), ...(fresh ? { fresh } : {}) }
 }
 
 async function readHelp(sh: Shell, config: Config): Promise<string> {

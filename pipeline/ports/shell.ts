@@ -20,7 +20,10 @@ export { formatCommand }
 
 /** How long a process group gets between SIGTERM and SIGKILL when a run stops. */
 const KILL_GRACE_MS = 5000
-const GUARD = fileURLToPath(new URL('./child-guard.js', import.meta.url))
+// Beside this module when compiled; run from the TypeScript source (in-process tests), the compiled copy in dist/.
+const GUARD = fileURLToPath(
+  import.meta.url.endsWith('.ts') ? new URL('../../dist/pipeline/ports/child-guard.js', import.meta.url) : new URL('./child-guard.js', import.meta.url),
+)
 
 export function createShell(o: ShellOptions): Shell {
   const running = new Set<ProcessPromise>()

@@ -91,6 +91,8 @@ export interface Ctx extends EngineCtx, Partial<StepOutputs> {
   readonly options: ReleaseOptions
   /** When the run started (ISO); fixed for the run so regenerated artefacts (the model card) stay identical on resume. */
   readonly startedAt: string
+  /** preflight → train: a trainer --help read this run, cached once the run does real work (never saved in state). */
+  trainerHelp?: { path: string; help: string }
 }
 
 /** Reads a step output that an earlier step must have produced; a missing one is a typed error, never `undefined`. */
