@@ -1,4 +1,6 @@
-import { $ as zx, type ProcessPromise } from 'zx'
+import { spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import type { ProcessPromise } from 'zx'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command, RunOptions, Shell } from './types.js'
 import type { Redactor } from '../secrets/redact.js'
@@ -6,6 +8,8 @@ import { formatCommand } from './format-command.js'
 
 /** How many trailing lines of a failed command's stderr go into its error message. */
 const ERROR_TAIL_LINES = 6
+/** How long a child gets between SIGTERM and SIGKILL on Ctrl-C. */
+const KILL_GRACE_MS = 3000
 
 export interface ShellOptions {
   cwd: string
@@ -14,18 +18,74 @@ export interface ShellOptions {
   redact: Redactor
 }
 
-/** The real shell port: a bound zx instance; each argv element is quoted by zx, never concatenated. */
 export { formatCommand }
 
-export function createShell(o: ShellOptions): Shell {
-  const running = new Set<ProcessPromise>()
+/** One started child, whichever way it was started. */
+interface Started {
+  stdout: Readable
+  stderr: Readable
+  done: Promise<Outcome>
+  kill(signal: NodeJS.Signals): void
+}
 
-  const run = async (cmd: Command, opts: RunOptions = {}): Promise<string> => {
+interface Outcome {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+interface Spawn {
+  cmd: Command
+  cwd: string
+  env: Record<string, string | undefined>
+}
+
+/**
+ * Probes (`read`) are spawned directly, without a shell: they sit on the startup path of every command
+ * (`release --dry-run` runs only probes), and zx costs ~90 ms to import plus a bash per command.
+ */
+function startDirect(s: Spawn): Started {
+  const child = spawn(s.cmd[0], s.cmd.slice(1), { cwd: s.cwd, env: s.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const done = new Promise<Outcome>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr }))
+  })
+  return { stdout: child.stdout, stderr: child.stderr, done, kill: (signal) => void child.kill(signal) }
+}
+
+let zxModule: Promise<typeof import('zx')> | undefined
+
+/**
+ * Changes (`write`: the trainer, docker build/up) run through zx, imported on the first one only: a dry
+ * run never pays for it. Each argv element is quoted by zx, never concatenated.
+ */
+async function startZx(s: Spawn): Promise<Started> {
+  const { $: zx } = await (zxModule ??= import('zx'))
+  const $ = zx({ cwd: s.cwd, env: s.env as NodeJS.ProcessEnv, quiet: true, nothrow: true, verbose: false })
+  const child: ProcessPromise = $`${s.cmd}`
+  const done = child.then((r) => ({
+    exitCode: r.exitCode,
+    signal: r.signal,
+    stdout: r.stdout,
+    stderr: r.stderr,
+  }))
+  return { stdout: child.stdout, stderr: child.stderr, done, kill: (signal) => void child.kill(signal).catch(() => {}) }
+}
+
+/** The real shell port. Output and error messages are redacted before they leave it. */
+export function createShell(o: ShellOptions): Shell {
+  const running = new Set<Started>()
+
+  const run = async (how: (s: Spawn) => Started | Promise<Started>, cmd: Command, opts: RunOptions = {}) => {
     const env = { ...o.env, ...opts.env }
-    const $ = zx({ cwd: opts.cwd ?? o.cwd, env: env as NodeJS.ProcessEnv, quiet: true, nothrow: true, verbose: false })
-    let child: ProcessPromise
+    let child: Started
     try {
-      child = $`${cmd}`
+      child = await how({ cmd, cwd: opts.cwd ?? o.cwd, env })
     } catch (e) {
       throw new ModelshipError('STEP_FAILED', `cannot start ${cmd[0]}: ${o.redact((e as Error).message)}`)
     }
@@ -36,13 +96,14 @@ export function createShell(o: ShellOptions): Shell {
       pipeLines(child.stderr, (l) => onLine(o.redact(l), 'stderr'))
     }
     try {
-      const result = await child
+      const result = await child.done
       if (result.exitCode === 0) return o.redact(result.stdout).trimEnd()
       if (result.signal) {
         throw new ModelshipError('STEP_FAILED', `${formatCommand(cmd)} was stopped by ${result.signal}`)
       }
       const tail = lastLines(o.redact(result.stderr || result.stdout), ERROR_TAIL_LINES)
-      throw new ModelshipError('STEP_FAILED', `${o.redact(formatCommand(cmd))} exited with ${result.exitCode}${tail ? `: ${tail}` : ''}`, {
+      const what = `${o.redact(formatCommand(cmd))} exited with ${result.exitCode}`
+      throw new ModelshipError('STEP_FAILED', `${what}${tail ? `: ${tail}` : ''}`, {
         details: o.redact(result.stderr).trimEnd() || undefined,
       })
     } catch (e) {
@@ -56,17 +117,15 @@ export function createShell(o: ShellOptions): Shell {
   }
 
   return {
-    read: run,
-    write: run,
+    read: (cmd, opts) => run(startDirect, cmd, opts),
+    write: (cmd, opts) => run(startZx, cmd, opts),
     async killAll() {
       await Promise.all(
         [...running].map(async (p) => {
-          const timer = setTimeout(() => void p.kill('SIGKILL').catch(() => {}), 3000)
+          const timer = setTimeout(() => p.kill('SIGKILL'), KILL_GRACE_MS)
           try {
-            await p.kill('SIGTERM')
-            await p.catch(() => {})
-          } catch {
-            // already gone
+            p.kill('SIGTERM')
+            await p.done.catch(() => {})
           } finally {
             clearTimeout(timer)
           }
@@ -76,7 +135,7 @@ export function createShell(o: ShellOptions): Shell {
   }
 }
 
-function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+function pipeLines(stream: Readable, onLine: (line: string) => void): void {
   let buffered = ''
   stream.on('data', (chunk: Buffer | string) => {
     buffered += chunk.toString()

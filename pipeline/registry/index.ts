@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js'
-import { createHfRegistry } from './hf/index.js'
 import { createLocalRegistry } from './local.js'
 import type { Redactor } from '../secrets/redact.js'
+import type { HfRegistryOptions } from './hf/index.js'
 import type { ModelRegistry } from './types.js'
 
 /** The registry backend the config names (`registry: hf | local`). */
@@ -13,7 +13,7 @@ export function createRegistry(
   if (config.registry === 'local') {
     return createLocalRegistry({ root: config.registry_dir, org: config.model.org, prefix: config.model.prefix, now: opts.now, ...redact })
   }
-  return createHfRegistry({
+  return lazyHfRegistry({
     endpoint: config.hf_endpoint,
     token: opts.hfToken,
     org: config.model.org,
@@ -21,4 +21,26 @@ export function createRegistry(
     ...(opts.log ? { log: opts.log } : {}),
     ...redact,
   })
+}
+
+/**
+ * The Hub backend, imported on its first call: @huggingface/hub costs ~20 ms to import and most commands
+ * (a dry run on a local registry, `current`, `history`) never talk to the Hub. An invalid HF_ENDPOINT is
+ * reported by that first call (preflight's access check), as a CONFIG error as before.
+ */
+function lazyHfRegistry(o: HfRegistryOptions): ModelRegistry {
+  let loaded: Promise<ModelRegistry> | undefined
+  const hub = (): Promise<ModelRegistry> =>
+    (loaded ??= import('./hf/index.js').then(({ createHfRegistry }) => createHfRegistry(o)))
+  return {
+    kind: 'hf',
+    // The same words as the Hub backend's own describe(), without loading it.
+    describe: () => `Hugging Face Hub ${o.endpoint.trim().replace(/\/+$/, '')} (org ${o.org})`,
+    checkAccess: async (access) => (await hub()).checkAccess(access),
+    listModels: async () => (await hub()).listModels(),
+    getModel: async (modelId) => (await hub()).getModel(modelId),
+    readFile: async (modelId, path) => (await hub()).readFile(modelId, path),
+    readManifest: async (modelId) => (await hub()).readManifest(modelId),
+    push: async (req) => (await hub()).push(req),
+  }
 }
