@@ -80,14 +80,20 @@ async function startZx(s: Spawn): Promise<Started> {
 /** The real shell port. Output and error messages are redacted before they leave it. */
 export function createShell(o: ShellOptions): Shell {
   const running = new Set<Started>()
+  // Children still being started (zx is imported first): Ctrl-C meanwhile must stop them too.
+  const starting = new Set<Promise<Started>>()
 
   const run = async (how: (s: Spawn) => Started | Promise<Started>, cmd: Command, opts: RunOptions = {}) => {
     const env = { ...o.env, ...opts.env }
     let child: Started
+    const start = (async () => how({ cmd, cwd: opts.cwd ?? o.cwd, env }))()
+    starting.add(start)
     try {
-      child = await how({ cmd, cwd: opts.cwd ?? o.cwd, env })
+      child = await start
     } catch (e) {
       throw new ModelshipError('STEP_FAILED', `cannot start ${cmd[0]}: ${o.redact((e as Error).message)}`)
+    } finally {
+      starting.delete(start)
     }
     running.add(child)
     const onLine = opts.onLine
@@ -120,8 +126,10 @@ export function createShell(o: ShellOptions): Shell {
     read: (cmd, opts) => run(startDirect, cmd, opts),
     write: (cmd, opts) => run(startZx, cmd, opts),
     async killAll() {
+      const late = await Promise.all([...starting].map((p) => p.catch(() => undefined)))
+      const children = [...running, ...late.filter((c): c is Started => c !== undefined)]
       await Promise.all(
-        [...running].map(async (p) => {
+        [...new Set(children)].map(async (p) => {
           const timer = setTimeout(() => p.kill('SIGKILL'), KILL_GRACE_MS)
           try {
             p.kill('SIGTERM')
