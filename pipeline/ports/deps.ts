@@ -103,7 +103,7 @@ export function createDeps(o: {
     secrets,
     plan,
     stateDir,
-    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnvOf(o.env), redact }),
+    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnvOf(o.env), redact, preloadWriter: !o.dryRun }),
     files: o.overrides?.files ?? userFiles,
     history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
     registry:

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import type { ProcessPromise } from 'zx'
+import type { ProcessPromise } from 'zx/core'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command, RunOptions, Shell } from './types.js'
 import type { Redactor } from '../secrets/redact.js'
@@ -16,6 +16,11 @@ export interface ShellOptions {
   /** The environment every child starts from; secrets are added per command through RunOptions.env. */
   env: Readonly<Record<string, string | undefined>>
   redact: Redactor
+  /**
+   * Writes will follow (not a dry run): zx is loaded while the first probe runs, when this process
+   * would only wait, instead of on the first write.
+   */
+  preloadWriter?: boolean
 }
 
 export { formatCommand }
@@ -58,14 +63,16 @@ function startDirect(s: Spawn): Started {
   return { stdout: child.stdout, stderr: child.stderr, done, kill: (signal) => void child.kill(signal) }
 }
 
-let zxModule: Promise<typeof import('zx')> | undefined
+let zxModule: Promise<typeof import('zx/core')> | undefined
+/** zx/core: `$` without the globbing, fetch and YAML extras of the full package (~40% less to load). */
+const loadZx = () => (zxModule ??= import('zx/core'))
 
 /**
  * Changes (`write`: the trainer, docker build/up) run through zx, imported on the first one only: a dry
  * run never pays for it. Each argv element is quoted by zx, never concatenated.
  */
 async function startZx(s: Spawn): Promise<Started> {
-  const { $: zx } = await (zxModule ??= import('zx'))
+  const { $: zx } = await loadZx()
   const $ = zx({ cwd: s.cwd, env: s.env as NodeJS.ProcessEnv, quiet: true, nothrow: true, verbose: false })
   const child: ProcessPromise = $`${s.cmd}`
   const done = child.then((r) => ({
@@ -96,6 +103,7 @@ export function createShell(o: ShellOptions): Shell {
       starting.delete(start)
     }
     running.add(child)
+    if (o.preloadWriter && !zxModule) void loadZx().catch(() => {}) // a failed load is reported by the write
     const onLine = opts.onLine
     if (onLine) {
       pipeLines(child.stdout, (l) => onLine(o.redact(l), 'stdout'))
