@@ -20,7 +20,13 @@ describe('the real shell port', () => {
   for (const method of ['read', 'write'] as const) {
     it(`${method}: passes each argv element as it is (no shell word splitting or expansion)`, async () => {
       const arg = `$HOME; echo "x" 'y' *`
-      const out = await shell()[method]([node, '-e', 'process.stdout.write(JSON.stringify(process.argv.slice(1)))', arg, ''])
+      const out = await shell()[method]([
+        node,
+        '-e',
+        'process.stdout.write(JSON.stringify(process.argv.slice(1)))',
+        arg,
+        '',
+      ])
       expect(JSON.parse(out!)).toEqual([arg, ''])
     })
 

@@ -124,7 +124,10 @@ export function createShell(o: ShellOptions): Shell {
       if (e instanceof ModelshipError) throw e
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'ENOENT') throw new ModelshipError('STEP_FAILED', `${cmd[0]}: command not found`)
-      throw new ModelshipError('STEP_FAILED', `${o.redact(formatCommand(cmd))} failed: ${o.redact((e as Error).message)}`)
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `${o.redact(formatCommand(cmd))} failed: ${o.redact((e as Error).message)}`,
+      )
     } finally {
       running.delete(child)
     }

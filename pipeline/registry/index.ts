@@ -11,7 +11,13 @@ export function createRegistry(
 ): ModelRegistry {
   const redact = opts.redact ? { redact: opts.redact } : {}
   if (config.registry === 'local') {
-    return createLocalRegistry({ root: config.registry_dir, org: config.model.org, prefix: config.model.prefix, now: opts.now, ...redact })
+    return createLocalRegistry({
+      root: config.registry_dir,
+      org: config.model.org,
+      prefix: config.model.prefix,
+      now: opts.now,
+      ...redact,
+    })
   }
   return lazyHfRegistry({
     endpoint: config.hf_endpoint,

@@ -16,7 +16,13 @@ const QUICK = process.env.BENCH_QUICK === '1'
 /** A benchmark that runs longer than this is stopped and its rows are reported as not measured. */
 const CHILD_TIMEOUT_MS = 12 * 60_000
 const BENCH = join(REPO, 'test', 'bench')
-const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(BENCH, file), ...args]
+const tsx = (file: string, ...args: string[]): string[] => [
+  process.execPath,
+  '--import',
+  'tsx',
+  join(BENCH, file),
+  ...args,
+]
 
 /** Runs a function exported by a bench module in a child and prints its result as `BENCH_JSON …`. */
 function tsxCall(file: string, fn: string, arg: unknown): string[] {
@@ -30,11 +36,17 @@ function tsxCall(file: string, fn: string, arg: unknown): string[] {
 const BENCHES: Record<keyof BenchResults, { title: string; argv: string[] }> = {
   push: {
     title: 'push: modelship push vs bare uploadFiles, whole processes, test Hub server on loopback',
-    argv: QUICK ? tsx('push-bench.ts', '64', '256', '--rounds', '1') : tsx('push-bench.ts', '512', '2048', '--rounds', '3'),
+    argv: QUICK
+      ? tsx('push-bench.ts', '64', '256', '--rounds', '1')
+      : tsx('push-bench.ts', '512', '2048', '--rounds', '3'),
   },
   export: {
     title: 'export: rows from PostgreSQL, modelship vs psql \\copy, whole processes',
-    argv: tsxCall('export-bench.ts', 'runExportBench', QUICK ? { rows: 100_000, rounds: 2 } : { rows: 1_000_000, rounds: 5 }),
+    argv: tsxCall(
+      'export-bench.ts',
+      'runExportBench',
+      QUICK ? { rows: 100_000, rounds: 2 } : { rows: 1_000_000, rounds: 5 },
+    ),
   },
   cli: {
     title: 'cli: --help, release --dry-run, a full release and --resume on the bundled example',
@@ -58,7 +70,11 @@ function runBench(argv: string[]): Promise<unknown> {
       const lines = pending.split('\n')
       pending = lines.pop() ?? ''
       for (const line of lines) {
-        const json = line.startsWith('BENCH_JSON ') ? line.slice('BENCH_JSON '.length) : line.startsWith('{') ? line : undefined
+        const json = line.startsWith('BENCH_JSON ')
+          ? line.slice('BENCH_JSON '.length)
+          : line.startsWith('{')
+            ? line
+            : undefined
         if (json) last = json
         else console.log(`  ${line}`)
       }
@@ -80,11 +96,15 @@ if (unknown.length) {
   console.error(`bench: unknown benchmark ${unknown.join(', ')} (expected: ${Object.keys(BENCHES).join(', ')})`)
   process.exit(2)
 }
+const loads = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ')
 const results: BenchResults = {}
 const failures: Record<string, string> = {}
 const load = { before: loadavg(), cpus: cpus().length }
 const started = Date.now()
-console.log(`bench${QUICK ? ' (BENCH_QUICK=1: small sizes, few rounds)' : ''}: load average ${load.before.map((l) => l.toFixed(2)).join(' ')} on ${load.cpus} CPUs`)
+console.log(
+  `bench${QUICK ? ' (BENCH_QUICK=1: small sizes, few rounds)' : ''}: ` +
+    `load average ${loads(load.before)} on ${load.cpus} CPUs`,
+)
 for (const [name, bench] of Object.entries(BENCHES) as [keyof BenchResults, (typeof BENCHES)[keyof BenchResults]][]) {
   if (wanted.size > 0 && !wanted.has(name)) continue
   console.log(`== ${bench.title}`)
@@ -105,11 +125,17 @@ console.log('')
 const seconds = (Date.now() - started) / 1000
 console.log(
   `${rows.filter((r) => r.met).length} of ${rows.length} targets met; ${seconds.toFixed(0)} s; load average before ` +
-    `${load.before.map((l) => l.toFixed(2)).join(' ')}, after ${after.map((l) => l.toFixed(2)).join(' ')} (${load.cpus} CPUs)`,
+    `${loads(load.before)}, after ${loads(after)} (${load.cpus} CPUs)`,
 )
 const out = join(REPO, 'bench-results.json')
-writeFileSync(
-  out,
-  `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, seconds, load: { ...load, after }, rows, results, failures }, null, 2)}\n`,
-)
+const report = {
+  date: new Date().toISOString(),
+  quick: QUICK,
+  seconds,
+  load: { ...load, after },
+  rows,
+  results,
+  failures,
+}
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`)
 console.log(`wrote ${out}`)
