@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js'
 import { createLocalRegistry } from './local.js'
 import type { Redactor } from '../secrets/redact.js'
+import { normalizeEndpoint } from './hf/endpoint.js'
 import type { HfRegistryOptions } from './hf/index.js'
 import type { ModelRegistry } from './types.js'
 
@@ -30,18 +31,19 @@ export function createRegistry(
 }
 
 /**
- * The Hub backend, imported on its first call: @huggingface/hub costs ~20 ms to import and most commands
- * (a dry run on a local registry, `current`, `history`) never talk to the Hub. An invalid HF_ENDPOINT is
- * reported by that first call (preflight's access check), as a CONFIG error as before.
+ * The Hub backend, imported on its first call: @huggingface/hub costs ~20 ms to import, which commands that
+ * never talk to the Hub (`current`, `history`) need not pay. HF_ENDPOINT is still checked here, before any
+ * step runs (CONFIG), and describe() needs no import.
  */
 function lazyHfRegistry(o: HfRegistryOptions): ModelRegistry {
+  const endpoint = normalizeEndpoint(o.endpoint)
   let loaded: Promise<ModelRegistry> | undefined
   const hub = (): Promise<ModelRegistry> =>
     (loaded ??= import('./hf/index.js').then(({ createHfRegistry }) => createHfRegistry(o)))
   return {
     kind: 'hf',
     // The same words as the Hub backend's own describe(), without loading it.
-    describe: () => `Hugging Face Hub ${o.endpoint.trim().replace(/\/+$/, '')} (org ${o.org})`,
+    describe: () => `Hugging Face Hub ${endpoint} (org ${o.org})`,
     checkAccess: async (access) => (await hub()).checkAccess(access),
     listModels: async () => (await hub()).listModels(),
     getModel: async (modelId) => (await hub()).getModel(modelId),
