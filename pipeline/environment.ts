@@ -1,4 +1,4 @@
-import { copyFile, mkdir } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rename } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { unifiedDiff } from './compose/diff.js'
 import { editComposeModel, readComposeModel } from './compose/edit.js'
@@ -209,18 +209,24 @@ export async function applyModelToEnvironment(o: {
   const diffs: string[] = []
   for (const [i, p] of planned.entries()) {
     const earlier = o.earlier?.find((f) => f.path === p.file)
-    let backup = earlier?.backup
-    let beforeSha256 = earlier?.beforeSha256
-    if (!backup || !beforeSha256) {
+    // A file that already holds this run's model was edited by an earlier attempt of this run: its
+    // backup (recorded, or left by an attempt killed before its state was saved) holds the real
+    // "before"; never back up the edited bytes. Any other file is "before" again (restored after a
+    // failure, or edited by hand since): back it up afresh.
+    const holdsThisRun = p.before === p.after
+    let backup = earlier?.backup ?? join(o.backupDir, `${i}-${basename(p.file)}`)
+    const kept = holdsThisRun ? await readFile(backup, 'utf8').catch(() => undefined) : undefined
+    let original = p.before
+    if (kept !== undefined) original = kept
+    else {
       backup = join(o.backupDir, `${i}-${basename(p.file)}`)
-      await copyFile(p.path, backup) // follows a symlink: the backup holds the target's bytes
-      beforeSha256 = sha256(p.before)
+      // Copied to a temp name and renamed: a kill mid-copy never leaves a partial backup that looks whole.
+      await copyFile(p.path, `${backup}.tmp`) // follows a symlink: the backup holds the target's bytes
+      await rename(`${backup}.tmp`, backup)
     }
-    const changed = p.before !== p.after
-    if (changed) await o.files.writeAtomic(p.path, p.after)
-    diffs.push(unifiedDiff(p.file, p.before, p.after))
-    const afterSha256 = sha256(p.after)
-    edited.push({ path: p.file, backup, beforeSha256, afterSha256, changed: earlier?.changed === true || changed })
+    if (p.before !== p.after) await o.files.writeAtomic(p.path, p.after)
+    diffs.push(unifiedDiff(p.file, original, p.after))
+    edited.push({ path: p.file, backup, beforeSha256: sha256(original), afterSha256: sha256(p.after), changed: original !== p.after })
   }
   return { files: edited, diff: diffs.filter(Boolean).join('\n') }
 }

@@ -1,24 +1,42 @@
-import { modelInEffect, readConfiguredModels } from '../pipeline/environment.js'
+import { type ConfiguredModel, readEnvironmentModels } from '../pipeline/environment.js'
 import { openWorkspace } from './workspace.js'
+
+interface EnvironmentReport {
+  model: string | null
+  /** Every place that sets the model, with its kind: build_arg, environment or env_file. */
+  files: ConfiguredModel[]
+  /** Set when the places in effect name different models. */
+  warning?: string
+}
 
 export async function currentCommand(flags: { workspace?: string; json?: boolean }): Promise<number> {
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
   const { config, files } = ws.deps
   const buildArg = config.deploy.build_arg
-  const environments: Record<string, { model: string | null; files: Array<{ file: string; line: number; value: string; form: string; variable?: string }> }> = {}
-  for (const [env, envConfig] of Object.entries(config.environments)) {
-    const configured = await readConfiguredModels(config, env, files)
-    environments[env] = { model: modelInEffect(envConfig, configured) ?? null, files: configured }
+  const environments: Record<string, EnvironmentReport> = {}
+  for (const env of Object.keys(config.environments)) {
+    const models = await readEnvironmentModels(config, env, files)
+    environments[env] = {
+      model: models.model ?? null,
+      files: models.places,
+      ...(models.disagreement ? { warning: models.disagreement } : {}),
+    }
   }
   const fromEnv = ws.env[buildArg] ?? null
   if (flags.json) {
     ws.printJson({ environments, env: { [buildArg]: fromEnv } })
-    return 0
+  } else {
+    for (const [env, info] of Object.entries(environments)) {
+      ws.print(`${env}: ${info.model ?? '(not configured)'}`)
+      for (const f of info.files) {
+        const from = f.variable ? `  (default of \${${f.variable}})` : ''
+        ws.print(`  ${f.kind.padEnd(11)} ${f.file}:${f.line}  ${f.value}${from}`)
+      }
+    }
+    const overrides = fromEnv ? ' — it overrides the ${VAR:-default} defaults above' : ''
+    ws.print(`${buildArg} in the environment: ${fromEnv ?? '(not set)'}${overrides}`)
   }
-  for (const [env, info] of Object.entries(environments)) {
-    ws.print(`${env}: ${info.model ?? '(not configured)'}`)
-    for (const f of info.files) ws.print(`  ${f.file}:${f.line}  ${f.value}${f.variable ? `  (default of \${${f.variable}})` : ''}`)
-  }
-  ws.print(`${buildArg} in the environment: ${fromEnv ?? '(not set)'}${fromEnv ? ' — it overrides the ${VAR:-default} defaults above' : ''}`)
+  // With --json, print() writes to stderr: readers get clean stdout and people still see the warning.
+  for (const info of Object.values(environments)) if (info.warning) ws.print(`warning: ${info.warning}`)
   return 0
 }

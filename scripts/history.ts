@@ -1,4 +1,5 @@
 
+import { describeOutcome } from '../pipeline/history/audit-log.js'
 import { alignColumns } from './list.js'
 import { openWorkspace } from './workspace.js'
 
@@ -14,7 +15,7 @@ export async function historyCommand(flags: { workspace?: string; env?: string; 
     return 0
   }
   const rows = [['WHEN', 'ACTION', 'ENV', 'FROM', 'TO', 'OUTCOME', 'WHO', 'RUN']].concat(
-    entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.action, e.env, e.from ?? '-', e.to ?? '-', e.outcome + (e.step ? ` at ${e.step}` : ''), `${e.user}@${e.host}`, e.runId ?? '-']),
+    entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.action, e.env, e.from ?? '-', e.to ?? '-', describeOutcome(e), `${e.user}@${e.host}`, e.runId ?? '-']),
   )
   for (const line of alignColumns(rows)) ws.print(line)
   return 0

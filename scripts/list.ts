@@ -1,4 +1,5 @@
 import { currentModelOf } from '../pipeline/environment.js'
+import { runningModelOf } from '../pipeline/history/audit-log.js'
 import { parseMetricsJson } from '../pipeline/model/metrics.js'
 import { formatVersion } from '../pipeline/registry/version.js'
 import { openWorkspace } from './workspace.js'
@@ -14,7 +15,10 @@ export interface ListedModel {
   lastModified: string | null
   accuracy: number | null
   f1_macro: number | null
+  /** Environments whose compose/env files name this model (CONFIGURED). */
   environments: string[]
+  /** Environments where it runs per the last redeploy in the history (DEPLOYED). */
+  deployedIn: string[]
 }
 
 export async function listCommand(flags: { workspace?: string; json?: boolean }): Promise<number> {
@@ -25,6 +29,13 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
   for (const env of Object.keys(config.environments)) {
     const model = await currentModelOf(config, env, files).catch(() => undefined)
     if (model) usedBy.set(model, [...(usedBy.get(model) ?? []), env])
+  }
+  // Files say what is configured; only a recorded redeploy says what runs.
+  const history = await ws.deps.history.read()
+  const runningIn = new Map<string, string[]>()
+  for (const env of Object.keys(config.environments)) {
+    const running = runningModelOf(history, env)?.model
+    if (running) runningIn.set(running, [...(runningIn.get(running) ?? []), env])
   }
   const metrics = await mapLimit(models, METRICS_CONCURRENCY, async (m) => {
     const text = await registry.readFile(m.id, 'metrics.json').catch(() => undefined)
@@ -41,6 +52,7 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
       accuracy: metrics[i]?.accuracy ?? null,
       f1_macro: metrics[i]?.f1_macro ?? null,
       environments: usedBy.get(m.id) ?? [],
+      deployedIn: runningIn.get(m.id) ?? [],
     }))
     .reverse()
   if (flags.json) {
@@ -52,7 +64,7 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
     return 0
   }
   ws.print(`${registry.describe()}:`)
-  const table = [['MODEL', 'VERSION', 'PRIVATE', 'CREATED', 'ACCURACY', 'F1', 'USED BY']].concat(
+  const table = [['MODEL', 'VERSION', 'PRIVATE', 'CREATED', 'ACCURACY', 'F1', 'CONFIGURED', 'DEPLOYED']].concat(
     rows.map((r) => [
       r.id,
       r.version,
@@ -61,6 +73,7 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
       r.accuracy?.toFixed(4) ?? '-',
       r.f1_macro?.toFixed(4) ?? '-',
       r.environments.join(',') || '-',
+      r.deployedIn.join(',') || '-',
     ]),
   )
   for (const line of alignColumns(table)) ws.print(line)

@@ -1,9 +1,12 @@
-import { ModelshipError } from '../pipeline/engine/errors.js'
-import { environmentOf } from '../pipeline/environment.js'
-import { previousModelOf } from '../pipeline/history/audit-log.js'
+import { assertValidModelRef } from '../pipeline/registry/version.js'
+import { currentModelOf, environmentOf } from '../pipeline/environment.js'
+import { rollbackTargetOf } from '../pipeline/history/rollback-target.js'
 import type { ReleaseOptions } from '../pipeline/release/context.js'
 import { runRelease } from '../pipeline/release/run-release.js'
+import { resolveModelRef } from '../pipeline/model/model-ref.js'
+import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { PROMOTE_STEPS } from '../tasks/index.js'
+import { createPrompter, type Prompter } from './prompt.js'
 import type { CommandContext } from './workspace.js'
 import { openWorkspace } from './workspace.js'
 
@@ -13,6 +16,34 @@ interface PromoteFlags {
   deploy?: boolean
   json?: boolean
   dryRun?: boolean
+  yes?: boolean
+  ci?: boolean
+}
+
+export interface PromoteIo {
+  prompter?: Prompter
+}
+
+const shortRef = (ws: CommandContext, ref: string): string =>
+  resolveModelRef(ref, { org: ws.config.model.org, prefix: ws.config.model.prefix, baseAliases: ws.config.model.base_aliases })
+
+/**
+ * In a TTY (no --yes, no CI): runs the same steps as a dry run first, shows the diff and whether the
+ * service is redeployed, and asks. False when the person says no.
+ */
+async function confirmChange(flags: PromoteFlags, io: PromoteIo, what: string, envName: string, options: ReleaseOptions, signal: AbortSignal): Promise<boolean> {
+  if (flags.dryRun) return true
+  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true })
+  if (!prompter.interactive) return true
+  const preview = await openWorkspace({ workspaceFlag: flags.workspace, json: true, dryRun: true })
+  const s: ReleaseSummary = await pointEnvironment(preview, envName, options, true, signal)
+  const redeploys = !options.noDeploy && s.notDeployedReason === undefined
+  const facts = [
+    `${what} ${envName}: ${s.previousModel ?? '?'} → ${s.modelId ?? '?'}`,
+    ...(s.diff ? s.diff.trimEnd().split('\n').map((l) => `  ${l}`) : ['  the files already name it']),
+    redeploys ? `  then: rebuild, redeploy and verify ${preview.config.deploy.service}` : `  files only: nothing is redeployed${s.notDeployedReason ? ` (${s.notDeployedReason})` : ''}`,
+  ]
+  return prompter.confirm(facts.map(preview.deps.redact), `${what} ${envName} to ${s.modelId ?? '?'}${redeploys ? ' and redeploy' : ''}?`)
 }
 
 /** promote and rollback run the promote step table through the engine: a run directory, state and one history line. */
@@ -29,16 +60,23 @@ async function pointEnvironment(ws: CommandContext, envName: string, options: Re
       signal,
       command: `${options.action ?? 'promote'} ${options.target ?? ''}`.trim(),
     },
-    ['target'],
+    // A promote's failures are journaled (an unknown model is a recorded attempt); a malformed id is
+    // refused before the run starts (below), leaving nothing behind.
+    [],
   )
 }
 
-export async function promoteCommand(modelId: string, flags: PromoteFlags, signal: AbortSignal): Promise<number> {
+export async function promoteCommand(modelRef: string, flags: PromoteFlags, signal: AbortSignal, io: PromoteIo = {}): Promise<number> {
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
+  const modelId = shortRef(ws, modelRef)
   const deploy = flags.deploy === true
   const options: ReleaseOptions = { force: false, noDeploy: !deploy, action: 'promote', target: modelId, ...(deploy ? { deploy: true } : {}) }
+  if (!(await confirmChange(flags, io, 'Promote', envName, options, signal))) {
+    ws.print('nothing changed')
+    return 0
+  }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
   const changed = s.diff ? '' : ' (files already set)'
@@ -48,17 +86,23 @@ export async function promoteCommand(modelId: string, flags: PromoteFlags, signa
   return 0
 }
 
-export async function rollbackCommand(flags: PromoteFlags & { to?: string }, signal: AbortSignal): Promise<number> {
+export async function rollbackCommand(flags: PromoteFlags & { to?: string }, signal: AbortSignal, io: PromoteIo = {}): Promise<number> {
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
-  let target = flags.to
+  let target = flags.to === undefined ? undefined : shortRef(ws, flags.to)
   if (!target) {
-    const previous = previousModelOf(await ws.deps.history.read(), envName)
-    if (!previous) throw new ModelshipError('USAGE', `rollback: the history of ${envName} has no earlier model to go back to`, { hint: 'name one with --to MODEL_ID' })
-    target = previous.from
+    // "From" is what the files name, not what history last recorded: they differ after a `git checkout`.
+    const filesModel = await currentModelOf(ws.config, envName, ws.deps.files)
+    const { org, prefix, base_aliases: baseAliases } = ws.config.model
+    target = rollbackTargetOf({ entries: await ws.deps.history.read(), env: envName, filesModel, org, prefix, baseAliases }).to
   }
+  assertValidModelRef(target, ws.config.model.base_aliases)
   const options: ReleaseOptions = { force: false, noDeploy: flags.deploy === false, action: 'rollback', target, ...(flags.to === undefined ? { undo: true } : {}) }
+  if (!(await confirmChange(flags, io, 'Roll back', envName, options, signal))) {
+    ws.print('nothing changed')
+    return 0
+  }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
   ws.print(`rolled back ${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`)

@@ -1,16 +1,39 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
+import { acquireLock } from '../pipeline/engine/lock.js'
 import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metrics.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
-import { modelIdFor, parseVersion } from '../pipeline/registry/version.js'
+import { modelIdFor, parseVersion, versionOfRepo } from '../pipeline/registry/version.js'
+import { resolveModelRef } from '../pipeline/model/model-ref.js'
 import { readLabels } from '../pipeline/model/trainer.js'
-import { openWorkspace } from './workspace.js'
+import { describePushFiles, formatBytes, listPushFiles } from '../pipeline/registry/model-folder.js'
+import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
+import type { PushProgress } from '../pipeline/registry/types.js'
+import { createPrompter, type Prompter } from './prompt.js'
+import { type CommandContext, openWorkspace } from './workspace.js'
 
-export async function pushCommand(path: string, versionText: string, flags: { workspace?: string; json?: boolean }): Promise<number> {
-  const version = parseVersion(versionText, 'push <version>')
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true })
+export interface PushFlags {
+  workspace?: string
+  json?: boolean
+  yes?: boolean
+  ci?: boolean
+  dryRun?: boolean
+}
+
+export async function pushCommand(
+  path: string,
+  versionText: string,
+  flags: PushFlags,
+  io: { prompter?: Prompter } = {},
+  signal?: AbortSignal,
+): Promise<number> {
+  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
   const { config, registry } = ws.deps
+  const { org, prefix } = config.model
+  // `1.3`, `v1.3`, `<prefix>-v1.3` and `<org>/<prefix>-v1.3` all name the same version.
+  const ref = resolveModelRef(versionText, { org, prefix, baseAliases: [] })
+  const version = (ref.includes('/') ? versionOfRepo(ref, prefix, org) : undefined) ?? parseVersion(versionText, 'push <version>')
   const dir = resolve(ws.workspace, path)
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false)
   if (!isDir) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} is not a directory`)
@@ -29,6 +52,22 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
     metrics = parsed.metrics
   }
   const modelId = modelIdFor(config.model.org, config.model.prefix, version)
+  const files = await listPushFiles(dir, config.trainer.exclude)
+  const hasCard = files.some((f) => f.path === 'README.md')
+  const listing = [...files.map((f) => `  ${f.path}  ${formatBytes(f.size)}`), ...(hasCard ? [] : ['  README.md  (model card, generated)'])]
+  if (flags.dryRun) {
+    ws.print(`would push ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}${hasCard ? '' : ' + README.md'}`)
+    for (const line of listing) ws.print(line)
+    ws.print('dry run: nothing was uploaded')
+    if (flags.json) ws.printJson({ dryRun: true, modelId, registry: registry.describe(), files: hasCard ? files : [...files, { path: 'README.md', size: null }] })
+    return 0
+  }
+  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true, env: ws.env })
+  const facts = [`push ${dir} as ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}`, ...listing, '  no environment changes and nothing is redeployed']
+  if (!(await prompter.confirm(facts.map(ws.deps.redact), `Push ${modelId}?`))) {
+    ws.print('nothing pushed')
+    return 0
+  }
   await registry.checkAccess()
   const labels = await readLabels(dir, config.model.labels)
   // The card depends only on the folder, so pushing the same folder again is a no-op, not a new commit.
@@ -43,20 +82,51 @@ export async function pushCommand(path: string, versionText: string, flags: { wo
     createdAt: madeAt,
     ...(metrics ? {} : { metricsUnknown: true }),
   })
-  let lastFile = ''
+  // The same lock as a release: a push never races a release that is reserving or pushing versions.
+  const lock = await acquireLock(join(ws.deps.stateDir, 'lock'), { runId: `push-${Date.now()}`, command: `push ${modelId}`, startedAt: new Date().toISOString() }, (m) => ws.deps.log.warn(m))
+  const showProgress = progressPrinter(ws, await listPushFiles(dir, config.trainer.exclude))
+  // The live line is ended before anything else is printed, an error included.
   const pushed = await registry.push({
+    ...(signal ? { signal } : {}),
+    exclude: config.trainer.exclude,
     modelId,
     dir,
     extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
     commitMessage: `modelship push: ${modelId}`,
-    onProgress: (p) => {
-      if (p.bytes === p.total && p.file !== lastFile) {
-        lastFile = p.file
-        ws.print(`${p.phase} ${p.file}: ${p.total} bytes`)
-      }
-    },
+    onProgress: showProgress.update,
+  }).finally(() => {
+    showProgress.end()
+    return lock.release()
   })
   ws.print(`pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`)
   if (flags.json) ws.printJson(pushed)
   return 0
+}
+
+/**
+ * Live progress of a push: in a terminal one line redrawn in place (on stderr, up to 5 times a
+ * second); otherwise plain lines, one a second plus one per finished file, so CI logs stay short.
+ */
+function progressPrinter(ws: CommandContext, files: ReadonlyArray<{ path: string; size: number }>) {
+  const now = (): number => ws.deps.clock.now().getTime()
+  const meter = createTransferMeter({ now, expected: { phase: 'uploading', files } })
+  const live = process.stderr.isTTY === true
+  const shouldShow = createThrottle(now, live ? 200 : 1000)
+  let drawn = false
+  return {
+    update: (p: PushProgress): void => {
+      const snapshot = meter.update(p)
+      if (!shouldShow(snapshot.finished)) return
+      const line = formatTransferLine(snapshot)
+      if (live) {
+        process.stderr.write(`\r${ws.deps.redact(line).slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`)
+        drawn = true
+      } else {
+        ws.print(line)
+      }
+    },
+    end: (): void => {
+      if (drawn) process.stderr.write('\n')
+    },
+  }
 }

@@ -1,9 +1,17 @@
-import { createInterface } from 'node:readline/promises'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { PLAN_LEGEND } from '../pipeline/engine/plan.js'
+import type { StepDef } from '../pipeline/engine/step.js'
+import type { Deps } from '../pipeline/ports/deps.js'
+import type { Ctx } from '../pipeline/release/context.js'
+import { createStateStore, UNFINISHED, type RunState } from '../pipeline/engine/state.js'
+import { formatDuration } from '../pipeline/engine/run-steps.js'
+import { describeChanges } from '../pipeline/release/changes.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
+import { createPrompter, type Prompter } from './prompt.js'
+import { releaseFacts } from './release-facts.js'
+import { appendStepSummary, failureMarkdown, readRunState, releaseMarkdown } from './step-summary.js'
 import { openWorkspace } from './workspace.js'
 
 export interface ReleaseFlags {
@@ -16,10 +24,46 @@ export interface ReleaseFlags {
   deploy?: boolean
   force?: boolean
   yes?: boolean
+  ci?: boolean
   json?: boolean
 }
 
-export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, onDeps: (killAll: () => Promise<void>) => void): Promise<number> {
+/** The hook the engine calls before a step runs (not when it is skipped or done earlier): the push step asks first. */
+export type BeforeStep = (ctx: Ctx, deps: Deps) => Promise<void>
+
+/** The step table with `hook` called at the start of step `name`'s run. */
+export function withHookBefore(steps: ReadonlyArray<StepDef<Ctx, Deps>>, name: string, hook: BeforeStep): Array<StepDef<Ctx, Deps>> {
+  return steps.map((step) =>
+    step.name === name
+      ? {
+          ...step,
+          run: async (ctx, deps, task) => {
+            await hook(ctx, deps)
+            return step.run(ctx, deps, task)
+          },
+        }
+      : step,
+  )
+}
+
+/** Asks before the push (the first write to the registry), with the facts; a "no" stops the run before it. */
+export function confirmBeforePush(prompter: Prompter): BeforeStep {
+  return async (ctx, deps) => {
+    if (!prompter.interactive) return
+    const facts = await releaseFacts(ctx, deps)
+    if (!(await prompter.confirm(facts.map(deps.redact), `Push ${ctx.release?.modelId ?? 'the model'} and release it to ${ctx.envName}?`))) {
+      throw new ModelshipError('INTERRUPTED', `declined before push: nothing was pushed, the files are unchanged (run ${ctx.runId})`, {
+        hint: `\`modelship release --resume ${ctx.runId}\` asks again; \`modelship runs abandon ${ctx.runId}\` drops the run`,
+      })
+    }
+  }
+}
+
+export async function releaseCommand(
+  flags: ReleaseFlags,
+  signal: AbortSignal,
+  io: { prompter?: Prompter } = {},
+): Promise<number> {
   if (flags.bump !== undefined && flags.bump !== 'major' && flags.bump !== 'minor') {
     throw new ModelshipError('USAGE', `--bump: expected major or minor, got ${JSON.stringify(flags.bump)}`)
   }
@@ -29,31 +73,29 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
     from = flags.from
   }
   const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
-  onDeps(() => ws.deps.sh.killAll())
   const envName = flags.env
   if (envName !== undefined && !ws.config.environments[envName]) {
     throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)
   }
-  const noDeploy = flags.deploy === false
-  // Ask before redeploying production by hand; `deploy.mode: auto` (the bundled example) and --yes never ask.
-  if (!flags.yes && !flags.dryRun && !noDeploy && process.stdin.isTTY && process.stdout.isTTY && ws.config.deploy.mode === 'compose') {
-    const rl = createInterface({ input: process.stdin, output: process.stdout })
-    const answer = await rl.question(`Release a new model to ${envName ?? 'production'} and redeploy it? [y/N] `)
-    rl.close()
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      ws.print('aborted: nothing was changed')
-      return 0
-    }
+  // Shown before any question: starting over beside an unfinished run orphans its version.
+  if (flags.resume === undefined || flags.resume === false) {
+    for (const line of await unfinishedRunWarnings(ws.deps.stateDir, envName ?? 'production', ws.deps.redact)) ws.print(line)
   }
+  const noDeploy = flags.deploy === false
+  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true || flags.dryRun === true, env: ws.env })
+  const steps = withHookBefore(RELEASE_STEPS, 'push', confirmBeforePush(prompter))
+  // A prompt mid-run needs a renderer that does not redraw the screen: the simple one prints line by line.
+  const renderer = process.stdout.isTTY && !flags.json && !prompter.interactive ? 'default' : 'simple'
   let summary: ReleaseSummary
+  const startedAt = performance.now()
   try {
-    summary = await runRelease(RELEASE_STEPS, ws.deps, {
+    summary = await runRelease(steps, ws.deps, {
       ...(envName ? { envName } : {}),
       dryRun: flags.dryRun === true,
       ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
       ...(from ? { from } : {}),
       options: { ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}), force: flags.force === true, noDeploy },
-      renderer: process.stdout.isTTY && !flags.json ? 'default' : 'simple',
+      renderer,
       ...(flags.json ? { output: process.stderr } : {}),
       signal,
       command: 'release',
@@ -61,14 +103,17 @@ export async function releaseCommand(flags: ReleaseFlags, signal: AbortSignal, o
   } catch (e) {
     // Scripts reading --json get an object on failure too (the one-line error still goes to stderr).
     if (flags.json) ws.printJson({ status: 'failed', exitCode: exitCodeOf(e), error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) } })
+    await appendStepSummary(ws.env, failureMarkdown(ws.deps.redact(messageOf(e)), exitCodeOf(e)))
     throw e
   }
-  printSummary(ws.print, summary)
+  printSummary(ws.print, summary, performance.now() - startedAt)
+  const state = summary.dryRun ? undefined : await readRunState(summary.runDir)
+  await appendStepSummary(ws.env, ws.deps.redact(releaseMarkdown(summary, ws.config, state)))
   if (flags.json) ws.printJson(summary)
   return 0
 }
 
-function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
+function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: number): void {
   if (s.dryRun) {
     print('')
     print(`Dry run of ${s.env}: nothing was changed. A real run would create ${s.runDir}.`)
@@ -85,6 +130,44 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary): void {
   print(`Released ${s.modelId ?? '?'} to ${s.env}${deployed} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
   if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
   if (s.metrics) print(`  accuracy ${s.metrics.accuracy.toFixed(4)}, macro F1 ${s.metrics.f1_macro.toFixed(4)}`)
+  if (s.trainReport) {
+    // As the trainer printed it: the columns line up only when the spacing is kept.
+    print('  classification report:')
+    for (const l of s.trainReport) print(l === '' ? '' : `    ${l}`)
+  }
+  if (s.trainLog) print(`  trainer output: ${s.trainLog}`)
+  if (s.changes) for (const l of describeChanges(s.changes)) print(`  ${l}`)
   const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)
   if (skipped.length) print(`  skipped: ${skipped.join(', ')}`)
+  print(`Done in ${formatDuration(Math.round(tookMs))}.`)
+}
+
+/**
+ * A new release beside an unfinished one orphans the version that run reserved (and maybe pushed):
+ * say which run, where it stopped and what it holds, and the two ways out.
+ */
+export async function unfinishedRunWarnings(stateDir: string, env: string, redact: (s: string) => string): Promise<string[]> {
+  const runs = await createStateStore(stateDir, redact, () => new Date()).list()
+  const out: string[] = []
+  for (const { state } of runs) {
+    if (!state || state.env !== env || (state.kind ?? 'release') !== 'release' || !UNFINISHED.has(state.status)) continue
+    const step = stoppedAt(state)
+    const version = reservedModelOf(state)
+    out.push(
+      `warning: run ${state.runId} of ${env} is unfinished (${state.status}${step ? ` at ${step}` : ''}` +
+        `${version ? `, version ${version} reserved` : ''}); continue it with \`modelship release --resume ${state.runId}\`` +
+        ` or set it aside with \`modelship runs abandon ${state.runId}\``,
+    )
+  }
+  return out
+}
+
+function stoppedAt(state: RunState): string | undefined {
+  if (state.error?.step) return state.error.step
+  return Object.entries(state.steps).find(([, r]) => r?.status === 'running' || r?.status === 'failed')?.[0]
+}
+
+function reservedModelOf(state: RunState): string | undefined {
+  const release = state.steps.version?.outputs?.release as { modelId?: unknown } | undefined
+  return typeof release?.modelId === 'string' ? release.modelId : undefined
 }

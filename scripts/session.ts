@@ -9,3 +9,6 @@ export const sessionRedactor = redactorForEnv(process.env)
 export function learnSecrets(env: Readonly<Record<string, string | undefined>>): void {
   for (const name of SECRET_ENV_VARS) sessionRedactor.add(env[name])
 }
+
+/** Stops the children of the command that is running (set by openWorkspace once the ports exist). */
+export const session: { stopChildren?: (o?: { now?: boolean }) => Promise<void> } = {}

@@ -4,7 +4,7 @@ import { parse as parseDotenv } from 'dotenv'
 import { loadConfig, type Config } from '../pipeline/config/config.js'
 import { createDeps, type Deps } from '../pipeline/ports/deps.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
-import { learnSecrets, sessionRedactor } from './session.js'
+import { learnSecrets, session, sessionRedactor } from './session.js'
 
 export interface CommandContext {
   workspace: string
@@ -55,6 +55,7 @@ export async function openWorkspace(o: {
   const print = (line: string): void => void human.write(`${redact(line)}\n`)
   const config = await loadConfig({ workspace, env, ...(o.flags ? { flags: o.flags } : {}), warn: (m) => print(`warning: ${m}`) })
   const deps = createDeps({ config, env, dryRun: o.dryRun ?? false, write: print, overrides: { redact } })
+  session.stopChildren = (stop) => deps.sh.killAll(stop)
   return {
     workspace,
     env,

@@ -12,7 +12,8 @@ export const composeStep = defineStep({
   inputs: (ctx) => ({ modelId: ctx.release?.modelId }),
   async run(ctx, deps, task) {
     const release = need(ctx, 'release')
-    const previousModel = ctx.composeEdit?.previousModel ?? need(ctx, 'currentModel')
+    // Preflight re-read it from the files (this run's own edit accounted for).
+    const previousModel = need(ctx, 'currentModel')
     const edit = await applyModelToEnvironment({
       config: deps.config,
       envName: ctx.envName,

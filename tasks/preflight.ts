@@ -1,43 +1,34 @@
 import { join } from 'node:path'
 import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
-import { resolveFeedbackSource } from '../pipeline/config/feedback-source.js'
-import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'
+import { checkApp } from '../pipeline/doctor/app-checks.js'
+import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
+import { checkEnvironmentFiles, checkFeedbackSource, checkTrainer } from '../pipeline/doctor/workspace-checks.js'
+import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
-import { sourceKind } from '../pipeline/feedback/index.js'
-import { trainerProbeCommand } from '../pipeline/model/trainer.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import { defineStep } from './step.js'
 
 /** Checks everything a release needs before any long work; all problems are reported together. */
 export const preflightStep = defineStep({
   name: 'preflight',
-  title: 'Check config, workspace, trainer, registry and Docker',
+  title: 'Check config, workspace, trainer, registry, Docker and the app',
   inDryRun: 'run',
   outputs: ['deployTarget', 'currentModel'],
   always: true,
   async run(ctx, deps, task) {
     const { config, files, sh, registry, log } = deps
-    const problems: string[] = []
     const env = environmentOf(config, ctx.envName)
-
-    for (const file of new Set([...env.compose, ...env.edit, ...env.env_files])) {
-      if (!(await files.exists(join(config.workspace, file)))) problems.push(`${file}: no such file (environments.${ctx.envName})`)
-    }
-    try {
-      const source = resolveFeedbackSource(config, deps.secrets.databaseUrl)
-      if (sourceKind(source) === 'file' && !(await files.exists(source))) problems.push(`feedback.source: ${source}: no such file`)
-    } catch (e) {
-      problems.push(messageOf(e))
-    }
+    const errorsOf = (findings: readonly Finding[]): string[] =>
+      findings.filter((f) => f.level === 'error').map(findingLine)
+    const problems = errorsOf([
+      ...(await checkEnvironmentFiles(config, ctx.envName, files)),
+      await checkFeedbackSource(config, files, deps.secrets.databaseUrl),
+    ])
     if (problems.length > 0) throw aggregateProblems(problems)
 
     task.output = 'probing the trainer'
-    try {
-      await sh.read(trainerProbeCommand(config))
-    } catch (e) {
-      problems.push(`trainer ${config.trainer.command.join(' ')} is not runnable: ${messageOf(e)}`)
-    }
+    problems.push(...errorsOf([await checkTrainer(config, sh)]))
     task.output = `checking ${registry.describe()}`
     try {
       await registry.checkAccess()
@@ -47,7 +38,12 @@ export const preflightStep = defineStep({
     }
     const target = await decideDeployTarget(config, sh, { noDeploy: ctx.options.noDeploy })
     if (target.problem) problems.push(target.problem)
+    // The traps doctor names: all of them at once, before any long work (the compose plugin only when deploying).
+    task.output = 'checking the app: compose files, Dockerfile, .dockerignore'
+    const app = await checkApp({ config, envName: ctx.envName, files, sh, env: deps.env ?? {}, willDeploy: target.enabled })
+    problems.push(...errorsOf(app))
     if (problems.length > 0) throw aggregateProblems(problems)
+    for (const f of app.filter((x) => x.level === 'warn')) log.warn(findingLine(f))
 
     for (const file of env.compose) {
       for (const w of findBuildArgAsSecretWarning(await files.readText(join(config.workspace, file)), { service: config.deploy.service })) log.warn(`${file}: ${w}`)
@@ -55,7 +51,8 @@ export const preflightStep = defineStep({
     // Re-read at every preflight, never restored from an earlier attempt: on --resume after a hand edit
     // the hand-edited model is what gates compare with and what a rollback returns to.
     const fromFiles = (await currentModelOf(config, ctx.envName, files)) ?? config.model.base_aliases[0] ?? 'unknown'
-    const current = ctx.composeEdit?.files.some((f) => f.changed) ? ctx.composeEdit.previousModel : fromFiles
+    // Files that already name this run's model were edited by this run: what ran before is the model then.
+    const current = ctx.composeEdit && fromFiles === ctx.release?.modelId ? ctx.composeEdit.previousModel : fromFiles
     if (!isValidModelRef(current, config.model.base_aliases)) {
       throw new ModelshipError('CONFIG', `${ctx.envName} is configured with ${JSON.stringify(current)}, which is not a model id`, {
         hint: `set ${config.deploy.build_arg} in ${env.edit.join(', ')} to a model id or a base alias (${config.model.base_aliases.join(', ')}), then run again`,

@@ -1,10 +1,12 @@
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { describePushFiles, listPushFiles } from '../pipeline/registry/model-folder.js'
 import { modelDirOf } from '../pipeline/model/trainer.js'
+import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
 
 const MiB = 1024 * 1024
+const PROGRESS_INTERVAL_MS = 1000
 const size = (bytes: number): string => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`)
 
 export const pushStep = defineStep({
@@ -16,8 +18,6 @@ export const pushStep = defineStep({
     {
       kind: 'push',
       target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`,
-      files: 0,
-      bytes: 0,
       detail: `from ${modelDirOf(ctx.runDir)} + README.md (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
     },
   ],
@@ -37,7 +37,10 @@ export const pushStep = defineStep({
     })
     const files = await listPushFiles(model.dir, deps.config.trainer.exclude)
     task.output = `uploading ${describePushFiles(files)} + README.md`
-    let lastShown = 0
+    const now = (): number => deps.clock.now().getTime()
+    const meter = createTransferMeter({ now, expected: { phase: 'uploading', files } })
+    // A terminal redraws the line in place; a plain log gets one line per second and one per finished file.
+    const shouldShow = createThrottle(now, PROGRESS_INTERVAL_MS)
     const pushed = await deps.registry.push({
       exclude: deps.config.trainer.exclude,
       modelId: release.modelId,
@@ -47,11 +50,8 @@ export const pushStep = defineStep({
       ...(ctx.pushed?.modelId === release.modelId ? { replaces: ctx.pushed } : {}),
       signal: ctx.signal,
       onProgress: (p) => {
-        // Progress events can come per chunk; redraw at most every 50 ms.
-        const now = Date.now()
-        if (now - lastShown < 50 && p.bytes < p.total) return
-        lastShown = now
-        task.output = `${p.phase} ${p.file}: ${size(p.bytes)} / ${size(p.total)}`
+        const snapshot = meter.update(p)
+        if (shouldShow(snapshot.finished)) task.output = formatTransferLine(snapshot)
       },
     })
     ctx.pushed = pushed

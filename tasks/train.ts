@@ -1,5 +1,7 @@
 import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { modelDirOf, readLabels, readMetrics, trainCommand } from '../pipeline/model/trainer.js'
+import { classificationReportOf, openTrainLog, TRAIN_LOG } from '../pipeline/progress/train-log.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
 
@@ -18,20 +20,30 @@ export const trainStep = defineStep({
     // A half-written model from an interrupted attempt must not be mistaken for this one.
     await rm(outputDir, { recursive: true, force: true })
     const printed: string[] = []
-    const stdout = await deps.sh.write(trainCommand(deps.config, dataset.path, outputDir), {
-      env: deps.secrets.hfToken ? { HF_TOKEN: deps.secrets.hfToken } : {},
-      onLine: (line, stream) => {
-        if (stream === 'stdout') printed.push(line)
-        task.output = line
-      },
-    })
+    // The whole output is kept beside the model: the live view shows only the last lines.
+    const logPath = join(ctx.runDir, TRAIN_LOG)
+    const log = await openTrainLog(logPath, deps.redact)
+    let stdout: string | undefined
+    try {
+      stdout = await deps.sh.write(trainCommand(deps.config, dataset.path, outputDir), {
+        env: deps.secrets.hfToken ? { HF_TOKEN: deps.secrets.hfToken } : {},
+        onLine: (line, stream) => {
+          if (stream === 'stdout') printed.push(line)
+          log.line(line)
+          task.output = line
+        },
+      })
+    } finally {
+      await log.close()
+    }
     const metrics = await readMetrics(outputDir, stdout ?? printed.join('\n'), deps.config.model.labels)
     const labels = await readLabels(outputDir, deps.config.model.labels)
     const configured = deps.config.model.labels
     if (labels.length !== configured.length || labels.some((l) => !configured.includes(l))) {
       deps.log.warn(`the trainer produced the labels ${labels.join(', ')} but model.labels is ${configured.join(', ')}; versions follow the trained labels`)
     }
-    ctx.model = { dir: outputDir, metrics, labels }
+    const report = classificationReportOf(stdout ?? printed.join('\n'))
+    ctx.model = { dir: outputDir, metrics, labels, ...(report ? { report } : {}), log: logPath }
     task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}`
   },
 })

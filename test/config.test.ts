@@ -15,7 +15,7 @@ describe('validateConfig', () => {
     expect(config.model.org).toBe('pratikoai')
     expect(config.registry).toBe('hf')
     expect(config.registry_dir).toBe('/ws/.modelship/registry')
-    expect(config.environments.qa).toEqual({ compose: ['docker-compose.yml', 'docker-compose.qa.yml'], edit: ['docker-compose.qa.yml'], env_files: [] })
+    expect(config.environments.qa).toMatchObject({ compose: ['docker-compose.yml', 'docker-compose.qa.yml'], edit: ['docker-compose.qa.yml'], env_files: [], env_file: [], hosts: [] })
     expect(config.hf_endpoint).toBe('https://huggingface.co')
   })
 
@@ -60,7 +60,7 @@ describe('loadConfig', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ms-config-'))
     await writeFile(join(dir, 'modelship.yaml'), 'deploy:\n  mode: kubernetes\ngates:\n  min_per_label: 0\n')
     const err = (await loadConfig({ workspace: dir, env: {} }).catch((e: unknown) => e)) as ModelshipError
-    expect(err.message).toBe('invalid configuration: deploy.mode (modelship.yaml): expected compose, none or auto, got string "kubernetes"')
+    expect(err.message).toBe('invalid configuration: deploy.mode (modelship.yaml): expected compose, image, none or auto, got string "kubernetes"')
     expect(err.details).toContain('gates.min_per_label (modelship.yaml): expected a number from 1 to 1000000000, got number 0')
     expect(err.exitCode).toBe(2)
   })

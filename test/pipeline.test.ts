@@ -30,8 +30,9 @@ const request = (dryRun: boolean): ReleaseRequest => ({ dryRun, options: { force
 describe('the step table', () => {
   it('holds the contract steps in order, each with a dry-run policy', () => {
     expect(STEPS.map((s) => s.name)).toEqual([...STEP_NAMES])
-    expect(Object.fromEntries(STEPS.map((s) => [s.name, s.inDryRun]))).toEqual({
-      preflight: 'run', export: 'run', validate: 'run', train: 'skip', gate: 'skip', version: 'run',
+    const policy = (s: (typeof STEPS)[number]): string => (typeof s.inDryRun === 'function' ? 'decides' : s.inDryRun)
+    expect(Object.fromEntries(STEPS.map((s) => [s.name, policy(s)]))).toEqual({
+      preflight: 'run', export: 'decides', validate: 'decides', train: 'skip', gate: 'skip', version: 'run',
       push: 'skip', compose: 'run', build: 'skip', deploy: 'skip', verify: 'skip', record: 'run',
     })
   })
@@ -41,18 +42,18 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
   it('dry-run: only read-only probes run; the plan lists every write as `!`', async () => {
     const ws = makeWorkspace({ config: { deploy: { verify: ['curl', '-fsS', 'http://localhost:8000/health'] } } })
     cleanups.push(() => cleanup(ws))
-    const { deps: d, lines, calls } = await deps(ws, { 'python3 *': 'usage: train', 'docker info --format {{.ServerVersion}}': '28.2.2' }, true)
+    const { deps: d, lines, calls } = await deps(ws, { 'python3 *': 'usage: train', 'docker info --format {{.ServerVersion}}': '28.2.2', 'docker compose version --short': '2.29.1' }, true)
     const before = snapshotTree(ws)
     const summary = await runRelease(d, request(true))
     expect(snapshotTree(ws)).toEqual(before)
-    expect(calls).toEqual([expect.stringMatching(/^python3 \S+train_intent_classifier\.py --help$/), 'docker info --format {{.ServerVersion}}'])
+    expect(calls).toEqual([expect.stringMatching(/^python3 \S+train_intent_classifier\.py --help$/), 'docker info --format {{.ServerVersion}}', 'docker compose version --short'])
     expect(summary.modelId).toBe('pratikoai/intent-classifier-v1.0')
     expect(summary.steps).toMatchObject({ preflight: 'done', export: 'done', validate: 'done', train: 'skipped', version: 'done', compose: 'done', build: 'skipped' })
     const plan = summary.plan ?? []
     const writes = plan.filter((l) => l.startsWith('! '))
     expect(writes).toHaveLength(6)
     expect(writes[0]).toMatch(/^! python3 \S+train_intent_classifier\.py --data \S+dataset\.jsonl --output \S+model --epochs 3 --seed 7 --backend baseline$/)
-    expect(writes[1]).toMatch(/^! would push \d+ files \(.+\) → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md$/)
+    expect(writes[1]).toMatch(/^! would push the model → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md \(model files only: .*\)$/)
     expect(writes[2]).toBe(`! would write ${join(ws, 'docker-compose.production.yml')}`)
     expect(writes[3]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app')
     expect(writes[4]).toBe('! docker compose -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps --force-recreate app')

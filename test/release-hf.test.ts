@@ -36,8 +36,8 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     const files = [...repo.commits.at(-1)!.files.keys()].sort()
     expect(files).toEqual(expect.arrayContaining(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json']))
     expect(repo.commits.filter((c) => c.title.startsWith('modelship'))).toHaveLength(1)
-    // Upload progress is shown per file, in bytes.
-    expect(first.stdout).toMatch(/^› (hashing|uploading) model\.json: [\d.]+ KiB \/ [\d.]+ KiB$/m)
+    // Upload progress is shown per file and in total: percent, rate, ETA.
+    expect(first.stdout).toMatch(/^› uploading model\.json: 100% of [\d.]+ KiB, [\d.–]+ (MiB|KiB)\/s, done · total \d+% of [\d.]+ KiB, /m)
 
     expect((await runCli(['release', '--workspace', ws, '--yes'], { env: env() })).code).toBe(0)
     expect(hub.repos.get('pratikoai/intent-classifier-v1.1')?.private).toBe(true)

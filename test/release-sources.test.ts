@@ -10,7 +10,7 @@ let pg: TestPostgres
 beforeAll(async () => {
   pg = await startPostgres()
   // The bundled example's feedback as the app stores it: expert-labeled queries, some deleted or unlabeled.
-  const rows = readFileSync(join(import.meta.dirname, '..', 'examples', 'data', 'feedback.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string })
+  const rows = readFileSync(join(import.meta.dirname, 'fixtures', 'data', 'feedback.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string })
   const csv = join(mkdtempSync(join(tmpdir(), 'modelship-pg-rows-')), 'rows.csv')
   writeFileSync(csv, rows.map((r, i) => `${quote(r.text)},${i % 97 === 0 ? '' : quote(r.label)},${i % 101 === 0}`).join('\n') + '\n')
   await pg.psql(`\\copy labeled_queries (query, expert_intent, is_deleted) FROM '${csv}' WITH (FORMAT csv)`)
@@ -56,7 +56,7 @@ describe('release from the app database and from the export API', () => {
 
   it('the export API: a wrong token is refused (exit 2) without printing it; the right one releases', async () => {
     const token = 'api-token-0123456789-secret'
-    const rows = readFileSync(join(import.meta.dirname, '..', 'examples', 'data', 'feedback.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string })
+    const rows = readFileSync(join(import.meta.dirname, 'fixtures', 'data', 'feedback.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string })
     const server = await startExportServer({ rows, tokens: { [token]: "SUPER_USER" } })
     const ws = makeWorkspace({ config: { feedback: { source: `${server.url}?format=jsonl` }, deploy: { mode: 'none' } } })
     try {

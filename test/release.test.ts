@@ -122,7 +122,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.stdout).toContain(`+        HF_INTENT_MODEL: \${HF_INTENT_MODEL:-pratikoai/intent-classifier-v1.1}`)
     expect(r.stdout).toContain(`! docker compose -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`)
     expect(r.stdout).toContain(`! docker compose -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
-    expect(r.stdout).toMatch(/^! python3 \S+train_intent_classifier\.py --data /m)
+    expect(r.stdout).toMatch(/^\s*! python3 \S+train_intent_classifier\.py --data /m)
   })
 
   it('a failed build restores the files and exits 1; --resume skips export/train/push and keeps the version', async () => {

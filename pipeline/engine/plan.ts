@@ -10,7 +10,7 @@ export type PlanEntry =
   /** A file the run would write, with the unified diff when it is a user's file. */
   | { kind: 'write'; path: string; diff?: string }
   /** Model files the run would upload. */
-  | { kind: 'push'; target: string; files: number; bytes: number; detail?: string }
+  | { kind: 'push'; target: string; files?: number; bytes?: number; detail?: string }
   /** A line the run would append to a journal (history.jsonl). */
   | { kind: 'append'; path: string; summary: string }
   /** Anything else worth saying (`#`). */
@@ -38,7 +38,7 @@ export function planLine(e: PlanEntry): string {
     case 'write':
       return `! would write ${e.path}`
     case 'push':
-      return `! would push ${e.files} files (${sizeOf(e.bytes)}) → ${e.target}${e.detail ? ` ${e.detail}` : ''}`
+      return `! would push ${e.files === undefined ? 'the model' : `${e.files} files (${sizeOf(e.bytes ?? 0)})`} → ${e.target}${e.detail ? ` ${e.detail}` : ''}`
     case 'append':
       return `! would append to ${e.path}: ${e.summary}`
     case 'note':

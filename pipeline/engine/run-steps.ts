@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, rmdir, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2'
@@ -6,6 +6,7 @@ import { hashJson } from '../fs-atomic.js'
 import type { Clock, Log } from '../ports/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from './errors.js'
+import { removeLeftovers } from './leftovers.js'
 import { acquireLock, type Lock } from './lock.js'
 import type { Plan } from './plan.js'
 import { createStateStore, newRunId, runStatusOf, type RunState } from './state.js'
@@ -19,6 +20,11 @@ export interface EngineDeps {
   readonly log: Log
   /** The one sink of dry-run: skipped steps add their plan here, write ports add what they did not do. */
   readonly plan: Plan
+  /**
+   * Test-only crash point (`before:<step>` or `after:<step>`): the process SIGKILLs itself there, after
+   * the step's side effects and before its journal write, to prove every step is safe to replay.
+   */
+  readonly killPoint?: string
 }
 
 export interface FailureInfo {
@@ -43,6 +49,8 @@ export interface RunRequest<C extends EngineCtx> {
   command: string
   /** Which step table this is (stored in the state; a run resumes only as its own kind). Default `release`. */
   kind?: string
+  /** The user's folders the steps write into (atomic temps live beside their targets): cleaned of leftovers. */
+  userDirs?: readonly string[]
   /** The run's context, from its state (new or resumed). */
   makeCtx(state: RunState, runDir: string): C
   /** Journals a failed run (a history line); called once the failure is final. */
@@ -75,6 +83,9 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   if (req.from && !names.includes(req.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(req.from)} is not a step (${names.join(', ')})`)
 
   const realStore = createStateStore(deps.stateDir, deps.redact, now)
+  // A refused run leaves no directory behind: remember whether the state directory existed before it.
+  const hadStateDir = await stat(deps.stateDir).then(() => true, () => false)
+  let discarded = false
   let state: RunState
   if (req.resume) {
     const found = req.resume === true ? await realStore.newestUnfinished(req.kind ?? 'release') : await realStore.load(req.resume)
@@ -99,6 +110,12 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   } catch (e) {
     if (req.dryRun) await rm(runDir, { recursive: true, force: true })
     throw e
+  }
+
+  if (lock) {
+    const removed = await removeLeftovers([deps.stateDir], req.userDirs ?? [])
+    if (removed.length) deps.log.info(`removed ${removed.length} temp file(s) left by a killed run`)
+    await journalKilledRuns(realStore, state.runId, names, req, deps)
   }
 
   const ctx = req.makeCtx(state, runDir)
@@ -143,7 +160,9 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       }
       state.steps[def.name] = { status: 'running', startedAt: now().toISOString(), ...(inputs !== undefined ? { inputs, inputsHash } : {}) }
       await save()
+      if (deps.killPoint === `before:${def.name}`) process.kill(process.pid, 'SIGKILL')
       await def.run(c, deps, task)
+      if (deps.killPoint === `after:${def.name}`) process.kill(process.pid, 'SIGKILL')
       const outputs: Record<string, unknown> = {}
       for (const key of def.outputs) if (c[key] !== undefined) outputs[key] = c[key]
       state.steps[def.name] = { ...state.steps[def.name]!, status: 'done', finishedAt: now().toISOString(), outputs }
@@ -198,6 +217,7 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     if (!req.resume && !req.dryRun && req.discard?.({ ...info, exitCode: exitCodeOf(final) })) {
       // Bad input changes nothing: the run leaves neither state nor history behind.
       await rm(runDir, { recursive: true, force: true })
+      discarded = true
       throw final
     }
     await save()
@@ -206,6 +226,38 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   } finally {
     await lock?.release()
     if (req.dryRun) await rm(runDir, { recursive: true, force: true })
+    if (discarded && !hadStateDir) {
+      // Only directories left empty; anything else in them stays.
+      await rmdir(join(deps.stateDir, 'runs')).catch(() => {})
+      await rmdir(deps.stateDir).catch(() => {})
+    }
+  }
+}
+
+/**
+ * Runs left `running` by a process that was killed (SIGKILL, power loss): we hold the lock, so no live
+ * run owns them. Each is marked interrupted and journaled once (the history line a kill never wrote).
+ */
+async function journalKilledRuns<C extends EngineCtx, D extends EngineDeps>(
+  store: ReturnType<typeof createStateStore>,
+  ownRunId: string,
+  names: readonly string[],
+  req: RunRequest<C>,
+  deps: D,
+): Promise<void> {
+  for (const run of await store.list()) {
+    const killed = run.state
+    if (!killed || killed.runId === ownRunId || killed.status !== 'running') continue
+    const step = runningStep(killed, Object.keys(killed.steps)) ?? names.find((n) => killed.steps[n]?.status === 'running')
+    const message = 'the process running it was killed'
+    killed.status = 'interrupted'
+    killed.error = { code: 'INTERRUPTED', message, ...(step ? { step } : {}) }
+    await store.save(killed)
+    if ((killed.kind ?? 'release') !== (req.kind ?? 'release') && !req.onFailed) continue
+    const ctx = req.makeCtx(killed, store.runDir(killed.runId))
+    for (const rec of Object.values(killed.steps)) if (rec?.status === 'done' && rec.outputs) Object.assign(ctx, rec.outputs)
+    deps.log.warn(`run ${killed.runId} (${killed.kind ?? 'release'}) was killed${step ? ` during ${step}` : ''}: recorded as interrupted`)
+    await req.onFailed?.(ctx, { code: 'INTERRUPTED', message, ...(step ? { step } : {}) })
   }
 }
 

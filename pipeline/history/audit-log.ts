@@ -1,7 +1,8 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
+import type { ReleaseChanges } from '../release/changes.js'
 import { redactDeep } from '../secrets/redact.js'
 
 export type HistoryAction = 'release' | 'promote' | 'rollback'
@@ -31,6 +32,8 @@ export interface HistoryEntry {
   outcome: HistoryOutcome
   /** Whether the running service was rebuilt and redeployed. */
   deployed: boolean
+  /** Why build/deploy did not run (`--no-deploy`, `no Docker engine answers`, …) when deployed is false. */
+  notDeployed?: string
   user: string
   host: string
   runId?: string
@@ -40,6 +43,38 @@ export interface HistoryEntry {
   error?: string
   /** A plain `rollback` (no --to): it undoes the latest change not undone yet. */
   undo?: boolean
+  /** A release's note: rows per label and metrics against the model it replaced. */
+  changes?: ReleaseChanges
+}
+
+const DONE: Record<HistoryAction, string> = { release: 'released', promote: 'promoted', rollback: 'rolled back' }
+
+/** The outcome as a person reads it: `released`, `released (not deployed: no Docker engine answers)`, `failed at push`. */
+export function describeOutcome(e: HistoryEntry): string {
+  if (e.outcome !== 'success') return e.outcome + (e.step ? ` at ${e.step}` : '')
+  return e.deployed ? DONE[e.action] : `${DONE[e.action]} (not deployed${e.notDeployed ? `: ${e.notDeployed}` : ''})`
+}
+
+/**
+ * The model running in `env` per the audit log: the newest run that rebuilt and redeployed it.
+ * A release whose deploy failed and was rolled back redeployed the model it replaced.
+ */
+export function runningModelOf(entries: readonly HistoryEntry[], env: string): { model: string; at: string; runId?: string } | undefined {
+  for (const e of entries) {
+    if (e.env !== env || !e.deployed) continue
+    const model = e.outcome === 'success' ? e.to : e.outcome === 'rolled_back' ? e.from : undefined
+    if (model === undefined) continue
+    // A failed rollback leaves the service in an unknown state: nothing older can be trusted either.
+    if (model === null) return undefined
+    return { model, at: e.at, ...(e.runId ? { runId: e.runId } : {}) }
+  }
+  return undefined
+}
+
+/** The model the newest successful change recorded for `env` set in its files. */
+export function recordedModelOf(entries: readonly HistoryEntry[], env: string): { model: string; at: string; runId?: string } | undefined {
+  const e = entries.find((x) => x.env === env && x.outcome === 'success' && x.to !== null)
+  return e?.to ? { model: e.to, at: e.at, ...(e.runId ? { runId: e.runId } : {}) } : undefined
 }
 
 /** Who made a change, for the audit log. */
@@ -63,8 +98,9 @@ export function createHistory(path: string, redact: (s: string) => string): Hist
   return {
     async append(entry) {
       // A run's line is appended at most once: a run replayed after a kill between its append and its
-      // state write must not log itself twice.
-      if (entry.runId !== undefined && (await this.read()).some((e) => e.runId === entry.runId && e.action === entry.action)) return
+      // state write must not log itself twice. (Each failed attempt of a run is its own line.)
+      const same = (e: HistoryEntry): boolean => e.runId === entry.runId && e.action === entry.action && e.outcome === entry.outcome && e.step === entry.step
+      if (entry.runId !== undefined && (await this.read()).some(same)) return
       await mkdir(dirname(path), { recursive: true })
       // One write of one line with O_APPEND: concurrent appends never interleave within a line.
       await appendFile(path, `${JSON.stringify(redactDeep(entry, redact))}\n`, { encoding: 'utf8', flag: 'a' })

@@ -39,6 +39,13 @@ export interface Deps {
   readonly plan: Plan
   /** `<workspace>/.modelship` */
   readonly stateDir: string
+  /** Test-only: MODELSHIP_TEST_KILL_AT (see EngineDeps.killPoint). */
+  readonly killPoint?: string
+  /**
+   * The environment children run with (workspace .env under the real environment, secrets removed):
+   * what docker compose interpolates `${VAR}` from. Read by preflight's required-variable check.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 export const realClock: Clock = {
@@ -95,7 +102,10 @@ export function createDeps(o: {
   redact.add(secrets.hfToken)
   const plan = o.overrides?.plan ?? createPlan()
   const stateDir = join(o.config.workspace, '.modelship')
+  const killPoint = o.env.MODELSHIP_TEST_KILL_AT
+  const childEnv = childEnvOf(o.env)
   const ports = {
+    ...(killPoint ? { killPoint } : {}),
     config: o.config,
     redact,
     log,
@@ -103,7 +113,8 @@ export function createDeps(o: {
     secrets,
     plan,
     stateDir,
-    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnvOf(o.env), redact, preloadWriter: !o.dryRun }),
+    env: o.overrides?.env ?? childEnv,
+    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnv, redact, preloadWriter: !o.dryRun }),
     files: o.overrides?.files ?? userFiles,
     history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
     registry:

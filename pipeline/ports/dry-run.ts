@@ -35,7 +35,7 @@ export function withDryRun<P extends WritePorts>(ports: P, plan: Plan): P {
     },
     registry: Object.assign(Object.create(ports.registry) as ModelRegistry, {
       async push(req: Parameters<ModelRegistry['push']>[0]) {
-        plan.add({ kind: 'push', target: `${req.modelId} (private) on ${ports.registry.describe()}`, files: 0, bytes: 0 })
+        plan.add({ kind: 'push', target: `${req.modelId} (private) on ${ports.registry.describe()}`, detail: `from ${req.dir}` })
         return { modelId: req.modelId, commit: '<dry-run>', manifest: {} }
       },
     }),

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import type { ProcessPromise } from 'zx/core'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command, RunOptions, Shell } from './types.js'
@@ -8,8 +9,9 @@ import { formatCommand } from './format-command.js'
 
 /** How many trailing lines of a failed command's stderr go into its error message. */
 const ERROR_TAIL_LINES = 6
-/** How long a child gets between SIGTERM and SIGKILL on Ctrl-C. */
-const KILL_GRACE_MS = 3000
+/** How long a process group gets between SIGTERM and SIGKILL when a run stops. */
+const KILL_GRACE_MS = 5000
+const GUARD = fileURLToPath(new URL('./child-guard.js', import.meta.url))
 
 export interface ShellOptions {
   cwd: string
@@ -27,10 +29,11 @@ export { formatCommand }
 
 /** One started child, whichever way it was started. */
 interface Started {
+  /** The child's pid, which is also its process group id. */
+  pid: number | undefined
   stdout: Readable
   stderr: Readable
   done: Promise<Outcome>
-  kill(signal: NodeJS.Signals): void
 }
 
 interface Outcome {
@@ -41,17 +44,22 @@ interface Outcome {
 }
 
 interface Spawn {
-  cmd: Command
+  argv: readonly string[]
   cwd: string
   env: Record<string, string | undefined>
 }
 
 /**
  * Probes (`read`) are spawned directly, without a shell: they sit on the startup path of every command
- * (`release --dry-run` runs only probes), and zx costs ~90 ms to import plus a bash per command.
+ * (`release --dry-run` runs only probes), and zx costs ~60–90 ms to import plus a bash per command.
  */
 function startDirect(s: Spawn): Started {
-  const child = spawn(s.cmd[0], s.cmd.slice(1), { cwd: s.cwd, env: s.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(s.argv[0]!, s.argv.slice(1), {
+    cwd: s.cwd,
+    env: s.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -60,7 +68,7 @@ function startDirect(s: Spawn): Started {
     child.once('error', reject)
     child.once('close', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr }))
   })
-  return { stdout: child.stdout, stderr: child.stderr, done, kill: (signal) => void child.kill(signal) }
+  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, done }
 }
 
 let zxModule: Promise<typeof import('zx/core')> | undefined
@@ -73,15 +81,25 @@ const loadZx = () => (zxModule ??= import('zx/core'))
  */
 async function startZx(s: Spawn): Promise<Started> {
   const { $: zx } = await loadZx()
-  const $ = zx({ cwd: s.cwd, env: s.env as NodeJS.ProcessEnv, quiet: true, nothrow: true, verbose: false })
-  const child: ProcessPromise = $`${s.cmd}`
-  const done = child.then((r) => ({
-    exitCode: r.exitCode,
-    signal: r.signal,
-    stdout: r.stdout,
-    stderr: r.stderr,
-  }))
-  return { stdout: child.stdout, stderr: child.stderr, done, kill: (signal) => void child.kill(signal).catch(() => {}) }
+  const $ = zx({
+    cwd: s.cwd,
+    env: s.env as NodeJS.ProcessEnv,
+    quiet: true,
+    nothrow: true,
+    verbose: false,
+    detached: true,
+  })
+  const child: ProcessPromise = $`${s.argv}`
+  const done = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr }))
+  return {
+    // Read when needed: zx may start the process a moment after returning it.
+    get pid() {
+      return child.pid
+    },
+    stdout: child.stdout,
+    stderr: child.stderr,
+    done,
+  }
 }
 
 /** The real shell port. Output and error messages are redacted before they leave it. */
@@ -90,10 +108,15 @@ export function createShell(o: ShellOptions): Shell {
   // Children still being started (zx is imported first): Ctrl-C meanwhile must stop them too.
   const starting = new Set<Promise<Started>>()
 
-  const run = async (how: (s: Spawn) => Started | Promise<Started>, cmd: Command, opts: RunOptions = {}) => {
+  // Every child leads its own process group (Ctrl-C in the terminal reaches modelship only, which then
+  // stops each group in order). Commands that change things run under the child guard, which also
+  // kills its group when modelship dies without a chance to clean up (SIGKILL).
+  const run = async (cmd: Command, opts: RunOptions = {}, guarded = false): Promise<string> => {
     const env = { ...o.env, ...opts.env }
+    const argv: readonly string[] = guarded ? [process.execPath, GUARD, String(process.pid), ...cmd] : cmd
+    const spawned = { argv, cwd: opts.cwd ?? o.cwd, env }
     let child: Started
-    const start = (async () => how({ cmd, cwd: opts.cwd ?? o.cwd, env }))()
+    const start = (async () => (guarded ? startZx(spawned) : startDirect(spawned)))()
     starting.add(start)
     try {
       child = await start
@@ -112,6 +135,9 @@ export function createShell(o: ShellOptions): Shell {
     try {
       const result = await child.done
       if (result.exitCode === 0) return o.redact(result.stdout).trimEnd()
+      if (guarded && result.exitCode === 127 && result.stderr.startsWith('modelship-child-guard:')) {
+        throw new ModelshipError('STEP_FAILED', `${cmd[0]}: command not found`)
+      }
       if (result.signal) {
         throw new ModelshipError('STEP_FAILED', `${formatCommand(cmd)} was stopped by ${result.signal}`)
       }
@@ -124,30 +150,34 @@ export function createShell(o: ShellOptions): Shell {
       if (e instanceof ModelshipError) throw e
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'ENOENT') throw new ModelshipError('STEP_FAILED', `${cmd[0]}: command not found`)
-      throw new ModelshipError(
-        'STEP_FAILED',
-        `${o.redact(formatCommand(cmd))} failed: ${o.redact((e as Error).message)}`,
-      )
+      const message = o.redact((e as Error).message)
+      throw new ModelshipError('STEP_FAILED', `${o.redact(formatCommand(cmd))} failed: ${message}`)
     } finally {
       running.delete(child)
     }
   }
 
+  const signalGroup = (p: Started, signal: NodeJS.Signals): void => {
+    if (p.pid === undefined) return
+    try {
+      process.kill(-p.pid, signal)
+    } catch {
+      // the group is gone already
+    }
+  }
+
   return {
-    read: (cmd, opts) => run(startDirect, cmd, opts),
-    write: (cmd, opts) => run(startZx, cmd, opts),
-    async killAll() {
+    read: (cmd, opts) => run(cmd, opts),
+    write: (cmd, opts) => run(cmd, opts, true),
+    async killAll(o2 = {}) {
       const late = await Promise.all([...starting].map((p) => p.catch(() => undefined)))
-      const children = [...running, ...late.filter((c): c is Started => c !== undefined)]
+      const children = new Set([...running, ...late.filter((c): c is Started => c !== undefined)])
       await Promise.all(
-        [...new Set(children)].map(async (p) => {
-          const timer = setTimeout(() => p.kill('SIGKILL'), KILL_GRACE_MS)
-          try {
-            p.kill('SIGTERM')
-            await p.done.catch(() => {})
-          } finally {
-            clearTimeout(timer)
-          }
+        [...children].map(async (p) => {
+          signalGroup(p, o2.now ? 'SIGKILL' : 'SIGTERM')
+          const timer = setTimeout(() => signalGroup(p, 'SIGKILL'), KILL_GRACE_MS)
+          await p.done.catch(() => {})
+          clearTimeout(timer)
         }),
       )
     },

@@ -21,8 +21,11 @@ export interface RunOptions {
 export interface Shell {
   read(cmd: Command, opts?: RunOptions): Promise<string>
   write(cmd: Command, opts?: RunOptions): Promise<string | undefined>
-  /** Stops every running child (SIGTERM, then SIGKILL); used on Ctrl-C. */
-  killAll(): Promise<void>
+  /**
+   * Stops every running child's process group (SIGTERM, then SIGKILL after a grace period; `now`:
+   * SIGKILL at once) and waits for them; used on Ctrl-C.
+   */
+  killAll(o?: { now?: boolean }): Promise<void>
 }
 
 /** Line-based user-facing output. Every message is redacted by the implementation. */

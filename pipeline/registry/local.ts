@@ -1,5 +1,6 @@
-import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { constants } from 'node:fs'
+import { access, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
 import type { Redactor } from '../secrets/redact.js'
@@ -74,14 +75,24 @@ export function createLocalRegistry(opts: {
   return {
     kind: 'local',
     describe: () => `local registry at ${opts.root}`,
+    // A check, not a write: the store (or, before the first push, its nearest existing parent) must be a
+    // writable directory. Creating it here would leave a directory behind a dry run.
     async checkAccess() {
-      try {
-        await mkdir(opts.root, { recursive: true })
-        const probe = join(opts.root, `.probe-${process.pid}`)
-        await writeFile(probe, '')
-        await rm(probe)
-      } catch (e) {
-        throw new ModelshipError('CONFIG', `local registry ${opts.root} is not writable: ${(e as Error).message}`)
+      let dir = opts.root
+      for (;;) {
+        const st = await stat(dir).catch(() => undefined)
+        if (st) {
+          if (!st.isDirectory()) throw new ModelshipError('CONFIG', `local registry ${opts.root}: ${dir} is not a directory`)
+          try {
+            await access(dir, constants.W_OK | constants.X_OK)
+          } catch (e) {
+            throw new ModelshipError('CONFIG', `local registry ${opts.root} is not writable: ${(e as Error).message}`)
+          }
+          return
+        }
+        const parent = dirname(dir)
+        if (parent === dir) throw new ModelshipError('CONFIG', `local registry ${opts.root}: no existing parent directory`)
+        dir = parent
       }
     },
     async listModels() {

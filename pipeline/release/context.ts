@@ -4,6 +4,7 @@ import type { EngineCtx } from '../engine/step.js'
 import type { DatasetReport } from '../feedback/types.js'
 import type { TrainingMetrics } from '../model/metrics.js'
 import type { PushRecord } from '../registry/types.js'
+import type { ReleaseChanges } from './changes.js'
 import type { Version } from '../registry/version.js'
 
 export interface ReleaseOptions {
@@ -42,8 +43,8 @@ export interface StepOutputs {
   dataset: { path: string; sha256: string; reportPath: string; report: DatasetReport }
   /** validate */
   validation: { rows: number; perLabel: Record<string, number>; warnings: string[] }
-  /** train */
-  model: { dir: string; metrics: TrainingMetrics; labels: string[] }
+  /** train: `report` is the trainer's classification report as printed; `log` the path of train.log. */
+  model: { dir: string; metrics: TrainingMetrics; labels: string[]; report?: string[]; log?: string }
   /** gate */
   gate: { passed: true; baseline?: { modelId: string; accuracy: number }; forced: boolean }
   /** version */
@@ -58,6 +59,8 @@ export interface StepOutputs {
   deployment: { health: string; containerId?: string; imageId?: string }
   /** verify */
   verification: { commands: string[] }
+  /** record (a release): what changed since the environment's current model. */
+  changes: ReleaseChanges
 }
 
 /** The typed, growing context of one release (or promote) run. */

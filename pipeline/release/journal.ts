@@ -9,14 +9,18 @@ export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], e
     action: ctx.options.action ?? 'release',
     env: ctx.envName,
     from: ctx.composeEdit?.previousModel ?? ctx.currentModel ?? null,
-    to: ctx.release?.modelId ?? null,
+    to: ctx.release?.modelId ?? ctx.options.target ?? null,
     outcome,
     deployed: ctx.deployment !== undefined,
+    ...(ctx.deployment === undefined && ctx.deployTarget?.enabled === false && ctx.deployTarget.reason
+      ? { notDeployed: ctx.deployTarget.reason }
+      : {}),
     ...whoami(),
     runId: ctx.runId,
     ...(ctx.options.undo ? { undo: true } : {}),
     ...(ctx.dataset ? { datasetSha256: ctx.dataset.sha256 } : {}),
     ...(ctx.model ? { metrics: { accuracy: ctx.model.metrics.accuracy, f1_macro: ctx.model.metrics.f1_macro } } : {}),
+    ...(ctx.changes ? { changes: ctx.changes } : {}),
     ...extra,
   }
 }

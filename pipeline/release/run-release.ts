@@ -1,9 +1,17 @@
+import { dirname, join } from 'node:path'
 import { runSteps, type RunRequest } from '../engine/run-steps.js'
 import type { StepDef } from '../engine/step.js'
 import type { Deps } from '../ports/deps.js'
 import type { Ctx, ReleaseOptions } from './context.js'
 import { failedEntry, isDiscardable } from './journal.js'
 import { summarize, type ReleaseSummary } from './summary.js'
+
+/** The folders of an environment's edit and env files, where atomic writes leave their temps. */
+function userDirsOf(deps: Deps, envName: string | undefined): string[] {
+  const env = deps.config.environments[envName ?? 'production']
+  if (!env) return []
+  return [...new Set([...env.edit, ...env.env_files].map((f) => dirname(join(deps.config.workspace, f))))]
+}
 
 export interface ReleaseRequest extends Omit<RunRequest<Ctx>, 'makeCtx' | 'onFailed' | 'discard' | 'options'> {
   options: ReleaseOptions
@@ -22,6 +30,7 @@ export async function runRelease(
   const { ctx, state } = await runSteps(steps, deps, {
     ...req,
     options: { ...req.options },
+    userDirs: userDirsOf(deps, req.envName),
     makeCtx: (s, runDir) => ({
       config: deps.config,
       dryRun: req.dryRun,

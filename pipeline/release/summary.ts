@@ -1,5 +1,6 @@
 import type { PlanEntry } from '../engine/plan.js'
 import type { RunStatus } from '../engine/state.js'
+import type { ReleaseChanges } from './changes.js'
 import type { Ctx } from './context.js'
 
 export interface ReleaseSummary {
@@ -21,6 +22,12 @@ export interface ReleaseSummary {
   deployed: boolean
   /** Why build/deploy/verify did not run. */
   notDeployedReason?: string
+  /** The trainer's classification report, line by line as it printed it (alignment kept). */
+  trainReport?: string[]
+  /** Where the trainer's whole output is saved. */
+  trainLog?: string
+  /** What changed since the environment's current model (rows per label, metrics). */
+  changes?: ReleaseChanges
 }
 
 export function summarize(
@@ -39,6 +46,9 @@ export function summarize(
     steps: Object.fromEntries(o.stepNames.map((n) => [n, o.steps[n]?.status ?? 'pending'])),
     deployed: ctx.deployment !== undefined,
     ...(ctx.deployTarget?.enabled === false && ctx.deployTarget.reason ? { notDeployedReason: ctx.deployTarget.reason } : {}),
+    ...(ctx.model?.report ? { trainReport: ctx.model.report } : {}),
+    ...(ctx.model?.log && !ctx.dryRun ? { trainLog: ctx.model.log } : {}),
+    ...(ctx.changes ? { changes: ctx.changes } : {}),
     ...(o.plan ? { plan: o.plan.lines, planEntries: o.plan.entries } : {}),
     runDir: o.runDir,
   }

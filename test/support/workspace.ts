@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,16 +14,23 @@ export interface WorkspaceOptions {
   config?: Record<string, unknown>
   /** Lines of the feedback file (default: the bundled example's). */
   feedback?: string
+  /** The app tree to copy (default {@link APP_FIXTURE}). */
+  app?: string
 }
 
-/** A temp copy of the bundled example app (compose files, Dockerfile, feedback) with a test modelship.yaml. */
+export const FIXTURES = join(REPO, 'test', 'fixtures')
+/** The app tree tests release into (compose files, Dockerfile, .env, .dockerignore); never the bundled example. */
+export const APP_FIXTURE = join(FIXTURES, 'app')
+
+/**
+ * A temp copy of an app fixture tree (default test/fixtures/app) and the fixture feedback, with a test
+ * modelship.yaml. Never the bundled example: the README's first command edits examples/app, and the
+ * tests must pass after it.
+ */
 export function makeWorkspace(opts: WorkspaceOptions = {}): string {
   const ws = mkdtempSync(join(tmpdir(), 'modelship-ws-'))
-  for (const f of readdirSync(join(REPO, 'examples', 'app'))) {
-    if (f.endsWith('.md')) continue
-    cpSync(join(REPO, 'examples', 'app', f), join(ws, f))
-  }
-  cpSync(join(REPO, 'examples', 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
+  cpSync(opts.app ?? APP_FIXTURE, ws, { recursive: true })
+  cpSync(join(FIXTURES, 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
   const config = deepMerge(
     {
@@ -33,8 +40,8 @@ export function makeWorkspace(opts: WorkspaceOptions = {}): string {
       gates: { min_per_label: 20 },
       deploy: { mode: 'compose', health_timeout_s: 5 },
       environments: {
-        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'] },
-        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'] },
+        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'], env_file: ['.env.test'] },
+        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'], env_file: ['.env.test'] },
       },
     },
     opts.config ?? {},
@@ -99,14 +106,22 @@ export function runCli(
   })
 }
 
-/** Every file below `dir` with its bytes, for "nothing changed" assertions. */
+/**
+ * Every path below `dir` with its type and content — files with their bytes, directories (so a new empty
+ * directory shows), symlinks with their target — for "nothing changed" assertions.
+ */
 export function snapshotTree(dir: string): Map<string, string> {
   const out = new Map<string, string>()
   const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
+    for (const name of readdirSync(d).sort()) {
       const full = join(d, name)
-      if (statSync(full).isDirectory()) walk(full)
-      else out.set(full.slice(dir.length + 1), readFileSync(full, 'latin1'))
+      const rel = full.slice(dir.length + 1)
+      const st = lstatSync(full)
+      if (st.isSymbolicLink()) out.set(rel, `link -> ${readlinkSync(full)}`)
+      else if (st.isDirectory()) {
+        out.set(`${rel}/`, 'dir')
+        walk(full)
+      } else out.set(rel, `file ${readFileSync(full, 'latin1')}`)
     }
   }
   walk(dir)

@@ -1,0 +1,47 @@
+import type { Config } from '../config/config.js'
+import { decideDeployTarget } from '../deploy/deploy-target.js'
+import { messageOf } from '../engine/errors.js'
+import type { Shell, UserFiles } from '../ports/types.js'
+import type { ModelRegistry } from '../registry/types.js'
+import { checkApp } from './app-checks.js'
+import type { Finding } from './finding.js'
+import { checkEnvironmentFiles, checkFeedbackSource, checkTrainer } from './workspace-checks.js'
+
+export interface DoctorInput {
+  config: Config
+  envName: string
+  files: UserFiles
+  sh: Shell
+  registry: ModelRegistry
+  databaseUrl: string | undefined
+  /** The environment docker compose runs with (workspace .env under the real environment). */
+  env: Readonly<Record<string, string | undefined>>
+}
+
+/** Every preflight check of a release plus the app-level traps, without starting a release; read-only. */
+export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
+  const { config, sh } = o
+  const findings: Finding[] = [
+    ...(await checkEnvironmentFiles(config, o.envName, o.files)),
+    await checkFeedbackSource(config, o.files, o.databaseUrl),
+    await checkTrainer(config, sh),
+  ]
+  try {
+    await o.registry.checkAccess()
+    findings.push({ check: 'registry', level: 'ok', message: o.registry.describe() })
+  } catch (e) {
+    findings.push({ check: 'registry', level: 'error', message: messageOf(e) })
+  }
+  const target = await decideDeployTarget(config, sh, { noDeploy: false })
+  if (target.problem) {
+    findings.push({ check: 'deploy', level: 'error', message: target.problem, fix: 'start Docker, or set deploy.mode: auto' })
+  } else {
+    const how = target.enabled ? `deploy.mode ${config.deploy.mode}: a release builds and redeploys` : `deploy skipped (${target.reason})`
+    findings.push({ check: 'deploy', level: 'ok', message: how })
+  }
+  findings.push(...(await checkApp({ ...o, willDeploy: target.enabled })))
+  return findings
+}
+
+/** Exit code of `modelship doctor`: 2 with any error, else 0. */
+export const doctorExitCode = (findings: readonly Finding[]): number => (findings.some((f) => f.level === 'error') ? 2 : 0)

@@ -1,0 +1,38 @@
+import { readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** Temp files modelship writes before a rename (`.<name>.<pid>.<hex>.tmp`, lock temps) and staging dirs (`.partial-<pid>`). */
+const LEFTOVER = /(^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$)|(^lock\.(\d+)-[0-9a-f]{8}\.tmp$)|(^lock\.stale-(\d+)-[0-9a-f]{8}$)|(\.partial-(\d+)$)/
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes what a killed run left half-written: temp files and staging directories whose writer is
+ * gone (the pid in their name is dead). Called with the lock held, so no live run is writing them.
+ * `deepDirs` are walked (the state directory); `flatDirs` only at their top (the user's folders).
+ */
+export async function removeLeftovers(deepDirs: readonly string[], flatDirs: readonly string[]): Promise<string[]> {
+  const removed: string[] = []
+  const visit = async (dir: string, deep: boolean, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+    for (const e of entries) {
+      const full = join(dir, e.name)
+      const m = LEFTOVER.exec(e.name)
+      const pid = m ? Number(m[2] ?? m[4] ?? m[6] ?? m[8]) : undefined
+      if (pid !== undefined && pid !== process.pid && !isAlive(pid)) {
+        await rm(full, { recursive: true, force: true })
+        removed.push(full)
+      } else if (deep && e.isDirectory() && depth < 6) await visit(full, deep, depth + 1)
+    }
+  }
+  for (const d of deepDirs) await visit(d, true, 0)
+  for (const d of flatDirs) await visit(d, false, 0)
+  return removed
+}

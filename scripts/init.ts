@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises'
+import { isAbsolute, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ModelshipError } from '../pipeline/engine/errors.js'
+import { pathExists, writeFileAtomic } from '../pipeline/fs-atomic.js'
+import { DEFAULT_TRAINER, inspectAppTree } from '../pipeline/init/inspect.js'
+import { checkRenderedConfig, renderConfig } from '../pipeline/init/render.js'
+import { createPrompter, type Prompter } from './prompt.js'
+import { resolveWorkspace } from './workspace.js'
+
+export interface InitFlags {
+  workspace?: string
+  yes?: boolean
+}
+
+const STATE_DIR_LINE = '.modelship/'
+
+/** modelship's own trainer (shipped in the package), named relative to the workspace when it is inside it. */
+export function bundledTrainerFor(workspace: string): string {
+  const script = fileURLToPath(new URL(`../../${DEFAULT_TRAINER}`, import.meta.url))
+  const rel = relative(workspace, script)
+  return rel.startsWith('..') || isAbsolute(rel) ? script : rel
+}
+
+const IGNORE_MESSAGES = {
+  added: (file: string) => `added .modelship/ to ${file} (run state stays out of it)`,
+  created: (file: string) => `created ${file} with .modelship/`,
+  present: (file: string) => `${file} already ignores .modelship/`,
+} as const
+
+/** Appends `.modelship/` to an ignore file unless a line already ignores it; the existing bytes are kept. */
+export async function addIgnoreLine(path: string): Promise<'added' | 'present' | 'created'> {
+  const before = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined
+    throw e
+  })
+  if (before !== undefined && before.split(/\r?\n/).some((l) => /^\/?\.modelship\/?(\*\*?)?\s*$/.test(l.trim()))) return 'present'
+  const eol = before?.includes('\r\n') ? '\r\n' : '\n'
+  const sep = before === undefined || before === '' || before.endsWith('\n') ? '' : eol
+  await writeFileAtomic(path, `${before ?? ''}${sep}${STATE_DIR_LINE}${eol}`)
+  return before === undefined ? 'created' : 'added'
+}
+
+/** `modelship init`: writes a working, commented modelship.yaml for the app tree; never overwrites one. */
+export async function initCommand(flags: InitFlags, io: { prompter?: Prompter; out?: (line: string) => void } = {}): Promise<number> {
+  const workspace = resolveWorkspace(flags.workspace, process.env, process.cwd())
+  const print = io.out ?? ((line: string) => void process.stdout.write(`${line}\n`))
+  const configPath = join(workspace, 'modelship.yaml')
+  if (await pathExists(configPath)) {
+    throw new ModelshipError('USAGE', `${configPath} already exists: init never overwrites it`, {
+      hint: 'edit it, or move it away and run `modelship init` again',
+    })
+  }
+  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true, write: (t) => void process.stdout.write(t) })
+  let tree = await inspectAppTree(workspace)
+  let trainerCommand: string[] | undefined
+  if (!tree.trainer && prompter.interactive) {
+    const answer = await prompter.text(`No ${DEFAULT_TRAINER} found. Trainer script (run with python3) or command`, DEFAULT_TRAINER)
+    const words = answer.split(/\s+/).filter(Boolean)
+    trainerCommand = words.length > 1 ? words : ['python3', words[0] ?? DEFAULT_TRAINER]
+    tree = { ...tree, trainer: trainerCommand.at(-1)! }
+  }
+  const text = renderConfig(tree, trainerCommand ? { trainerCommand } : { bundledTrainer: bundledTrainerFor(workspace) })
+  checkRenderedConfig(text, tree, workspace)
+
+  print(`modelship.yaml for ${workspace}:`)
+  print('')
+  for (const l of text.trimEnd().split('\n')) print(`  ${l}`)
+  print('')
+  if (!(await prompter.confirm([], 'Write modelship.yaml?'))) {
+    print('nothing written')
+    return 0
+  }
+  // A config appearing meanwhile is not replaced either.
+  if (await pathExists(configPath)) throw new ModelshipError('USAGE', `${configPath} appeared while asking: not overwritten`)
+  await writeFileAtomic(configPath, text)
+  print(`wrote ${configPath}`)
+  print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.gitignore'))]('.gitignore'))
+  if (await prompter.confirm([], 'Add .modelship/ to .dockerignore too (keeps run artefacts out of the build context)?')) {
+    print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.dockerignore'))]('.dockerignore'))
+  }
+  for (const note of tree.notes) print(`note: ${note}`)
+  if (!tree.trainer) print(`note: no ${DEFAULT_TRAINER} in the app: trainer.command runs modelship's bundled trainer`)
+  const env = tree.environments.some((e) => e.name === 'production') ? '' : ` --env ${tree.environments[0]?.name}`
+  print('')
+  print(`next: npx modelship release --dry-run${env}`)
+  return 0
+}
