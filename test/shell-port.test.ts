@@ -1,7 +1,16 @@
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ModelshipError } from '../pipeline/engine/errors.js'
-import { createShell } from '../pipeline/ports/shell.js'
+import type { ModelshipError } from '../pipeline/engine/errors.js'
+import type * as ShellPort from '../pipeline/ports/shell.js'
 import { createRedactor } from '../pipeline/secrets/redact.js'
+import { REPO } from './support/workspace.js'
+
+// The compiled port (run `npx tsc -p tsconfig.json` first), as the CLI runs it: writes go through
+// dist/pipeline/ports/child-guard.js, which exists only there.
+const { createShell } = (await import(
+  pathToFileURL(join(REPO, 'dist', 'pipeline', 'ports', 'shell.js')).href
+)) as typeof ShellPort
 
 const SECRET = 'hf_shellportsecret123'
 const node = process.execPath
@@ -12,7 +21,7 @@ async function failure(p: Promise<unknown>): Promise<ModelshipError> {
     () => undefined,
     (err: unknown) => err,
   )
-  expect(e).toBeInstanceOf(ModelshipError)
+  expect(e).toMatchObject({ name: 'ModelshipError' })
   return e as ModelshipError
 }
 
@@ -50,10 +59,12 @@ describe('the real shell port', () => {
     })
   }
 
-  it('read: a program that does not exist is "command not found"', async () => {
-    const e = await failure(shell().read(['modelship-no-such-program-xyz', '--version']))
-    expect(e.message).toBe('modelship-no-such-program-xyz: command not found')
-  })
+  for (const method of ['read', 'write'] as const) {
+    it(`${method}: a program that does not exist is "command not found"`, async () => {
+      const e = await failure(shell()[method](['modelship-no-such-program-xyz', '--version']))
+      expect(e.message).toBe('modelship-no-such-program-xyz: command not found')
+    })
+  }
 
   it('killAll stops running children and their calls fail as stopped', async () => {
     const sh = shell()
