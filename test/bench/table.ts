@@ -222,7 +222,7 @@ export function tableRows(r: BenchResults, failures: Record<string, string> = {}
     const what = `trainer, baseline backend, ${n === '1600' ? '1.6k rows (the example)' : `${Number(n) / 1000}k rows`}`
     const run = runs[n]
     if (!run) {
-      rows.push(missing(what, t.label, r.trainer ? 'not measured by this trainer_bench.py' : why('trainer')))
+      rows.push(missing(what, t.label, r.trainer ? 'not measured (BENCH_QUICK=1 skips it)' : why('trainer')))
       continue
     }
     const met =
