@@ -1,4 +1,5 @@
 import { type ConfiguredModel, readEnvironmentModels } from '../pipeline/environment.js'
+import { driftOf } from '../pipeline/history/drift.js'
 import { openWorkspace } from './workspace.js'
 
 interface EnvironmentReport {
@@ -7,6 +8,8 @@ interface EnvironmentReport {
   files: ConfiguredModel[]
   /** Set when the places in effect name different models. */
   warning?: string
+  /** Where the files and the audit log disagree (files restored by `git checkout`, a release not deployed). */
+  drift?: string[]
 }
 
 export async function currentCommand(flags: { workspace?: string; json?: boolean }): Promise<number> {
@@ -14,12 +17,15 @@ export async function currentCommand(flags: { workspace?: string; json?: boolean
   const { config, files } = ws.deps
   const buildArg = config.deploy.build_arg
   const environments: Record<string, EnvironmentReport> = {}
+  const history = await ws.deps.history.read()
   for (const env of Object.keys(config.environments)) {
     const models = await readEnvironmentModels(config, env, files)
+    const drift = driftOf(env, models.model, history).warnings
     environments[env] = {
       model: models.model ?? null,
       files: models.places,
       ...(models.disagreement ? { warning: models.disagreement } : {}),
+      ...(drift.length ? { drift } : {}),
     }
   }
   const fromEnv = ws.env[buildArg] ?? null
@@ -37,6 +43,9 @@ export async function currentCommand(flags: { workspace?: string; json?: boolean
     ws.print(`${buildArg} in the environment: ${fromEnv ?? '(not set)'}${overrides}`)
   }
   // With --json, print() writes to stderr: readers get clean stdout and people still see the warning.
-  for (const info of Object.values(environments)) if (info.warning) ws.print(`warning: ${info.warning}`)
+  for (const info of Object.values(environments)) {
+    if (info.warning) ws.print(`warning: ${info.warning}`)
+    for (const d of info.drift ?? []) ws.print(`warning: ${d}`)
+  }
   return 0
 }

@@ -16,6 +16,7 @@ export async function doctorCommand(flags: { workspace?: string; env?: string; j
     files,
     sh,
     registry,
+    stateDir: ws.deps.stateDir,
     databaseUrl: secrets.databaseUrl,
     env: ws.deps.env ?? childEnvOf(ws.env),
   })

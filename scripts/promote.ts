@@ -1,6 +1,7 @@
 import { assertValidModelRef } from '../pipeline/registry/version.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { rollbackTargetOf } from '../pipeline/history/rollback-target.js'
+import { tagOfModel } from '../pipeline/deploy/previous-tag.js'
 import type { ReleaseOptions } from '../pipeline/release/context.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import { resolveModelRef } from '../pipeline/model/model-ref.js'
@@ -46,6 +47,16 @@ async function confirmChange(flags: PromoteFlags, io: PromoteIo, what: string, e
   return prompter.confirm(facts.map(preview.deps.redact), `${what} ${envName} to ${s.modelId ?? '?'}${redeploys ? ' and redeploy' : ''}?`)
 }
 
+/**
+ * Image mode: the tag `model` was published under in this environment's history. The hosts then pull it
+ * and nothing is built; without one, the run builds and publishes it under `deploy.image_tag`.
+ */
+async function recordedImageTag(ws: CommandContext, envName: string, model: string): Promise<{ imageTag?: string }> {
+  if (ws.config.deploy.mode !== 'image') return {}
+  const tag = tagOfModel(await ws.deps.history.read(), envName, model)
+  return tag ? { imageTag: tag } : {}
+}
+
 /** promote and rollback run the promote step table through the engine: a run directory, state and one history line. */
 async function pointEnvironment(ws: CommandContext, envName: string, options: ReleaseOptions, dryRun: boolean, signal: AbortSignal) {
   return runRelease(
@@ -72,7 +83,14 @@ export async function promoteCommand(modelRef: string, flags: PromoteFlags, sign
   environmentOf(ws.config, envName)
   const modelId = shortRef(ws, modelRef)
   const deploy = flags.deploy === true
-  const options: ReleaseOptions = { force: false, noDeploy: !deploy, action: 'promote', target: modelId, ...(deploy ? { deploy: true } : {}) }
+  const options: ReleaseOptions = {
+    force: false,
+    noDeploy: !deploy,
+    action: 'promote',
+    target: modelId,
+    ...(deploy ? { deploy: true } : {}),
+    ...(await recordedImageTag(ws, envName, modelId)),
+  }
   if (!(await confirmChange(flags, io, 'Promote', envName, options, signal))) {
     ws.print('nothing changed')
     return 0
@@ -98,7 +116,14 @@ export async function rollbackCommand(flags: PromoteFlags & { to?: string }, sig
     target = rollbackTargetOf({ entries: await ws.deps.history.read(), env: envName, filesModel, org, prefix, baseAliases }).to
   }
   assertValidModelRef(target, ws.config.model.base_aliases)
-  const options: ReleaseOptions = { force: false, noDeploy: flags.deploy === false, action: 'rollback', target, ...(flags.to === undefined ? { undo: true } : {}) }
+  const options: ReleaseOptions = {
+    force: false,
+    noDeploy: flags.deploy === false,
+    action: 'rollback',
+    target,
+    ...(flags.to === undefined ? { undo: true } : {}),
+    ...(await recordedImageTag(ws, envName, target)),
+  }
   if (!(await confirmChange(flags, io, 'Roll back', envName, options, signal))) {
     ws.print('nothing changed')
     return 0

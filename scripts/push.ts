@@ -12,6 +12,7 @@ import { createThrottle, createTransferMeter, formatTransferLine } from '../pipe
 import type { PushProgress } from '../pipeline/registry/types.js'
 import { createPrompter, type Prompter } from './prompt.js'
 import { type CommandContext, openWorkspace } from './workspace.js'
+import { readTrainingOrigin, withoutAbsolutePathFiles } from '../pipeline/model/training-args.js'
 
 export interface PushFlags {
   workspace?: string
@@ -72,9 +73,13 @@ export async function pushCommand(
   const labels = await readLabels(dir, config.model.labels)
   // The card depends only on the folder, so pushing the same folder again is a no-op, not a new commit.
   const madeAt = (await stat(join(dir, 'config.json'))).mtime.toISOString()
+  // No absolute local paths leave the machine; the card claims only what the trainer recorded.
+  const rewritten = await withoutAbsolutePathFiles(dir, await listPushFiles(dir, config.trainer.exclude))
+  if (rewritten.length) ws.print(`absolute local paths rewritten in the pushed ${rewritten.map((f) => f.path).join(', ')}`)
   const card = renderModelCard({
     modelId,
-    baseModel: config.model.base_model,
+    origin: await readTrainingOrigin(dir),
+    license: config.model.license,
     labels,
     metrics: metrics ?? { accuracy: 0, f1_macro: 0, per_class: {} },
     datasetSha256: 'unknown',
@@ -91,7 +96,10 @@ export async function pushCommand(
     exclude: config.trainer.exclude,
     modelId,
     dir,
-    extraFiles: (await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }],
+    extraFiles: [
+      ...rewritten,
+      ...((await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }]),
+    ],
     commitMessage: `modelship push: ${modelId}`,
     onProgress: showProgress.update,
   }).finally(() => {

@@ -6,6 +6,7 @@ import type { Ctx } from '../pipeline/release/context.js'
 import { createStateStore, UNFINISHED, type RunState } from '../pipeline/engine/state.js'
 import { formatDuration } from '../pipeline/engine/run-steps.js'
 import { describeChanges } from '../pipeline/release/changes.js'
+import { formatGateTable } from '../pipeline/model/gate-table.js'
 import { runRelease } from '../pipeline/release/run-release.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
@@ -118,6 +119,7 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: num
     print('')
     print(`Dry run of ${s.env}: nothing was changed. A real run would create ${s.runDir}.`)
     print(`  next model: ${s.modelId ?? '?'} (now: ${s.previousModel ?? '?'})`)
+    if (s.stopped !== undefined) print(`  stopped: ${s.stopped}`)
     if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)
     if (s.plan?.length) {
       print(`  plan (${PLAN_LEGEND}):`)
@@ -126,6 +128,11 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: num
     return
   }
   print('')
+  if (s.stopped !== undefined) {
+    print(`Nothing released to ${s.env} (runs ${s.previousModel ?? '?'}): ${s.stopped}, run ${s.runId}`)
+    return
+  }
+  if (s.gate) for (const l of formatGateTable(s.gate)) print(l)
   const deployed = s.deployed ? '' : ` (not deployed${s.notDeployedReason ? `: ${s.notDeployedReason}` : ''})`
   print(`Released ${s.modelId ?? '?'} to ${s.env}${deployed} (was ${s.previousModel ?? '?'}), run ${s.runId}`)
   if (s.diff) for (const l of s.diff.trimEnd().split('\n')) print(`  ${l}`)

@@ -1,6 +1,9 @@
+import { join, resolve } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
-import { thresholdFailures } from '../pipeline/model/gates.js'
-import { parseMetricsJson } from '../pipeline/model/metrics.js'
+import { writeFileAtomic } from '../pipeline/fs-atomic.js'
+import { describeEvalSet, evaluateModel } from '../pipeline/model/evaluate.js'
+import { buildGateTable, formatGateTable, gateTableFailures, type GateScores, type GateTable } from '../pipeline/model/gate-table.js'
+import { parseMetricsJson, type EvalSetMetrics } from '../pipeline/model/metrics.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
 
@@ -11,37 +14,93 @@ export const gateStep = defineStep({
   title: 'Check metrics gates',
   inDryRun: 'skip',
   outputs: ['gate'],
-  plan: () => [{ kind: 'note', text: "gate: needs the trained model's metrics" }],
-  inputs: (ctx, deps) => ({ metrics: ctx.model?.metrics, gates: deps.config.gates, current: ctx.currentModel, force: ctx.options.force }),
+  plan: (_ctx, deps) => [
+    {
+      kind: 'note',
+      text:
+        deps.config.gates.eval_set && deps.config.trainer.evaluate
+          ? `gate: scores the new model and the current one on ${deps.config.gates.eval_set}`
+          : "gate: needs the trained model's metrics (split metrics)",
+    },
+  ],
+  inputs: (ctx, deps) => ({
+    metrics: ctx.model?.metrics,
+    gates: deps.config.gates,
+    evaluate: deps.config.trainer.evaluate,
+    current: ctx.currentModel,
+    force: ctx.options.force,
+  }),
   async run(ctx, deps, task) {
-    const { metrics } = need(ctx, 'model')
-    const { gates, model } = deps.config
-    const failures = thresholdFailures(metrics, gates, model.labels)
-    if (failures.length > 0) {
-      const [first] = failures
-      throw new ModelshipError(
-        'GATE_REJECTED',
-        `rejected: ${failures.map((f) => `${f.metric} ${fmt(f.value)} < ${f.bound} (${f.rule})`).join('; ')}`,
-        { hint: `${first!.metric} must reach ${first!.bound}; improve the data or lower ${first!.rule} in modelship.yaml` },
-      )
-    }
+    const model = need(ctx, 'model')
     const current = need(ctx, 'currentModel')
-    let baseline: { modelId: string; accuracy: number } | undefined
-    if (gates.no_regression && !model.base_aliases.includes(current)) {
-      const text = await deps.registry.readFile(current, 'metrics.json')
-      const parsed = text === undefined ? undefined : parseMetricsJson(text)
-      if (parsed?.ok) {
-        baseline = { modelId: current, accuracy: parsed.metrics.accuracy }
-      } else {
-        deps.log.warn(`no-regression gate: no metrics.json for ${current} in ${deps.registry.describe()}; nothing to compare with`)
+    const { gates, trainer } = deps.config
+    const labels = deps.config.model.labels
+    const isBase = deps.config.model.base_aliases.includes(current)
+    const notes: string[] = []
+    let table: GateTable
+    let evalSet: EvalSetMetrics | undefined
+
+    if (gates.eval_set && trainer.evaluate) {
+      // The same exam for both: the new model and the one the environment runs now, on gates.eval_set.
+      const path = resolve(deps.config.workspace, gates.eval_set)
+      const info = await describeEvalSet(path)
+      task.output = `scoring the new model on ${info.name}`
+      const newScores = await evaluateModel(deps.sh, trainer.evaluate, model.dir, path)
+      let currentScores: GateScores | undefined
+      if (isBase) notes.push(`${current} is a base alias, not a registry model: not scored, nothing to compare with`)
+      else if (gates.no_regression) {
+        task.output = `downloading ${current} from ${deps.registry.describe()}`
+        const dir = join(ctx.runDir, 'current-model')
+        if (await deps.registry.download(current, dir)) {
+          task.output = `scoring ${current} on ${info.name}`
+          currentScores = await evaluateModel(deps.sh, trainer.evaluate, dir, path)
+        } else notes.push(`${current} is not in ${deps.registry.describe()}: nothing to compare with`)
       }
+      evalSet = { ...info, ...newScores }
+      table = buildGateTable({
+        basis: 'eval set', evalSet: info, gates, labels, newScores, currentModel: current, notes,
+        ...(currentScores ? { current: currentScores } : {}),
+      })
+      // The eval-set scores travel with the model too (metrics.json → card, list, history).
+      await writeFileAtomic(join(model.dir, 'metrics.json'), `${JSON.stringify({ ...model.metrics, eval_set: evalSet }, null, 2)}\n`)
+    } else {
+      let currentScores: GateScores | undefined
+      if (gates.no_regression && !isBase) {
+        const text = await deps.registry.readFile(current, 'metrics.json')
+        const parsed = text === undefined ? undefined : parseMetricsJson(text)
+        if (parsed?.ok) currentScores = parsed.metrics
+        else notes.push(`no ${parsed ? 'valid ' : ''}metrics.json for ${current} in ${deps.registry.describe()}: nothing to compare with`)
+      }
+      if (gates.eval_set && !trainer.evaluate) notes.push('gates.eval_set is set but trainer.evaluate is not: using split metrics')
+      table = buildGateTable({
+        basis: 'split metrics', gates, labels, newScores: model.metrics, currentModel: current, notes,
+        ...(currentScores ? { current: currentScores } : {}),
+      })
     }
-    if (baseline && metrics.accuracy < baseline.accuracy) {
-      const message = `accuracy ${fmt(metrics.accuracy)} < ${fmt(baseline.accuracy)} of ${baseline.modelId}, which ${ctx.envName} uses now (gates.no_regression)`
-      if (!ctx.options.force) throw new ModelshipError('GATE_REJECTED', `rejected: ${message}`, { hint: 'pass --force to release it anyway' })
-      deps.log.warn(`--force: ${message}`)
+
+    // Printed in the summary (and in a rejection's details): a terminal renderer would reflow it mid-run.
+    const lines = formatGateTable(table)
+    const failures = gateTableFailures(table, ctx.envName)
+    const thresholdFailures = failures.filter((f) => f.rule !== 'gates.no_regression').map((f) => f.text)
+    const regression = failures.filter((f) => f.rule === 'gates.no_regression').map((f) => f.text)
+    if (thresholdFailures.length > 0 || (regression.length > 0 && !ctx.options.force)) {
+      throw new ModelshipError('GATE_REJECTED', `rejected: ${[...thresholdFailures, ...regression].join('; ')}`, {
+        details: lines.join('\n'),
+        hint: thresholdFailures.length
+          ? 'improve the data or lower the gate in modelship.yaml'
+          : `the new model scores below ${current}, which ${ctx.envName} runs now; pass --force to release it anyway`,
+      })
     }
-    ctx.gate = { passed: true, forced: Boolean(baseline && metrics.accuracy < baseline.accuracy), ...(baseline ? { baseline } : {}) }
-    task.title = `Gates passed: accuracy ${fmt(metrics.accuracy)} ≥ ${gates.min_accuracy}, every class F1 ≥ ${gates.min_class_f1}${baseline ? `, ≥ ${baseline.modelId} (${fmt(baseline.accuracy)})` : ''}`
+    if (regression.length) deps.log.warn(`--force: ${regression.join('; ')}`)
+    const accuracy = table.rows[0]!
+    ctx.gate = {
+      passed: true,
+      forced: regression.length > 0,
+      table,
+      ...(accuracy.current !== undefined ? { baseline: { modelId: current, accuracy: accuracy.current } } : {}),
+      ...(evalSet ? { evalSet } : {}),
+    }
+    const versus = accuracy.current !== undefined ? `, ≥ ${current} (${fmt(accuracy.current)})` : ''
+    task.title = `Gates passed on ${table.basis}: accuracy ${fmt(accuracy.new)} ≥ ${gates.min_accuracy}, every class F1 ≥ ${gates.min_class_f1}${versus}`
   },
 })

@@ -4,6 +4,7 @@ import { deployStep } from './deploy.js'
 import { exportStep } from './export.js'
 import { gateStep } from './gate.js'
 import { preflightStep } from './preflight.js'
+import { publishStep } from './publish.js'
 import { pushStep } from './push.js'
 import { recordStep } from './record.js'
 import { targetStep } from './target.js'
@@ -23,13 +24,14 @@ export const RELEASE_STEPS = [
   pushStep,
   composeStep,
   buildStep,
+  publishStep,
   deployStep,
   verifyStep,
   recordStep,
 ] as const
 
 /** `promote` and `rollback`: point an environment at an existing model, journaled like a release. */
-export const PROMOTE_STEPS = [targetStep, composeStep, buildStep, deployStep, verifyStep, recordStep] as const
+export const PROMOTE_STEPS = [targetStep, composeStep, buildStep, publishStep, deployStep, verifyStep, recordStep] as const
 
 export type StepName = (typeof RELEASE_STEPS)[number]['name']
 export const STEP_NAMES: readonly StepName[] = RELEASE_STEPS.map((s) => s.name)

@@ -3,9 +3,11 @@ import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
 import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'
 import { checkApp } from '../pipeline/doctor/app-checks.js'
 import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
-import { checkEnvironmentFiles, checkFeedbackSource, checkTrainer } from '../pipeline/doctor/workspace-checks.js'
+import { checkEnvironmentFiles, checkFeedbackSource } from '../pipeline/doctor/workspace-checks.js'
 import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
+import { sourceKind } from '../pipeline/feedback/index.js'
+import { checkTrainer } from '../pipeline/model/trainer-help.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import { defineStep } from './step.js'
 
@@ -14,7 +16,7 @@ export const preflightStep = defineStep({
   name: 'preflight',
   title: 'Check config, workspace, trainer, registry, Docker and the app',
   inDryRun: 'run',
-  outputs: ['deployTarget', 'currentModel'],
+  outputs: ['deployTarget', 'currentModel', 'trainerFlags'],
   always: true,
   async run(ctx, deps, task) {
     const { config, files, sh, registry, log } = deps
@@ -27,8 +29,12 @@ export const preflightStep = defineStep({
     ])
     if (problems.length > 0) throw aggregateProblems(problems)
 
-    task.output = 'probing the trainer'
-    problems.push(...errorsOf([await checkTrainer(config, sh)]))
+    // Trainer flags (issue 11; pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
+    task.output = 'reading the trainer --help'
+    const trainer = await checkTrainer(config, { sh, stateDir: deps.stateDir, dryRun: ctx.dryRun })
+    problems.push(...trainer.problems)
+    for (const w of trainer.warnings) log.warn(w)
+    if (trainer.flags) ctx.trainerFlags = trainer.flags
     task.output = `checking ${registry.describe()}`
     try {
       await registry.checkAccess()

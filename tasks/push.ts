@@ -1,3 +1,4 @@
+import { readTrainingOrigin, withoutAbsolutePathFiles } from '../pipeline/model/training-args.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { describePushFiles, listPushFiles } from '../pipeline/registry/model-folder.js'
 import { modelDirOf } from '../pipeline/model/trainer.js'
@@ -21,22 +22,30 @@ export const pushStep = defineStep({
       detail: `from ${modelDirOf(ctx.runDir)} + README.md (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
     },
   ],
-  inputs: (ctx) => ({ modelId: ctx.release?.modelId, metrics: ctx.model?.metrics, dataset: ctx.dataset?.sha256 }),
+  inputs: (ctx) => ({ modelId: ctx.release?.modelId, metrics: ctx.model?.metrics, dataset: ctx.dataset?.sha256, evalSet: ctx.gate?.evalSet?.sha256 }),
   async run(ctx, deps, task) {
     const model = need(ctx, 'model')
     const release = need(ctx, 'release')
     const dataset = need(ctx, 'dataset')
+    const files = await listPushFiles(model.dir, deps.config.trainer.exclude)
+    // No absolute local paths leave the machine (training_args.json's --data/--output, config.json's _name_or_path).
+    const rewritten = await withoutAbsolutePathFiles(model.dir, files)
+    if (rewritten.length) deps.log.info(`push: absolute local paths rewritten in ${rewritten.map((f) => f.path).join(', ')}`)
+    const evalSet = ctx.gate?.evalSet
     const card = renderModelCard({
       modelId: release.modelId,
-      baseModel: deps.config.model.base_model,
+      origin: await readTrainingOrigin(model.dir),
       labels: model.labels,
       metrics: model.metrics,
       datasetSha256: dataset.sha256,
       runId: ctx.runId,
       createdAt: ctx.startedAt,
+      license: deps.config.model.license,
+      ...(evalSet ? { evalSet } : {}),
     })
-    const files = await listPushFiles(model.dir, deps.config.trainer.exclude)
-    task.output = `uploading ${describePushFiles(files)} + README.md`
+    const summary = `${describePushFiles(files)} + README.md`
+    deps.log.info(`push: uploading ${summary} to ${release.modelId}`)
+    task.output = `uploading ${summary}`
     const now = (): number => deps.clock.now().getTime()
     const meter = createTransferMeter({ now, expected: { phase: 'uploading', files } })
     // A terminal redraws the line in place; a plain log gets one line per second and one per finished file.
@@ -45,7 +54,7 @@ export const pushStep = defineStep({
       exclude: deps.config.trainer.exclude,
       modelId: release.modelId,
       dir: model.dir,
-      extraFiles: [{ path: 'README.md', content: card }],
+      extraFiles: [...rewritten, { path: 'README.md', content: card }],
       commitMessage: `modelship: ${release.modelId} (run ${ctx.runId})`,
       ...(ctx.pushed?.modelId === release.modelId ? { replaces: ctx.pushed } : {}),
       signal: ctx.signal,

@@ -1,6 +1,9 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { modelDirOf, readLabels, readMetrics, trainCommand } from '../pipeline/model/trainer.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
+import { writeFileAtomic } from '../pipeline/fs-atomic.js'
+import { labelDifference } from '../pipeline/model/labels.js'
+import { modelDirOf, readMetrics, readModelLabels, trainCommand } from '../pipeline/model/trainer.js'
 import { classificationReportOf, openTrainLog, TRAIN_LOG } from '../pipeline/progress/train-log.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
@@ -12,11 +15,19 @@ export const trainStep = defineStep({
   outputs: ['model'],
   // The trainer's last lines stay visible under the task in a terminal; plain output gets every line once.
   outputBar: 5,
-  plan: (ctx, deps) => [{ kind: 'exec', argv: trainCommand(deps.config, ctx.dataset?.path ?? '<dataset.jsonl>', modelDirOf(ctx.runDir)) }],
-  inputs: (ctx, deps) => ({ dataset: ctx.dataset?.sha256, command: deps.config.trainer.command, args: deps.config.trainer.args }),
+  plan: (ctx, deps) => [
+    { kind: 'exec', argv: trainCommand(deps.config, ctx.dataset?.path ?? '<dataset.jsonl>', modelDirOf(ctx.runDir), ctx.trainerFlags) },
+  ],
+  inputs: (ctx, deps) => ({
+    dataset: ctx.dataset?.sha256,
+    command: deps.config.trainer.command,
+    args: deps.config.trainer.args,
+    ...(ctx.trainerFlags?.passLabels ? { labels: deps.config.model.labels } : {}),
+  }),
   async run(ctx, deps, task) {
     const dataset = need(ctx, 'dataset')
     const outputDir = modelDirOf(ctx.runDir)
+    const configured = deps.config.model.labels
     // A half-written model from an interrupted attempt must not be mistaken for this one.
     await rm(outputDir, { recursive: true, force: true })
     const printed: string[] = []
@@ -25,7 +36,7 @@ export const trainStep = defineStep({
     const log = await openTrainLog(logPath, deps.redact)
     let stdout: string | undefined
     try {
-      stdout = await deps.sh.write(trainCommand(deps.config, dataset.path, outputDir), {
+      stdout = await deps.sh.write(trainCommand(deps.config, dataset.path, outputDir, ctx.trainerFlags), {
         env: deps.secrets.hfToken ? { HF_TOKEN: deps.secrets.hfToken } : {},
         onLine: (line, stream) => {
           if (stream === 'stdout') printed.push(line)
@@ -36,14 +47,27 @@ export const trainStep = defineStep({
     } finally {
       await log.close()
     }
-    const metrics = await readMetrics(outputDir, stdout ?? printed.join('\n'), deps.config.model.labels)
-    const labels = await readLabels(outputDir, deps.config.model.labels)
-    const configured = deps.config.model.labels
-    if (labels.length !== configured.length || labels.some((l) => !configured.includes(l))) {
-      deps.log.warn(`the trainer produced the labels ${labels.join(', ')} but model.labels is ${configured.join(', ')}; versions follow the trained labels`)
+    const { metrics, fromReport } = await readMetrics(outputDir, stdout ?? printed.join('\n'), configured)
+    // Metrics travel with the model: the next release's gate, `list` and the card read them from the registry.
+    if (fromReport) await writeFileAtomic(join(outputDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`)
+
+    const trained = await readModelLabels(outputDir)
+    if (trained === undefined) {
+      deps.log.warn(`${join(outputDir, 'config.json')} has no id2label: the trained labels were not checked against model.labels`)
+    } else {
+      const { missing, extra } = labelDifference(trained, configured)
+      if (missing.length || extra.length) {
+        const parts = [...(missing.length ? [`missing ${missing.join(', ')}`] : []), ...(extra.length ? [`extra ${extra.join(', ')}`] : [])]
+        throw new ModelshipError(
+          'BAD_INPUT',
+          `the trained model's labels (config.json id2label) are not model.labels: ${parts.join('; ')}; nothing was pushed`,
+          { hint: 'make the trainer use model.labels (its --labels flag, or trainer.args.labels), or fix model.labels' },
+        )
+      }
     }
     const report = classificationReportOf(stdout ?? printed.join('\n'))
-    ctx.model = { dir: outputDir, metrics, labels, ...(report ? { report } : {}), log: logPath }
-    task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}`
+    ctx.model = { dir: outputDir, metrics, labels: trained ?? [...configured], ...(report ? { report } : {}), log: logPath }
+    const from = fromReport ? ' (from the printed classification_report, kept as metrics.json)' : ''
+    task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}${from}`
   },
 })

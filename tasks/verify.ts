@@ -1,6 +1,7 @@
 import { verifyCommands, verifyService } from '../pipeline/deploy/deploy-ops.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
+import { deploySettingsOf } from '../pipeline/deploy/settings.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
 
@@ -14,13 +15,18 @@ export const verifyStep = defineStep({
   plan: (ctx, deps) => {
     const reason = skipWithoutDeploy(ctx.deployTarget)
     if (reason) return [{ kind: 'note', text: `verify: ${reason}` }]
-    return verifyCommands(deps.config, ctx.envName).map((argv) => ({ kind: 'exec' as const, argv, read: true }))
+    const s = deploySettingsOf(deps.config, ctx.envName)
+    return verifyCommands(s).map((argv) => ({ kind: 'exec' as const, argv, read: true }))
   },
   onFailure: rollBackEnvironmentAfter,
   async run(ctx, deps, task) {
     need(ctx, 'deployment')
-    const commands = await verifyService(deps, { envName: ctx.envName, modelId: need(ctx, 'release').modelId, onLine: (l) => (task.output = l) })
+    const s = deploySettingsOf(deps.config, ctx.envName)
+    const modelId = need(ctx, 'release').modelId
+    const commands = await verifyService(deps, s, { modelId, onLine: (l) => (task.output = l) })
     ctx.verification = { commands }
-    task.title = commands.length ? `Verified: ${commands.join('; ')}` : 'Verified: service healthy (no deploy.verify configured)'
+    task.title = commands.length
+      ? `Verified: ${commands.join('; ')}`
+      : 'Verified: service healthy (no verify configured)'
   },
 })

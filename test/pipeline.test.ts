@@ -33,7 +33,7 @@ describe('the step table', () => {
     const policy = (s: (typeof STEPS)[number]): string => (typeof s.inDryRun === 'function' ? 'decides' : s.inDryRun)
     expect(Object.fromEntries(STEPS.map((s) => [s.name, policy(s)]))).toEqual({
       preflight: 'run', export: 'decides', validate: 'decides', train: 'skip', gate: 'skip', version: 'run',
-      push: 'skip', compose: 'run', build: 'skip', deploy: 'skip', verify: 'skip', record: 'run',
+      push: 'skip', compose: 'run', build: 'skip', publish: 'skip', deploy: 'skip', verify: 'skip', record: 'run',
     })
   })
 })

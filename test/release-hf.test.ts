@@ -39,7 +39,8 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     // Upload progress is shown per file and in total: percent, rate, ETA.
     expect(first.stdout).toMatch(/^› uploading model\.json: 100% of [\d.]+ KiB, [\d.–]+ (MiB|KiB)\/s, done · total \d+% of [\d.]+ KiB, /m)
 
-    expect((await runCli(['release', '--workspace', ws, '--yes'], { env: env() })).code).toBe(0)
+    // The same data again releases only with --force (nothing new otherwise).
+    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env: env() })).code).toBe(0)
     expect(hub.repos.get('pratikoai/intent-classifier-v1.1')?.private).toBe(true)
 
     const list = await runCli(['list', '--workspace', ws, '--json'], { env: env() })

@@ -66,7 +66,9 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(JSON.parse(dataset[0]!)).toHaveProperty('label')
     const repo = join(ws, '.modelship', 'registry', 'pratikoai', 'intent-classifier-v1.0')
     const card = readFileSync(join(repo, 'README.md'), 'utf8')
-    expect(card).toMatch(/^---\nbase_model: MoritzLaurer\/mDeBERTa-v3-base-mnli-xnli\npipeline_tag: text-classification\n/)
+    // The bundled trainer's baseline backend: the card claims no Transformers fine-tune (issue 11).
+    expect(card).toMatch(/^---\npipeline_tag: text-classification\n/)
+    expect(card).not.toContain('base_model:')
     expect(card).toContain('model-index:')
     expect(card).toContain(`dataset_sha256: ${summary.datasetSha256}`)
     expect(card).toContain(`run_id: ${summary.runId}`)
@@ -90,7 +92,8 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   it('a second release bumps the minor version; a label-set change bumps the major', async () => {
     const { ws, env } = setup()
     expect((await release(ws, env)).code).toBe(0)
-    const second = await release(ws, env, '--json')
+    // The same data again releases only with --force (nothing new otherwise).
+    const second = await release(ws, env, '--json', '--force')
     expect(second.code).toBe(0)
     expect(JSON.parse(second.stdout)).toMatchObject({ modelId: 'pratikoai/intent-classifier-v1.1', previousModel: V1 })
 
@@ -113,7 +116,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect((await release(ws, env)).code).toBe(0)
     const before = snapshotTree(ws)
     const callsBefore = shim.calls().length
-    const r = await release(ws, env, '--dry-run')
+    const r = await release(ws, env, '--dry-run', '--force')
     expect(r.code).toBe(0)
     expect(snapshotTree(ws)).toEqual(before)
     const dryCalls = shim.calls().slice(callsBefore)

@@ -188,7 +188,10 @@ export function mergeLayers(layers: readonly ConfigLayer[]): { merged: Raw; orig
     for (const [key, value] of Object.entries(source)) {
       if (value === undefined) continue
       const keyPath = path ? `${path}.${key}` : key
-      if (isObject(value) && isObject(target[key])) {
+      // A file's `environments` replaces the default ones: an app with production and staging must not
+      // also get a default qa pointing at files it does not have.
+      const replaces = keyPath === 'environments' && origin !== 'defaults'
+      if (isObject(value) && isObject(target[key]) && !replaces) {
         mergeInto(target[key] as Raw, value, origin, keyPath)
       } else {
         target[key] = isObject(value) ? structuredClone(value) : value

@@ -173,6 +173,12 @@ export function containerImageCommand(o: { host: Host; containerId: string; show
   return onHost(o.host, ['inspect', '--format', o.show === 'id' ? '{{.Image}}' : '{{.Config.Image}}', o.containerId])
 }
 
+/** `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' <container>`: one `KEY=value` a line. */
+export function containerEnvCommand(o: { host: Host; containerId: string }): HostCommand {
+  assertObjectRef(o.containerId, 'container')
+  return onHost(o.host, ['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', o.containerId])
+}
+
 /** `docker image inspect --format {{.Id}} <image>` on the host: the id of a local image. */
 export function imageIdCommand(o: { host: Host; image: string }): HostCommand {
   assertObjectRef(o.image, 'image')

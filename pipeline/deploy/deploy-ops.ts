@@ -1,215 +1,306 @@
 import { join } from 'node:path'
-import {
-  buildCommand,
-  configImagesCommand,
-  containerImageCommand,
-  healthOf,
-  imageIdCommand,
-  parsePsJson,
-  psCommand,
-  secretOverrideYaml,
-  upCommand,
-} from '../compose/docker.js'
-import type { Config } from '../config/config.js'
-import type { Deps } from '../ports/deps.js'
-import type { EditedFile } from '../release/context.js'
-import { environmentOf, restoreEditedFiles } from '../environment.js'
+import { healthOf, parsePsJson, secretOverrideYaml } from '../compose/docker.js'
 import { ModelshipError } from '../engine/errors.js'
 import { writeFileAtomic } from '../fs-atomic.js'
-import type { Command } from '../ports/types.js'
+import type { Deps } from '../ports/deps.js'
 import { formatCommand } from '../ports/shell.js'
+import type { Command } from '../ports/types.js'
+import {
+  composeBuildCommand,
+  composeConfigCommand,
+  composePsCommand,
+  composePullCommand,
+  composePushCommand,
+  composeUpCommand,
+  containerImageCommand,
+  type HostCommand,
+  imageIdCommand,
+} from './commands.js'
+import { DEFAULT_HOST, type Host, hostLabel } from './host.js'
+import { type DeploySettings, tagOf, targetOn } from './settings.js'
+
+// The deploy operations, one host at a time: build, publish (image mode), pull + up, wait healthy, check
+// the running image, verify. Which hosts, in which order, and what a failure undoes is rollout.ts's job.
 
 export const SECRET_OVERRIDE_FILE = 'compose.hf-token-secret.yml'
 
-/** The compose files of an environment, as given (relative to the workspace, where commands run). */
-export function composeFilesOf(config: Config, envName: string): string[] {
-  return environmentOf(config, envName).compose
-}
-
-/** The build command; with a token, the secret override (kept in the run directory) comes after the user's files. */
-export function imageBuildCommand(config: Config, envName: string, modelId: string, secretOverride?: string): Command {
-  return buildCommand({
-    files: composeFilesOf(config, envName),
-    buildArg: config.deploy.build_arg,
-    modelId,
-    service: config.deploy.service,
-    ...(secretOverride ? { secretOverride } : {}),
+/** Runs a write command: argv plus its own environment (DOCKER_HOST, the tag; HF_TOKEN for builds). */
+async function write(
+  deps: Deps,
+  cmd: HostCommand,
+  o: { env?: Record<string, string>; onLine?: (l: string) => void } = {},
+) {
+  const env = { ...cmd.env, ...o.env }
+  return deps.sh.write(cmd.argv, {
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(o.onLine ? { onLine: o.onLine } : {}),
   })
 }
 
-export interface BuildResult {
-  model: string
+async function read(deps: Deps, cmd: HostCommand): Promise<string> {
+  return deps.sh.read(cmd.argv, Object.keys(cmd.env).length ? { env: cmd.env } : {})
+}
+
+/** The build command on a host; with a token, the secret override (in the run directory) after the user's files. */
+export function buildCommandOn(
+  s: DeploySettings,
+  o: { host: Host; modelId: string; secretOverride?: string; tag?: string },
+): HostCommand {
+  const tag = tagOf(s, o.tag)
+  return composeBuildCommand({
+    target: targetOn(s, o.host),
+    service: s.service,
+    buildArg: s.buildArg,
+    modelId: o.modelId,
+    ...(o.secretOverride ? { secretOverride: o.secretOverride } : {}),
+    ...(tag ? { tag } : {}),
+  })
+}
+
+/** Where the HF-token secret override of a build would be written (`<run-dir>` in plans). */
+export const secretOverridePath = (runDir: string): string => join(runDir, SECRET_OVERRIDE_FILE)
+
+export interface BuiltImage {
+  /** The image reference compose uses for the service (with the tag in image mode). */
+  ref?: string
   imageId?: string
 }
 
 /**
- * Builds the service image with the model as build arg. HF_TOKEN reaches the build only as a Compose
+ * Builds the service image with the model as build arg on one host (image mode: where modelship runs,
+ * with `<tag_var>=<tag>` in the command's environment). HF_TOKEN reaches the build only as a Compose
  * build secret (never a build arg, which would persist in the image history), and only in this command's env.
  */
 export async function buildImage(
   deps: Deps,
-  o: { envName: string; modelId: string; runDir: string; onLine?: (line: string) => void },
-): Promise<BuildResult> {
-  const { config, sh, secrets } = deps
+  s: DeploySettings,
+  o: { host: Host; modelId: string; runDir: string; tag?: string; onLine?: (line: string) => void },
+): Promise<BuiltImage> {
   let override: string | undefined
-  if (secrets.hfToken) {
-    override = join(o.runDir, SECRET_OVERRIDE_FILE)
-    await writeFileAtomic(override, secretOverrideYaml(config.deploy.service))
+  if (deps.secrets.hfToken) {
+    override = secretOverridePath(o.runDir)
+    await writeFileAtomic(override, secretOverrideYaml(s.service))
   }
-  const files = composeFilesOf(config, o.envName)
-  await sh.write(imageBuildCommand(config, o.envName, o.modelId, override), {
-    env: secrets.hfToken ? { HF_TOKEN: secrets.hfToken } : {},
+  const cmd = buildCommandOn(s, {
+    host: o.host,
+    modelId: o.modelId,
+    ...(override ? { secretOverride: override } : {}),
+    ...(o.tag ? { tag: o.tag } : {}),
+  })
+  await write(deps, cmd, {
+    ...(deps.secrets.hfToken ? { env: { HF_TOKEN: deps.secrets.hfToken } } : {}),
     ...(o.onLine ? { onLine: o.onLine } : {}),
   })
-  const image = (await sh.read(configImagesCommand({ files, service: config.deploy.service }))).split(/\s+/).filter(Boolean)[0]
-  const imageId = image ? (await sh.read(imageIdCommand(image))).trim() : undefined
-  return { model: o.modelId, ...(imageId ? { imageId } : {}) }
+  return localImageOf(deps, s, o.host, o.tag)
 }
 
-export interface DeployResult {
+/** The service's image on a host: its reference (`config --images`) and, when the host has it, its id. */
+export async function localImageOf(deps: Deps, s: DeploySettings, host: Host, tag?: string): Promise<BuiltImage> {
+  const t = tagOf(s, tag)
+  const images = await read(
+    deps,
+    composeConfigCommand({ target: targetOn(s, host), show: 'images', service: s.service, ...(t ? { tag: t } : {}) }),
+  )
+  const ref = images.split(/\s+/).filter(Boolean)[0]
+  if (!ref) return {}
+  const imageId = (await read(deps, imageIdCommand({ host, image: ref }))).trim()
+  return { ref, ...(imageId ? { imageId } : {}) }
+}
+
+/** `docker compose … push <service>` where modelship runs, with the tag: the image reaches the registry. */
+export function publishCommandOf(s: DeploySettings, tag: string): HostCommand {
+  return composePushCommand({
+    target: targetOn(s, DEFAULT_HOST),
+    service: s.service,
+    tag: { variable: s.tagVar, value: tag },
+  })
+}
+
+export async function publishImage(
+  deps: Deps,
+  s: DeploySettings,
+  o: { tag: string; onLine?: (l: string) => void },
+): Promise<void> {
+  await write(deps, publishCommandOf(s, o.tag), o.onLine ? { onLine: o.onLine } : {})
+}
+
+/** What runs on one host after a deploy (or a rollback) there. */
+export interface HostDeployment {
+  /** The host's label: context name, ssh URL or `default`. */
+  host: string
   health: string
   containerId?: string
   imageId?: string
+  /** The image reference the container was created from (image mode). */
+  image?: string
+  tag?: string
 }
 
-/** `up -d --no-deps --force-recreate`, then waits for health and checks the container runs the image just built. */
-export async function deployService(
-  deps: Deps,
-  o: { envName: string; expectedImageId?: string; onState?: (state: string) => void },
-): Promise<DeployResult> {
-  const { config, sh } = deps
-  const files = composeFilesOf(config, o.envName)
-  await sh.write(upCommand({ files, service: config.deploy.service }))
-  const health = await waitHealthy(deps, { envName: o.envName, ...(o.onState ? { onState: o.onState } : {}) })
-  if (o.expectedImageId && health.containerId) {
-    const running = (await sh.read(containerImageCommand(health.containerId))).trim()
-    if (running !== o.expectedImageId) {
-      throw new ModelshipError('STEP_FAILED', `container ${health.containerId} runs image ${running}, not the one just built (${o.expectedImageId})`)
-    }
-    return { ...health, imageId: running }
+/**
+ * The commands that start the service on a host: image mode pulls the tagged image and ups it (no
+ * rebuild; the changed tag recreates the container); compose mode recreates it from the image just built.
+ * With `tag` undefined in image mode, compose's own default in `image:` applies (e.g. `:-latest`).
+ */
+export function startCommandsOn(s: DeploySettings, host: Host, tag: string | undefined): HostCommand[] {
+  const target = targetOn(s, host)
+  const t = tagOf(s, tag)
+  if (s.mode === 'image') {
+    // composePullCommand always sets the tag; without one, compose's default in `image:` must apply.
+    const pull = composePullCommand({ target, service: s.service, tag: t ?? { variable: s.tagVar, value: 'latest' } })
+    const up = composeUpCommand({ target, service: s.service, forceRecreate: false, ...(t ? { tag: t } : {}) })
+    return [t ? pull : { argv: pull.argv, env: withoutTag(pull.env, s.tagVar) }, up]
   }
-  return health
+  return [composeUpCommand({ target, service: s.service, forceRecreate: true })]
 }
 
-/** Polls `ps --format json` with backoff until healthy (or running without a health check), unhealthy, or the timeout. */
-export async function waitHealthy(deps: Deps, o: { envName: string; onState?: (state: string) => void }): Promise<DeployResult> {
-  const { config, sh, clock } = deps
-  const files = composeFilesOf(config, o.envName)
-  const service = config.deploy.service
-  const deadline = clock.now().getTime() + config.deploy.health_timeout_s * 1000
+function withoutTag(env: Readonly<Record<string, string>>, tagVar: string): Record<string, string> {
+  const out = { ...env }
+  delete out[tagVar]
+  return out
+}
+
+/**
+ * Starts the service on one host (pull + up in image mode, up in compose mode), waits until it is
+ * healthy and checks the container runs the intended image: the id just built, and in image mode the tag.
+ */
+export async function deployOnHost(
+  deps: Deps,
+  s: DeploySettings,
+  o: { host: Host; tag?: string; expectedImageId?: string; onState?: (state: string) => void },
+): Promise<HostDeployment> {
+  for (const cmd of startCommandsOn(s, o.host, o.tag)) await write(deps, cmd)
+  const health = await waitHealthy(deps, s, {
+    host: o.host,
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.onState ? { onState: o.onState } : {}),
+  })
+  if (!health.containerId) return health
+  const where = o.host.kind === 'default' ? '' : ` on ${hostLabel(o.host)}`
+  let out: HostDeployment = health
+  if (o.expectedImageId) {
+    const running = (
+      await read(deps, containerImageCommand({ host: o.host, containerId: health.containerId, show: 'id' }))
+    ).trim()
+    if (running !== o.expectedImageId) {
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `container ${health.containerId}${where} runs image ${running}, not the one just built (${o.expectedImageId})`,
+      )
+    }
+    out = { ...out, imageId: running }
+  }
+  if (s.mode === 'image' && o.tag) {
+    const image = (
+      await read(deps, containerImageCommand({ host: o.host, containerId: health.containerId, show: 'reference' }))
+    ).trim()
+    if (tagOfReference(image) !== o.tag) {
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `container ${health.containerId}${where} runs ${image}, not the tag ${o.tag}`,
+      )
+    }
+    out = { ...out, image, tag: o.tag }
+  }
+  return out
+}
+
+/** The tag of an image reference (`ghcr.io/o/app:model-v1.3` → `model-v1.3`), or undefined when it has none. */
+export function tagOfReference(ref: string): string | undefined {
+  const name = ref.split('@')[0] ?? ''
+  const slash = name.lastIndexOf('/')
+  const colon = name.lastIndexOf(':')
+  return colon > slash ? name.slice(colon + 1) : undefined
+}
+
+/** The `ps` of the service on a host, with the env files, for waiting and for the "state" lines of exit 6. */
+export function psCommandOn(s: DeploySettings, host: Host, tag?: string): HostCommand {
+  const t = tagOf(s, tag)
+  return composePsCommand({ target: targetOn(s, host), service: s.service, ...(t ? { tag: t } : {}) })
+}
+
+/**
+ * Polls `ps --format json` on the host with backoff until healthy (or running without a health check),
+ * unhealthy, or the environment's health timeout (the deps clock: tests wait no real time).
+ */
+export async function waitHealthy(
+  deps: Deps,
+  s: DeploySettings,
+  o: { host: Host; tag?: string; onState?: (state: string) => void },
+): Promise<HostDeployment> {
+  const { clock } = deps
+  const deadline = clock.now().getTime() + s.healthTimeoutS * 1000
+  const where = o.host.kind === 'default' ? '' : ` on ${hostLabel(o.host)}`
   let delay = 250
   let last = ''
   for (;;) {
-    const entries = parsePsJson(await sh.read(psCommand({ files, service })))
-    const state = healthOf(entries, service)
+    const entries = parsePsJson(await read(deps, psCommandOn(s, o.host, o.tag)))
+    const state = healthOf(entries, s.service)
     if (state !== last) {
       o.onState?.(state)
       last = state
     }
-    const entry = entries.find((e) => e.Service === service) ?? entries[0]
+    const entry = entries.find((e) => e.Service === s.service) ?? entries[0]
     const containerId = entry?.ID
-    if (state === 'healthy' || state === 'running') return { health: state, ...(containerId ? { containerId } : {}) }
+    if (state === 'healthy' || state === 'running') {
+      return { host: hostLabel(o.host), health: state, ...(containerId ? { containerId } : {}) }
+    }
     if (state === 'unhealthy' || state === 'exited') {
-      throw new ModelshipError('STEP_FAILED', `service ${service} is ${state} after redeploy`)
+      throw new ModelshipError('STEP_FAILED', `service ${s.service} is ${state} after redeploy${where}`)
     }
     const left = deadline - clock.now().getTime()
     if (left <= 0) {
-      throw new ModelshipError('STEP_FAILED', `service ${service} did not become healthy within ${config.deploy.health_timeout_s}s (last state: ${state})`)
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `service ${s.service} did not become healthy within ${s.healthTimeoutS}s${where} (last state: ${state})`,
+      )
     }
     await clock.sleep(Math.min(delay, left))
     delay = Math.min(delay * 2, 5000)
   }
 }
 
-/** The verify commands of an environment: `deploy.verify`, then `deploy.model_check`. */
-export function verifyCommands(config: Config, _envName: string): Command[] {
-  return [config.deploy.verify, config.deploy.model_check].filter((c): c is Command => c !== null)
+/** The verify commands of an environment: its `verify`, then its `model_check` (each else `deploy.*`). */
+export function verifyCommands(s: DeploySettings): Command[] {
+  return [s.verify, s.modelCheck].filter((c): c is Command => c !== null)
 }
 
-/** Runs `deploy.verify`, then `deploy.model_check`, whose output must contain the model id. */
-export async function verifyService(deps: Deps, o: { envName: string; modelId: string; onLine?: (line: string) => void }): Promise<string[]> {
-  const { config, sh } = deps
+/** Runs the environment's verify, then its model check, whose output must contain the model id. */
+export async function verifyService(
+  deps: Deps,
+  s: DeploySettings,
+  o: { modelId: string; onLine?: (line: string) => void },
+): Promise<string[]> {
   const ran: string[] = []
-  if (config.deploy.verify) {
-    const cmd = config.deploy.verify
-    await sh.read(cmd, o.onLine ? { onLine: o.onLine } : {})
-    ran.push(formatCommand(cmd))
+  if (s.verify) {
+    await deps.sh.read(s.verify, o.onLine ? { onLine: o.onLine } : {})
+    ran.push(formatCommand(s.verify))
   }
-  if (config.deploy.model_check) {
-    const cmd = config.deploy.model_check
-    const out = await sh.read(cmd)
-    ran.push(formatCommand(cmd))
+  if (s.modelCheck) {
+    const out = await deps.sh.read(s.modelCheck)
+    ran.push(formatCommand(s.modelCheck))
     if (!out.includes(o.modelId)) {
-      throw new ModelshipError('STEP_FAILED', `model check ${formatCommand(cmd)} did not report ${o.modelId} (got: ${out.slice(0, 200).replace(/\s+/g, ' ')})`)
+      const got = out.slice(0, 200).replace(/\s+/g, ' ')
+      throw new ModelshipError(
+        'STEP_FAILED',
+        `model check ${formatCommand(s.modelCheck)} did not report ${o.modelId} (got: ${got})`,
+      )
     }
   }
   return ran
 }
 
-/** The commands build → up → ps of a deploy, for the dry-run plan. */
-export function deployPlan(config: Config, envName: string, modelId: string, withSecret: boolean): { build: Command; up: Command; ps: Command } {
-  const files = composeFilesOf(config, envName)
-  const service = config.deploy.service
-  return {
-    build: imageBuildCommand(config, envName, modelId, withSecret ? join('<run-dir>', SECRET_OVERRIDE_FILE) : undefined),
-    up: upCommand({ files, service }),
-    ps: psCommand({ files, service }),
-  }
-}
-
-/**
- * After a failed deploy or verify (the new container was started): put the files back byte-identical,
- * rebuild and redeploy the previous model, wait for health. Throws ROLLBACK_FAILED (exit 6) saying
- * which files and containers are in which state, and the commands that finish the job by hand.
- */
-export async function restorePreviousDeployment(
-  deps: Deps,
-  o: { envName: string; edited: readonly EditedFile[]; previousModel: string; runDir: string; onLine?: (line: string) => void },
-): Promise<void> {
-  const { config } = deps
-  const files = composeFilesOf(config, o.envName)
-  const service = config.deploy.service
-  const byHand = [
-    imageBuildCommand(config, o.envName, o.previousModel),
-    upCommand({ files, service }),
-  ].map(formatCommand)
-  let filesState = `edited (still pointing at the new model): ${o.edited.filter((f) => f.changed).map((f) => f.path).join(', ') || 'none'}`
+/** A one-line summary of the service's containers on a host, for the state lines of exit 6. */
+export async function describeContainers(deps: Deps, s: DeploySettings, host: Host): Promise<string> {
   try {
-    await restoreEditedFiles({ workspace: config.workspace, edited: o.edited, files: deps.files, allowOutsideWorkspace: config.allow_outside_workspace })
-    filesState = `restored byte-identical to before the run: ${o.edited.map((f) => f.path).join(', ')}`
-    const built = await buildImage(deps, { envName: o.envName, modelId: o.previousModel, runDir: o.runDir, ...(o.onLine ? { onLine: o.onLine } : {}) })
-    await deployService(deps, { envName: o.envName, ...(built.imageId ? { expectedImageId: built.imageId } : {}) })
-  } catch (e) {
-    let containers = 'unknown'
-    try {
-      const entries = parsePsJson(await deps.sh.read(psCommand({ files, service })))
-      containers = entries.length ? entries.map((c) => `${c.Name ?? c.ID ?? service}: ${c.State ?? '?'}${c.Health ? ` (${c.Health})` : ''} image ${c.Image ?? '?'}`).join('; ') : 'no container'
-    } catch {
-      // the engine may be the thing that failed
-    }
-    throw new ModelshipError('ROLLBACK_FAILED', `restoring ${o.previousModel} failed too: ${(e as Error).message}`, {
-      cause: e,
-      details: [`files: ${filesState}`, `containers of ${service}: ${containers}`, 'to finish by hand, run in the workspace:', ...byHand.map((c) => `  ${c}`)].join('\n'),
-      hint: `the environment ${o.envName} may be running the new model; finish the rollback by hand (commands above)`,
-    })
+    const entries = parsePsJson(await read(deps, psCommandOn(s, host)))
+    if (entries.length === 0) return 'no container'
+    return entries
+      .map((c) => {
+        const health = c.Health ? ` (${c.Health})` : ''
+        return `${c.Name ?? c.ID ?? s.service}: ${c.State ?? '?'}${health} image ${c.Image ?? '?'}`
+      })
+      .join('; ')
+  } catch {
+    return 'unknown (the engine did not answer)'
   }
-}
-
-/**
- * The failure policy of deploy/verify, shared by release and promote: warn, restore the previous
- * model ({@link restorePreviousDeployment}), and return the ROLLED_BACK error to exit with (5).
- * A failed restore throws ROLLBACK_FAILED (6).
- */
-export async function rollBackAfter(
-  deps: Deps,
-  failure: unknown,
-  o: { envName: string; edited: readonly EditedFile[]; previousModel: string; runDir: string },
-): Promise<ModelshipError> {
-  const reason = failure instanceof Error ? failure.message : String(failure)
-  deps.log.warn(`${reason}: rolling back ${o.envName} to ${o.previousModel}`)
-  await restorePreviousDeployment(deps, o)
-  return new ModelshipError('ROLLED_BACK', `${reason}; ${o.envName} was rolled back to ${o.previousModel}`, {
-    cause: failure,
-    hint: `the files are as before and ${deps.config.deploy.service} runs ${o.previousModel} again; fix the cause and try again`,
-  })
 }

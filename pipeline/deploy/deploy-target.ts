@@ -18,7 +18,11 @@ export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeplo
     await sh.read(engineCommand())
     return { enabled: true }
   } catch (e) {
-    if (config.deploy.mode === 'compose') return { enabled: false, reason: 'no Docker engine answers', problem: `deploy.mode is compose but no Docker engine answers: ${messageOf(e)}` }
+    const mode = config.deploy.mode
+    if (mode === 'compose' || mode === 'image') {
+      const problem = `deploy.mode is ${mode} but no Docker engine answers: ${messageOf(e)}`
+      return { enabled: false, reason: 'no Docker engine answers', problem }
+    }
     return { enabled: false, reason: 'no Docker engine answers (deploy.mode: auto)' }
   }
 }

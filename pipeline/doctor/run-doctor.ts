@@ -14,6 +14,8 @@ export interface DoctorInput {
   sh: Shell
   registry: ModelRegistry
   databaseUrl: string | undefined
+  /** `<workspace>/.modelship` (the trainer help cache is read from it, never written). */
+  stateDir: string
   /** The environment docker compose runs with (workspace .env under the real environment). */
   env: Readonly<Record<string, string | undefined>>
 }
@@ -24,7 +26,7 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
   const findings: Finding[] = [
     ...(await checkEnvironmentFiles(config, o.envName, o.files)),
     await checkFeedbackSource(config, o.files, o.databaseUrl),
-    await checkTrainer(config, sh),
+    ...(await checkTrainer(config, sh, o.stateDir)),
   ]
   try {
     await o.registry.checkAccess()

@@ -1,10 +1,10 @@
+import { checkTrainer as checkTrainerHelp } from '../model/trainer-help.js'
 import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { resolveFeedbackSource } from '../config/feedback-source.js'
 import { messageOf } from '../engine/errors.js'
 import { environmentOf } from '../environment.js'
 import { sourceKind } from '../feedback/index.js'
-import { trainerProbeCommand } from '../model/trainer.js'
 import type { Shell, UserFiles } from '../ports/types.js'
 import type { Finding } from './finding.js'
 
@@ -48,17 +48,14 @@ export async function checkFeedbackSource(config: Config, files: UserFiles, data
   }
 }
 
-export async function checkTrainer(config: Config, sh: Shell): Promise<Finding> {
+/** The trainer runs and has every flag a release passes (read-only: the help cache is never written here). */
+export async function checkTrainer(config: Config, sh: Shell, stateDir: string): Promise<Finding[]> {
   const command = config.trainer.command.join(' ')
-  try {
-    await sh.read(trainerProbeCommand(config))
-    return { check: 'trainer', level: 'ok', message: `trainer ${command} runs` }
-  } catch (e) {
-    return {
-      check: 'trainer',
-      level: 'error',
-      message: `trainer ${command} is not runnable: ${messageOf(e)}`,
-      fix: 'fix trainer.command (it is run as `<command> --help` to check)',
-    }
-  }
+  const result = await checkTrainerHelp(config, { sh, stateDir, dryRun: true })
+  const fix = 'fix trainer.command or trainer.args (modelship runs `<command> --help` to check the flags it passes)'
+  return [
+    ...result.problems.map((message): Finding => ({ check: 'trainer', level: 'error', message, fix })),
+    ...result.warnings.map((message): Finding => ({ check: 'trainer', level: 'warn', message })),
+    ...(result.problems.length ? [] : [{ check: 'trainer', level: 'ok', message: `trainer ${command} runs and takes every flag it is given` } as Finding]),
+  ]
 }

@@ -65,6 +65,8 @@ export interface RunRequest<C extends EngineCtx> {
 export interface RunResult<C> {
   ctx: C
   state: RunState
+  /** Why the run ended early (a step returned `{ stop }`); the later steps are skipped. */
+  stopped?: string
 }
 
 /**
@@ -131,6 +133,7 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     if (!req.dryRun) await realStore.save(state)
   }
 
+  let stopped: string | undefined
   const tasks: ListrTask<C>[] = steps.map((def, index) => ({
     title: def.title,
     ...(def.outputBar ? { rendererOptions: { outputBar: def.outputBar } } : {}),
@@ -139,6 +142,11 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       const started = now().getTime()
       const took = (): string => formatDuration(now().getTime() - started)
       const rec = state.steps[def.name]
+      if (stopped !== undefined) {
+        state.steps[def.name] = { status: 'skipped', skipReason: stopped }
+        task.skip(`${def.title}: ${stopped}`)
+        return
+      }
       if (req.dryRun && (typeof def.inDryRun === 'function' ? def.inDryRun(c, deps) : def.inDryRun) === 'skip') {
         for (const entry of def.plan?.(c, deps) ?? []) deps.plan.add(entry)
         state.steps[def.name] = { status: 'skipped', skipReason: 'dry-run' }
@@ -161,8 +169,9 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       state.steps[def.name] = { status: 'running', startedAt: now().toISOString(), ...(inputs !== undefined ? { inputs, inputsHash } : {}) }
       await save()
       if (deps.killPoint === `before:${def.name}`) process.kill(process.pid, 'SIGKILL')
-      await def.run(c, deps, task)
+      const result = await def.run(c, deps, task)
       if (deps.killPoint === `after:${def.name}`) process.kill(process.pid, 'SIGKILL')
+      if (result?.stop) stopped = result.stop
       const outputs: Record<string, unknown> = {}
       for (const key of def.outputs) if (c[key] !== undefined) outputs[key] = c[key]
       state.steps[def.name] = { ...state.steps[def.name]!, status: 'done', finishedAt: now().toISOString(), outputs }
@@ -193,7 +202,7 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     if (failure === undefined) {
       state.status = 'done'
       await save()
-      return { ctx, state }
+      return { ctx, state, ...(stopped !== undefined ? { stopped } : {}) }
     }
     const failedStep = runningStep(state, names)
     const failedDef = steps.find((s) => s.name === failedStep)

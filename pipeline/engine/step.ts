@@ -12,6 +12,11 @@ export interface EngineCtx {
   readonly signal: AbortSignal
 }
 
+/** What a step returns to end the run early, successfully: why the rest does not apply. */
+export interface StepStop {
+  stop: string
+}
+
 /** The handle a step body gets: its title line and the live output under it. */
 export interface StepTask {
   title: string | undefined
@@ -39,7 +44,11 @@ export interface StepDef<C extends EngineCtx, D, N extends string = string> {
   readonly outputBar?: number
   /** Why the step does not apply to this run, or false. */
   skip?(ctx: C, deps: D): string | false | Promise<string | false>
-  run(ctx: C, deps: D, task: StepTask): Promise<void>
+  /**
+   * Does the step's work. Returning `{ stop }` ends the run successfully here: every later step is
+   * skipped with that reason (e.g. nothing new to release).
+   */
+  run(ctx: C, deps: D, task: StepTask): Promise<StepStop | undefined>
   /** The dry-run plan of a skipped step. */
   plan?(ctx: C, deps: D): PlanEntry[]
   /** What the result depends on; a completed step is reused on --resume only while these are unchanged. */

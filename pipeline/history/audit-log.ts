@@ -38,6 +38,8 @@ export interface HistoryEntry {
   host: string
   runId?: string
   datasetSha256?: string
+  /** sha256 of gates.eval_set when the gate scored old and new model on it. */
+  evalSetSha256?: string
   metrics?: { accuracy: number; f1_macro: number }
   step?: string
   error?: string
@@ -45,6 +47,12 @@ export interface HistoryEntry {
   undo?: boolean
   /** A release's note: rows per label and metrics against the model it replaced. */
   changes?: ReleaseChanges
+  /** Image mode: the image tag the run deployed (or meant to). */
+  tag?: string
+  /** Image mode: the tag the environment ran before, when known (what a rollback returns to). */
+  previousTag?: string
+  /** The hosts the run deployed to (or started to), in order; absent: the current context only. */
+  hosts?: string[]
 }
 
 const DONE: Record<HistoryAction, string> = { release: 'released', promote: 'promoted', rollback: 'rolled back' }

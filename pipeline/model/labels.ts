@@ -9,3 +9,11 @@ export async function labelsOf(registry: ModelRegistry, model: RegistryModel): P
 
 export const sameLabelSet = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')
+
+/** Pure: the configured labels the model lacks and the ones it has beyond them. */
+export function labelDifference(trained: readonly string[], configured: readonly string[]): { missing: string[]; extra: string[] } {
+  return {
+    missing: configured.filter((l) => !trained.includes(l)),
+    extra: trained.filter((l) => !configured.includes(l)),
+  }
+}

@@ -1,17 +1,31 @@
+/** One class's scores; a trainer's own metrics.json may give only `f1`. */
 export interface ClassMetrics {
-  precision: number
-  recall: number
+  precision?: number
+  recall?: number
   f1: number
-  support: number
+  support?: number
 }
 
-/** The contract's metrics.json shape. */
+/** Scores on the fixed evaluation set (`gates.eval_set`), with what identifies that set. */
+export interface EvalSetMetrics {
+  name: string
+  rows: number
+  sha256: string
+  accuracy: number
+  f1_macro: number
+  per_class: Record<string, ClassMetrics>
+}
+
+/** The contract's metrics.json shape, plus where the numbers came from and the eval-set scores. */
 export interface TrainingMetrics {
   accuracy: number
   f1_macro: number
   per_class: Record<string, ClassMetrics>
   n_train?: number
   n_test?: number
+  /** `classification_report` when modelship read the numbers from the trainer's printed report. */
+  source?: string
+  eval_set?: EvalSetMetrics
 }
 
 const REPORT_ROW = /^\s*(\S+(?:\s\S+)*?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+)\s*$/
@@ -46,19 +60,53 @@ export function parseClassificationReport(text: string, labels: readonly string[
   }
 }
 
-/** Checks a parsed metrics.json against the contract's shape; returns a problem or undefined. */
+const isScore = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1
+
+function perClassProblem(value: unknown, where: string): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return `"${where}" must be an object`
+  for (const [label, c] of Object.entries(value as Record<string, unknown>)) {
+    if (!c || typeof c !== 'object') return `${where}.${label} must be an object`
+    const cm = c as Record<string, unknown>
+    if (!isScore(cm.f1)) return `${where}.${label}.f1 must be a number from 0 to 1`
+    for (const k of ['precision', 'recall']) {
+      if (cm[k] !== undefined && cm[k] !== null && !isScore(cm[k])) return `${where}.${label}.${k} must be a number from 0 to 1`
+    }
+    const support = cm.support
+    if (support !== undefined && support !== null && !(Number.isInteger(support) && (support as number) >= 0)) {
+      return `${where}.${label}.support must be a whole number`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Checks a parsed metrics.json against the contract's shape; returns a problem or undefined. Optional
+ * fields (`f1_macro`, per-class precision/recall/support, n_train/n_test) may be missing; present ones must fit.
+ */
 export function metricsProblem(value: unknown): string | undefined {
   if (!value || typeof value !== 'object') return 'not a JSON object'
   const m = value as Record<string, unknown>
-  for (const k of ['accuracy', 'f1_macro']) {
-    if (typeof m[k] !== 'number' || !Number.isFinite(m[k]) || (m[k] as number) < 0 || (m[k] as number) > 1) return `"${k}" must be a number from 0 to 1`
+  if (!isScore(m.accuracy)) return '"accuracy" must be a number from 0 to 1'
+  if (m.f1_macro !== undefined && m.f1_macro !== null && !isScore(m.f1_macro)) return '"f1_macro" must be a number from 0 to 1'
+  const perClass = perClassProblem(m.per_class, 'per_class')
+  if (perClass) return perClass
+  for (const k of ['n_train', 'n_test']) {
+    if (m[k] !== undefined && m[k] !== null && !(Number.isInteger(m[k]) && (m[k] as number) >= 0)) return `"${k}" must be a whole number`
   }
-  if (!m.per_class || typeof m.per_class !== 'object') return '"per_class" must be an object'
-  for (const [label, c] of Object.entries(m.per_class as Record<string, unknown>)) {
-    const cm = c as Record<string, unknown> | null
-    if (!cm || typeof cm.f1 !== 'number') return `per_class.${label}.f1 must be a number`
+  if (m.eval_set !== undefined && m.eval_set !== null) {
+    const e = m.eval_set as Record<string, unknown>
+    if (typeof e !== 'object' || typeof e.sha256 !== 'string' || !isScore(e.accuracy)) {
+      return '"eval_set" must hold sha256 and accuracy'
+    }
+    const evalPerClass = perClassProblem(e.per_class ?? {}, 'eval_set.per_class')
+    if (evalPerClass) return evalPerClass
   }
   return undefined
+}
+
+const meanF1 = (perClass: Record<string, ClassMetrics>): number => {
+  const f1s = Object.values(perClass).map((c) => c.f1)
+  return f1s.length ? f1s.reduce((a, b) => a + b, 0) / f1s.length : 0
 }
 
 /** metrics.json text → the metrics, or what is wrong with it (bad JSON or the wrong shape). */
@@ -70,7 +118,11 @@ export function parseMetricsJson(text: string): { ok: true; metrics: TrainingMet
     return { ok: false, problem: `not valid JSON (${(e as Error).message})` }
   }
   const problem = metricsProblem(parsed)
-  return problem === undefined ? { ok: true, metrics: parsed as TrainingMetrics } : { ok: false, problem }
+  if (problem !== undefined) return { ok: false, problem }
+  const metrics = parsed as TrainingMetrics
+  // A missing macro F1 is the mean of the per-class F1s, as scikit-learn's macro average.
+  if (typeof metrics.f1_macro !== 'number') metrics.f1_macro = meanF1(metrics.per_class)
+  return { ok: true, metrics }
 }
 
 /** The labels of a model's config.json (`id2label`, in id order), or undefined when it has none or is not JSON. */

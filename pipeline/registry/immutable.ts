@@ -42,7 +42,8 @@ export function assertMayReplace(
     {
       hint:
         ours !== undefined
-          ? 'start a new run (`modelship release` without --resume) to release under the next version'
+          ? `start a new run (\`modelship release\` without --resume) to release under the next version; ` +
+            `\`modelship runs abandon ${ours}\` stops this one from being resumed`
           : 'push under the next version instead',
     },
   )

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs'
 import { access, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
 import type { Redactor } from '../secrets/redact.js'
@@ -115,6 +115,13 @@ export function createLocalRegistry(opts: {
     async readFile(modelId, path) {
       if (path.split('/').some((p) => p === '..' || p.startsWith('.'))) return undefined
       return readFile(join(repoDir(modelId), ...path.split('/')), 'utf8').catch(() => undefined)
+    },
+    async download(modelId, destDir) {
+      if (!(await readMeta(modelId))) return false
+      await rm(destDir, { recursive: true, force: true })
+      await mkdir(dirname(destDir), { recursive: true })
+      await cp(repoDir(modelId), destDir, { recursive: true, filter: (src) => basename(src) !== META_FILE })
+      return true
     },
     async readManifest(modelId) {
       return (await readMeta(modelId))?.manifest

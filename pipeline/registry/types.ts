@@ -76,6 +76,11 @@ export interface ModelRegistry {
   getModel(modelId: string): Promise<RegistryModel | undefined>
   /** The text of one file of a model (e.g. metrics.json, config.json), or undefined when absent. */
   readFile(modelId: string, path: string): Promise<string | undefined>
+  /**
+   * Copies every file of a model (model card included) into `destDir`, replacing what is there; false
+   * when the registry holds no such model. Used to score the model an environment runs on the eval set.
+   */
+  download(modelId: string, destDir: string): Promise<boolean>
   /** The manifest of what the repo holds now (path → size/sha256), or undefined when the repo does not exist. */
   readManifest(modelId: string): Promise<Manifest | undefined>
   /**

@@ -2,10 +2,13 @@ import type { Config } from '../config/config.js'
 import { ModelshipError } from '../engine/errors.js'
 import type { EngineCtx } from '../engine/step.js'
 import type { DatasetReport } from '../feedback/types.js'
-import type { TrainingMetrics } from '../model/metrics.js'
+import type { GateTable } from '../model/gate-table.js'
+import type { EvalSetMetrics, TrainingMetrics } from '../model/metrics.js'
+import type { TrainerFlags } from '../model/trainer.js'
 import type { PushRecord } from '../registry/types.js'
 import type { ReleaseChanges } from './changes.js'
 import type { Version } from '../registry/version.js'
+import type { HostDeployment } from '../deploy/deploy-ops.js'
 
 export interface ReleaseOptions {
   bump?: 'major' | 'minor'
@@ -21,6 +24,11 @@ export interface ReleaseOptions {
   target?: string
   /** promote: `--deploy` was asked for explicitly (a missing engine is then an error). */
   deploy?: boolean
+  /**
+   * promote/rollback in image mode: the tag the target model was published under (from history). The
+   * hosts pull it; nothing is built or pushed.
+   */
+  imageTag?: string
 }
 
 /** A file edited by the compose step, with the backup that restores it byte-identical. */
@@ -39,6 +47,8 @@ export interface StepOutputs {
   deployTarget: { enabled: boolean; reason?: string }
   /** preflight: the model the target environment is configured with now. */
   currentModel: string
+  /** preflight: what the trainer's --help says about optional flags. */
+  trainerFlags: TrainerFlags
   /** export */
   dataset: { path: string; sha256: string; reportPath: string; report: DatasetReport }
   /** validate */
@@ -46,17 +56,29 @@ export interface StepOutputs {
   /** train: `report` is the trainer's classification report as printed; `log` the path of train.log. */
   model: { dir: string; metrics: TrainingMetrics; labels: string[]; report?: string[]; log?: string }
   /** gate */
-  gate: { passed: true; baseline?: { modelId: string; accuracy: number }; forced: boolean }
+  gate: {
+    passed: true
+    baseline?: { modelId: string; accuracy: number }
+    forced: boolean
+    /** The numbers the gate judged, new beside current, for the summary. */
+    table?: GateTable
+    /** The new model's scores on gates.eval_set, when one was used. */
+    evalSet?: EvalSetMetrics
+  }
   /** version */
   release: { modelId: string; version?: Version; bump?: 'major' | 'minor'; reason: string }
   /** push */
   pushed: PushRecord
   /** compose */
   composeEdit: { previousModel: string; files: EditedFile[]; diff: string }
-  /** build */
-  image: { model: string; imageId?: string }
-  /** deploy */
-  deployment: { health: string; containerId?: string; imageId?: string }
+  /** build (image mode: the tag, and `built: false` when the tag was in the registry already) */
+  image: { model: string; imageId?: string; tag?: string; ref?: string; built?: boolean }
+  /** publish (image mode) */
+  published: { tag: string; ref?: string }
+  /** deploy: how far it got (the failure policy rolls back the touched hosts) */
+  rollout: { previousTags: Record<string, string | null>; touched: string[] }
+  /** deploy: what runs on each host, in order (the first is the canary); the other fields are the first host's */
+  deployment: { health: string; containerId?: string; imageId?: string; tag?: string; hosts?: HostDeployment[] }
   /** verify */
   verification: { commands: string[] }
   /** record (a release): what changed since the environment's current model. */

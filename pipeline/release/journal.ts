@@ -19,8 +19,10 @@ export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], e
     runId: ctx.runId,
     ...(ctx.options.undo ? { undo: true } : {}),
     ...(ctx.dataset ? { datasetSha256: ctx.dataset.sha256 } : {}),
+    ...(ctx.gate?.evalSet ? { evalSetSha256: ctx.gate.evalSet.sha256 } : {}),
     ...(ctx.model ? { metrics: { accuracy: ctx.model.metrics.accuracy, f1_macro: ctx.model.metrics.f1_macro } } : {}),
     ...(ctx.changes ? { changes: ctx.changes } : {}),
+    ...deployFields(ctx),
     ...extra,
   }
 }
@@ -37,4 +39,15 @@ export function failedEntry(ctx: Ctx, at: Date, info: FailureInfo): HistoryEntry
  */
 export function isDiscardable(info: FailureInfo & { exitCode: number }, stepsBeforeLongWork: readonly string[]): boolean {
   return info.exitCode === 2 && (info.step === undefined || stepsBeforeLongWork.includes(info.step))
+}
+
+/** The tag and hosts of a deploy, and the tag it replaced (what `rollback` in image mode pulls again). */
+function deployFields(ctx: Ctx): Pick<HistoryEntry, 'tag' | 'previousTag' | 'hosts'> {
+  const rollout = ctx.rollout
+  const previousTag = rollout ? Object.values(rollout.previousTags).find((t): t is string => Boolean(t)) : undefined
+  return {
+    ...(ctx.image?.tag ? { tag: ctx.image.tag } : {}),
+    ...(previousTag ? { previousTag } : {}),
+    ...(rollout?.touched.length ? { hosts: [...rollout.touched] } : {}),
+  }
 }

@@ -27,7 +27,7 @@ export async function runRelease(
   req: ReleaseRequest,
   stepsBeforeLongWork: readonly string[],
 ): Promise<ReleaseSummary> {
-  const { ctx, state } = await runSteps(steps, deps, {
+  const { ctx, state, stopped } = await runSteps(steps, deps, {
     ...req,
     options: { ...req.options },
     userDirs: userDirsOf(deps, req.envName),
@@ -46,6 +46,7 @@ export async function runRelease(
   })
   return summarize(ctx, {
     status: state.status,
+    ...(stopped !== undefined ? { stopped } : {}),
     stepNames: steps.map((s) => s.name),
     steps: state.steps,
     runDir: req.dryRun ? `${deps.stateDir}/runs/${ctx.runId}` : ctx.runDir,

@@ -1,6 +1,7 @@
 import type { PlanEntry } from '../engine/plan.js'
 import type { RunStatus } from '../engine/state.js'
 import type { ReleaseChanges } from './changes.js'
+import type { GateTable } from '../model/gate-table.js'
 import type { Ctx } from './context.js'
 
 export interface ReleaseSummary {
@@ -28,11 +29,15 @@ export interface ReleaseSummary {
   trainLog?: string
   /** What changed since the environment's current model (rows per label, metrics). */
   changes?: ReleaseChanges
+  /** Why the run ended early with nothing released (e.g. no new feedback). */
+  stopped?: string
+  /** The gate's table: the new model beside the one the environment runs now. */
+  gate?: GateTable
 }
 
 export function summarize(
   ctx: Ctx,
-  o: { status: RunStatus; stepNames: readonly string[]; steps: Partial<Record<string, { status: string }>>; runDir: string; plan?: { lines: string[]; entries: readonly PlanEntry[] } },
+  o: { status: RunStatus; stopped?: string; stepNames: readonly string[]; steps: Partial<Record<string, { status: string }>>; runDir: string; plan?: { lines: string[]; entries: readonly PlanEntry[] } },
 ): ReleaseSummary {
   return {
     runId: ctx.runId,
@@ -51,5 +56,7 @@ export function summarize(
     ...(ctx.changes ? { changes: ctx.changes } : {}),
     ...(o.plan ? { plan: o.plan.lines, planEntries: o.plan.entries } : {}),
     runDir: o.runDir,
+    ...(o.stopped !== undefined ? { stopped: o.stopped } : {}),
+    ...(ctx.gate?.table ? { gate: ctx.gate.table } : {}),
   }
 }

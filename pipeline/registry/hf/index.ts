@@ -6,7 +6,7 @@ import { assertMayRead, assertMayWrite, type WhoAmI } from './access.js'
 import { normalizeEndpoint } from './endpoint.js'
 import { createHubContext } from './context.js'
 import { pushModel } from './push.js'
-import { download, listVersions, readManifest, repoInfo } from './reads.js'
+import { download, downloadModel, listVersions, readManifest, repoInfo } from './reads.js'
 
 export { resolveHfToken, type HfToken } from './token.js'
 
@@ -70,6 +70,7 @@ export function createHfRegistry(opts: HfRegistryOptions): ModelRegistry {
       return blob === undefined ? undefined : blob.text()
     },
     readManifest: (modelId) => readManifest(ctx, modelId),
+    download: (modelId, destDir) => downloadModel(ctx, modelId, destDir),
     push: (req) => pushModel(ctx, req),
   }
 }

@@ -1,4 +1,10 @@
 import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { downloadFile, listCommits, listFiles, listModels, modelInfo, type ListFileEntry } from '@huggingface/hub'
 import type { ExistingCommit } from '../immutable.js'
 import { redactManifestPaths } from '../manifest.js'
@@ -72,6 +78,23 @@ export async function download(ctx: HubContext, modelId: string, path: string): 
     if (statusOf(e) === 404) return undefined
     throw ctx.fail(e, `downloading ${path} from`, modelId)
   }
+}
+
+/** Every file of the repo's main branch into destDir (streamed, each file renamed into place); false when absent. */
+export async function downloadModel(ctx: HubContext, modelId: string, destDir: string): Promise<boolean> {
+  const tree = await remoteTree(ctx, modelId)
+  if (!tree) return false
+  await rm(destDir, { recursive: true, force: true })
+  for (const path of tree.keys()) {
+    const blob = await download(ctx, modelId, path)
+    if (!blob) throw ctx.fail(new Error(`${path} disappeared while downloading`), 'downloading', modelId)
+    const target = join(destDir, ...path.split('/'))
+    await mkdir(dirname(target), { recursive: true })
+    const partial = `${target}.partial`
+    await pipeline(Readable.fromWeb(blob.stream() as unknown as WebReadableStream), createWriteStream(partial))
+    await rename(partial, target)
+  }
+  return true
 }
 
 /** The manifest of what the repo holds (LFS files by their oid; regular files are small and hashed). */

@@ -1,0 +1,43 @@
+import type { PlanEntry } from '../engine/plan.js'
+import type { HostCommand } from './commands.js'
+import { buildCommandOn, psCommandOn, publishCommandOf, secretOverridePath, startCommandsOn } from './deploy-ops.js'
+import { DEFAULT_HOST } from './host.js'
+import type { DeploySettings } from './settings.js'
+
+// The dry-run plans of build, publish and deploy, from the same builders the real run uses.
+
+/** A command as a plan entry: the env names in the line, their values (a host URL, a tag: never secrets) as a note. */
+export function planEntryOf(cmd: HostCommand, o: { read?: boolean; note?: string } = {}): PlanEntry {
+  const names = Object.keys(cmd.env)
+  const values = Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`)
+  const note = [...values, ...(o.note ? [o.note] : [])].join('; ')
+  return {
+    kind: 'exec',
+    argv: cmd.argv,
+    ...(o.read ? { read: true } : {}),
+    ...(names.length ? { env: names } : {}),
+    ...(note ? { note } : {}),
+  }
+}
+
+/** Image mode: one build where modelship runs, under the tag. Compose mode: the build on the first host. */
+export function buildPlan(s: DeploySettings, o: { modelId: string; tag?: string; withSecret: boolean }): PlanEntry[] {
+  const host = s.mode === 'image' ? DEFAULT_HOST : s.hosts[0]!
+  const secret = o.withSecret ? { secretOverride: secretOverridePath('<run-dir>') } : {}
+  const tag = s.mode === 'image' && o.tag ? { tag: o.tag } : {}
+  return [planEntryOf(buildCommandOn(s, { host, modelId: o.modelId, ...secret, ...tag }))]
+}
+
+export function publishPlan(s: DeploySettings, tag: string): PlanEntry[] {
+  return [planEntryOf(publishCommandOf(s, tag))]
+}
+
+/** Per host in order: (compose mode, after the first: build), pull + up or up, then ps until healthy. */
+export function deployPlan(s: DeploySettings, o: { modelId: string; tag?: string }): PlanEntry[] {
+  const tag = s.mode === 'image' ? o.tag : undefined
+  return s.hosts.flatMap((host, i) => [
+    ...(s.mode === 'compose' && i > 0 ? [planEntryOf(buildCommandOn(s, { host, modelId: o.modelId }))] : []),
+    ...startCommandsOn(s, host, tag).map((c) => planEntryOf(c)),
+    planEntryOf(psCommandOn(s, host, tag), { read: true, note: `until healthy, up to ${s.healthTimeoutS}s` }),
+  ])
+}
