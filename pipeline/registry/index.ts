@@ -49,6 +49,7 @@ function lazyHfRegistry(o: HfRegistryOptions): ModelRegistry {
     getModel: async (modelId) => (await hub()).getModel(modelId),
     readFile: async (modelId, path) => (await hub()).readFile(modelId, path),
     readManifest: async (modelId) => (await hub()).readManifest(modelId),
+    download: async (modelId, destDir) => (await hub()).download(modelId, destDir),
     push: async (req) => (await hub()).push(req),
   }
 }
