@@ -88,8 +88,8 @@ export async function runCliBench(
       probe.push(sum(timed.calls(), isProbe))
     }
 
-    // Each release starts in a fresh workspace after one uncounted dry run there (as a user would run
-    // one first): what a workspace caches (the trainer's --help) is warm, as on every later release.
+    // Each release starts in a fresh workspace after one uncounted dry run there, as a user would run one
+    // first. A dry run writes nothing, so the trainer's --help probe is not cached yet: it is timed apart.
     log(`cli: full release of the example, ${rounds.release} round(s), a fresh workspace each after a dry run`)
     const release = {
       wall: [] as number[],

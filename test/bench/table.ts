@@ -194,7 +194,8 @@ export function tableRows(r: BenchResults, failures: Record<string, string> = {}
       note:
         `trainer ${(c.release.trainer.median / 1000).toFixed(2)} s, docker commands (test shim) ` +
         `${(c.release.docker.median / 1000).toFixed(2)} s; the fixed part includes the trainer --help probe ` +
-        `${c.release.probe.median.toFixed(0)} ms`,
+        `${c.release.probe.median.toFixed(0)} ms (a first release in a workspace; later ones read it from ` +
+        `.modelship/): ${((c.release.fixed.median - c.release.probe.median) / 1000).toFixed(2)} s without it`,
     })
     rows.push({
       what: 'release --resume after a failed build (wall − docker)',
