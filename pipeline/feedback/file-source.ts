@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { extname } from 'node:path'
-import { parse as parseCsv, type CsvError } from 'csv-parse'
+import type { CsvError } from 'csv-parse'
 import { ModelshipError, messageOf } from '../engine/errors.js'
 import { writeDataset, type DatasetWriter } from './dataset-writer.js'
 import type { ExportRequest, ExportResult } from './types.js'
@@ -193,6 +193,8 @@ class JsonlRecordReader {
  * start on: csv-parse reports the line a record ends on, less the line breaks inside it.
  */
 async function readCsv(text: AsyncIterable<string>, where: string, refs: 'line' | 'row', writer: DatasetWriter): Promise<void> {
+  // Imported here: JSONL sources (the common case) never load the CSV parser.
+  const { parse: parseCsv } = await import('csv-parse')
   const parser = parseCsv({
     bom: true,
     record_delimiter: ['\r\n', '\n', '\r'],

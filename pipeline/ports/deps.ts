@@ -114,7 +114,7 @@ export function createDeps(o: {
     plan,
     stateDir,
     env: o.overrides?.env ?? childEnv,
-    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnv, redact }),
+    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnv, redact, preloadWriter: !o.dryRun }),
     files: o.overrides?.files ?? userFiles,
     history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
     registry:

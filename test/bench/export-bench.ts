@@ -141,7 +141,7 @@ interface ChildEntry {
  */
 async function childEntry(): Promise<ChildEntry> {
   const compiled = join(ROOT, 'dist', 'pipeline', 'feedback', 'index.js')
-  const sources = ['pipeline/feedback', 'pipeline/errors.ts', 'pipeline/redact.ts']
+  const sources = ['pipeline/feedback', 'pipeline/engine/errors.ts', 'pipeline/secrets/redact.ts']
   const newest = Math.max(...sources.flatMap((s) => newestMtimes(join(ROOT, s))))
   if (existsSync(compiled) && newest <= statSync(compiled).mtimeMs) {
     return { module: pathToFileURL(compiled).href, describe: 'dist/ (compiled)' }

@@ -1,9 +1,9 @@
 import { whoAmI } from '@huggingface/hub'
-import { ModelshipError } from '../../engine/errors.js'
 import { createRetrier } from '../../net/index.js'
 import { createRedactor, type Redactor } from '../../secrets/redact.js'
 import type { ModelRegistry } from '../types.js'
 import { assertMayRead, assertMayWrite, type WhoAmI } from './access.js'
+import { normalizeEndpoint } from './endpoint.js'
 import { createHubContext } from './context.js'
 import { pushModel } from './push.js'
 import { download, downloadModel, listVersions, readManifest, repoInfo } from './reads.js'
@@ -73,19 +73,4 @@ export function createHfRegistry(opts: HfRegistryOptions): ModelRegistry {
     download: (modelId, destDir) => downloadModel(ctx, modelId, destDir),
     push: (req) => pushModel(ctx, req),
   }
-}
-
-function normalizeEndpoint(endpoint: string): string {
-  const trimmed = endpoint.trim().replace(/\/+$/, '')
-  let u: URL
-  try {
-    u = new URL(trimmed)
-  } catch {
-    throw new ModelshipError('CONFIG', `HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL`)
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:')
-    throw new ModelshipError('CONFIG', `HF_ENDPOINT ${JSON.stringify(endpoint)} must be an http(s) URL`)
-  if (u.username || u.password)
-    throw new ModelshipError('CONFIG', 'HF_ENDPOINT must not contain credentials; use HF_TOKEN')
-  return trimmed
 }
