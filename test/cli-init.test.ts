@@ -37,7 +37,8 @@ describe('modelship init', () => {
         env_file: '.env.production',
         env_files: ['.env.production'],
       },
-      staging: { compose: ['docker-compose.yml', 'docker-compose.staging.yml'], edit: ['docker-compose.staging.yml'] },
+      // staging's override sets only the build arg: the runtime entry in effect is the base file's, edited too
+      staging: { compose: ['docker-compose.yml', 'docker-compose.staging.yml'], edit: ['docker-compose.yml', 'docker-compose.staging.yml'] },
     })
     expect(config.feedback.source).toBe('./data/feedback.jsonl')
     // The app has no trainer of its own: the bundled one, which exists.

@@ -158,16 +158,17 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
     if (others.length) notes.push(`also found ${others.join(', ')}; modelship edits ${buildArg} of ${service} only`)
   }
 
-  const setsModel = (file: string): boolean => places.some((p) => p.file === file)
   const envs = overrides.length ? overrides : [{ env: 'production', file: undefined }]
   const environments: InspectedEnvironment[] = []
   for (const { env, file } of envs) {
     const compose = [base, file].filter((f): f is string => f !== undefined)
-    // Edit where the environment's own file sets the model; the shared base file only when it alone does.
-    const own = file && setsModel(file) ? [file] : []
-    const edit = own.length ? own : compose.filter(setsModel).slice(-1)
-    if (own.length === 0 && base && edit[0] === base && overrides.length > 1) {
-      notes.push(`${env}: the model is set only in ${base}, shared by every environment; releasing ${env} changes them all`)
+    // Edit the file in effect for each kind of place (build arg, runtime environment): the last file of
+    // the merge that sets it. The environment's own override where it sets both; the shared base file
+    // too when it alone sets one of them (else that one would keep the old model).
+    const inEffect = (kind: string): string | undefined => compose.filter((f) => places.some((p) => p.file === f && p.kind === kind)).at(-1)
+    const edit = compose.filter((f) => f === inEffect('build_arg') || f === inEffect('environment'))
+    if (base && edit.includes(base) && overrides.length > 1) {
+      notes.push(`${env}: ${base} sets the model for every environment; releasing ${env} changes it there too`)
     }
     const envFile = names.includes(`.env.${env}`) ? `.env.${env}` : undefined
     let envFileSetsModel = false

@@ -32,6 +32,8 @@ export function makeWorkspace(opts: WorkspaceOptions = {}): string {
   cpSync(opts.app ?? APP_FIXTURE, ws, { recursive: true })
   cpSync(join(FIXTURES, 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
+  // The fixture app's compose files require POSTGRES_PASSWORD, which its env file holds; other trees bring their own.
+  const envFile = opts.app === undefined ? { env_file: ['.env.test'] } : {}
   const config = deepMerge(
     {
       registry: 'local',
@@ -40,8 +42,8 @@ export function makeWorkspace(opts: WorkspaceOptions = {}): string {
       gates: { min_per_label: 20 },
       deploy: { mode: 'compose', health_timeout_s: 5 },
       environments: {
-        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'], env_file: ['.env.test'] },
-        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'], env_file: ['.env.test'] },
+        production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'], ...envFile },
+        qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'], ...envFile },
       },
     },
     opts.config ?? {},
