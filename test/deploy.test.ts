@@ -58,7 +58,7 @@ describe('health-gated deploy with automatic rollback', () => {
     expect(r.stderr).toMatch(/^error: restoring mdeberta failed too: /m)
     expect(r.stderr).toContain(`files: restored byte-identical to before the run: ${PROD}`)
     expect(r.stderr).toMatch(/containers of app: .*unhealthy/)
-    expect(r.stderr).toContain(`  docker compose -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=mdeberta app`)
+    expect(r.stderr).toContain(`  docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=mdeberta app`)
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   })
 

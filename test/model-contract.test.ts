@@ -77,7 +77,7 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     // No absolute local path in any pushed file; training_args.json says where relative to the model.
     for (const f of pushed) expect(readFileSync(join(repo, f), 'utf8'), f).not.toContain(ws)
     const targs = JSON.parse(readFileSync(join(repo, 'training_args.json'), 'utf8')) as Record<string, string>
-    expect([targs.output_dir, targs.output, targs.logging_dir, targs.data]).toEqual(['.', '.', 'runs/Jan01', 'dataset.jsonl'])
+    expect([targs.output_dir, targs.output, targs.logging_dir, targs.data]).toEqual(['.', 'model', 'runs/Jan01', 'dataset.jsonl'])
     const list = await runCli(['list', '--workspace', ws, '--json'], { env: cliEnv() })
     expect((JSON.parse(list.stdout) as Array<{ accuracy: number }>)[0]!.accuracy).toBe(metrics.accuracy)
 

@@ -107,7 +107,7 @@ describe("an operator's view of releases (fixture app, real trainer, local regis
     writeFileSync(join(ws, PROD), released)
 
     // 5. A release whose build fails stays unfinished; the next one names it, its step and its version.
-    const failed = await cli('release', '--yes')
+    const failed = await cli('release', '--yes', '--force')
     expect(failed.code).toBe(1)
     const stuck = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl')).at(-1)!.runId
     expect(existsSync(join(ws, '.modelship', 'runs', stuck, 'state.json'))).toBe(true)

@@ -54,7 +54,8 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.code).toBe(0)
     const summary = JSON.parse(r.stdout) as { modelId: string; status: string; runId: string; datasetSha256: string; steps: Record<string, string> }
     expect(summary).toMatchObject({ modelId: V1, status: 'done' })
-    expect(Object.values(summary.steps).every((s) => s === 'done')).toBe(true)
+    // every step ran; publish is for deploy.mode image only
+    expect(summary.steps).toEqual(Object.fromEntries(Object.keys(summary.steps).map((n) => [n, n === 'publish' ? 'skipped' : 'done'])))
 
     // Only the value's characters changed in the edited file.
     const after = readFileSync(join(ws, PROD), 'utf8')
@@ -75,9 +76,9 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     for (const f of ['config.json', 'metrics.json', 'model.json']) expect(existsSync(join(repo, f)), f).toBe(true)
 
     const names = shim.calls().map((c) => c.argv.join(' '))
-    expect(names).toContain(`compose -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`)
-    expect(names).toContain(`compose -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
-    expect(names).toContain(`compose -f docker-compose.yml -f ${PROD} ps --format json app`)
+    expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`)
+    expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
+    expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} ps --format json app`)
     expect(shim.container('app')?.model).toBe(V1)
 
     const history = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
@@ -123,8 +124,8 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     for (const c of dryCalls) expect(['info', 'version', 'ps', 'config']).toContain(c.name)
     expect(r.stdout).toContain('next model: pratikoai/intent-classifier-v1.1')
     expect(r.stdout).toContain(`+        HF_INTENT_MODEL: \${HF_INTENT_MODEL:-pratikoai/intent-classifier-v1.1}`)
-    expect(r.stdout).toContain(`! docker compose -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`)
-    expect(r.stdout).toContain(`! docker compose -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
+    expect(r.stdout).toContain(`! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`)
+    expect(r.stdout).toContain(`! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
     expect(r.stdout).toMatch(/^\s*! python3 \S+train_intent_classifier\.py --data /m)
   })
 
@@ -218,7 +219,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.code).toBe(3)
     expect(r.stderr).toMatch(/^error: rejected: accuracy 0\.\d{4} < 0\.99 \(gates\.min_accuracy\)/m)
     expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
-    expect(readFileSync(join(ws, PROD), 'latin1')).toBe(before.get(PROD))
+    expect(`file ${readFileSync(join(ws, PROD), 'latin1')}`).toBe(before.get(PROD))
     expect(readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))[0]).toMatchObject({ outcome: 'rejected', step: 'gate' })
   })
 })
