@@ -226,7 +226,13 @@ export async function applyModelToEnvironment(o: {
     }
     if (p.before !== p.after) await o.files.writeAtomic(p.path, p.after)
     diffs.push(unifiedDiff(p.file, original, p.after))
-    edited.push({ path: p.file, backup, beforeSha256: sha256(original), afterSha256: sha256(p.after), changed: original !== p.after })
+    edited.push({
+      path: p.file,
+      backup,
+      beforeSha256: sha256(original),
+      afterSha256: sha256(p.after),
+      changed: original !== p.after,
+    })
   }
   return { files: edited, diff: diffs.filter(Boolean).join('\n') }
 }

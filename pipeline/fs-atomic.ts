@@ -52,7 +52,8 @@ export async function checkWriteTarget(path: string, o: WriteOptions = {}): Prom
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
     const what = resolved.isLink ? `${path} is a symlink to ${resolved.target}, which is` : `${path} is`
     const message = `${what} outside the workspace ${o.workspace}; modelship does not write there`
-    const hint = 'set allow_outside_workspace: true in modelship.yaml to allow it, or replace the link with a copy of the file'
+    const hint =
+      'set allow_outside_workspace: true in modelship.yaml to allow it, or replace the link with a copy of the file'
     throw new ModelshipError('BAD_INPUT', message, { hint })
   }
   return resolved
@@ -68,7 +69,10 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   await mkdir(dirname(target), { recursive: true })
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   // Keep the target's permission bits: a compose file that was 0644 stays 0644.
-  const mode = await stat(target).then((s) => s.mode & 0o777, () => 0o644)
+  const mode = await stat(target).then(
+    (s) => s.mode & 0o777,
+    () => 0o644,
+  )
   const handle = await open(tmp, 'w', mode)
   try {
     await handle.writeFile(content)
@@ -111,5 +115,8 @@ export function stableStringify(value: unknown): string {
 }
 
 export async function pathExists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false)
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
 }

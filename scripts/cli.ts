@@ -48,10 +48,13 @@ function fail(e: unknown): number {
   return code
 }
 
-const workspaceOption = (): Option => new Option('-w, --workspace <dir>', 'the app workspace (default: $MODELSHIP_WORKSPACE, else the current directory)')
-const jsonOption = (prints: string): Option => new Option('--json', `JSON on stdout: ${prints} (human output goes to stderr)`)
+const workspaceOption = (): Option =>
+  new Option('-w, --workspace <dir>', 'the app workspace (default: $MODELSHIP_WORKSPACE, else the current directory)')
+const jsonOption = (prints: string): Option =>
+  new Option('--json', `JSON on stdout: ${prints} (human output goes to stderr)`)
 const envOption = (): Option => new Option('--env <name>', 'environment from modelship.yaml (default: production)')
-const yesOption = (): Option => new Option('-y, --yes', 'do not ask (implied when CI is set or stdin is not a terminal)')
+const yesOption = (): Option =>
+  new Option('-y, --yes', 'do not ask (implied when CI is set or stdin is not a terminal)')
 const ciOption = (): Option => new Option('--ci', 'the same as --yes')
 
 const EXIT = {
@@ -67,7 +70,16 @@ const EXIT = {
 
 /** The help footer of a subcommand: examples, exit codes and anything else worth knowing. */
 function helpFooter(examples: readonly string[], exits: readonly string[], extra: readonly string[] = []): string {
-  return ['', 'Examples:', ...examples.map((e) => `  $ ${e}`), '', 'Exit codes:', ...exits.map((e) => `  ${e}`), ...extra, ''].join('\n')
+  return [
+    '',
+    'Examples:',
+    ...examples.map((e) => `  $ ${e}`),
+    '',
+    'Exit codes:',
+    ...exits.map((e) => `  ${e}`),
+    ...extra,
+    '',
+  ].join('\n')
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -78,7 +90,13 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .addHelpText('after', helpFooter(['npx modelship init', 'npx modelship release --dry-run'], [EXIT.ok, EXIT.usage, '(each command\'s --help lists its own)']))
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship init', 'npx modelship release --dry-run'],
+        [EXIT.ok, EXIT.usage, "(each command's --help lists its own)"],
+      ),
+    )
 
   // The step table loads every step module: only when `release` (or its help) is what runs.
   const STEP_NAMES = argv.includes('release') ? (await import('../tasks/index.js')).STEP_NAMES : []
@@ -90,18 +108,29 @@ async function main(argv: string[]): Promise<number> {
     .option('--resume [run-id]', 'continue the newest unfinished run (or the given one)')
     .option('--from <step>', `with --resume: rerun from this step on (${STEP_NAMES.join(', ')})`)
     .addOption(envOption())
-    .addOption(new Option('--bump <part>', 'major or minor (default: major when the label set changed)').choices(['major', 'minor']))
+    .addOption(
+      new Option('--bump <part>', 'major or minor (default: major when the label set changed)').choices([
+        'major',
+        'minor',
+      ]),
+    )
     .option('--no-deploy', 'stop after the compose update')
     .option('--force', 'pass the no-regression gate')
     .addOption(yesOption())
     .addOption(ciOption())
-    .addOption(jsonOption('one summary object at the end (model id, steps, metrics, diff; on failure status and error)'))
+    .addOption(
+      jsonOption('one summary object at the end (model id, steps, metrics, diff; on failure status and error)'),
+    )
     .addHelpText(
       'after',
       helpFooter(
         ['npx modelship release --dry-run --env qa', 'npx modelship release --resume --from train'],
         Object.values(EXIT),
-        ['', `Steps (for --from): ${STEP_NAMES.join(', ')}`, 'In a terminal it asks before push, showing the next model id, the gate table and the compose diff.'],
+        [
+          '',
+          `Steps (for --from): ${STEP_NAMES.join(', ')}`,
+          'In a terminal it asks before push, showing the next model id, the gate table and the compose diff.',
+        ],
       ),
     )
     .action(async (opts) => {
@@ -115,7 +144,13 @@ async function main(argv: string[]): Promise<number> {
     .addOption(workspaceOption())
     .addOption(yesOption())
     .addOption(ciOption())
-    .addHelpText('after', helpFooter(['npx modelship init', 'npx modelship init --workspace ../my-app --yes'], [EXIT.ok, `${EXIT.usage} (also: modelship.yaml exists already)`]))
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship init', 'npx modelship init --workspace ../my-app --yes'],
+        [EXIT.ok, `${EXIT.usage} (also: modelship.yaml exists already)`],
+      ),
+    )
     .action(async (opts) => {
       const { initCommand } = await import('./init.js')
       exitCode = await initCommand({ ...opts, yes: opts.yes === true || opts.ci === true })
@@ -149,7 +184,13 @@ async function main(argv: string[]): Promise<number> {
     .addOption(workspaceOption())
     .addOption(envOption())
     .addOption(jsonOption('the findings: [{ level: ok|warn|error, check, file, line, message, fix }]'))
-    .addHelpText('after', helpFooter(['npx modelship doctor', 'npx modelship doctor --env qa --json'], [`0 no errors (warnings allowed)`, EXIT.usage]))
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship doctor', 'npx modelship doctor --env qa --json'],
+        [`0 no errors (warnings allowed)`, EXIT.usage],
+      ),
+    )
     .action(async (opts) => {
       const { doctorCommand } = await import('./doctor.js')
       exitCode = await doctorCommand(opts)
@@ -158,7 +199,10 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('promote')
     .description('point an environment at an existing model (or a base alias such as mdeberta)')
-    .argument('<model-id>', 'a model id, short (v1.3, 1.3, <prefix>-v1.3) or full (<org>/<prefix>-v1.3), or a base alias')
+    .argument(
+      '<model-id>',
+      'a model id, short (v1.3, 1.3, <prefix>-v1.3) or full (<org>/<prefix>-v1.3), or a base alias',
+    )
     .addOption(workspaceOption())
     .addOption(envOption())
     .option('--deploy', 'also build, redeploy and verify')
@@ -168,7 +212,10 @@ async function main(argv: string[]): Promise<number> {
     .addOption(jsonOption('{ env, from, to, diff, deployed, runId }'))
     .addHelpText(
       'after',
-      helpFooter(['npx modelship promote v1.3 --env qa', 'npx modelship promote mdeberta --env production --deploy --yes'], [EXIT.ok, EXIT.usage, EXIT.locked, EXIT.rolledBack, EXIT.restoreFailed]),
+      helpFooter(
+        ['npx modelship promote v1.3 --env qa', 'npx modelship promote mdeberta --env production --deploy --yes'],
+        [EXIT.ok, EXIT.usage, EXIT.locked, EXIT.rolledBack, EXIT.restoreFailed],
+      ),
     )
     .action(async (modelId: string, opts) => {
       const { promoteCommand } = await import('./promote.js')
@@ -184,8 +231,16 @@ async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'list the files and sizes it would upload; upload nothing')
     .addOption(yesOption())
     .addOption(ciOption())
-    .addOption(jsonOption('the push record (model id, commit, manifest of files); with --dry-run the files it would upload'))
-    .addHelpText('after', helpFooter(['npx modelship push ./out/model 1.3 --dry-run', 'npx modelship push ./out/model v1.3 --yes'], [EXIT.ok, EXIT.failed, EXIT.usage]))
+    .addOption(
+      jsonOption('the push record (model id, commit, manifest of files); with --dry-run the files it would upload'),
+    )
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship push ./out/model 1.3 --dry-run', 'npx modelship push ./out/model v1.3 --yes'],
+        [EXIT.ok, EXIT.failed, EXIT.usage],
+      ),
+    )
     .action(async (path: string, version: string, opts) => {
       const { pushCommand } = await import('./push.js')
       exitCode = await pushCommand(path, version, opts, {}, controller.signal)
@@ -202,7 +257,13 @@ async function main(argv: string[]): Promise<number> {
     .addOption(yesOption())
     .addOption(ciOption())
     .addOption(jsonOption('{ env, from, to, diff, deployed, runId }'))
-    .addHelpText('after', helpFooter(['npx modelship rollback --env production', 'npx modelship rollback --to v1.2 --no-deploy --yes'], [EXIT.ok, EXIT.usage, EXIT.locked, EXIT.rolledBack, EXIT.restoreFailed]))
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship rollback --env production', 'npx modelship rollback --to v1.2 --no-deploy --yes'],
+        [EXIT.ok, EXIT.usage, EXIT.locked, EXIT.rolledBack, EXIT.restoreFailed],
+      ),
+    )
     .action(async (opts) => {
       const { rollbackCommand } = await import('./promote.js')
       exitCode = await rollbackCommand(opts, controller.signal)
@@ -214,7 +275,10 @@ async function main(argv: string[]): Promise<number> {
     .addOption(workspaceOption())
     .addOption(new Option('--env <name>', 'only this environment (default: every environment)'))
     .addOption(jsonOption('an array of history entries, newest first'))
-    .addHelpText('after', helpFooter(['npx modelship history', 'npx modelship history --env production --json'], [EXIT.ok, EXIT.usage]))
+    .addHelpText(
+      'after',
+      helpFooter(['npx modelship history', 'npx modelship history --env production --json'], [EXIT.ok, EXIT.usage]),
+    )
     .action(async (opts) => {
       const { historyCommand } = await import('./history.js')
       exitCode = await historyCommand(opts)
@@ -224,19 +288,38 @@ async function main(argv: string[]): Promise<number> {
     .command('runs')
     .description('runs with status, current step, reserved model version and age, newest first')
     .addOption(workspaceOption())
-    .addOption(jsonOption('an array of runs (runId, kind, env, status, step, modelId, pushed, createdAt, ageSeconds, problem)'))
-    .addHelpText('after', helpFooter(['npx modelship runs', 'npx modelship runs abandon 20250101-120000-a1b2c3'], [EXIT.ok, EXIT.usage, EXIT.locked]))
+    .addOption(
+      jsonOption('an array of runs (runId, kind, env, status, step, modelId, pushed, createdAt, ageSeconds, problem)'),
+    )
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship runs', 'npx modelship runs abandon 20250101-120000-a1b2c3'],
+        [EXIT.ok, EXIT.usage, EXIT.locked],
+      ),
+    )
     .action(async (opts) => {
       const { runsCommand } = await import('./runs.js')
       exitCode = await runsCommand(opts)
     })
   runs
     .command('abandon')
-    .description('mark an unfinished run abandoned: --resume skips it and its reserved version is free (nothing is deleted)')
+    .description(
+      'mark an unfinished run abandoned: --resume skips it and its reserved version is free (nothing is deleted)',
+    )
     .argument('<run-id>')
     .addOption(workspaceOption())
     .addOption(jsonOption('the abandoned run as `runs --json` lists it'))
-    .addHelpText('after', helpFooter(['npx modelship runs abandon 20250101-120000-a1b2c3', 'npx modelship runs abandon 20250101-120000-a1b2c3 --json'], [EXIT.ok, EXIT.usage, EXIT.locked]))
+    .addHelpText(
+      'after',
+      helpFooter(
+        [
+          'npx modelship runs abandon 20250101-120000-a1b2c3',
+          'npx modelship runs abandon 20250101-120000-a1b2c3 --json',
+        ],
+        [EXIT.ok, EXIT.usage, EXIT.locked],
+      ),
+    )
     .action(async (runId: string, opts) => {
       const { abandonCommand } = await import('./runs.js')
       exitCode = await abandonCommand(runId, { ...runs.opts(), ...opts })
@@ -250,7 +333,8 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv)
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0
       return 2
     }
     return fail(e)

@@ -1,4 +1,3 @@
-
 import { describeOutcome } from '../pipeline/history/audit-log.js'
 import { alignColumns } from './list.js'
 import { openWorkspace } from './workspace.js'
@@ -15,7 +14,16 @@ export async function historyCommand(flags: { workspace?: string; env?: string; 
     return 0
   }
   const rows = [['WHEN', 'ACTION', 'ENV', 'FROM', 'TO', 'OUTCOME', 'WHO', 'RUN']].concat(
-    entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.action, e.env, e.from ?? '-', e.to ?? '-', describeOutcome(e), `${e.user}@${e.host}`, e.runId ?? '-']),
+    entries.map((e) => [
+      e.at.slice(0, 19).replace('T', ' '),
+      e.action,
+      e.env,
+      e.from ?? '-',
+      e.to ?? '-',
+      describeOutcome(e),
+      `${e.user}@${e.host}`,
+      e.runId ?? '-',
+    ]),
   )
   for (const line of alignColumns(rows)) ws.print(line)
   return 0

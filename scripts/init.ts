@@ -34,7 +34,7 @@ export async function addIgnoreLine(path: string): Promise<'added' | 'present' |
     if (e.code === 'ENOENT') return undefined
     throw e
   })
-  if (before !== undefined && before.split(/\r?\n/).some((l) => /^\/?\.modelship\/?(\*\*?)?\s*$/.test(l.trim()))) return 'present'
+  if (before?.split(/\r?\n/).some((l) => /^\/?\.modelship\/?(\*\*?)?\s*$/.test(l.trim()))) return 'present'
   const eol = before?.includes('\r\n') ? '\r\n' : '\n'
   const sep = before === undefined || before === '' || before.endsWith('\n') ? '' : eol
   await writeFileAtomic(path, `${before ?? ''}${sep}${STATE_DIR_LINE}${eol}`)
@@ -42,7 +42,10 @@ export async function addIgnoreLine(path: string): Promise<'added' | 'present' |
 }
 
 /** `modelship init`: writes a working, commented modelship.yaml for the app tree; never overwrites one. */
-export async function initCommand(flags: InitFlags, io: { prompter?: Prompter; out?: (line: string) => void } = {}): Promise<number> {
+export async function initCommand(
+  flags: InitFlags,
+  io: { prompter?: Prompter; out?: (line: string) => void } = {},
+): Promise<number> {
   const workspace = resolveWorkspace(flags.workspace, process.env, process.cwd())
   const print = io.out ?? ((line: string) => void process.stdout.write(`${line}\n`))
   const configPath = join(workspace, 'modelship.yaml')
@@ -51,16 +54,23 @@ export async function initCommand(flags: InitFlags, io: { prompter?: Prompter; o
       hint: 'edit it, or move it away and run `modelship init` again',
     })
   }
-  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true, write: (t) => void process.stdout.write(t) })
+  const prompter =
+    io.prompter ?? createPrompter({ yes: flags.yes === true, write: (t) => void process.stdout.write(t) })
   let tree = await inspectAppTree(workspace)
   let trainerCommand: string[] | undefined
   if (!tree.trainer && prompter.interactive) {
-    const answer = await prompter.text(`No ${DEFAULT_TRAINER} found. Trainer script (run with python3) or command`, DEFAULT_TRAINER)
+    const answer = await prompter.text(
+      `No ${DEFAULT_TRAINER} found. Trainer script (run with python3) or command`,
+      DEFAULT_TRAINER,
+    )
     const words = answer.split(/\s+/).filter(Boolean)
     trainerCommand = words.length > 1 ? words : ['python3', words[0] ?? DEFAULT_TRAINER]
     tree = { ...tree, trainer: trainerCommand.at(-1)! }
   }
-  const text = renderConfig(tree, trainerCommand ? { trainerCommand } : { bundledTrainer: bundledTrainerFor(workspace) })
+  const text = renderConfig(
+    tree,
+    trainerCommand ? { trainerCommand } : { bundledTrainer: bundledTrainerFor(workspace) },
+  )
   checkRenderedConfig(text, tree, workspace)
 
   print(`modelship.yaml for ${workspace}:`)
@@ -72,11 +82,14 @@ export async function initCommand(flags: InitFlags, io: { prompter?: Prompter; o
     return 0
   }
   // A config appearing meanwhile is not replaced either.
-  if (await pathExists(configPath)) throw new ModelshipError('USAGE', `${configPath} appeared while asking: not overwritten`)
+  if (await pathExists(configPath))
+    throw new ModelshipError('USAGE', `${configPath} appeared while asking: not overwritten`)
   await writeFileAtomic(configPath, text)
   print(`wrote ${configPath}`)
   print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.gitignore'))]('.gitignore'))
-  if (await prompter.confirm([], 'Add .modelship/ to .dockerignore too (keeps run artefacts out of the build context)?')) {
+  if (
+    await prompter.confirm([], 'Add .modelship/ to .dockerignore too (keeps run artefacts out of the build context)?')
+  ) {
     print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.dockerignore'))]('.dockerignore'))
   }
   for (const note of tree.notes) print(`note: ${note}`)

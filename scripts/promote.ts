@@ -26,13 +26,24 @@ export interface PromoteIo {
 }
 
 const shortRef = (ws: CommandContext, ref: string): string =>
-  resolveModelRef(ref, { org: ws.config.model.org, prefix: ws.config.model.prefix, baseAliases: ws.config.model.base_aliases })
+  resolveModelRef(ref, {
+    org: ws.config.model.org,
+    prefix: ws.config.model.prefix,
+    baseAliases: ws.config.model.base_aliases,
+  })
 
 /**
  * In a TTY (no --yes, no CI): runs the same steps as a dry run first, shows the diff and whether the
  * service is redeployed, and asks. False when the person says no.
  */
-async function confirmChange(flags: PromoteFlags, io: PromoteIo, what: string, envName: string, options: ReleaseOptions, signal: AbortSignal): Promise<boolean> {
+async function confirmChange(
+  flags: PromoteFlags,
+  io: PromoteIo,
+  what: string,
+  envName: string,
+  options: ReleaseOptions,
+  signal: AbortSignal,
+): Promise<boolean> {
   if (flags.dryRun) return true
   const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true })
   if (!prompter.interactive) return true
@@ -41,10 +52,20 @@ async function confirmChange(flags: PromoteFlags, io: PromoteIo, what: string, e
   const redeploys = !options.noDeploy && s.notDeployedReason === undefined
   const facts = [
     `${what} ${envName}: ${s.previousModel ?? '?'} → ${s.modelId ?? '?'}`,
-    ...(s.diff ? s.diff.trimEnd().split('\n').map((l) => `  ${l}`) : ['  the files already name it']),
-    redeploys ? `  then: rebuild, redeploy and verify ${preview.config.deploy.service}` : `  files only: nothing is redeployed${s.notDeployedReason ? ` (${s.notDeployedReason})` : ''}`,
+    ...(s.diff
+      ? s.diff
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`)
+      : ['  the files already name it']),
+    redeploys
+      ? `  then: rebuild, redeploy and verify ${preview.config.deploy.service}`
+      : `  files only: nothing is redeployed${s.notDeployedReason ? ` (${s.notDeployedReason})` : ''}`,
   ]
-  return prompter.confirm(facts.map(preview.deps.redact), `${what} ${envName} to ${s.modelId ?? '?'}${redeploys ? ' and redeploy' : ''}?`)
+  return prompter.confirm(
+    facts.map(preview.deps.redact),
+    `${what} ${envName} to ${s.modelId ?? '?'}${redeploys ? ' and redeploy' : ''}?`,
+  )
 }
 
 /**
@@ -58,7 +79,13 @@ async function recordedImageTag(ws: CommandContext, envName: string, model: stri
 }
 
 /** promote and rollback run the promote step table through the engine: a run directory, state and one history line. */
-async function pointEnvironment(ws: CommandContext, envName: string, options: ReleaseOptions, dryRun: boolean, signal: AbortSignal) {
+async function pointEnvironment(
+  ws: CommandContext,
+  envName: string,
+  options: ReleaseOptions,
+  dryRun: boolean,
+  signal: AbortSignal,
+) {
   return runRelease(
     PROMOTE_STEPS,
     ws.deps,
@@ -77,8 +104,17 @@ async function pointEnvironment(ws: CommandContext, envName: string, options: Re
   )
 }
 
-export async function promoteCommand(modelRef: string, flags: PromoteFlags, signal: AbortSignal, io: PromoteIo = {}): Promise<number> {
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
+export async function promoteCommand(
+  modelRef: string,
+  flags: PromoteFlags,
+  signal: AbortSignal,
+  io: PromoteIo = {},
+): Promise<number> {
+  const ws = await openWorkspace({
+    workspaceFlag: flags.workspace,
+    json: flags.json === true,
+    dryRun: flags.dryRun === true,
+  })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
   const modelId = shortRef(ws, modelRef)
@@ -100,14 +136,34 @@ export async function promoteCommand(modelRef: string, flags: PromoteFlags, sign
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
   const changed = s.diff ? '' : ' (files already set)'
-  ws.print(`${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${changed}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`)
-  if (!s.deployed && !s.dryRun) ws.print(`run \`modelship promote ${modelId} --env ${envName} --deploy\` (or docker compose build + up) to run it`)
-  if (flags.json) ws.printJson({ env: envName, from: s.previousModel ?? null, to: s.modelId, diff: s.diff ?? '', deployed: s.deployed, runId: s.runId, ...(s.plan ? { plan: s.plan } : {}) })
+  ws.print(
+    `${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${changed}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
+  )
+  if (!s.deployed && !s.dryRun)
+    ws.print(`run \`modelship promote ${modelId} --env ${envName} --deploy\` (or docker compose build + up) to run it`)
+  if (flags.json)
+    ws.printJson({
+      env: envName,
+      from: s.previousModel ?? null,
+      to: s.modelId,
+      diff: s.diff ?? '',
+      deployed: s.deployed,
+      runId: s.runId,
+      ...(s.plan ? { plan: s.plan } : {}),
+    })
   return 0
 }
 
-export async function rollbackCommand(flags: PromoteFlags & { to?: string }, signal: AbortSignal, io: PromoteIo = {}): Promise<number> {
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
+export async function rollbackCommand(
+  flags: PromoteFlags & { to?: string },
+  signal: AbortSignal,
+  io: PromoteIo = {},
+): Promise<number> {
+  const ws = await openWorkspace({
+    workspaceFlag: flags.workspace,
+    json: flags.json === true,
+    dryRun: flags.dryRun === true,
+  })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
   let target = flags.to === undefined ? undefined : shortRef(ws, flags.to)
@@ -115,7 +171,14 @@ export async function rollbackCommand(flags: PromoteFlags & { to?: string }, sig
     // "From" is what the files name, not what history last recorded: they differ after a `git checkout`.
     const filesModel = await currentModelOf(ws.config, envName, ws.deps.files)
     const { org, prefix, base_aliases: baseAliases } = ws.config.model
-    target = rollbackTargetOf({ entries: await ws.deps.history.read(), env: envName, filesModel, org, prefix, baseAliases }).to
+    target = rollbackTargetOf({
+      entries: await ws.deps.history.read(),
+      env: envName,
+      filesModel,
+      org,
+      prefix,
+      baseAliases,
+    }).to
   }
   assertValidModelRef(target, ws.config.model.base_aliases)
   const options: ReleaseOptions = {
@@ -132,7 +195,17 @@ export async function rollbackCommand(flags: PromoteFlags & { to?: string }, sig
   }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
-  ws.print(`rolled back ${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`)
-  if (flags.json) ws.printJson({ env: envName, from: s.previousModel ?? null, to: s.modelId, diff: s.diff ?? '', deployed: s.deployed, runId: s.runId })
+  ws.print(
+    `rolled back ${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
+  )
+  if (flags.json)
+    ws.printJson({
+      env: envName,
+      from: s.previousModel ?? null,
+      to: s.modelId,
+      diff: s.diff ?? '',
+      deployed: s.deployed,
+      runId: s.runId,
+    })
   return 0
 }

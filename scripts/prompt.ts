@@ -25,7 +25,11 @@ export interface PrompterOptions {
 }
 
 /** `--yes` is implied when CI is set (any non-empty value but `false`/`0`) or nobody is at a terminal. */
-export function promptsAllowed(o: { yes?: boolean; env?: Readonly<Record<string, string | undefined>>; tty?: boolean }): boolean {
+export function promptsAllowed(o: {
+  yes?: boolean
+  env?: Readonly<Record<string, string | undefined>>
+  tty?: boolean
+}): boolean {
   if (o.yes) return false
   const ci = o.env?.CI
   if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') return false

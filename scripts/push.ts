@@ -29,17 +29,26 @@ export async function pushCommand(
   io: { prompter?: Prompter } = {},
   signal?: AbortSignal,
 ): Promise<number> {
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
+  const ws = await openWorkspace({
+    workspaceFlag: flags.workspace,
+    json: flags.json === true,
+    dryRun: flags.dryRun === true,
+  })
   const { config, registry } = ws.deps
   const { org, prefix } = config.model
   // `1.3`, `v1.3`, `<prefix>-v1.3` and `<org>/<prefix>-v1.3` all name the same version.
   const ref = resolveModelRef(versionText, { org, prefix, baseAliases: [] })
-  const version = (ref.includes('/') ? versionOfRepo(ref, prefix, org) : undefined) ?? parseVersion(versionText, 'push <version>')
+  const version =
+    (ref.includes('/') ? versionOfRepo(ref, prefix, org) : undefined) ?? parseVersion(versionText, 'push <version>')
   const dir = resolve(ws.workspace, path)
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false)
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  )
   if (!isDir) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} is not a directory`)
   const configJson = await readFile(join(dir, 'config.json'), 'utf8').catch(() => undefined)
-  if (configJson === undefined) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} holds no config.json (is it a model folder?)`)
+  if (configJson === undefined)
+    throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} holds no config.json (is it a model folder?)`)
   try {
     JSON.parse(configJson)
   } catch (e) {
@@ -55,16 +64,31 @@ export async function pushCommand(
   const modelId = modelIdFor(config.model.org, config.model.prefix, version)
   const files = await listPushFiles(dir, config.trainer.exclude)
   const hasCard = files.some((f) => f.path === 'README.md')
-  const listing = [...files.map((f) => `  ${f.path}  ${formatBytes(f.size)}`), ...(hasCard ? [] : ['  README.md  (model card, generated)'])]
+  const listing = [
+    ...files.map((f) => `  ${f.path}  ${formatBytes(f.size)}`),
+    ...(hasCard ? [] : ['  README.md  (model card, generated)']),
+  ]
   if (flags.dryRun) {
-    ws.print(`would push ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}${hasCard ? '' : ' + README.md'}`)
+    ws.print(
+      `would push ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}${hasCard ? '' : ' + README.md'}`,
+    )
     for (const line of listing) ws.print(line)
     ws.print('dry run: nothing was uploaded')
-    if (flags.json) ws.printJson({ dryRun: true, modelId, registry: registry.describe(), files: hasCard ? files : [...files, { path: 'README.md', size: null }] })
+    if (flags.json)
+      ws.printJson({
+        dryRun: true,
+        modelId,
+        registry: registry.describe(),
+        files: hasCard ? files : [...files, { path: 'README.md', size: null }],
+      })
     return 0
   }
   const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true, env: ws.env })
-  const facts = [`push ${dir} as ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}`, ...listing, '  no environment changes and nothing is redeployed']
+  const facts = [
+    `push ${dir} as ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}`,
+    ...listing,
+    '  no environment changes and nothing is redeployed',
+  ]
   if (!(await prompter.confirm(facts.map(ws.deps.redact), `Push ${modelId}?`))) {
     ws.print('nothing pushed')
     return 0
@@ -75,7 +99,8 @@ export async function pushCommand(
   const madeAt = (await stat(join(dir, 'config.json'))).mtime.toISOString()
   // No absolute local paths leave the machine; the card claims only what the trainer recorded.
   const rewritten = await withoutAbsolutePathFiles(dir, await listPushFiles(dir, config.trainer.exclude))
-  if (rewritten.length) ws.print(`absolute local paths rewritten in the pushed ${rewritten.map((f) => f.path).join(', ')}`)
+  if (rewritten.length)
+    ws.print(`absolute local paths rewritten in the pushed ${rewritten.map((f) => f.path).join(', ')}`)
   const card = renderModelCard({
     modelId,
     origin: await readTrainingOrigin(dir),
@@ -88,25 +113,38 @@ export async function pushCommand(
     ...(metrics ? {} : { metricsUnknown: true }),
   })
   // The same lock as a release: a push never races a release that is reserving or pushing versions.
-  const lock = await acquireLock(join(ws.deps.stateDir, 'lock'), { runId: `push-${Date.now()}`, command: `push ${modelId}`, startedAt: new Date().toISOString() }, (m) => ws.deps.log.warn(m))
+  const lock = await acquireLock(
+    join(ws.deps.stateDir, 'lock'),
+    { runId: `push-${Date.now()}`, command: `push ${modelId}`, startedAt: new Date().toISOString() },
+    (m) => ws.deps.log.warn(m),
+  )
   const showProgress = progressPrinter(ws, await listPushFiles(dir, config.trainer.exclude))
   // The live line is ended before anything else is printed, an error included.
-  const pushed = await registry.push({
-    ...(signal ? { signal } : {}),
-    exclude: config.trainer.exclude,
-    modelId,
-    dir,
-    extraFiles: [
-      ...rewritten,
-      ...((await stat(join(dir, 'README.md')).then(() => true, () => false)) ? [] : [{ path: 'README.md', content: card }]),
-    ],
-    commitMessage: `modelship push: ${modelId}`,
-    onProgress: showProgress.update,
-  }).finally(() => {
-    showProgress.end()
-    return lock.release()
-  })
-  ws.print(`pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`)
+  const pushed = await registry
+    .push({
+      ...(signal ? { signal } : {}),
+      exclude: config.trainer.exclude,
+      modelId,
+      dir,
+      extraFiles: [
+        ...rewritten,
+        ...((await stat(join(dir, 'README.md')).then(
+          () => true,
+          () => false,
+        ))
+          ? []
+          : [{ path: 'README.md', content: card }]),
+      ],
+      commitMessage: `modelship push: ${modelId}`,
+      onProgress: showProgress.update,
+    })
+    .finally(() => {
+      showProgress.end()
+      return lock.release()
+    })
+  ws.print(
+    `pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`,
+  )
   if (flags.json) ws.printJson(pushed)
   return 0
 }

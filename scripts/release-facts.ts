@@ -21,13 +21,23 @@ export interface GateRow {
   current: number | null
 }
 
-export function gateRows(metrics: TrainingMetrics, gates: Config['gates'], labels: readonly string[], current?: TrainingMetrics): GateRow[] {
+export function gateRows(
+  metrics: TrainingMetrics,
+  gates: Config['gates'],
+  labels: readonly string[],
+  current?: TrainingMetrics,
+): GateRow[] {
   const rows: GateRow[] = [
     { metric: 'accuracy', value: metrics.accuracy, bound: gates.min_accuracy, current: current?.accuracy ?? null },
     { metric: 'f1_macro', value: metrics.f1_macro, bound: null, current: current?.f1_macro ?? null },
   ]
   for (const label of labels) {
-    rows.push({ metric: `f1[${label}]`, value: metrics.per_class[label]?.f1 ?? 0, bound: gates.min_class_f1, current: current?.per_class[label]?.f1 ?? null })
+    rows.push({
+      metric: `f1[${label}]`,
+      value: metrics.per_class[label]?.f1 ?? 0,
+      bound: gates.min_class_f1,
+      current: current?.per_class[label]?.f1 ?? null,
+    })
   }
   return rows
 }
@@ -36,7 +46,10 @@ const fmt = (n: number | null): string => (n === null ? '-' : n.toFixed(4))
 
 export function gateTable(rows: readonly GateRow[], currentModel: string | undefined): string[] {
   const head = ['METRIC', 'VALUE', 'BOUND', `CURRENT${currentModel ? ` (${currentModel})` : ''}`]
-  return alignColumns([head, ...rows.map((r) => [r.metric, fmt(r.value), r.bound === null ? '-' : `≥ ${r.bound}`, fmt(r.current)])])
+  return alignColumns([
+    head,
+    ...rows.map((r) => [r.metric, fmt(r.value), r.bound === null ? '-' : `≥ ${r.bound}`, fmt(r.current)]),
+  ])
 }
 
 /** The current model's metrics.json from the registry, when it has one (a base alias has none). */
@@ -49,14 +62,21 @@ export async function currentMetrics(ctx: Ctx, deps: Deps): Promise<TrainingMetr
 }
 
 /** The diff the compose step would make for `modelId`, computed without writing. */
-export async function previewDiff(config: Config, envName: string, modelId: string, deps: Pick<Deps, 'files'>): Promise<string> {
+export async function previewDiff(
+  config: Config,
+  envName: string,
+  modelId: string,
+  deps: Pick<Deps, 'files'>,
+): Promise<string> {
   const env = environmentOf(config, envName)
   const { service, build_arg: buildArg } = config.deploy
   const baseAliases = config.model.base_aliases
   const diffs: string[] = []
   for (const file of env.edit) {
     const before = await deps.files.readText(join(config.workspace, file))
-    diffs.push(unifiedDiff(file, before, editComposeModel(before, { file, service, buildArg, modelId, baseAliases }).text))
+    diffs.push(
+      unifiedDiff(file, before, editComposeModel(before, { file, service, buildArg, modelId, baseAliases }).text),
+    )
   }
   for (const file of env.env_files) {
     const before = await deps.files.readText(join(config.workspace, file))
@@ -80,8 +100,17 @@ export async function releaseFacts(ctx: Ctx, deps: Deps): Promise<string[]> {
   } catch (e) {
     diff = `(the compose diff cannot be computed: ${(e as Error).message.split('\n')[0]})`
   }
-  lines.push(diff ? '  compose diff:' : '  compose files: already set', ...diff.trimEnd().split('\n').filter(Boolean).map((l) => `    ${l}`))
+  lines.push(
+    diff ? '  compose diff:' : '  compose files: already set',
+    ...diff
+      .trimEnd()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `    ${l}`),
+  )
   const redeploys = ctx.deployTarget?.enabled && !ctx.options.noDeploy
-  lines.push(`  then: push to ${deps.registry.describe()}, edit the files${redeploys ? ', rebuild and redeploy' : ` (no redeploy${ctx.deployTarget?.reason ? `: ${ctx.deployTarget.reason}` : ''})`}`)
+  lines.push(
+    `  then: push to ${deps.registry.describe()}, edit the files${redeploys ? ', rebuild and redeploy' : ` (no redeploy${ctx.deployTarget?.reason ? `: ${ctx.deployTarget.reason}` : ''})`}`,
+  )
   return lines
 }

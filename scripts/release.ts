@@ -33,7 +33,11 @@ export interface ReleaseFlags {
 export type BeforeStep = (ctx: Ctx, deps: Deps) => Promise<void>
 
 /** The step table with `hook` called at the start of step `name`'s run. */
-export function withHookBefore(steps: ReadonlyArray<StepDef<Ctx, Deps>>, name: string, hook: BeforeStep): Array<StepDef<Ctx, Deps>> {
+export function withHookBefore(
+  steps: ReadonlyArray<StepDef<Ctx, Deps>>,
+  name: string,
+  hook: BeforeStep,
+): Array<StepDef<Ctx, Deps>> {
   return steps.map((step) =>
     step.name === name
       ? {
@@ -52,10 +56,19 @@ export function confirmBeforePush(prompter: Prompter): BeforeStep {
   return async (ctx, deps) => {
     if (!prompter.interactive) return
     const facts = await releaseFacts(ctx, deps)
-    if (!(await prompter.confirm(facts.map(deps.redact), `Push ${ctx.release?.modelId ?? 'the model'} and release it to ${ctx.envName}?`))) {
-      throw new ModelshipError('INTERRUPTED', `declined before push: nothing was pushed, the files are unchanged (run ${ctx.runId})`, {
-        hint: `\`modelship release --resume ${ctx.runId}\` asks again; \`modelship runs abandon ${ctx.runId}\` drops the run`,
-      })
+    if (
+      !(await prompter.confirm(
+        facts.map(deps.redact),
+        `Push ${ctx.release?.modelId ?? 'the model'} and release it to ${ctx.envName}?`,
+      ))
+    ) {
+      throw new ModelshipError(
+        'INTERRUPTED',
+        `declined before push: nothing was pushed, the files are unchanged (run ${ctx.runId})`,
+        {
+          hint: `\`modelship release --resume ${ctx.runId}\` asks again; \`modelship runs abandon ${ctx.runId}\` drops the run`,
+        },
+      )
     }
   }
 }
@@ -70,40 +83,70 @@ export async function releaseCommand(
   }
   let from: StepName | undefined
   if (flags.from !== undefined) {
-    if (!isStepName(flags.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(flags.from)} is not a step (${STEP_NAMES.join(', ')})`)
+    if (!isStepName(flags.from))
+      throw new ModelshipError(
+        'USAGE',
+        `--from: ${JSON.stringify(flags.from)} is not a step (${STEP_NAMES.join(', ')})`,
+      )
     from = flags.from
   }
-  const ws = await openWorkspace({ workspaceFlag: flags.workspace, json: flags.json === true, dryRun: flags.dryRun === true })
+  const ws = await openWorkspace({
+    workspaceFlag: flags.workspace,
+    json: flags.json === true,
+    dryRun: flags.dryRun === true,
+  })
   const envName = flags.env
   if (envName !== undefined && !ws.config.environments[envName]) {
-    throw new ModelshipError('USAGE', `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`)
+    throw new ModelshipError(
+      'USAGE',
+      `--env ${envName}: no such environment (known: ${Object.keys(ws.config.environments).join(', ')})`,
+    )
   }
   // Shown before any question: starting over beside an unfinished run orphans its version.
   if (flags.resume === undefined || flags.resume === false) {
-    for (const line of await unfinishedRunWarnings(ws.deps.stateDir, envName ?? 'production', ws.deps.redact)) ws.print(line)
+    for (const line of await unfinishedRunWarnings(ws.deps.stateDir, envName ?? 'production', ws.deps.redact))
+      ws.print(line)
   }
   const noDeploy = flags.deploy === false
-  const prompter = io.prompter ?? createPrompter({ yes: flags.yes === true || flags.ci === true || flags.dryRun === true, env: ws.env })
+  const prompter =
+    io.prompter ??
+    createPrompter({ yes: flags.yes === true || flags.ci === true || flags.dryRun === true, env: ws.env })
   const steps = withHookBefore(RELEASE_STEPS, 'push', confirmBeforePush(prompter))
   // A prompt mid-run needs a renderer that does not redraw the screen: the simple one prints line by line.
   const renderer = process.stdout.isTTY && !flags.json && !prompter.interactive ? 'default' : 'simple'
   let summary: ReleaseSummary
   const startedAt = performance.now()
   try {
-    summary = await runRelease(steps, ws.deps, {
-      ...(envName ? { envName } : {}),
-      dryRun: flags.dryRun === true,
-      ...(flags.resume !== undefined && flags.resume !== false ? { resume: flags.resume === true ? true : flags.resume } : {}),
-      ...(from ? { from } : {}),
-      options: { ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}), force: flags.force === true, noDeploy },
-      renderer,
-      ...(flags.json ? { output: process.stderr } : {}),
-      signal,
-      command: 'release',
-    }, STEPS_BEFORE_LONG_WORK)
+    summary = await runRelease(
+      steps,
+      ws.deps,
+      {
+        ...(envName ? { envName } : {}),
+        dryRun: flags.dryRun === true,
+        ...(flags.resume !== undefined && flags.resume !== false
+          ? { resume: flags.resume === true ? true : flags.resume }
+          : {}),
+        ...(from ? { from } : {}),
+        options: {
+          ...(flags.bump ? { bump: flags.bump as 'major' | 'minor' } : {}),
+          force: flags.force === true,
+          noDeploy,
+        },
+        renderer,
+        ...(flags.json ? { output: process.stderr } : {}),
+        signal,
+        command: 'release',
+      },
+      STEPS_BEFORE_LONG_WORK,
+    )
   } catch (e) {
     // Scripts reading --json get an object on failure too (the one-line error still goes to stderr).
-    if (flags.json) ws.printJson({ status: 'failed', exitCode: exitCodeOf(e), error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) } })
+    if (flags.json)
+      ws.printJson({
+        status: 'failed',
+        exitCode: exitCodeOf(e),
+        error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) },
+      })
     await appendStepSummary(ws.env, failureMarkdown(ws.deps.redact(messageOf(e)), exitCodeOf(e)))
     throw e
   }
@@ -144,7 +187,9 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: num
   }
   if (s.trainLog) print(`  trainer output: ${s.trainLog}`)
   if (s.changes) for (const l of describeChanges(s.changes)) print(`  ${l}`)
-  const skipped = Object.entries(s.steps).filter(([, st]) => st === 'skipped').map(([n]) => n)
+  const skipped = Object.entries(s.steps)
+    .filter(([, st]) => st === 'skipped')
+    .map(([n]) => n)
   if (skipped.length) print(`  skipped: ${skipped.join(', ')}`)
   print(`Done in ${formatDuration(Math.round(tookMs))}.`)
 }
@@ -153,11 +198,16 @@ function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: num
  * A new release beside an unfinished one orphans the version that run reserved (and maybe pushed):
  * say which run, where it stopped and what it holds, and the two ways out.
  */
-export async function unfinishedRunWarnings(stateDir: string, env: string, redact: (s: string) => string): Promise<string[]> {
+export async function unfinishedRunWarnings(
+  stateDir: string,
+  env: string,
+  redact: (s: string) => string,
+): Promise<string[]> {
   const runs = await createStateStore(stateDir, redact, () => new Date()).list()
   const out: string[] = []
   for (const { state } of runs) {
-    if (!state || state.env !== env || (state.kind ?? 'release') !== 'release' || !UNFINISHED.has(state.status)) continue
+    if (!state || state.env !== env || (state.kind ?? 'release') !== 'release' || !UNFINISHED.has(state.status))
+      continue
     const step = stoppedAt(state)
     const version = reservedModelOf(state)
     out.push(

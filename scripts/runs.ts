@@ -48,7 +48,18 @@ export function rowOf(run: { runId: string; state?: RunState; problem?: string }
   const s = run.state
   if (!s) {
     const problem = run.problem ?? 'unreadable'
-    return { runId: run.runId, kind: null, env: null, status: 'corrupt', step: null, modelId: null, pushed: false, createdAt: null, ageSeconds: null, problem }
+    return {
+      runId: run.runId,
+      kind: null,
+      env: null,
+      status: 'corrupt',
+      step: null,
+      modelId: null,
+      pushed: false,
+      createdAt: null,
+      ageSeconds: null,
+      problem,
+    }
   }
   return {
     runId: s.runId,

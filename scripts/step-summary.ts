@@ -27,7 +27,10 @@ export function releaseMarkdown(s: ReleaseSummary, config: Config, state: RunSta
     const rows = gateRows(model.metrics, config.gates, model.labels ?? config.model.labels)
     if (gate?.baseline) rows[0]!.current = gate.baseline.accuracy
     out.push('| metric | value | bound | current |', '| --- | ---: | ---: | ---: |')
-    for (const r of rows) out.push(`| ${cell(r.metric)} | ${fmt(r.value)} | ${r.bound === null ? '–' : `≥ ${r.bound}`} | ${fmt(r.current)} |`)
+    for (const r of rows)
+      out.push(
+        `| ${cell(r.metric)} | ${fmt(r.value)} | ${r.bound === null ? '–' : `≥ ${r.bound}`} | ${fmt(r.current)} |`,
+      )
     out.push('')
   }
   if (s.diff) out.push('```diff', s.diff.trimEnd(), '```', '')
@@ -48,11 +51,17 @@ export function failureMarkdown(message: string, exitCode: number): string {
 
 export async function readRunState(runDir: string | undefined): Promise<RunState | undefined> {
   if (!runDir) return undefined
-  return readFile(join(runDir, 'state.json'), 'utf8').then((t) => JSON.parse(t) as RunState, () => undefined)
+  return readFile(join(runDir, 'state.json'), 'utf8').then(
+    (t) => JSON.parse(t) as RunState,
+    () => undefined,
+  )
 }
 
 /** Appends to the file GitHub Actions names in GITHUB_STEP_SUMMARY; nothing when it is unset. */
-export async function appendStepSummary(env: Readonly<Record<string, string | undefined>>, markdown: string): Promise<void> {
+export async function appendStepSummary(
+  env: Readonly<Record<string, string | undefined>>,
+  markdown: string,
+): Promise<void> {
   const path = env.GITHUB_STEP_SUMMARY
   if (path) await appendFile(path, markdown)
 }

@@ -26,7 +26,11 @@ export function resolveWorkspace(flag: string | undefined, processEnv: NodeJS.Pr
   } catch {
     isDir = false
   }
-  if (!isDir) throw new ModelshipError('USAGE', `workspace ${dir}: no such directory${flag ? ' (--workspace)' : processEnv.MODELSHIP_WORKSPACE ? ' (MODELSHIP_WORKSPACE)' : ''}`)
+  if (!isDir)
+    throw new ModelshipError(
+      'USAGE',
+      `workspace ${dir}: no such directory${flag ? ' (--workspace)' : processEnv.MODELSHIP_WORKSPACE ? ' (MODELSHIP_WORKSPACE)' : ''}`,
+    )
   return dir
 }
 
@@ -36,7 +40,8 @@ export function loadEnv(workspace: string, processEnv: NodeJS.ProcessEnv): Recor
   try {
     fromFile = parseDotenv(readFileSync(join(workspace, '.env')))
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ModelshipError('CONFIG', `${join(workspace, '.env')}: cannot read (${(e as Error).message})`)
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ModelshipError('CONFIG', `${join(workspace, '.env')}: cannot read (${(e as Error).message})`)
   }
   return { ...fromFile, ...processEnv }
 }
@@ -53,7 +58,12 @@ export async function openWorkspace(o: {
   const redact = sessionRedactor
   const human = o.json ? process.stderr : process.stdout
   const print = (line: string): void => void human.write(`${redact(line)}\n`)
-  const config = await loadConfig({ workspace, env, ...(o.flags ? { flags: o.flags } : {}), warn: (m) => print(`warning: ${m}`) })
+  const config = await loadConfig({
+    workspace,
+    env,
+    ...(o.flags ? { flags: o.flags } : {}),
+    warn: (m) => print(`warning: ${m}`),
+  })
   const deps = createDeps({ config, env, dryRun: o.dryRun ?? false, write: print, overrides: { redact } })
   session.stopChildren = (stop) => deps.sh.killAll(stop)
   return {

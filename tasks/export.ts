@@ -9,7 +9,8 @@ export const exportStep = defineStep({
   title: 'Export QA feedback',
   // Reading a file or a read-only database query is safe in a dry run; the app's export API stamps the
   // rows it returns as exported, so a dry run only says what it would fetch.
-  inDryRun: (_ctx, deps) => (sourceKind(resolveFeedbackSource(deps.config, deps.secrets.databaseUrl)) === 'http' ? 'skip' : 'run'),
+  inDryRun: (_ctx, deps) =>
+    sourceKind(resolveFeedbackSource(deps.config, deps.secrets.databaseUrl)) === 'http' ? 'skip' : 'run',
   plan: (_ctx, deps) => [
     {
       kind: 'note',

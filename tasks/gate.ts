@@ -2,7 +2,13 @@ import { join, resolve } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { describeEvalSet, evaluateModel } from '../pipeline/model/evaluate.js'
-import { buildGateTable, formatGateTable, gateTableFailures, type GateScores, type GateTable } from '../pipeline/model/gate-table.js'
+import {
+  buildGateTable,
+  formatGateTable,
+  gateTableFailures,
+  type GateScores,
+  type GateTable,
+} from '../pipeline/model/gate-table.js'
 import { parseMetricsJson, type EvalSetMetrics } from '../pipeline/model/metrics.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
@@ -58,22 +64,40 @@ export const gateStep = defineStep({
       }
       evalSet = { ...info, ...newScores }
       table = buildGateTable({
-        basis: 'eval set', evalSet: info, gates, labels, newScores, currentModel: current, notes,
+        basis: 'eval set',
+        evalSet: info,
+        gates,
+        labels,
+        newScores,
+        currentModel: current,
+        notes,
         ...(currentScores ? { current: currentScores } : {}),
       })
       // The eval-set scores travel with the model too (metrics.json → card, list, history).
-      await writeFileAtomic(join(model.dir, 'metrics.json'), `${JSON.stringify({ ...model.metrics, eval_set: evalSet }, null, 2)}\n`)
+      await writeFileAtomic(
+        join(model.dir, 'metrics.json'),
+        `${JSON.stringify({ ...model.metrics, eval_set: evalSet }, null, 2)}\n`,
+      )
     } else {
       let currentScores: GateScores | undefined
       if (gates.no_regression && !isBase) {
         const text = await deps.registry.readFile(current, 'metrics.json')
         const parsed = text === undefined ? undefined : parseMetricsJson(text)
         if (parsed?.ok) currentScores = parsed.metrics
-        else notes.push(`no ${parsed ? 'valid ' : ''}metrics.json for ${current} in ${deps.registry.describe()}: nothing to compare with`)
+        else
+          notes.push(
+            `no ${parsed ? 'valid ' : ''}metrics.json for ${current} in ${deps.registry.describe()}: nothing to compare with`,
+          )
       }
-      if (gates.eval_set && !trainer.evaluate) notes.push('gates.eval_set is set but trainer.evaluate is not: using split metrics')
+      if (gates.eval_set && !trainer.evaluate)
+        notes.push('gates.eval_set is set but trainer.evaluate is not: using split metrics')
       table = buildGateTable({
-        basis: 'split metrics', gates, labels, newScores: model.metrics, currentModel: current, notes,
+        basis: 'split metrics',
+        gates,
+        labels,
+        newScores: model.metrics,
+        currentModel: current,
+        notes,
         ...(currentScores ? { current: currentScores } : {}),
       })
     }

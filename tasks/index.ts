@@ -31,7 +31,15 @@ export const RELEASE_STEPS = [
 ] as const
 
 /** `promote` and `rollback`: point an environment at an existing model, journaled like a release. */
-export const PROMOTE_STEPS = [targetStep, composeStep, buildStep, publishStep, deployStep, verifyStep, recordStep] as const
+export const PROMOTE_STEPS = [
+  targetStep,
+  composeStep,
+  buildStep,
+  publishStep,
+  deployStep,
+  verifyStep,
+  recordStep,
+] as const
 
 export type StepName = (typeof RELEASE_STEPS)[number]['name']
 export const STEP_NAMES: readonly StepName[] = RELEASE_STEPS.map((s) => s.name)

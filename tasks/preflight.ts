@@ -6,7 +6,6 @@ import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource } from '../pipeline/doctor/workspace-checks.js'
 import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
-import { sourceKind } from '../pipeline/feedback/index.js'
 import { checkTrainer } from '../pipeline/model/trainer-help.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import { defineStep } from './step.js'
@@ -47,13 +46,23 @@ export const preflightStep = defineStep({
     if (target.problem) problems.push(target.problem)
     // The traps doctor names: all of them at once, before any long work (the compose plugin only when deploying).
     task.output = 'checking the app: compose files, Dockerfile, .dockerignore'
-    const app = await checkApp({ config, envName: ctx.envName, files, sh, env: deps.env ?? {}, willDeploy: target.enabled })
+    const app = await checkApp({
+      config,
+      envName: ctx.envName,
+      files,
+      sh,
+      env: deps.env ?? {},
+      willDeploy: target.enabled,
+    })
     problems.push(...errorsOf(app))
     if (problems.length > 0) throw aggregateProblems(problems)
     for (const f of app.filter((x) => x.level === 'warn')) log.warn(findingLine(f))
 
     for (const file of env.compose) {
-      for (const w of findBuildArgAsSecretWarning(await files.readText(join(config.workspace, file)), { service: config.deploy.service })) log.warn(`${file}: ${w}`)
+      for (const w of findBuildArgAsSecretWarning(await files.readText(join(config.workspace, file)), {
+        service: config.deploy.service,
+      }))
+        log.warn(`${file}: ${w}`)
     }
     // Re-read at every preflight, never restored from an earlier attempt: on --resume after a hand edit
     // the hand-edited model is what gates compare with and what a rollback returns to.
@@ -61,12 +70,18 @@ export const preflightStep = defineStep({
     // Files that already name this run's model were edited by this run: what ran before is the model then.
     const current = ctx.composeEdit && fromFiles === ctx.release?.modelId ? ctx.composeEdit.previousModel : fromFiles
     if (!isValidModelRef(current, config.model.base_aliases)) {
-      throw new ModelshipError('CONFIG', `${ctx.envName} is configured with ${JSON.stringify(current)}, which is not a model id`, {
-        hint: `set ${config.deploy.build_arg} in ${env.edit.join(', ')} to a model id or a base alias (${config.model.base_aliases.join(', ')}), then run again`,
-      })
+      throw new ModelshipError(
+        'CONFIG',
+        `${ctx.envName} is configured with ${JSON.stringify(current)}, which is not a model id`,
+        {
+          hint: `set ${config.deploy.build_arg} in ${env.edit.join(', ')} to a model id or a base alias (${config.model.base_aliases.join(', ')}), then run again`,
+        },
+      )
     }
     if (ctx.currentModel !== undefined && ctx.currentModel !== current) {
-      log.warn(`${ctx.envName} was running ${ctx.currentModel} when this run started; the files now say ${current} (edited by hand?): using ${current}`)
+      log.warn(
+        `${ctx.envName} was running ${ctx.currentModel} when this run started; the files now say ${current} (edited by hand?): using ${current}`,
+      )
     }
     ctx.currentModel = current
     ctx.deployTarget = target.reason ? { enabled: target.enabled, reason: target.reason } : { enabled: target.enabled }

@@ -8,7 +8,8 @@ import { defineStep } from './step.js'
 
 const MiB = 1024 * 1024
 const PROGRESS_INTERVAL_MS = 1000
-const size = (bytes: number): string => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`)
+const size = (bytes: number): string =>
+  bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
 
 export const pushStep = defineStep({
   name: 'push',
@@ -22,7 +23,12 @@ export const pushStep = defineStep({
       detail: `from ${modelDirOf(ctx.runDir)} + README.md (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
     },
   ],
-  inputs: (ctx) => ({ modelId: ctx.release?.modelId, metrics: ctx.model?.metrics, dataset: ctx.dataset?.sha256, evalSet: ctx.gate?.evalSet?.sha256 }),
+  inputs: (ctx) => ({
+    modelId: ctx.release?.modelId,
+    metrics: ctx.model?.metrics,
+    dataset: ctx.dataset?.sha256,
+    evalSet: ctx.gate?.evalSet?.sha256,
+  }),
   async run(ctx, deps, task) {
     const model = need(ctx, 'model')
     const release = need(ctx, 'release')
@@ -30,7 +36,8 @@ export const pushStep = defineStep({
     const files = await listPushFiles(model.dir, deps.config.trainer.exclude)
     // No absolute local paths leave the machine (training_args.json's --data/--output, config.json's _name_or_path).
     const rewritten = await withoutAbsolutePathFiles(model.dir, files)
-    if (rewritten.length) deps.log.info(`push: absolute local paths rewritten in ${rewritten.map((f) => f.path).join(', ')}`)
+    if (rewritten.length)
+      deps.log.info(`push: absolute local paths rewritten in ${rewritten.map((f) => f.path).join(', ')}`)
     const evalSet = ctx.gate?.evalSet
     const card = renderModelCard({
       modelId: release.modelId,

@@ -22,8 +22,15 @@ export const targetStep = defineStep({
     assertValidModelRef(modelId, config.model.base_aliases)
     if (!config.model.base_aliases.includes(modelId)) {
       const model = await registry.getModel(modelId)
-      if (!model) throw new ModelshipError('BAD_INPUT', `${modelId} is not in ${registry.describe()}`, { hint: '`modelship list` shows the versions it holds' })
-      if (!model.private) throw new ModelshipError('BAD_INPUT', `${modelId} is public in ${registry.describe()}: refusing to deploy a public fine-tuned model`)
+      if (!model)
+        throw new ModelshipError('BAD_INPUT', `${modelId} is not in ${registry.describe()}`, {
+          hint: '`modelship list` shows the versions it holds',
+        })
+      if (!model.private)
+        throw new ModelshipError(
+          'BAD_INPUT',
+          `${modelId} is public in ${registry.describe()}: refusing to deploy a public fine-tuned model`,
+        )
     }
     const target = await decideDeployTarget(config, deps.sh, { noDeploy: ctx.options.noDeploy })
     if (target.problem || (ctx.options.deploy === true && !target.enabled)) {
@@ -32,7 +39,8 @@ export const targetStep = defineStep({
     if (!target.enabled && ctx.options.deploy === undefined && target.reason?.startsWith('no Docker engine')) {
       deps.log.warn('no Docker engine answers (deploy.mode: auto): the files are changed, nothing is redeployed')
     }
-    ctx.currentModel = (await currentModelOf(config, ctx.envName, deps.files)) ?? config.model.base_aliases[0] ?? 'unknown'
+    ctx.currentModel =
+      (await currentModelOf(config, ctx.envName, deps.files)) ?? config.model.base_aliases[0] ?? 'unknown'
     ctx.release = { modelId, reason: ctx.options.action ?? 'promote' }
     ctx.deployTarget = target.reason ? { enabled: target.enabled, reason: target.reason } : { enabled: target.enabled }
     task.title = `${ctx.envName}: ${ctx.currentModel} → ${modelId}${target.enabled ? ' (redeploys)' : ` (files only: ${target.reason})`}`

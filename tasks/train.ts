@@ -17,7 +17,10 @@ export const trainStep = defineStep({
   // The trainer's last lines stay visible under the task in a terminal; plain output gets every line once.
   outputBar: 5,
   plan: (ctx, deps) => [
-    { kind: 'exec', argv: trainCommand(deps.config, ctx.dataset?.path ?? '<dataset.jsonl>', modelDirOf(ctx.runDir), ctx.trainerFlags) },
+    {
+      kind: 'exec',
+      argv: trainCommand(deps.config, ctx.dataset?.path ?? '<dataset.jsonl>', modelDirOf(ctx.runDir), ctx.trainerFlags),
+    },
   ],
   inputs: (ctx, deps) => ({
     dataset: ctx.dataset?.sha256,
@@ -56,20 +59,33 @@ export const trainStep = defineStep({
 
     const trained = await readModelLabels(outputDir)
     if (trained === undefined) {
-      deps.log.warn(`${join(outputDir, 'config.json')} has no id2label: the trained labels were not checked against model.labels`)
+      deps.log.warn(
+        `${join(outputDir, 'config.json')} has no id2label: the trained labels were not checked against model.labels`,
+      )
     } else {
       const { missing, extra } = labelDifference(trained, configured)
       if (missing.length || extra.length) {
-        const parts = [...(missing.length ? [`missing ${missing.join(', ')}`] : []), ...(extra.length ? [`extra ${extra.join(', ')}`] : [])]
+        const parts = [
+          ...(missing.length ? [`missing ${missing.join(', ')}`] : []),
+          ...(extra.length ? [`extra ${extra.join(', ')}`] : []),
+        ]
         throw new ModelshipError(
           'BAD_INPUT',
           `the trained model's labels (config.json id2label) are not model.labels: ${parts.join('; ')}; nothing was pushed`,
-          { hint: 'make the trainer use model.labels (its --labels flag, or trainer.args.labels), or fix model.labels' },
+          {
+            hint: 'make the trainer use model.labels (its --labels flag, or trainer.args.labels), or fix model.labels',
+          },
         )
       }
     }
     const report = classificationReportOf(stdout ?? printed.join('\n'))
-    ctx.model = { dir: outputDir, metrics, labels: trained ?? [...configured], ...(report ? { report } : {}), log: logPath }
+    ctx.model = {
+      dir: outputDir,
+      metrics,
+      labels: trained ?? [...configured],
+      ...(report ? { report } : {}),
+      log: logPath,
+    }
     const from = fromReport ? ' (from the printed classification_report, kept as metrics.json)' : ''
     task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}${from}`
   },

@@ -24,7 +24,9 @@ export const validateStep = defineStep({
     const { warnings } = assertValidDataset(report, rules)
     for (const w of warnings) deps.log.warn(`dataset: ${w}`)
     ctx.validation = { rows: report.kept, perLabel: report.perLabel, warnings }
-    const counts = Object.entries(report.perLabel).map(([l, n]) => `${l} ${n}`).join(', ')
+    const counts = Object.entries(report.perLabel)
+      .map(([l, n]) => `${l} ${n}`)
+      .join(', ')
     task.title = `Validated ${report.kept} rows: ${counts}`
 
     // Nothing new, nothing released: the same data would train the same model again.

@@ -10,7 +10,9 @@ afterEach(() => {
 })
 
 const GOOD = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
-  .flatMap((label) => Array.from({ length: 25 }, (_, i) => JSON.stringify({ text: `esempio ${label} numero ${i}`, label })))
+  .flatMap((label) =>
+    Array.from({ length: 25 }, (_, i) => JSON.stringify({ text: `esempio ${label} numero ${i}`, label })),
+  )
   .join('\n')
 
 interface Case {
@@ -53,7 +55,8 @@ const CASES: Case[] = [
   },
   {
     name: 'YAML error in a compose file',
-    prepare: (ws) => writeFileSync(join(ws, 'docker-compose.production.yml'), 'services:\n  app:\n    build: [unclosed\n'),
+    prepare: (ws) =>
+      writeFileSync(join(ws, 'docker-compose.production.yml'), 'services:\n  app:\n    build: [unclosed\n'),
     args: (ws) => ['release', '--workspace', ws, '--yes'],
     message: /^error: docker-compose\.production\.yml:\d+:\d+: YAML error/,
   },
@@ -78,9 +81,15 @@ const CASES: Case[] = [
 describe('bad input: one line saying what and where, exit 2, nothing changed', () => {
   for (const c of CASES) {
     it(c.name, async () => {
-      const ws = makeWorkspace({ ...(c.feedback !== undefined ? { feedback: c.feedback } : {}), ...(c.config ? { config: c.config } : {}) })
+      const ws = makeWorkspace({
+        ...(c.feedback !== undefined ? { feedback: c.feedback } : {}),
+        ...(c.config ? { config: c.config } : {}),
+      })
       const shim = createDockerShim()
-      cleanups.push(() => cleanup(ws), () => shim.cleanup())
+      cleanups.push(
+        () => cleanup(ws),
+        () => shim.cleanup(),
+      )
       c.prepare?.(ws)
       const before = snapshotTree(ws)
       const r = await runCli(c.args(ws), { env: cliEnv({ ...shim.env, ...c.env }) })

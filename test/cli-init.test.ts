@@ -38,24 +38,35 @@ describe('modelship init', () => {
         env_files: ['.env.production'],
       },
       // staging's override sets only the build arg: the runtime entry in effect is the base file's, edited too
-      staging: { compose: ['docker-compose.yml', 'docker-compose.staging.yml'], edit: ['docker-compose.yml', 'docker-compose.staging.yml'] },
+      staging: {
+        compose: ['docker-compose.yml', 'docker-compose.staging.yml'],
+        edit: ['docker-compose.yml', 'docker-compose.staging.yml'],
+      },
     })
     expect(config.feedback.source).toBe('./data/feedback.jsonl')
     // The app has no trainer of its own: the bundled one, which exists.
-    expect(existsSync(config.trainer.command[1].startsWith('/') ? config.trainer.command[1] : join(ws, config.trainer.command[1]))).toBe(true)
+    expect(
+      existsSync(
+        config.trainer.command[1].startsWith('/') ? config.trainer.command[1] : join(ws, config.trainer.command[1]),
+      ),
+    ).toBe(true)
     // The other service's model variable is noted, not taken.
     expect(text).toContain('also found EMBEDDING_MODEL in service worker')
     // .gitignore keeps its bytes (it had no final newline) and gains one line; .dockerignore is created.
     expect(readFileSync(join(ws, '.gitignore'), 'utf8')).toBe(`${gitignoreBefore}\n.modelship/\n`)
     expect(readFileSync(join(ws, '.dockerignore'), 'utf8')).toBe('.modelship/\n')
 
-    const dry = await runCli(['release', '--dry-run', '--workspace', ws], { env: cliEnv({ MODELSHIP_REGISTRY: 'local' }) })
+    const dry = await runCli(['release', '--dry-run', '--workspace', ws], {
+      env: cliEnv({ MODELSHIP_REGISTRY: 'local' }),
+    })
     expect(dry.stderr).not.toContain('error:')
     expect(dry.code).toBe(0)
     expect(dry.stdout).toContain('next model: acme/intent-classifier-v1.0 (now: acme/intent-classifier-v1.2)')
     expect(dry.stdout).toContain('+        - HF_INTENT_MODEL=acme/intent-classifier-v1.0   # list form')
     expect(dry.stdout).toContain('+HF_INTENT_MODEL=acme/intent-classifier-v1.0')
-    const staging = await runCli(['release', '--dry-run', '--env', 'staging', '--workspace', ws], { env: cliEnv({ MODELSHIP_REGISTRY: 'local' }) })
+    const staging = await runCli(['release', '--dry-run', '--env', 'staging', '--workspace', ws], {
+      env: cliEnv({ MODELSHIP_REGISTRY: 'local' }),
+    })
     expect(staging.code).toBe(0)
     expect(staging.stdout).toContain('+        HF_INTENT_MODEL: acme/intent-classifier-v1.0')
   })

@@ -34,7 +34,10 @@ describe('CLI conventions', () => {
       const r = await runCli([cmd, '--help'])
       expect(r.code, cmd).toBe(0)
       const examples = r.stdout.split('Examples:\n')[1]?.split('\n\n')[0] ?? ''
-      expect(examples.split('\n').filter((l) => l.startsWith('  $ ')), cmd).toHaveLength(2)
+      expect(
+        examples.split('\n').filter((l) => l.startsWith('  $ ')),
+        cmd,
+      ).toHaveLength(2)
       expect(r.stdout, cmd).toMatch(/Exit codes:\n {2}0 done\n/)
       if (r.stdout.includes('--json')) expect(r.stdout, cmd).toMatch(/--json\s+JSON on stdout: \S/)
     }
@@ -58,7 +61,8 @@ describe('CLI conventions', () => {
 describe('short model ids', () => {
   const naming = { org: 'acme', prefix: 'intent-classifier', baseAliases: ['mdeberta', 'bart'] }
   it('v1.3, 1.3 and <prefix>-v1.3 name <org>/<prefix>-v1.3; aliases and full ids are kept', () => {
-    for (const short of ['v1.3', '1.3', 'intent-classifier-v1.3', ' v1.3 ']) expect(resolveModelRef(short, naming)).toBe('acme/intent-classifier-v1.3')
+    for (const short of ['v1.3', '1.3', 'intent-classifier-v1.3', ' v1.3 '])
+      expect(resolveModelRef(short, naming)).toBe('acme/intent-classifier-v1.3')
     expect(resolveModelRef('mdeberta', naming)).toBe('mdeberta')
     expect(resolveModelRef('other/intent-classifier-v1.3', naming)).toBe('other/intent-classifier-v1.3')
     expect(resolveModelRef('other-v1.3', naming)).toBe('other-v1.3')
@@ -76,8 +80,13 @@ describe('short model ids', () => {
     const promoted = await runCli(['promote', 'v1.3', '--env', 'staging', '--workspace', ws, '--yes'], { env: local() })
     expect(promoted.stderr).toBe('')
     expect(promoted.code).toBe(0)
-    expect(readFileSync(join(ws, 'docker-compose.staging.yml'), 'utf8')).toContain('HF_INTENT_MODEL: acme/intent-classifier-v1.3')
-    const back = await runCli(['rollback', '--to', '1.3', '--env', 'production', '--no-deploy', '--workspace', ws, '--ci'], { env: local() })
+    expect(readFileSync(join(ws, 'docker-compose.staging.yml'), 'utf8')).toContain(
+      'HF_INTENT_MODEL: acme/intent-classifier-v1.3',
+    )
+    const back = await runCli(
+      ['rollback', '--to', '1.3', '--env', 'production', '--no-deploy', '--workspace', ws, '--ci'],
+      { env: local() },
+    )
     expect(back.code).toBe(0)
     expect(readFileSync(join(ws, '.env.production'), 'utf8')).toContain('HF_INTENT_MODEL=acme/intent-classifier-v1.3')
   })
@@ -108,7 +117,9 @@ describe('CI', () => {
     const ws = await initApp()
     const summary = join(ws, 'step-summary.md')
     writeFileSync(summary, '# earlier step\n')
-    const r = await runCli(['release', '--env', 'staging', '--no-deploy', '--workspace', ws], { env: local({ GITHUB_STEP_SUMMARY: summary }) })
+    const r = await runCli(['release', '--env', 'staging', '--no-deploy', '--workspace', ws], {
+      env: local({ GITHUB_STEP_SUMMARY: summary }),
+    })
     expect(r.stderr).not.toContain('error:')
     expect(r.code).toBe(0)
     const md = readFileSync(summary, 'utf8')
@@ -123,7 +134,9 @@ describe('CI', () => {
     const wf = parse(readFileSync(join(REPO, 'examples', 'ci', 'release-model.yml'), 'utf8')) as Record<string, any>
     expect(wf.on.workflow_dispatch.inputs.environment).toBeDefined()
     expect(wf.on.schedule[0].cron).toMatch(/\S+ \S+ \S+ \S+ \S+/)
-    const steps = Object.values(wf.jobs as Record<string, { steps: Array<Record<string, any>> }>).flatMap((j) => j.steps)
+    const steps = Object.values(wf.jobs as Record<string, { steps: Array<Record<string, any>> }>).flatMap(
+      (j) => j.steps,
+    )
     const release = steps.find((s) => typeof s.run === 'string' && s.run.includes('npx modelship release'))!
     expect(release.env).toMatchObject({
       HF_TOKEN: '${{ secrets.HF_TOKEN }}',
@@ -136,7 +149,12 @@ describe('CI', () => {
     const flags = argv.filter((a) => a.startsWith('-'))
     expect(flags).toEqual(['--yes', '--json', '--env'])
     for (const flag of flags) expect(help).toMatch(new RegExp(`(^|[ ,])${flag}\\b`, 'm'))
-    expect(steps.some((s) => String(s.uses).startsWith('actions/upload-artifact') && String(s.with?.path).includes('.modelship/runs/'))).toBe(true)
+    expect(
+      steps.some(
+        (s) =>
+          String(s.uses).startsWith('actions/upload-artifact') && String(s.with?.path).includes('.modelship/runs/'),
+      ),
+    ).toBe(true)
     expect(readdirSync(join(REPO, 'examples', 'ci'))).toContain('release-model.yml')
   })
 })

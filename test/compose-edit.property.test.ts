@@ -13,7 +13,13 @@ import { changedPaths } from '../pipeline/compose/verify.js'
 
 const M = 'pratikoai/intent-classifier-v2.3'
 const KEY = 'HF_INTENT_MODEL'
-const target = { file: 'docker-compose.yml', service: 'app', buildArg: KEY, modelId: M, baseAliases: ['mdeberta', 'bart'] }
+const target = {
+  file: 'docker-compose.yml',
+  service: 'app',
+  buildArg: KEY,
+  modelId: M,
+  baseAliases: ['mdeberta', 'bart'],
+}
 
 interface Line {
   before: string
@@ -46,7 +52,13 @@ const listItem = fc.constantFrom<Line>(
 )
 
 const comment = fc.constantFrom('', '  # set by modelship', ' # keep: in sync')
-const otherName = fc.constantFrom('APP_ENV', 'LOG_LEVEL', 'PYTHON_VERSION', 'HF_INTENT_MODEL_REVISION', 'MY_HF_INTENT_MODEL')
+const otherName = fc.constantFrom(
+  'APP_ENV',
+  'LOG_LEVEL',
+  'PYTHON_VERSION',
+  'HF_INTENT_MODEL_REVISION',
+  'MY_HF_INTENT_MODEL',
+)
 const otherValue = fc.constantFrom('production', '"3.12"', "'info'", '${LOG_LEVEL:-info}', 'mdeberta', '1.10')
 
 interface SectionSpec {
@@ -95,14 +107,17 @@ function sectionLines(name: string, indent: string, s: SectionSpec, edited: bool
   const lines: Line[] = [same(`${indent}${name}:${s.tag}`)]
   if (s.headComment) lines.push(same(`${inner}# ${name}: the model must match everywhere`))
   if (s.form === 'map' && s.merge) lines.push(same(`${inner}<<: *shared`))
-  const entries: Line[] = s.others.map(([k, v, c]) => same(s.form === 'map' ? `${inner}${k}: ${v}${c}` : `${inner}- ${k}=${v}${c}`))
+  const entries: Line[] = s.others.map(([k, v, c]) =>
+    same(s.form === 'map' ? `${inner}${k}: ${v}${c}` : `${inner}- ${k}=${v}${c}`),
+  )
   if (s.modelAt !== undefined) {
     const v = s.form === 'map' ? s.mapValue : s.listItem
     const head = s.form === 'map' ? `${inner}${KEY}:` : `${inner}- `
     const line = valueLine(head, v, s.comment, edited)
     entries.splice(Math.min(s.modelAt, entries.length), 0, line)
   }
-  if (entries.length === 0 && !(s.form === 'map' && s.merge)) entries.push(same(s.form === 'map' ? `${inner}X: y` : `${inner}- X=y`))
+  if (entries.length === 0 && !(s.form === 'map' && s.merge))
+    entries.push(same(s.form === 'map' ? `${inner}X: y` : `${inner}- X=y`))
   // A map section cannot hold the same key twice: the others are unique by construction below.
   return [...lines, ...entries]
 }
@@ -142,7 +157,12 @@ function build(spec: DocumentSpec) {
     lines.push(same('  LOG_LEVEL: info'))
   }
   lines.push(same('services:'), same('  app:'))
-  if (args) lines.push(same('    build:'), same('      context: .'), ...sectionLines('args', '      ', { ...args, merge: false }, true))
+  if (args)
+    lines.push(
+      same('    build:'),
+      same('      context: .'),
+      ...sectionLines('args', '      ', { ...args, merge: false }, true),
+    )
   else lines.push(same('    image: app:latest'))
   if (environment) {
     const merged = { ...environment, merge: envMerges }

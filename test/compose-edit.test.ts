@@ -15,7 +15,8 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/compose/', import.meta.url))
 const MODEL = 'pratikoai/intent-classifier-v1.0'
 const BASE_ALIASES = ['mdeberta', 'bart']
 const target = { file: 'input.yml', service: 'app', buildArg: 'HF_INTENT_MODEL' }
-const edit = (text: string, modelId = MODEL) => editComposeModel(text, { ...target, modelId, baseAliases: BASE_ALIASES })
+const edit = (text: string, modelId = MODEL) =>
+  editComposeModel(text, { ...target, modelId, baseAliases: BASE_ALIASES })
 
 /** `<kind> <form>` of one place that sets the model, as readComposeModel reports it. */
 type Place = `${'build_arg' | 'environment'} ${'map' | 'list' | 'default'}`
@@ -153,18 +154,52 @@ describe('readComposeModel', () => {
     expect(read('map')).toEqual([{ kind: 'build_arg', line: 9, raw: 'mdeberta', value: 'mdeberta', form: 'map' }])
     expect(read('list')).toEqual([{ kind: 'build_arg', line: 7, raw: 'mdeberta', value: 'mdeberta', form: 'list' }])
     expect(read('default-colon-dash')).toEqual([
-      { kind: 'build_arg', line: 6, raw: '${HF_INTENT_MODEL:-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
-      { kind: 'environment', line: 8, raw: '${HF_INTENT_MODEL:-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
+      {
+        kind: 'build_arg',
+        line: 6,
+        raw: '${HF_INTENT_MODEL:-mdeberta}',
+        value: 'mdeberta',
+        form: 'default',
+        variable: 'HF_INTENT_MODEL',
+      },
+      {
+        kind: 'environment',
+        line: 8,
+        raw: '${HF_INTENT_MODEL:-mdeberta}',
+        value: 'mdeberta',
+        form: 'default',
+        variable: 'HF_INTENT_MODEL',
+      },
     ])
     expect(read('default-dash')).toEqual([
-      { kind: 'build_arg', line: 6, raw: '${HF_INTENT_MODEL-mdeberta}', value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
+      {
+        kind: 'build_arg',
+        line: 6,
+        raw: '${HF_INTENT_MODEL-mdeberta}',
+        value: 'mdeberta',
+        form: 'default',
+        variable: 'HF_INTENT_MODEL',
+      },
     ])
-    expect(read('env-no-default')).toEqual([{ kind: 'build_arg', line: 5, raw: '${HF_INTENT_MODEL}', value: '', form: 'default', variable: 'HF_INTENT_MODEL' }])
+    expect(read('env-no-default')).toEqual([
+      {
+        kind: 'build_arg',
+        line: 5,
+        raw: '${HF_INTENT_MODEL}',
+        value: '',
+        form: 'default',
+        variable: 'HF_INTENT_MODEL',
+      },
+    ])
     expect(read('null-value')).toEqual([{ kind: 'build_arg', line: 6, raw: '', value: '', form: 'map' }])
     expect(read('null-list')).toEqual([{ kind: 'build_arg', line: 6, raw: '', value: '', form: 'list' }])
-    expect(read('merge-key')).toEqual([{ kind: 'build_arg', line: 4, raw: 'mdeberta', value: 'mdeberta', form: 'map', anchor: 'app-build' }])
+    expect(read('merge-key')).toEqual([
+      { kind: 'build_arg', line: 4, raw: 'mdeberta', value: 'mdeberta', form: 'map', anchor: 'app-build' },
+    ])
     expect(read('no-service')).toEqual([])
-    expect(read('build-string')).toEqual([{ kind: 'environment', line: 5, raw: 'mdeberta', value: 'mdeberta', form: 'map' }])
+    expect(read('build-string')).toEqual([
+      { kind: 'environment', line: 5, raw: 'mdeberta', value: 'mdeberta', form: 'map' },
+    ])
     expect(read('env-list-quoted').map((r) => [r.kind, r.line, r.value])).toEqual([
       ['build_arg', 6, 'mdeberta'],
       ['environment', 9, 'mdeberta'],
@@ -194,7 +229,9 @@ describe('editComposeModel', () => {
     ['yaml flow', 'a/b, c: d}'],
   ])('rejects a %s model id before reading the file', (_, id) => {
     const input = readFileSync(join(FIXTURES, 'map', 'input.yml'), 'utf8')
-    expect(() => edit(input, id)).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringContaining('is not a model id') }))
+    expect(() => edit(input, id)).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringContaining('is not a model id') }),
+    )
     // Even a broken file reports the model id first: the id is checked before anything else.
     expect(() => edit('services: [', id)).toThrow(/is not a model id/)
   })
@@ -206,10 +243,13 @@ describe('editComposeModel', () => {
   })
 
   it('sets every occurrence in the list form', () => {
-    const text = 'services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=a/b\n        - OTHER=1\n        - HF_INTENT_MODEL=c/d\n'
+    const text =
+      'services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=a/b\n        - OTHER=1\n        - HF_INTENT_MODEL=c/d\n'
     const r = edit(text)
     expect(r.occurrences).toBe(2)
-    expect(r.text).toBe(`services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=${MODEL}\n        - OTHER=1\n        - HF_INTENT_MODEL=${MODEL}\n`)
+    expect(r.text).toBe(
+      `services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=${MODEL}\n        - OTHER=1\n        - HF_INTENT_MODEL=${MODEL}\n`,
+    )
     expect(r.changes.map((c) => c.line)).toEqual([5, 7])
   })
 
@@ -231,7 +271,9 @@ describe('editComposeModel', () => {
     expect(r.occurrences).toBe(1)
     expect(r.text).toBe(text.replace('own/model', MODEL))
     expect(r.alsoChanged).toEqual([])
-    expect(readComposeModel(text, target)).toEqual([{ kind: 'build_arg', line: 10, raw: 'own/model', value: 'own/model', form: 'map' }])
+    expect(readComposeModel(text, target)).toEqual([
+      { kind: 'build_arg', line: 10, raw: 'own/model', value: 'own/model', form: 'map' },
+    ])
   })
 
   it('with several merge sources the first that has the key wins', () => {
@@ -262,11 +304,14 @@ describe('editComposeModel', () => {
   it('quotes a plain flow value only when the new value needs it', () => {
     const text = 'services:\n  app:\n    build: { args: [HF_INTENT_MODEL=$HF_INTENT_MODEL, X=1] }\n'
     const r = edit(text)
-    expect(r.text).toBe(`services:\n  app:\n    build: { args: ["HF_INTENT_MODEL=\${HF_INTENT_MODEL:-${MODEL}}", X=1] }\n`)
+    expect(r.text).toBe(
+      `services:\n  app:\n    build: { args: ["HF_INTENT_MODEL=\${HF_INTENT_MODEL:-${MODEL}}", X=1] }\n`,
+    )
   })
 
   it('changes only the innermost default of nested defaults', () => {
-    const text = 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:-${MODEL_FALLBACK-mdeberta}}\n'
+    const text =
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:-${MODEL_FALLBACK-mdeberta}}\n'
     expect(edit(text).text).toBe(text.replace('mdeberta', MODEL))
     expect(readComposeModel(text, target)[0]).toMatchObject({ value: 'mdeberta', variable: 'HF_INTENT_MODEL' })
   })
@@ -280,7 +325,9 @@ describe('editComposeModel', () => {
 
   it('fills an empty value followed by a comment, keeping the comment (found by the property test)', () => {
     const text = 'services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  # filled by modelship\n'
-    expect(edit(text).text).toBe(`services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  ${MODEL} # filled by modelship\n`)
+    expect(edit(text).text).toBe(
+      `services:\n  app:\n    environment:\n      HF_INTENT_MODEL:  ${MODEL} # filled by modelship\n`,
+    )
   })
 
   it('edits the runtime environment of the service only, not look-alike keys or other services', () => {
@@ -298,7 +345,12 @@ describe('editComposeModel', () => {
     const r = edit(text)
     expect(r.text).toBe(text.replace('=a/b', `=${MODEL}`))
     expect(r.changes).toEqual([
-      { kind: 'environment', line: 6, before: '      - HF_INTENT_MODEL=a/b', after: `      - HF_INTENT_MODEL=${MODEL}` },
+      {
+        kind: 'environment',
+        line: 6,
+        before: '      - HF_INTENT_MODEL=a/b',
+        after: `      - HF_INTENT_MODEL=${MODEL}`,
+      },
     ])
   })
 
@@ -313,22 +365,41 @@ describe('editComposeModel', () => {
   })
 
   it.each([
-    ['a required variable', 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:?set it}\n', /no default to set/],
-    ['text around a variable', 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: org/${NAME:-x}\n', /mixes text and variables/],
-    ['a block scalar', 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: |\n          a/b\n', /block scalar/],
-    ['a map as value', 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: { a: b }\n', /not a single value/],
+    [
+      'a required variable',
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:?set it}\n',
+      /no default to set/,
+    ],
+    [
+      'text around a variable',
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: org/${NAME:-x}\n',
+      /mixes text and variables/,
+    ],
+    [
+      'a block scalar',
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: |\n          a/b\n',
+      /block scalar/,
+    ],
+    [
+      'a map as value',
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: { a: b }\n',
+      /not a single value/,
+    ],
   ])('refuses %s with BAD_INPUT', (_, text, message) => {
     expect(() => edit(text)).toThrow(message)
     expect(() => edit(text)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }))
   })
 
   it('reports duplicate keys with their position', () => {
-    const text = 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: a/b\n        HF_INTENT_MODEL: c/d\n'
+    const text =
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: a/b\n        HF_INTENT_MODEL: c/d\n'
     expect(() => edit(text)).toThrow(/^input\.yml:6:9: YAML error: Map keys must be unique/)
   })
 
   it('reports an alias with no anchor at all', () => {
-    expect(() => edit('services:\n  app: *nothing\n')).toThrow('input.yml:2:8: YAML error: alias *nothing refers to no anchor &nothing')
+    expect(() => edit('services:\n  app: *nothing\n')).toThrow(
+      'input.yml:2:8: YAML error: alias *nothing refers to no anchor &nothing',
+    )
   })
 
   it('handles an empty file and a file without services', () => {
@@ -345,13 +416,21 @@ describe('editComposeModel', () => {
   it('edits another service or build arg when asked', () => {
     const input = readFileSync(join(FIXTURES, 'several-services', 'input.yml'), 'utf8')
     const r = editComposeModel(input, { ...target, service: 'eval', modelId: MODEL, baseAliases: BASE_ALIASES })
-    expect(r.changes).toEqual([{ kind: 'build_arg', line: 16, before: '        - HF_INTENT_MODEL=mdeberta', after: `        - HF_INTENT_MODEL=${MODEL}` }])
+    expect(r.changes).toEqual([
+      {
+        kind: 'build_arg',
+        line: 16,
+        before: '        - HF_INTENT_MODEL=mdeberta',
+        after: `        - HF_INTENT_MODEL=${MODEL}`,
+      },
+    ])
   })
 })
 
 describe('findBuildArgAsSecretWarning', () => {
   it('warns about HF_TOKEN passed as a build arg, in map and list form', () => {
-    const map = 'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: a/b\n        HF_TOKEN: ${HF_TOKEN}\n'
+    const map =
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: a/b\n        HF_TOKEN: ${HF_TOKEN}\n'
     const [w] = findBuildArgAsSecretWarning(map, { service: 'app' })
     expect(w).toMatch(/^line 6: services\.app\.build\.args passes HF_TOKEN as a build arg; .*image history/)
     const list = 'services:\n  app:\n    build:\n      args:\n        - HF_TOKEN\n        - API_SECRET=x\n'
@@ -364,8 +443,12 @@ describe('findBuildArgAsSecretWarning', () => {
   })
 
   it('says nothing for clean files, other services, or files that do not parse', () => {
-    expect(findBuildArgAsSecretWarning(readFileSync(join(FIXTURES, 'map', 'input.yml'), 'utf8'), { service: 'app' })).toEqual([])
-    expect(findBuildArgAsSecretWarning('services:\n  other:\n    build:\n      args: [HF_TOKEN]\n', { service: 'app' })).toEqual([])
+    expect(
+      findBuildArgAsSecretWarning(readFileSync(join(FIXTURES, 'map', 'input.yml'), 'utf8'), { service: 'app' }),
+    ).toEqual([])
+    expect(
+      findBuildArgAsSecretWarning('services:\n  other:\n    build:\n      args: [HF_TOKEN]\n', { service: 'app' }),
+    ).toEqual([])
     expect(findBuildArgAsSecretWarning('services: [', { service: 'app' })).toEqual([])
   })
 })
@@ -376,10 +459,23 @@ describe('unifiedDiff', () => {
   })
 
   it('prints a hunk with three lines of context', () => {
-    const before = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].join('\n') + '\n'
+    const before = `${['1', '2', '3', '4', '5', '6', '7', '8', '9'].join('\n')}\n`
     const after = before.replace('5', 'five')
     expect(unifiedDiff('docker-compose.yml', before, after)).toBe(
-      ['--- a/docker-compose.yml', '+++ b/docker-compose.yml', '@@ -2,7 +2,7 @@', ' 2', ' 3', ' 4', '-5', '+five', ' 6', ' 7', ' 8', ''].join('\n'),
+      [
+        '--- a/docker-compose.yml',
+        '+++ b/docker-compose.yml',
+        '@@ -2,7 +2,7 @@',
+        ' 2',
+        ' 3',
+        ' 4',
+        '-5',
+        '+five',
+        ' 6',
+        ' 7',
+        ' 8',
+        '',
+      ].join('\n'),
     )
   })
 
@@ -392,7 +488,9 @@ describe('unifiedDiff', () => {
   })
 
   it('handles additions, removals and a missing final newline', () => {
-    expect(unifiedDiff('f', 'a\nb', 'a\nc\n')).toBe(['--- a/f', '+++ b/f', '@@ -1,2 +1,2 @@', ' a', '-b', '\\ No newline at end of file', '+c', ''].join('\n'))
+    expect(unifiedDiff('f', 'a\nb', 'a\nc\n')).toBe(
+      ['--- a/f', '+++ b/f', '@@ -1,2 +1,2 @@', ' a', '-b', '\\ No newline at end of file', '+c', ''].join('\n'),
+    )
     expect(unifiedDiff('f', '', 'a\n')).toBe(['--- a/f', '+++ b/f', '@@ -0,0 +1 @@', '+a', ''].join('\n'))
     expect(unifiedDiff('f', 'a\nb\n', 'a\n')).toBe(['--- a/f', '+++ b/f', '@@ -1,2 +1 @@', ' a', '-b', ''].join('\n'))
   })

@@ -10,14 +10,25 @@ describe('editEnvFile', () => {
     const r = editEnvFile(text, opts)
     expect(r.text).toBe(text.replace('intent-classifier-v1.0', 'intent-classifier-v1.1'))
     expect(r.occurrences).toBe(1)
-    expect(r.changes).toEqual([{ kind: 'env_file', line: 3, before: 'HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0', after: `HF_INTENT_MODEL=${MODEL}` }])
+    expect(r.changes).toEqual([
+      {
+        kind: 'env_file',
+        line: 3,
+        before: 'HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0',
+        after: `HF_INTENT_MODEL=${MODEL}`,
+      },
+    ])
   })
 
   it.each([
     ['export prefix', 'export HF_INTENT_MODEL=mdeberta\n', `export HF_INTENT_MODEL=${MODEL}\n`],
     ['double quotes', 'HF_INTENT_MODEL="mdeberta"\n', `HF_INTENT_MODEL="${MODEL}"\n`],
     ['single quotes', "HF_INTENT_MODEL='mdeberta'\n", `HF_INTENT_MODEL='${MODEL}'\n`],
-    ['comment after the value', 'HF_INTENT_MODEL=mdeberta   # set by modelship\n', `HF_INTENT_MODEL=${MODEL}   # set by modelship\n`],
+    [
+      'comment after the value',
+      'HF_INTENT_MODEL=mdeberta   # set by modelship\n',
+      `HF_INTENT_MODEL=${MODEL}   # set by modelship\n`,
+    ],
     ['comment after quotes', 'HF_INTENT_MODEL="mdeberta" # q\n', `HF_INTENT_MODEL="${MODEL}" # q\n`],
     ['spaces around =', 'HF_INTENT_MODEL = mdeberta\n', `HF_INTENT_MODEL = ${MODEL}\n`],
     ['indentation', '  HF_INTENT_MODEL=mdeberta\n', `  HF_INTENT_MODEL=${MODEL}\n`],
@@ -33,7 +44,8 @@ describe('editEnvFile', () => {
   })
 
   it('sets every line of the key, ignores comments and look-alike keys', () => {
-    const text = '# HF_INTENT_MODEL=old/commented\nHF_INTENT_MODEL_REVISION=main\nHF_INTENT_MODEL=a/b\nMY_HF_INTENT_MODEL=x/y\nHF_INTENT_MODEL=c/d\n'
+    const text =
+      '# HF_INTENT_MODEL=old/commented\nHF_INTENT_MODEL_REVISION=main\nHF_INTENT_MODEL=a/b\nMY_HF_INTENT_MODEL=x/y\nHF_INTENT_MODEL=c/d\n'
     const r = editEnvFile(text, opts)
     expect(r.occurrences).toBe(2)
     expect(r.text).toBe(
@@ -44,7 +56,9 @@ describe('editEnvFile', () => {
 
   it('occurrences 0 when the key is absent; appendIfMissing adds it with the file line ending', () => {
     expect(editEnvFile('A=1\n', opts)).toMatchObject({ text: 'A=1\n', occurrences: 0, changes: [] })
-    expect(editEnvFile('A=1\r\nB=2', { ...opts, appendIfMissing: true }).text).toBe(`A=1\r\nB=2\r\nHF_INTENT_MODEL=${MODEL}\r\n`)
+    expect(editEnvFile('A=1\r\nB=2', { ...opts, appendIfMissing: true }).text).toBe(
+      `A=1\r\nB=2\r\nHF_INTENT_MODEL=${MODEL}\r\n`,
+    )
     expect(editEnvFile('', { ...opts, appendIfMissing: true })).toMatchObject({
       text: `HF_INTENT_MODEL=${MODEL}\n`,
       occurrences: 1,
@@ -52,9 +66,14 @@ describe('editEnvFile', () => {
     })
   })
 
-  it.each(['evil\nHF_TOKEN=x', 'a/b #', '$(id)', 'a/b"', '../../etc', 'a/b c'])('rejects the model id %j before anything', (id) => {
-    expect(() => editEnvFile('HF_INTENT_MODEL=a/b\n', { ...opts, modelId: id })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }))
-  })
+  it.each(['evil\nHF_TOKEN=x', 'a/b #', '$(id)', 'a/b"', '../../etc', 'a/b c'])(
+    'rejects the model id %j before anything',
+    (id) => {
+      expect(() => editEnvFile('HF_INTENT_MODEL=a/b\n', { ...opts, modelId: id })).toThrow(
+        expect.objectContaining({ code: 'BAD_INPUT' }),
+      )
+    },
+  )
 
   it('refuses a quoted value that does not end on its line', () => {
     expect(() => editEnvFile('HF_INTENT_MODEL="a/b\nc"\n', opts)).toThrow(/does not end on its line/)

@@ -1,4 +1,15 @@
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -81,9 +92,17 @@ const read = (ws: string, name: string) => readFileSync(join(ws, name), 'utf8')
 describe('applyModelToEnvironment', () => {
   it('sets the build arg, the runtime environment and the env file; restore returns every byte', async () => {
     const { ws, config, files } = await workspace()
-    const edit = await applyModelToEnvironment({ config, envName: 'production', modelId: MODEL, files, backupDir: join(ws, 'backup') })
+    const edit = await applyModelToEnvironment({
+      config,
+      envName: 'production',
+      modelId: MODEL,
+      files,
+      backupDir: join(ws, 'backup'),
+    })
 
-    expect(read(ws, 'docker-compose.production.yml')).toBe(PRODUCTION.replaceAll('pratikoai/intent-classifier-v1.0', MODEL))
+    expect(read(ws, 'docker-compose.production.yml')).toBe(
+      PRODUCTION.replaceAll('pratikoai/intent-classifier-v1.0', MODEL),
+    )
     expect(read(ws, '.env.production')).toBe(ENV_FILE.replace('pratikoai/intent-classifier-v1.0', MODEL))
     expect(read(ws, 'docker-compose.yml')).toBe(BASE) // not an edit file
     expect(edit.files.map((f) => [f.path, f.changed])).toEqual([
@@ -104,14 +123,27 @@ describe('applyModelToEnvironment', () => {
   it('an edit file that sets the variable only in the runtime environment is enough', async () => {
     const runtimeOnly = 'services:\n  app:\n    image: app\n    environment:\n      - HF_INTENT_MODEL=mdeberta\n'
     const { ws, config, files } = await workspace({ 'docker-compose.production.yml': runtimeOnly })
-    await applyModelToEnvironment({ config, envName: 'production', modelId: MODEL, files, backupDir: join(ws, 'backup') })
+    await applyModelToEnvironment({
+      config,
+      envName: 'production',
+      modelId: MODEL,
+      files,
+      backupDir: join(ws, 'backup'),
+    })
     expect(read(ws, 'docker-compose.production.yml')).toBe(runtimeOnly.replace('mdeberta', MODEL))
   })
 
   it('refuses an edit file that sets the variable nowhere, naming both places, and writes nothing', async () => {
-    const { ws, config, files } = await workspace({ 'docker-compose.production.yml': 'services:\n  app:\n    image: x\n' })
-    const error = await applyModelToEnvironment({ config, envName: 'production', modelId: MODEL, files, backupDir: join(ws, 'b') })
-      .catch((e: unknown) => e)
+    const { ws, config, files } = await workspace({
+      'docker-compose.production.yml': 'services:\n  app:\n    image: x\n',
+    })
+    const error = await applyModelToEnvironment({
+      config,
+      envName: 'production',
+      modelId: MODEL,
+      files,
+      backupDir: join(ws, 'b'),
+    }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ModelshipError)
     expect((error as ModelshipError).exitCode).toBe(2)
     expect((error as ModelshipError).message).toBe(
@@ -126,10 +158,36 @@ describe('reading what an environment runs', () => {
     const { ws, config, files } = await workspace()
     const r = await readEnvironmentModels(config, 'production', files)
     expect(r.places).toEqual([
-      { kind: 'build_arg', file: 'docker-compose.yml', line: 6, value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
-      { kind: 'environment', file: 'docker-compose.yml', line: 8, value: 'mdeberta', form: 'default', variable: 'HF_INTENT_MODEL' },
-      { kind: 'build_arg', file: 'docker-compose.production.yml', line: 6, value: 'pratikoai/intent-classifier-v1.0', form: 'list' },
-      { kind: 'environment', file: 'docker-compose.production.yml', line: 9, value: 'pratikoai/intent-classifier-v1.0', form: 'map' },
+      {
+        kind: 'build_arg',
+        file: 'docker-compose.yml',
+        line: 6,
+        value: 'mdeberta',
+        form: 'default',
+        variable: 'HF_INTENT_MODEL',
+      },
+      {
+        kind: 'environment',
+        file: 'docker-compose.yml',
+        line: 8,
+        value: 'mdeberta',
+        form: 'default',
+        variable: 'HF_INTENT_MODEL',
+      },
+      {
+        kind: 'build_arg',
+        file: 'docker-compose.production.yml',
+        line: 6,
+        value: 'pratikoai/intent-classifier-v1.0',
+        form: 'list',
+      },
+      {
+        kind: 'environment',
+        file: 'docker-compose.production.yml',
+        line: 9,
+        value: 'pratikoai/intent-classifier-v1.0',
+        form: 'map',
+      },
       { kind: 'env_file', file: '.env.production', line: 2, value: 'pratikoai/intent-classifier-v1.0', form: 'env' },
     ])
     // The base file's defaults are overridden by the production file: no disagreement.
@@ -176,7 +234,13 @@ describe('symlinked compose and env files', () => {
     writeFileSync(join(ws, 'deploy', 'production.yml'), PRODUCTION)
     linkInto(ws, 'docker-compose.production.yml', 'deploy/production.yml')
 
-    const edit = await applyModelToEnvironment({ config, envName: 'production', modelId: MODEL, files, backupDir: join(ws, 'b') })
+    const edit = await applyModelToEnvironment({
+      config,
+      envName: 'production',
+      modelId: MODEL,
+      files,
+      backupDir: join(ws, 'b'),
+    })
     const link = join(ws, 'docker-compose.production.yml')
     expect(lstatSync(link).isSymbolicLink()).toBe(true)
     expect(readlinkSync(link)).toBe('deploy/production.yml')
@@ -195,8 +259,13 @@ describe('symlinked compose and env files', () => {
     const { ws, config, files } = await workspace()
     linkInto(ws, '.env.production', join(outside, 'shared.env'))
 
-    const error = await applyModelToEnvironment({ config, envName: 'production', modelId: MODEL, files, backupDir: join(ws, 'b') })
-      .catch((e: unknown) => e)
+    const error = await applyModelToEnvironment({
+      config,
+      envName: 'production',
+      modelId: MODEL,
+      files,
+      backupDir: join(ws, 'b'),
+    }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ModelshipError)
     const e = error as ModelshipError
     expect(e.exitCode).toBe(2)
@@ -217,11 +286,18 @@ describe('symlinked compose and env files', () => {
     linkInto(ws, '.env.production', join(outside, 'shared.env'))
 
     const edit = await applyModelToEnvironment({
-      config, envName: 'production', modelId: MODEL, files, backupDir: join(ws, 'b'), allowOutsideWorkspace: true,
+      config,
+      envName: 'production',
+      modelId: MODEL,
+      files,
+      backupDir: join(ws, 'b'),
+      allowOutsideWorkspace: true,
     })
     expect(lstatSync(join(ws, '.env.production')).isSymbolicLink()).toBe(true)
     expect(read(outside, 'shared.env')).toBe(ENV_FILE.replace('pratikoai/intent-classifier-v1.0', MODEL))
-    await expect(restoreEditedFiles({ workspace: ws, edited: edit.files, files })).rejects.toThrow(/outside the workspace/)
+    await expect(restoreEditedFiles({ workspace: ws, edited: edit.files, files })).rejects.toThrow(
+      /outside the workspace/,
+    )
     await restoreEditedFiles({ workspace: ws, edited: edit.files, files, allowOutsideWorkspace: true })
     expect(read(outside, 'shared.env')).toBe(ENV_FILE)
     expect(realpathSync(join(ws, '.env.production'))).toBe(realpathSync(join(outside, 'shared.env')))

@@ -15,12 +15,21 @@ describe('validateConfig', () => {
     expect(config.model.org).toBe('pratikoai')
     expect(config.registry).toBe('hf')
     expect(config.registry_dir).toBe('/ws/.modelship/registry')
-    expect(config.environments.qa).toMatchObject({ compose: ['docker-compose.yml', 'docker-compose.qa.yml'], edit: ['docker-compose.qa.yml'], env_files: [], env_file: [], hosts: [] })
+    expect(config.environments.qa).toMatchObject({
+      compose: ['docker-compose.yml', 'docker-compose.qa.yml'],
+      edit: ['docker-compose.qa.yml'],
+      env_files: [],
+      env_file: [],
+      hosts: [],
+    })
     expect(config.hf_endpoint).toBe('https://huggingface.co')
   })
 
   it('layers: file < env < flags, each error naming key and origin', () => {
-    const file = { origin: 'modelship.yaml', values: { model: { org: 'fromfile' }, registry: 'local', gates: { min_accuracy: 2 } } }
+    const file = {
+      origin: 'modelship.yaml',
+      values: { model: { org: 'fromfile' }, registry: 'local', gates: { min_accuracy: 2 } },
+    }
     const env = envLayer({ HF_ORG: 'fromenv', HF_ENDPOINT: 'http://127.0.0.1:9/', MODELSHIP_REGISTRY: 'bogus' })
     const { config, errors } = validateConfig([defaults, file, env], WS)
     expect(config.model.org).toBe('fromenv')
@@ -32,11 +41,16 @@ describe('validateConfig', () => {
   it('rejects shell strings where argv is expected and paths leaving the workspace', () => {
     const file = {
       origin: 'modelship.yaml',
-      values: { deploy: { verify: 'curl http://x | sh' }, environments: { production: { compose: ['../other/docker-compose.yml'] } } },
+      values: {
+        deploy: { verify: 'curl http://x | sh' },
+        environments: { production: { compose: ['../other/docker-compose.yml'] } },
+      },
     }
     const { errors } = validateConfig([defaults, file], WS)
     expect(errors.some((e) => e.startsWith('deploy.verify (modelship.yaml): expected an argv list'))).toBe(true)
-    expect(errors.some((e) => e.includes('"../other/docker-compose.yml" must be a path inside the workspace'))).toBe(true)
+    expect(errors.some((e) => e.includes('"../other/docker-compose.yml" must be a path inside the workspace'))).toBe(
+      true,
+    )
   })
 
   it('an empty env value does not override the file', () => {
@@ -60,8 +74,12 @@ describe('loadConfig', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ms-config-'))
     await writeFile(join(dir, 'modelship.yaml'), 'deploy:\n  mode: kubernetes\ngates:\n  min_per_label: 0\n')
     const err = (await loadConfig({ workspace: dir, env: {} }).catch((e: unknown) => e)) as ModelshipError
-    expect(err.message).toBe('invalid configuration: deploy.mode (modelship.yaml): expected compose, image, none or auto, got string "kubernetes"')
-    expect(err.details).toContain('gates.min_per_label (modelship.yaml): expected a number from 1 to 1000000000, got number 0')
+    expect(err.message).toBe(
+      'invalid configuration: deploy.mode (modelship.yaml): expected compose, image, none or auto, got string "kubernetes"',
+    )
+    expect(err.details).toContain(
+      'gates.min_per_label (modelship.yaml): expected a number from 1 to 1000000000, got number 0',
+    )
     expect(err.exitCode).toBe(2)
   })
 })
@@ -74,7 +92,9 @@ describe('workspace and .env', () => {
     expect(resolveWorkspace(a, { MODELSHIP_WORKSPACE: b }, '/')).toBe(a)
     expect(resolveWorkspace(undefined, { MODELSHIP_WORKSPACE: b }, '/')).toBe(b)
     expect(resolveWorkspace(undefined, {}, a)).toBe(a)
-    expect(() => resolveWorkspace(undefined, { MODELSHIP_WORKSPACE: join(a, 'nope') }, '/')).toThrow(`workspace ${join(a, 'nope')}: no such directory (MODELSHIP_WORKSPACE)`)
+    expect(() => resolveWorkspace(undefined, { MODELSHIP_WORKSPACE: join(a, 'nope') }, '/')).toThrow(
+      `workspace ${join(a, 'nope')}: no such directory (MODELSHIP_WORKSPACE)`,
+    )
   })
 
   it('.env fills what the real environment does not set, and never overrides it', async () => {
@@ -98,8 +118,12 @@ describe('feedback source', () => {
     const db = 'postgres://u:pw@db:5432/app'
     expect(resolveFeedbackSource(withSource('database'), db)).toBe(db)
     expect(resolveFeedbackSource(withSource('$DATABASE_URL'), db)).toBe(db)
-    expect(resolveFeedbackSource(withSource('https://app/api/v1/labeling/export?format=csv'), db)).toBe('https://app/api/v1/labeling/export?format=csv')
+    expect(resolveFeedbackSource(withSource('https://app/api/v1/labeling/export?format=csv'), db)).toBe(
+      'https://app/api/v1/labeling/export?format=csv',
+    )
     expect(resolveFeedbackSource(withSource('./data/f.jsonl'), db)).toBe('/ws/data/f.jsonl')
-    expect(() => resolveFeedbackSource(withSource('database'), undefined)).toThrow('feedback.source is database but DATABASE_URL is not set')
+    expect(() => resolveFeedbackSource(withSource('database'), undefined)).toThrow(
+      'feedback.source is database but DATABASE_URL is not set',
+    )
   })
 })

@@ -24,7 +24,10 @@ interface HistoryLine {
 function setup(shimOpts: Parameters<typeof createDockerShim>[0] = {}) {
   const ws = makeWorkspace({ config: { trainer: { command: ['python3', INSTANT], args: { epochs: 1 } } } })
   const shim = createDockerShim(shimOpts)
-  cleanups.push(() => cleanup(ws), () => shim.cleanup())
+  cleanups.push(
+    () => cleanup(ws),
+    () => shim.cleanup(),
+  )
   const original = readFileSync(join(ws, PROD))
   const run = (extraEnv: Record<string, string> = {}, ...flags: string[]) =>
     runCli(['release', '--workspace', ws, '--yes', ...flags], { env: cliEnv({ ...shim.env, ...extraEnv }) })
@@ -47,7 +50,9 @@ describe('every step is safe to replay after a SIGKILL between its side effect a
       expect(resumed.stderr).not.toMatch(/^error:/m)
       expect(resumed.code).toBe(0)
       expect(versions()).toEqual(['intent-classifier-v1.0'])
-      expect(history().filter((h) => h.outcome === 'success')).toEqual([expect.objectContaining({ action: 'release', to: V1 })])
+      expect(history().filter((h) => h.outcome === 'success')).toEqual([
+        expect.objectContaining({ action: 'release', to: V1 }),
+      ])
       expect(readFileSync(join(ws, PROD), 'utf8')).toContain(`\${HF_INTENT_MODEL:-${V1}}`)
     }, 60_000)
   }

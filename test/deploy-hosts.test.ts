@@ -47,7 +47,11 @@ function setup(
 }
 
 const envFilesOf = (calls: ReturnType<ReturnType<typeof setup>['shim']['calls']>) => [
-  ...new Set(calls.filter((c) => c.files && c.name !== 'version').map((c) => (c.envFiles ?? []).map((f) => f.split('/').pop()).join(','))),
+  ...new Set(
+    calls
+      .filter((c) => c.files && c.name !== 'version')
+      .map((c) => (c.envFiles ?? []).map((f) => f.split('/').pop()).join(',')),
+  ),
 ]
 
 describe('compose mode on several hosts', () => {
@@ -121,7 +125,8 @@ describe('per-environment settings', () => {
     const production = shim.calls().slice(0, mark)
     const qa = shim.calls().slice(mark)
     // (the read-only `compose version` probe of preflight aside)
-    const composeCommands = (calls: typeof production) => calls.filter((c) => c.files && c.name !== 'version').map((c) => c.name)
+    const composeCommands = (calls: typeof production) =>
+      calls.filter((c) => c.files && c.name !== 'version').map((c) => c.name)
     expect(composeCommands(production)).toEqual(['build', 'config', 'up', 'ps'])
     expect(composeCommands(qa)).toEqual(['build', 'config', 'up', 'ps'])
     expect(envFilesOf(production)).toEqual(['.env.production'])
@@ -130,7 +135,7 @@ describe('per-environment settings', () => {
   }, 120_000)
 
   it('verify and model_check of an environment override deploy.* for that environment only', async () => {
-    const { ws, shim, env } = setup({
+    const { ws, env } = setup({
       deploy: { verify: ['false'], model_check: null },
       production: { verify: ['true'], model_check: ['echo', `{"model": "${V1}"}`] },
     })

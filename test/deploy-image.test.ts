@@ -189,7 +189,14 @@ describe('deploy.mode image on two hosts', () => {
       calls.filter((c) => c.host === ssh).map(brief),
     )
     // preflight's compose-plugin probe, then the rollout
-    expect(calls.filter((c) => c.host === ssh).map((c) => c.name)).toEqual(['version', 'ps', 'pull', 'up', 'ps', 'inspect'])
+    expect(calls.filter((c) => c.host === ssh).map((c) => c.name)).toEqual([
+      'version',
+      'ps',
+      'pull',
+      'up',
+      'ps',
+      'inspect',
+    ])
     for (const c of calls) {
       if (c.host === ssh) {
         expect(c.dockerHost).toBe(ssh)

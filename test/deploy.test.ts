@@ -12,10 +12,16 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!()
 })
 
-function setup(shimOpts: Parameters<typeof createDockerShim>[0] = {}, config: Record<string, unknown> = {}): { ws: string; shim: DockerShim; env: Record<string, string> } {
+function setup(
+  shimOpts: Parameters<typeof createDockerShim>[0] = {},
+  config: Record<string, unknown> = {},
+): { ws: string; shim: DockerShim; env: Record<string, string> } {
   const ws = makeWorkspace({ config })
   const shim = createDockerShim(shimOpts)
-  cleanups.push(() => cleanup(ws), () => shim.cleanup())
+  cleanups.push(
+    () => cleanup(ws),
+    () => shim.cleanup(),
+  )
   return { ws, shim, env: cliEnv(shim.env) }
 }
 
@@ -37,14 +43,26 @@ describe('health-gated deploy with automatic rollback', () => {
     expect(r.code).toBe(5)
     expect(r.stderr).toMatch(/^error: service app is unhealthy after redeploy; production was rolled back to mdeberta/m)
     expect(readFileSync(join(ws, PROD)).equals(before)).toBe(true)
-    const builds = shim.calls().filter((c) => c.name === 'build' && c.exitCode === 0).map((c) => c.argv.find((a) => a.startsWith('HF_INTENT_MODEL=')))
+    const builds = shim
+      .calls()
+      .filter((c) => c.name === 'build' && c.exitCode === 0)
+      .map((c) => c.argv.find((a) => a.startsWith('HF_INTENT_MODEL=')))
     expect(builds).toEqual([`HF_INTENT_MODEL=${V1}`, 'HF_INTENT_MODEL=mdeberta'])
     expect(shim.container('app')?.model).toBe('mdeberta')
-    expect(history(ws).at(-1)).toMatchObject({ action: 'release', from: 'mdeberta', to: V1, outcome: 'rolled_back', step: 'deploy' })
+    expect(history(ws).at(-1)).toMatchObject({
+      action: 'release',
+      from: 'mdeberta',
+      to: V1,
+      outcome: 'rolled_back',
+      step: 'deploy',
+    })
   })
 
   it('health timeout → rollback, exit 5; both ps output shapes are read', async () => {
-    const { ws, shim, env } = setup({ health: 'starting', healthModel: V1, psShape: 'array' }, { deploy: { health_timeout_s: 1 } })
+    const { ws, shim, env } = setup(
+      { health: 'starting', healthModel: V1, psShape: 'array' },
+      { deploy: { health_timeout_s: 1 } },
+    )
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(5)
     expect(r.stderr).toContain('did not become healthy within 1s (last state: starting)')
@@ -58,15 +76,22 @@ describe('health-gated deploy with automatic rollback', () => {
     expect(r.stderr).toMatch(/^error: restoring mdeberta failed too: /m)
     expect(r.stderr).toContain(`files: restored byte-identical to before the run: ${PROD}`)
     expect(r.stderr).toMatch(/containers of app: .*unhealthy/)
-    expect(r.stderr).toContain(`  docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=mdeberta app`)
+    expect(r.stderr).toContain(
+      `  docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=mdeberta app`,
+    )
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   })
 
   it('verify: the model check must report the new model id, else rollback and exit 5', async () => {
-    const { ws, shim, env } = setup({}, { deploy: { verify: ['true'], model_check: ['echo', '{"model": "mdeberta"}'] } })
+    const { ws, shim, env } = setup(
+      {},
+      { deploy: { verify: ['true'], model_check: ['echo', '{"model": "mdeberta"}'] } },
+    )
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(5)
-    expect(r.stderr).toMatch(/^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 .*; production was rolled back to mdeberta/m)
+    expect(r.stderr).toMatch(
+      /^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 .*; production was rolled back to mdeberta/m,
+    )
     expect(shim.container('app')?.model).toBe('mdeberta')
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rolled_back', step: 'verify' })
   })
@@ -90,12 +115,17 @@ describe('current, promote, rollback, history', () => {
     expect(rb.stdout).toContain(`rolled back production: ${V2} → ${V1}, redeployed`)
     expect(shim.container('app')?.model).toBe(V1)
 
-    const current = JSON.parse((await runCli(['current', '--workspace', ws, '--json'], { env: { ...env, HF_INTENT_MODEL: 'from-shell' } })).stdout) as {
+    const current = JSON.parse(
+      (await runCli(['current', '--workspace', ws, '--json'], { env: { ...env, HF_INTENT_MODEL: 'from-shell' } }))
+        .stdout,
+    ) as {
       environments: Record<string, { model: string; files: Array<{ file: string; value: string; variable?: string }> }>
       env: Record<string, string | null>
     }
     expect(current.environments.production!.model).toBe(V1)
-    expect(current.environments.production!.files).toContainEqual(expect.objectContaining({ file: PROD, value: V1, variable: 'HF_INTENT_MODEL' }))
+    expect(current.environments.production!.files).toContainEqual(
+      expect.objectContaining({ file: PROD, value: V1, variable: 'HF_INTENT_MODEL' }),
+    )
     expect(current.environments.qa!.model).toBe('mdeberta')
     expect(current.env).toEqual({ HF_INTENT_MODEL: 'from-shell' })
 
@@ -105,7 +135,12 @@ describe('current, promote, rollback, history', () => {
       ['release', V1, V2, 'success'],
       ['release', 'mdeberta', V1, 'success'],
     ])
-    const listed = JSON.parse((await runCli(['list', '--workspace', ws, '--json'], { env })).stdout) as Array<{ id: string; environments: string[]; private: boolean; accuracy: number }>
+    const listed = JSON.parse((await runCli(['list', '--workspace', ws, '--json'], { env })).stdout) as Array<{
+      id: string
+      environments: string[]
+      private: boolean
+      accuracy: number
+    }>
     expect(listed.map((m) => [m.id, m.environments])).toEqual([
       [V2, []],
       [V1, ['production']],
@@ -117,16 +152,22 @@ describe('current, promote, rollback, history', () => {
 
   it('promote: an unknown model is refused (exit 2, files untouched, history records the attempt); a base alias is accepted', async () => {
     const { ws, env } = setup()
-    const before = readFileSync(join(ws, PROD, ), 'utf8')
+    const before = readFileSync(join(ws, PROD), 'utf8')
     const r = await runCli(['promote', 'pratikoai/intent-classifier-v9.9', '--workspace', ws], { env })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^error: pratikoai\/intent-classifier-v9\.9 is not in local registry at /m)
     expect(readFileSync(join(ws, PROD), 'utf8')).toBe(before)
-    expect(history(ws).at(-1)).toMatchObject({ action: 'promote', to: 'pratikoai/intent-classifier-v9.9', outcome: 'failed' })
+    expect(history(ws).at(-1)).toMatchObject({
+      action: 'promote',
+      to: 'pratikoai/intent-classifier-v9.9',
+      outcome: 'failed',
+    })
 
     const qa = await runCli(['promote', 'bart', '--env', 'qa', '--workspace', ws], { env })
     expect(qa.code).toBe(0)
-    expect(readFileSync(join(ws, 'docker-compose.qa.yml'), 'utf8')).toContain('- HF_INTENT_MODEL=${HF_INTENT_MODEL:-bart}')
+    expect(readFileSync(join(ws, 'docker-compose.qa.yml'), 'utf8')).toContain(
+      '- HF_INTENT_MODEL=${HF_INTENT_MODEL:-bart}',
+    )
   })
 
   it('promote --deploy builds with the token as a compose secret, never in argv', async () => {
@@ -145,10 +186,15 @@ describe('current, promote, rollback, history', () => {
   it('promote also updates the env files of the environment, keeping comments, quotes and CRLF', async () => {
     const { ws, env } = setup({}, { environments: { production: { env_files: ['.env.production'] } } })
     const { writeFileSync } = await import('node:fs')
-    writeFileSync(join(ws, '.env.production'), '# model for the build\r\nexport HF_INTENT_MODEL="mdeberta"  # base\r\nLOG_LEVEL=info\r\n')
+    writeFileSync(
+      join(ws, '.env.production'),
+      '# model for the build\r\nexport HF_INTENT_MODEL="mdeberta"  # base\r\nLOG_LEVEL=info\r\n',
+    )
     const r = await runCli(['promote', 'bart', '--workspace', ws], { env })
     expect(r.code).toBe(0)
-    expect(readFileSync(join(ws, '.env.production'), 'utf8')).toBe('# model for the build\r\nexport HF_INTENT_MODEL="bart"  # base\r\nLOG_LEVEL=info\r\n')
+    expect(readFileSync(join(ws, '.env.production'), 'utf8')).toBe(
+      '# model for the build\r\nexport HF_INTENT_MODEL="bart"  # base\r\nLOG_LEVEL=info\r\n',
+    )
     expect(readFileSync(join(ws, PROD), 'utf8')).toContain('${HF_INTENT_MODEL:-bart}')
   })
 

@@ -41,18 +41,44 @@ describe('command builders', () => {
   })
 
   it('buildCommand passes the model as one build-arg element', () => {
-    expect(buildCommand({ files, buildArg: 'HF_INTENT_MODEL', modelId: 'pratikoai/intent-classifier-v1.2', service: 'app' })).toEqual([
-      'docker', 'compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.production.yml',
-      'build', '--build-arg', 'HF_INTENT_MODEL=pratikoai/intent-classifier-v1.2', 'app',
+    expect(
+      buildCommand({ files, buildArg: 'HF_INTENT_MODEL', modelId: 'pratikoai/intent-classifier-v1.2', service: 'app' }),
+    ).toEqual([
+      'docker',
+      'compose',
+      '-f',
+      'docker-compose.yml',
+      '-f',
+      'docker-compose.production.yml',
+      'build',
+      '--build-arg',
+      'HF_INTENT_MODEL=pratikoai/intent-classifier-v1.2',
+      'app',
     ])
   })
 
   it('buildCommand puts the secret override after the user files', () => {
     expect(
-      buildCommand({ files, buildArg: 'HF_INTENT_MODEL', modelId: 'mdeberta', service: 'app', secretOverride: '/tmp/ms-secret.yml' }),
+      buildCommand({
+        files,
+        buildArg: 'HF_INTENT_MODEL',
+        modelId: 'mdeberta',
+        service: 'app',
+        secretOverride: '/tmp/ms-secret.yml',
+      }),
     ).toEqual([
-      'docker', 'compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.production.yml', '-f', '/tmp/ms-secret.yml',
-      'build', '--build-arg', 'HF_INTENT_MODEL=mdeberta', 'app',
+      'docker',
+      'compose',
+      '-f',
+      'docker-compose.yml',
+      '-f',
+      'docker-compose.production.yml',
+      '-f',
+      '/tmp/ms-secret.yml',
+      'build',
+      '--build-arg',
+      'HF_INTENT_MODEL=mdeberta',
+      'app',
     ])
   })
 
@@ -73,7 +99,9 @@ describe('command builders', () => {
   it('rejects service and build-arg names the docker CLI would read as options', () => {
     expect(() => upCommand({ files, service: '--rm' })).toThrow(/not a compose service name/)
     expect(() => psCommand({ files, service: 'app x' })).toThrow(ModelshipError)
-    expect(() => buildCommand({ files, buildArg: 'A=B', modelId: 'a/b', service: 'app' })).toThrow(/not a build argument name/)
+    expect(() => buildCommand({ files, buildArg: 'A=B', modelId: 'a/b', service: 'app' })).toThrow(
+      /not a build argument name/,
+    )
   })
 })
 
@@ -87,9 +115,25 @@ describe('secretOverrideYaml', () => {
 })
 
 describe('parsePsJson', () => {
-  const a = { ID: 'c1', Name: 'proj-app-1', Service: 'app', State: 'running', Health: 'healthy', Image: 'proj-app', ExitCode: 0, Publishers: [] }
+  const a = {
+    ID: 'c1',
+    Name: 'proj-app-1',
+    Service: 'app',
+    State: 'running',
+    Health: 'healthy',
+    Image: 'proj-app',
+    ExitCode: 0,
+    Publishers: [],
+  }
   const b = { ID: 'c2', Name: 'proj-db-1', Service: 'db', State: 'running', Health: '', Image: 'postgres:16' }
-  const pick = ({ ID, Name, Service, State, Health, Image }: Record<string, unknown>) => ({ ID, Name, Service, State, Health, Image })
+  const pick = ({ ID, Name, Service, State, Health, Image }: Record<string, unknown>) => ({
+    ID,
+    Name,
+    Service,
+    State,
+    Health,
+    Image,
+  })
 
   it('reads one object per line (compose >= 2.21)', () => {
     expect(parsePsJson(`${JSON.stringify(a)}\n${JSON.stringify(b)}\n`)).toEqual([pick(a), pick(b)])
@@ -119,7 +163,8 @@ describe('parsePsJson', () => {
 })
 
 describe('healthOf', () => {
-  const e = (Service: string, State: string, Health?: string) => (Health === undefined ? { Service, State } : { Service, State, Health })
+  const e = (Service: string, State: string, Health?: string) =>
+    Health === undefined ? { Service, State } : { Service, State, Health }
   it.each([
     [[e('app', 'running', 'healthy')], 'healthy'],
     [[e('app', 'running', 'unhealthy')], 'unhealthy'],
@@ -142,7 +187,9 @@ describe('healthOf', () => {
 
 describe('hosts', () => {
   it('parses context names and ssh URLs; nothing means the current context', () => {
-    expect(parseHosts(['prod-a', 'ssh://deploy@10.0.0.7:2222', 'ssh://edge.example.com'], 'environments.production.hosts')).toEqual([
+    expect(
+      parseHosts(['prod-a', 'ssh://deploy@10.0.0.7:2222', 'ssh://edge.example.com'], 'environments.production.hosts'),
+    ).toEqual([
       { kind: 'context', name: 'prod-a' },
       { kind: 'ssh', url: 'ssh://deploy@10.0.0.7:2222' },
       { kind: 'ssh', url: 'ssh://edge.example.com' },
@@ -154,7 +201,10 @@ describe('hosts', () => {
   })
 
   it.each([
-    ['tcp://10.0.0.7:2376', /environments.qa.hosts\[0\]: "tcp:\/\/10.0.0.7:2376" is not an ssh:\/\/user@host\[:port\] URL/],
+    [
+      'tcp://10.0.0.7:2376',
+      /environments.qa.hosts\[0\]: "tcp:\/\/10.0.0.7:2376" is not an ssh:\/\/user@host\[:port\] URL/,
+    ],
     ['ssh://user:pw@host', /is not an ssh:\/\/user@host/],
     ['ssh://deploy@host:99999', /is not an ssh:\/\/user@host/],
     ['ssh://deploy@host/path', /is not an ssh:\/\/user@host/],
@@ -169,12 +219,18 @@ describe('hosts', () => {
   })
 
   it('rejects a non-list and a host listed twice', () => {
-    expect(() => parseHosts('prod-a', 'environments.production.hosts')).toThrow(/environments.production.hosts: expected a list of hosts/)
+    expect(() => parseHosts('prod-a', 'environments.production.hosts')).toThrow(
+      /environments.production.hosts: expected a list of hosts/,
+    )
     expect(() => parseHosts(['prod-a', 'prod-b', 'prod-a'], 'hs')).toThrow(/hs\[2\]: prod-a is listed twice/)
   })
 
   it('labels hosts as output names them', () => {
-    expect([DEFAULT_HOST, parseHost('prod-a', 'h'), parseHost('ssh://d@h', 'h')].map(hostLabel)).toEqual(['default', 'prod-a', 'ssh://d@h'])
+    expect([DEFAULT_HOST, parseHost('prod-a', 'h'), parseHost('ssh://d@h', 'h')].map(hostLabel)).toEqual([
+      'default',
+      'prod-a',
+      'ssh://d@h',
+    ])
   })
 })
 
@@ -184,7 +240,9 @@ describe('env_file setting', () => {
     expect(parseEnvFileSetting(['.env', '.env.production'], 'e')).toEqual(['.env', '.env.production'])
     expect(parseEnvFileSetting(undefined, 'e')).toEqual([])
     expect(parseEnvFileSetting(null, 'e')).toEqual([])
-    expect(() => parseEnvFileSetting([1], 'environments.qa.env_file')).toThrow(/^environments.qa.env_file: expected a path or a list of paths$/)
+    expect(() => parseEnvFileSetting([1], 'environments.qa.env_file')).toThrow(
+      /^environments.qa.env_file: expected a path or a list of paths$/,
+    )
     expect(() => parseEnvFileSetting(['', 'x'], 'e')).toThrow(ModelshipError)
   })
 })
@@ -199,26 +257,65 @@ describe('host-aware command builders', () => {
   it('the default host without env files gives exactly the single-engine commands, with no env', () => {
     const t = target(DEFAULT_HOST)
     const legacy = { files, service: 'app' }
-    expect(composeBuildCommand({ target: t, service: 'app', buildArg: 'HF_INTENT_MODEL', modelId: 'o/m-v1.3', secretOverride: '/r/s.yml' })).toEqual({
+    expect(
+      composeBuildCommand({
+        target: t,
+        service: 'app',
+        buildArg: 'HF_INTENT_MODEL',
+        modelId: 'o/m-v1.3',
+        secretOverride: '/r/s.yml',
+      }),
+    ).toEqual({
       argv: buildCommand({ ...legacy, buildArg: 'HF_INTENT_MODEL', modelId: 'o/m-v1.3', secretOverride: '/r/s.yml' }),
       env: {},
     })
-    expect(composeUpCommand({ target: t, service: 'app', forceRecreate: true })).toEqual({ argv: upCommand(legacy), env: {} })
+    expect(composeUpCommand({ target: t, service: 'app', forceRecreate: true })).toEqual({
+      argv: upCommand(legacy),
+      env: {},
+    })
     expect(composePsCommand({ target: t, service: 'app' })).toEqual({ argv: psCommand(legacy), env: {} })
-    expect(composeConfigCommand({ target: t, show: 'images', service: 'app' })).toEqual({ argv: configImagesCommand(legacy), env: {} })
+    expect(composeConfigCommand({ target: t, show: 'images', service: 'app' })).toEqual({
+      argv: configImagesCommand(legacy),
+      env: {},
+    })
     expect(engineInfoCommand(DEFAULT_HOST)).toEqual({ argv: engineCommand(), env: {} })
     expect(composeVersionOn(DEFAULT_HOST)).toEqual({ argv: composeVersionCommand(), env: {} })
     expect(imageIdOn({ host: DEFAULT_HOST, image: 'proj-app' })).toEqual({ argv: imageIdCommand('proj-app'), env: {} })
-    expect(containerImageOn({ host: DEFAULT_HOST, containerId: 'c1', show: 'id' })).toEqual({ argv: containerImageCommand('c1'), env: {} })
+    expect(containerImageOn({ host: DEFAULT_HOST, containerId: 'c1', show: 'id' })).toEqual({
+      argv: containerImageCommand('c1'),
+      env: {},
+    })
   })
 
   it('a context host puts --context NAME before compose; env files come before the -f files, in order', () => {
     expect(composePullCommand({ target: target(context, ['.env', '.env.production']), service: 'app', tag })).toEqual({
-      argv: ['docker', '--context', 'prod-a', 'compose', '--env-file', '.env', '--env-file', '.env.production', ...fileArgs, 'pull', 'app'],
+      argv: [
+        'docker',
+        '--context',
+        'prod-a',
+        'compose',
+        '--env-file',
+        '.env',
+        '--env-file',
+        '.env.production',
+        ...fileArgs,
+        'pull',
+        'app',
+      ],
       env: { IMAGE_TAG: 'model-v1.3' },
     })
-    expect(engineInfoCommand(context).argv).toEqual(['docker', '--context', 'prod-a', 'info', '--format', '{{.ServerVersion}}'])
-    expect(composeVersionOn(context)).toEqual({ argv: ['docker', '--context', 'prod-a', 'compose', 'version', '--short'], env: {} })
+    expect(engineInfoCommand(context).argv).toEqual([
+      'docker',
+      '--context',
+      'prod-a',
+      'info',
+      '--format',
+      '{{.ServerVersion}}',
+    ])
+    expect(composeVersionOn(context)).toEqual({
+      argv: ['docker', '--context', 'prod-a', 'compose', 'version', '--short'],
+      env: {},
+    })
   })
 
   it('an ssh host gets DOCKER_HOST in that command env only, and the argv of the default host', () => {
@@ -236,28 +333,51 @@ describe('host-aware command builders', () => {
   it('image mode: build with the tag in env, push, pull, up without --force-recreate, ps', () => {
     const t = target(DEFAULT_HOST, ['.env.production'])
     const pre = ['docker', 'compose', '--env-file', '.env.production', ...fileArgs]
-    expect(composeBuildCommand({ target: t, service: 'app', buildArg: 'HF_INTENT_MODEL', modelId: 'o/m-v1.3', tag })).toEqual({
+    expect(
+      composeBuildCommand({ target: t, service: 'app', buildArg: 'HF_INTENT_MODEL', modelId: 'o/m-v1.3', tag }),
+    ).toEqual({
       argv: [...pre, 'build', '--build-arg', 'HF_INTENT_MODEL=o/m-v1.3', 'app'],
       env: { IMAGE_TAG: 'model-v1.3' },
     })
-    expect(composePushCommand({ target: t, service: 'app', tag })).toEqual({ argv: [...pre, 'push', 'app'], env: { IMAGE_TAG: 'model-v1.3' } })
-    expect(composeUpCommand({ target: t, service: 'app', forceRecreate: false, tag }).argv).toEqual([...pre, 'up', '-d', '--no-deps', 'app'])
+    expect(composePushCommand({ target: t, service: 'app', tag })).toEqual({
+      argv: [...pre, 'push', 'app'],
+      env: { IMAGE_TAG: 'model-v1.3' },
+    })
+    expect(composeUpCommand({ target: t, service: 'app', forceRecreate: false, tag }).argv).toEqual([
+      ...pre,
+      'up',
+      '-d',
+      '--no-deps',
+      'app',
+    ])
     expect(composePsCommand({ target: t, service: 'app', tag }).argv).toEqual([...pre, 'ps', '--format', 'json', 'app'])
     expect(composeConfigCommand({ target: t }).argv).toEqual([...pre, 'config'])
     expect(composeConfigCommand({ target: t, show: 'services' }).argv).toEqual([...pre, 'config', '--services'])
   })
 
   it('the secret override comes after the user files and after the env files', () => {
-    const cmd = composeBuildCommand({ target: target(context, ['.env']), service: 'app', buildArg: 'B', modelId: 'm', secretOverride: '/run/s.yml' })
+    const cmd = composeBuildCommand({
+      target: target(context, ['.env']),
+      service: 'app',
+      buildArg: 'B',
+      modelId: 'm',
+      secretOverride: '/run/s.yml',
+    })
     expect(cmd.argv.slice(4, 12)).toEqual(['--env-file', '.env', ...fileArgs, '-f', '/run/s.yml'])
   })
 
   it('rejects bad tag variables, tags, services and object references', () => {
     const t = target(DEFAULT_HOST)
-    expect(() => composePushCommand({ target: t, service: 'app', tag: { variable: 'IMAGE-TAG', value: 'x' } })).toThrow(/deploy.tag_var: "IMAGE-TAG" is not a variable name/)
-    expect(() => composePullCommand({ target: t, service: 'app', tag: { variable: 'IMAGE_TAG', value: 'a:b' } })).toThrow(/"a:b" is not a valid image tag/)
+    expect(() => composePushCommand({ target: t, service: 'app', tag: { variable: 'IMAGE-TAG', value: 'x' } })).toThrow(
+      /deploy.tag_var: "IMAGE-TAG" is not a variable name/,
+    )
+    expect(() =>
+      composePullCommand({ target: t, service: 'app', tag: { variable: 'IMAGE_TAG', value: 'a:b' } }),
+    ).toThrow(/"a:b" is not a valid image tag/)
     expect(() => composePullCommand({ target: t, service: '-app', tag })).toThrow(/not a compose service name/)
-    expect(() => composeConfigCommand({ target: { host: DEFAULT_HOST, files: [] } })).toThrow(/at least one compose file/)
+    expect(() => composeConfigCommand({ target: { host: DEFAULT_HOST, files: [] } })).toThrow(
+      /at least one compose file/,
+    )
     expect(() => containerImageOn({ host: ssh, containerId: '--all', show: 'id' })).toThrow(ModelshipError)
     expect(() => imageIdOn({ host: ssh, image: '' })).toThrow(ModelshipError)
   })
@@ -266,8 +386,10 @@ describe('host-aware command builders', () => {
     expect(formatHostCommand(composePullCommand({ target: target(ssh), service: 'app', tag }))).toBe(
       'DOCKER_HOST=ssh://deploy@10.0.0.7:2222 IMAGE_TAG=model-v1.3 docker compose -f docker-compose.yml -f docker-compose.production.yml pull app',
     )
-    expect(formatHostCommand(composePsCommand({ target: { host: context, envFile: ['my env'], files: ['a.yml'] }, service: 'app' }))).toBe(
-      "docker --context prod-a compose --env-file 'my env' -f a.yml ps --format json app",
-    )
+    expect(
+      formatHostCommand(
+        composePsCommand({ target: { host: context, envFile: ['my env'], files: ['a.yml'] }, service: 'app' }),
+      ),
+    ).toBe("docker --context prod-a compose --env-file 'my env' -f a.yml ps --format json app")
   })
 })

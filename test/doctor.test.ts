@@ -36,32 +36,54 @@ function edit(ws: string, file: string, change: (text: string) => string): void 
   writeFileSync(path, after)
 }
 
-async function findings(ws: string, o: { env?: Record<string, string>; table?: Parameters<typeof fakeShell>[0]; deploy?: boolean } = {}) {
+async function findings(
+  ws: string,
+  o: { env?: Record<string, string>; table?: Parameters<typeof fakeShell>[0]; deploy?: boolean } = {},
+) {
   const config = await loadConfig({ workspace: ws, env: {} })
   const sh = fakeShell(o.table ?? {}).shell
-  return checkApp({ config, envName: 'production', files: userFiles, sh, env: o.env ?? {}, willDeploy: o.deploy ?? false })
+  return checkApp({
+    config,
+    envName: 'production',
+    files: userFiles,
+    sh,
+    env: o.env ?? {},
+    willDeploy: o.deploy ?? false,
+  })
 }
 
 /** The findings that are not ok, as check/level/file:line. */
 const problems = (list: readonly Finding[]) =>
-  list.filter((f) => f.level !== 'ok').map((f) => ({ check: f.check, level: f.level, at: `${f.file ?? ''}:${f.line ?? ''}` }))
+  list
+    .filter((f) => f.level !== 'ok')
+    .map((f) => ({ check: f.check, level: f.level, at: `${f.file ?? ''}:${f.line ?? ''}` }))
 
 describe('doctor findings on fixture sets', () => {
   it('a clean app tree has no finding other than ok', async () => {
     const list = await findings(workspace(CLEAN))
     expect(problems(list)).toEqual([])
     expect(list.map((f) => f.check)).toEqual(
-      expect.arrayContaining(['edit.files', 'compose.variables', 'dockerfile.secret', 'dockerfile.swallow', 'runtime.env', 'dockerignore']),
+      expect.arrayContaining([
+        'edit.files',
+        'compose.variables',
+        'dockerfile.secret',
+        'dockerfile.swallow',
+        'runtime.env',
+        'dockerignore',
+      ]),
     )
   })
 
   it('a download step that does not read the hf_token secret: a warning, an error when pushed models are private (hf)', async () => {
-    const noSecret = (ws: string) => edit(ws, 'Dockerfile', (t) => t.replace('--mount=type=secret,id=hf_token,required=false ', ''))
+    const noSecret = (ws: string) =>
+      edit(ws, 'Dockerfile', (t) => t.replace('--mount=type=secret,id=hf_token,required=false ', ''))
     const local = workspace(CLEAN)
     noSecret(local)
     const list = await findings(local)
     expect(problems(list)).toEqual([{ check: 'dockerfile.secret', level: 'warn', at: 'Dockerfile:7' }])
-    expect(list.find((f) => f.check === 'dockerfile.secret')?.fix).toContain('RUN --mount=type=secret,id=hf_token,required=false')
+    expect(list.find((f) => f.check === 'dockerfile.secret')?.fix).toContain(
+      'RUN --mount=type=secret,id=hf_token,required=false',
+    )
     const hf = workspace(CLEAN, { ...WITH_ENV_FILE, registry: 'hf' })
     noSecret(hf)
     expect(problems(await findings(hf))).toEqual([{ check: 'dockerfile.secret', level: 'error', at: 'Dockerfile:7' }])
@@ -77,7 +99,12 @@ describe('doctor findings on fixture sets', () => {
 
   it('a download step that swallows failures (|| true, 2>/dev/null) is named with each construct', async () => {
     const ws = workspace(CLEAN)
-    edit(ws, 'Dockerfile', (t) => t.replace(`local_dir='/models/intent', token=os.environ.get('HF_TOKEN') or None)"`, `local_dir='/models/intent')" 2>/dev/null || true`))
+    edit(ws, 'Dockerfile', (t) =>
+      t.replace(
+        `local_dir='/models/intent', token=os.environ.get('HF_TOKEN') or None)"`,
+        `local_dir='/models/intent')" 2>/dev/null || true`,
+      ),
+    )
     const list = await findings(ws)
     expect(problems(list)).toEqual([{ check: 'dockerfile.swallow', level: 'warn', at: 'Dockerfile:7' }])
     expect(list.find((f) => f.check === 'dockerfile.swallow')?.message).toContain('(2>/dev/null, || true)')
@@ -86,7 +113,13 @@ describe('doctor findings on fixture sets', () => {
   it('reading the optional secret quietly ($(cat /run/secrets/hf_token 2>/dev/null)) is not a swallowed failure', () => {
     const text = readFileSync(join(CLEAN, 'Dockerfile'), 'utf8')
     expect(text).toContain('cat /run/secrets/hf_token 2>/dev/null')
-    const list = checkDockerfile({ path: 'Dockerfile', text, buildArg: 'HF_INTENT_MODEL', composeSetsRuntimeEnv: false, privateModels: true })
+    const list = checkDockerfile({
+      path: 'Dockerfile',
+      text,
+      buildArg: 'HF_INTENT_MODEL',
+      composeSetsRuntimeEnv: false,
+      privateModels: true,
+    })
     expect(problems(list)).toEqual([])
   })
 
@@ -97,22 +130,33 @@ describe('doctor findings on fixture sets', () => {
     edit(ws, 'docker-compose.production.yml', (t) => t.replace(/ {4}environment:\n.*\n/, ''))
     const list = await findings(ws)
     expect(problems(list)).toEqual([{ check: 'runtime.env', level: 'warn', at: 'Dockerfile:' }])
-    expect(list.find((f) => f.check === 'runtime.env')?.fix).toBe('ENV HF_INTENT_MODEL=$HF_INTENT_MODEL after the ARG in the final stage')
+    expect(list.find((f) => f.check === 'runtime.env')?.fix).toBe(
+      'ENV HF_INTENT_MODEL=$HF_INTENT_MODEL after the ARG in the final stage',
+    )
   })
 
   it('an ARG only before FROM never reaches the build: an error', async () => {
     const ws = workspace(CLEAN)
-    edit(ws, 'Dockerfile', (t) => t.replace('FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n', 'ARG HF_INTENT_MODEL=mdeberta\nFROM python:3.11-slim\n'))
+    edit(ws, 'Dockerfile', (t) =>
+      t.replace(
+        'FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n',
+        'ARG HF_INTENT_MODEL=mdeberta\nFROM python:3.11-slim\n',
+      ),
+    )
     const list = await findings(ws)
     expect(problems(list)).toContainEqual({ check: 'dockerfile.arg', level: 'error', at: 'Dockerfile:' })
     expect(list.find((f) => f.check === 'dockerfile.arg')?.message).toContain('visible only to FROM lines')
   })
 
-  it('the Dockerfile is the one the environment\'s files name (override context + dockerfile, last file wins)', async () => {
+  it("the Dockerfile is the one the environment's files name (override context + dockerfile, last file wins)", async () => {
     const ws = workspace(CLEAN)
-    edit(ws, 'docker-compose.production.yml', (t) => t.replace('    build:\n', '    build:\n      context: ./svc\n      dockerfile: Dockerfile.prod\n'))
+    edit(ws, 'docker-compose.production.yml', (t) =>
+      t.replace('    build:\n', '    build:\n      context: ./svc\n      dockerfile: Dockerfile.prod\n'),
+    )
     const list = await findings(ws)
-    expect(list).toContainEqual(expect.objectContaining({ check: 'dockerfile', level: 'error', file: 'docker-compose.production.yml' }))
+    expect(list).toContainEqual(
+      expect.objectContaining({ check: 'dockerfile', level: 'error', file: 'docker-compose.production.yml' }),
+    )
     expect(list.find((f) => f.check === 'dockerfile')?.message).toContain('svc/Dockerfile.prod, which does not exist')
   })
 
@@ -123,7 +167,8 @@ describe('doctor findings on fixture sets', () => {
     writeFileSync(join(ws, '.dockerignore'), 'node_modules\n')
     expect(problems(await findings(ws))).toEqual([{ check: 'dockerignore', level: 'warn', at: '.dockerignore:' }])
     expect(isExcluded('.modelship\n!.modelship\n', '.modelship')).toBe(false)
-    for (const line of ['.modelship/', '/.modelship', '.*', '**/.modelship', '*']) expect(isExcluded(`${line}\n`, '.modelship')).toBe(true)
+    for (const line of ['.modelship/', '/.modelship', '.*', '**/.modelship', '*'])
+      expect(isExcluded(`${line}\n`, '.modelship')).toBe(true)
     expect(isExcluded('.modelship\n', 'app/.modelship')).toBe(false)
     expect(isExcluded('app\n', 'app/.modelship')).toBe(true)
   })
@@ -132,7 +177,9 @@ describe('doctor findings on fixture sets', () => {
     const ws = workspace(CLEAN, {})
     const list = await findings(ws)
     expect(problems(list)).toEqual([{ check: 'compose.variables', level: 'error', at: 'docker-compose.yml:9' }])
-    expect(list.find((f) => f.level === 'error')?.fix).toBe('put POSTGRES_PASSWORD=… in an env file and list it under environments.production.env_file')
+    expect(list.find((f) => f.level === 'error')?.fix).toBe(
+      'put POSTGRES_PASSWORD=… in an env file and list it under environments.production.env_file',
+    )
     expect(problems(await findings(ws, { env: { POSTGRES_PASSWORD: 'from-shell' } }))).toEqual([])
     expect(problems(await findings(ws, { env: { POSTGRES_PASSWORD: '' } }))).toHaveLength(1) // `:?` rejects empty too
     writeFileSync(join(ws, '.env'), 'POSTGRES_PASSWORD=x\n') // compose's default .env of the project directory
@@ -144,7 +191,9 @@ describe('doctor findings on fixture sets', () => {
     writeFileSync(join(ws, 'docker-compose.production.yml'), 'services:\n  app:\n    restart: always\n')
     const list = await findings(ws)
     expect(problems(list)).toContainEqual({ check: 'edit.files', level: 'error', at: 'docker-compose.production.yml:' })
-    expect(list.find((f) => f.check === 'edit.files')?.message).toContain('the compose step would fail after training and pushing')
+    expect(list.find((f) => f.check === 'edit.files')?.message).toContain(
+      'the compose step would fail after training and pushing',
+    )
   })
 
   it('a runtime environment entry in effect in a file modelship does not edit: an error', async () => {
@@ -154,7 +203,9 @@ describe('doctor findings on fixture sets', () => {
 
   it('image mode: the service image must use ${IMAGE_TAG}', async () => {
     const ws = workspace(CLEAN, { ...WITH_ENV_FILE, deploy: { mode: 'image' } })
-    edit(ws, 'docker-compose.production.yml', (t) => t.replace('    build:\n', '    image: ghcr.io/o/app:latest\n    build:\n'))
+    edit(ws, 'docker-compose.production.yml', (t) =>
+      t.replace('    build:\n', '    image: ghcr.io/o/app:latest\n    build:\n'),
+    )
     const list = await findings(ws)
     expect(problems(list)).toEqual([{ check: 'image.tag', level: 'error', at: 'docker-compose.production.yml:3' }])
     edit(ws, 'docker-compose.production.yml', (t) => t.replace(':latest', ':${IMAGE_TAG:-latest}'))
@@ -169,7 +220,10 @@ describe('doctor findings on fixture sets', () => {
     expect(problems(list)).toEqual([{ check: 'compose.plugin', level: 'error', at: ':' }])
     expect(list.find((f) => f.check === 'compose.plugin')?.message).toContain("'compose' is not a docker command")
     const present = await findings(ws, { table: { 'docker compose version --short': '2.29.1' }, deploy: true })
-    expect(present.find((f) => f.check === 'compose.plugin')).toMatchObject({ level: 'ok', message: 'docker compose 2.29.1' })
+    expect(present.find((f) => f.check === 'compose.plugin')).toMatchObject({
+      level: 'ok',
+      message: 'docker compose 2.29.1',
+    })
   })
 })
 
@@ -198,13 +252,25 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
     // The fixes doctor asked for.
     edit(ws, 'Dockerfile', (t) =>
       t
-        .replace('RUN python', 'RUN --mount=type=secret,id=hf_token,required=false HF_TOKEN="$(cat /run/secrets/hf_token)" python')
+        .replace(
+          'RUN python',
+          'RUN --mount=type=secret,id=hf_token,required=false HF_TOKEN="$(cat /run/secrets/hf_token)" python',
+        )
         .replace(' 2>/dev/null || true', '')
         .replace('WORKDIR', 'ENV HF_INTENT_MODEL=$HF_INTENT_MODEL\nWORKDIR'),
     )
-    edit(ws, 'docker-compose.production.yml', (t) => `${t}    environment:\n      - HF_INTENT_MODEL=\${HF_INTENT_MODEL:-mdeberta}\n`)
+    edit(
+      ws,
+      'docker-compose.production.yml',
+      (t) => `${t}    environment:\n      - HF_INTENT_MODEL=\${HF_INTENT_MODEL:-mdeberta}\n`,
+    )
     writeFileSync(join(ws, '.dockerignore'), '.modelship\n.env*\n')
-    edit(ws, 'modelship.yaml', (t) => t.replace('      - docker-compose.production.yml\n', '      - docker-compose.production.yml\n    env_file: [.env.production]\n'))
+    edit(ws, 'modelship.yaml', (t) =>
+      t.replace(
+        '      - docker-compose.production.yml\n',
+        '      - docker-compose.production.yml\n    env_file: [.env.production]\n',
+      ),
+    )
     shim.setCues({ strictVars: true })
 
     const after = await runCli(['doctor', '--workspace', ws], { env })
@@ -214,7 +280,10 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
 
     // The deploy steps pass env_file as --env-file with the multi-host deploy work (not merged here):
     // until then the release gets the required variable from the environment, as a user could give it.
-    const release = await runCli(['release', '--workspace', ws, '--yes'], { env: { ...env, POSTGRES_PASSWORD: 'p' }, timeoutMs: 120_000 })
+    const release = await runCli(['release', '--workspace', ws, '--yes'], {
+      env: { ...env, POSTGRES_PASSWORD: 'p' },
+      timeoutMs: 120_000,
+    })
     expect(release.code, release.stderr).toBe(0)
     const prod = readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')
     expect(prod).toContain(`HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}   # promoted model`)
@@ -249,10 +318,20 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
 describe('modelship current', () => {
   it('shows every place with its kind and warns when build arg and runtime environment disagree', async () => {
     const ws = workspace(CLEAN)
-    edit(ws, 'docker-compose.production.yml', (t) => t.replace('args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}', `args:\n        HF_INTENT_MODEL: ${V1}`))
+    edit(ws, 'docker-compose.production.yml', (t) =>
+      t.replace(
+        'args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}',
+        `args:\n        HF_INTENT_MODEL: ${V1}`,
+      ),
+    )
     const r = await runCli(['current', '--workspace', ws, '--json'])
     expect(r.code).toBe(0)
-    const out = JSON.parse(r.stdout) as { environments: Record<string, { model: string; files: Array<{ kind: string; file: string; line: number; value: string }>; warning?: string }> }
+    const out = JSON.parse(r.stdout) as {
+      environments: Record<
+        string,
+        { model: string; files: Array<{ kind: string; file: string; line: number; value: string }>; warning?: string }
+      >
+    }
     const prod = out.environments.production!
     expect(prod.model).toBe(V1)
     expect(prod.files.map((f) => [f.kind, `${f.file}:${f.line}`, f.value])).toEqual([
@@ -263,6 +342,8 @@ describe('modelship current', () => {
     expect(prod.warning).toContain('the model differs between places')
     expect(r.stderr).toContain('warning: production: the model differs between places')
     const human = await runCli(['current', '--workspace', ws])
-    expect(human.stdout).toContain(`  environment docker-compose.production.yml:7  mdeberta  (default of \${HF_INTENT_MODEL})`)
+    expect(human.stdout).toContain(
+      `  environment docker-compose.production.yml:7  mdeberta  (default of \${HF_INTENT_MODEL})`,
+    )
   })
 })

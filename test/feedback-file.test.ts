@@ -6,7 +6,13 @@ import { failure } from './support/failure.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { writeDataset } from '../pipeline/feedback/dataset-writer.js'
 import { hashBytes } from '../pipeline/feedback/text-hash.js'
-import { assertValidDataset, describeFeedbackSource, exportFeedback, sourceIdentity, sourceKind } from '../pipeline/feedback/index.js'
+import {
+  assertValidDataset,
+  describeFeedbackSource,
+  exportFeedback,
+  sourceIdentity,
+  sourceKind,
+} from '../pipeline/feedback/index.js'
 import type { ExportResult } from '../pipeline/feedback/types.js'
 
 let dir: string
@@ -26,7 +32,6 @@ async function exportText(
   await writeFile(source, content)
   return exportFeedback({ source, query: null, destPath: join(dir, 'out', 'dataset.jsonl'), ...extra })
 }
-
 
 async function readDataset(path: string): Promise<Array<{ text: string; label: string }>> {
   const text = await readFile(path, 'utf8')
@@ -50,7 +55,7 @@ describe('JSONL files', () => {
       { text: 'Ciao', label: 'calculator' }, // 8: third label for the same text
       { text: 'Senza etichetta', label: '  ' }, // 9: empty label
     ]
-    const result = await exportText('feedback.jsonl', lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
+    const result = await exportText('feedback.jsonl', `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`)
     expect(await readDataset(result.path)).toEqual([
       { text: 'Come si calcola l’IRPEF?', label: 'calculator' },
       { text: 'Ciao', label: 'chitchat' },
@@ -63,7 +68,11 @@ describe('JSONL files', () => {
       refs: 'line',
       rowsRead: 9,
       kept: 5,
-      dropped: { empty_text: { count: 1, first: [3] }, duplicate: { count: 2, first: [4, 7] }, empty_label: { count: 1, first: [9] } },
+      dropped: {
+        empty_text: { count: 1, first: [3] },
+        duplicate: { count: 2, first: [4, 7] },
+        empty_label: { count: 1, first: [9] },
+      },
       perLabel: { calculator: 2, chitchat: 1, technical_research: 1, theoretical_definition: 1 },
       conflicts: [{ text: 'Ciao', labels: ['chitchat', 'technical_research', 'calculator'] }],
       conflictCount: 1,
@@ -105,11 +114,22 @@ describe('JSONL files', () => {
   })
 
   it('rejects bytes that are not UTF-8', async () => {
-    const e = await failure(exportText('f.jsonl', Buffer.concat([Buffer.from('{"text":"a","label":"x"}\n{"text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","label":"x"}\n')])))
+    const e = await failure(
+      exportText(
+        'f.jsonl',
+        Buffer.concat([
+          Buffer.from('{"text":"a","label":"x"}\n{"text":"'),
+          Buffer.from([0xff, 0xfe]),
+          Buffer.from('","label":"x"}\n'),
+        ]),
+      ),
+    )
     expect(e.code).toBe('BAD_INPUT')
     expect(e.message).toBe(`${join(dir, 'f.jsonl')}:2: not valid UTF-8 (save the data as UTF-8)`)
     const many = Array.from({ length: 40_000 }, (_, i) => `q${i},x`).join('\n')
-    const e2 = await failure(exportText('g.csv', Buffer.concat([Buffer.from(`text,label\n${many}\n`), Buffer.from([0xc3, 0x28])])))
+    const e2 = await failure(
+      exportText('g.csv', Buffer.concat([Buffer.from(`text,label\n${many}\n`), Buffer.from([0xc3, 0x28])])),
+    )
     expect(e2.message).toBe(`${join(dir, 'g.csv')}:40002: not valid UTF-8 (save the data as UTF-8)`)
   })
 
@@ -163,7 +183,9 @@ describe('CSV files', () => {
   it('rejects a header without text and label, naming what it got', async () => {
     const e = await failure(exportText('f.csv', 'query,intent\na,b\n'))
     expect(e.code).toBe('BAD_INPUT')
-    expect(e.message).toBe(`${join(dir, 'f.csv')}:1: CSV header is missing the "text" and "label" columns (got "query", "intent")`)
+    expect(e.message).toBe(
+      `${join(dir, 'f.csv')}:1: CSV header is missing the "text" and "label" columns (got "query", "intent")`,
+    )
     const e2 = await failure(exportText('g.csv', 'text,intent\na,b\n'))
     expect(e2.message).toMatch(/g\.csv:1: CSV header is missing the "label" column/)
   })
@@ -198,7 +220,9 @@ describe('CSV files', () => {
         yield bytes.subarray(i)
       })()
       const { readRecords } = await import('../pipeline/feedback/file-source.js')
-      const split = await writeDataset(join(dir, `s${i}.jsonl`), { source: 's', refs: 'line' }, (w) => readRecords('csv', chunks, 's', 'line', w))
+      const split = await writeDataset(join(dir, `s${i}.jsonl`), { source: 's', refs: 'line' }, (w) =>
+        readRecords('csv', chunks, 's', 'line', w),
+      )
       expect(split.sha256).toBe(whole.sha256)
       expect(split.report.dropped).toEqual(whole.report.dropped)
     }
@@ -218,19 +242,33 @@ describe('every problem at once', () => {
       `${RAW}: 8 bad lines: 4 malformed, 3 with an unknown label (Normative_Reference, greeting, tax_calc), 1 with an empty text (dropped)`,
     )
     const details = e.details!.split('\n')
-    expect(details.map((d) => /^line (\d+):/.exec(d)?.[1])).toEqual(['381', '452', '577', '658', '683', '1030', '1076', '1182', undefined])
+    expect(details.map((d) => /^line (\d+):/.exec(d)?.[1])).toEqual([
+      '381',
+      '452',
+      '577',
+      '658',
+      '683',
+      '1030',
+      '1076',
+      '1182',
+      undefined,
+    ])
     expect(details[0]).toMatch(/^line 381: malformed JSON/)
     expect(details[1]).toBe('line 452: empty "text" (dropped)')
     expect(details[2]).toBe('line 577: missing "text"')
     expect(details[3]).toBe('line 658: "text" must be a string')
     expect(details[5]).toBe('line 1030: unknown label "greeting"')
     expect(details[7]).toBe('line 1182: unknown label "Normative_Reference" (did you mean "normative_reference"?)')
-    expect(details[8]).toBe('in all: 4 malformed; 3 with an unknown label (Normative_Reference, greeting, tax_calc); 1 with an empty text (dropped)')
+    expect(details[8]).toBe(
+      'in all: 4 malformed; 3 with an unknown label (Normative_Reference, greeting, tax_calc); 1 with an empty text (dropped)',
+    )
     expect(await readdir(dir)).toEqual([])
   })
 
   it('lists the first 20 problems, then counts per kind', async () => {
-    const rows = Array.from({ length: 30 }, (_, i) => (i % 2 ? '{broken' : JSON.stringify({ text: `t${i}`, label: 'Chitchat' })))
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      i % 2 ? '{broken' : JSON.stringify({ text: `t${i}`, label: 'Chitchat' }),
+    )
     const e = await failure(exportText('f.jsonl', rows.join('\n'), { labels: LABELS }))
     const details = e.details!.split('\n')
     expect(details).toHaveLength(22)
@@ -241,7 +279,15 @@ describe('every problem at once', () => {
   })
 
   it('validation hints at the closest known label', () => {
-    const report = { source: 's', rowsRead: 1, kept: 1, dropped: {}, perLabel: { Normative_Reference: 1 }, conflicts: [], sha256: '' }
+    const report = {
+      source: 's',
+      rowsRead: 1,
+      kept: 1,
+      dropped: {},
+      perLabel: { Normative_Reference: 1 },
+      conflicts: [],
+      sha256: '',
+    }
     const e = (() => {
       try {
         assertValidDataset(report, { labels: LABELS, minPerLabel: 0 })
@@ -263,10 +309,14 @@ describe('file errors and atomicity', () => {
     const e2 = await failure(exportText('data.txt', 'text,label\n'))
     expect(e2.code).toBe('CONFIG')
     expect(e2.message).toMatch(/unsupported file type \.txt/)
-    const e3 = await failure(exportFeedback({ source: 's3://bucket/x.jsonl', query: null, destPath: join(dir, 'd.jsonl') }))
+    const e3 = await failure(
+      exportFeedback({ source: 's3://bucket/x.jsonl', query: null, destPath: join(dir, 'd.jsonl') }),
+    )
     expect(e3.code).toBe('CONFIG')
     await mkdir(join(dir, 'adir.jsonl'))
-    const e4 = await failure(exportFeedback({ source: join(dir, 'adir.jsonl'), query: null, destPath: join(dir, 'd.jsonl') }))
+    const e4 = await failure(
+      exportFeedback({ source: join(dir, 'adir.jsonl'), query: null, destPath: join(dir, 'd.jsonl') }),
+    )
     expect(e4.code).toBe('BAD_INPUT')
     expect(e4.message).toBe(`${join(dir, 'adir.jsonl')}: a directory, not a file`)
   })
@@ -276,7 +326,7 @@ describe('file errors and atomicity', () => {
     await mkdir(join(dir, 'out'))
     await writeFile(dest, 'previous dataset\n')
     const rows = Array.from({ length: 50_000 }, (_, i) => `{"text":"q${i}","label":"x"}`)
-    await writeFile(join(dir, 'f.jsonl'), rows.join('\n') + '\n{broken\n')
+    await writeFile(join(dir, 'f.jsonl'), `${rows.join('\n')}\n{broken\n`)
     const e = await failure(exportFeedback({ source: join(dir, 'f.jsonl'), query: null, destPath: dest }))
     expect(e.message).toMatch(/f\.jsonl:50001: malformed JSON/)
     expect(await readFile(dest, 'utf8')).toBe('previous dataset\n')
@@ -298,7 +348,9 @@ describe('file errors and atomicity', () => {
     await writeFile(join(dir, 'f.jsonl'), rows.join('\n'))
     const ac = new AbortController()
     ac.abort()
-    const e = await failure(exportFeedback({ source: join(dir, 'f.jsonl'), query: null, destPath: join(dir, 'd.jsonl'), signal: ac.signal }))
+    const e = await failure(
+      exportFeedback({ source: join(dir, 'f.jsonl'), query: null, destPath: join(dir, 'd.jsonl'), signal: ac.signal }),
+    )
     expect(e.code).toBe('INTERRUPTED')
     expect((await readdir(dir)).sort()).toEqual(['f.jsonl'])
   })
@@ -312,7 +364,9 @@ describe('sourceKind and sourceIdentity', () => {
       'would GET https://qa.example.com/api/labeling/export?format=jsonl&token=***' +
         ' with the FEEDBACK_API_TOKEN bearer token (not fetched in a dry run: the export marks rows as exported)',
     )
-    expect(describeFeedbackSource('postgres://u:pw-secret@db:5432/app')).toBe('would read labeled_queries from postgres://db:5432/app in a READ ONLY transaction')
+    expect(describeFeedbackSource('postgres://u:pw-secret@db:5432/app')).toBe(
+      'would read labeled_queries from postgres://db:5432/app in a READ ONLY transaction',
+    )
   })
 
   it('classifies sources', () => {
@@ -323,11 +377,13 @@ describe('sourceKind and sourceIdentity', () => {
 
   it('never includes credentials', () => {
     expect(sourceIdentity('/data/feedback.jsonl')).toBe('/data/feedback.jsonl')
-    expect(sourceIdentity('postgres://modelship:p%40ss%3Aw%2Frd%25@db.internal:5433/pratikoai?sslmode=require')).toBe('postgres://db.internal:5433/pratikoai')
-    expect(sourceIdentity('postgres://u:secret@db/app')).toBe('postgres://db/app')
-    expect(sourceIdentity('https://bob:hunter22@app.example.com/api/v1/labeling/export?format=jsonl&token=abcdef')).toBe(
-      'https://app.example.com/api/v1/labeling/export?format=jsonl&token=***',
+    expect(sourceIdentity('postgres://modelship:p%40ss%3Aw%2Frd%25@db.internal:5433/pratikoai?sslmode=require')).toBe(
+      'postgres://db.internal:5433/pratikoai',
     )
+    expect(sourceIdentity('postgres://u:secret@db/app')).toBe('postgres://db/app')
+    expect(
+      sourceIdentity('https://bob:hunter22@app.example.com/api/v1/labeling/export?format=jsonl&token=abcdef'),
+    ).toBe('https://app.example.com/api/v1/labeling/export?format=jsonl&token=***')
   })
 })
 
@@ -358,7 +414,9 @@ describe('DatasetWriter', () => {
 
   it('writes exactly what JSON.stringify would, from strings and from UTF-8 bytes alike', async () => {
     const viaStrings = await writeDataset(join(dir, 'a.jsonl'), { source: 's' }, async (w) => {
-      tricky.forEach((t, i) => w.add(t, ' label ', i + 1))
+      tricky.forEach((t, i) => {
+        w.add(t, ' label ', i + 1)
+      })
     })
     const viaBytes = await writeDataset(join(dir, 'b.jsonl'), { source: 'b' }, async (w) => {
       tricky.forEach((t, i) => {
@@ -376,7 +434,9 @@ describe('DatasetWriter', () => {
 
   it('deduplicates the same text whether it came as a string or as bytes', async () => {
     const result = await writeDataset(join(dir, 'c.jsonl'), { source: 's' }, async (w) => {
-      tricky.forEach((t, i) => w.add(t, 'a', i + 1))
+      tricky.forEach((t, i) => {
+        w.add(t, 'a', i + 1)
+      })
       tricky.forEach((t, i) => {
         const buf = Buffer.from(`${t}\ta`, 'utf8')
         const tab = buf.lastIndexOf('\t')
@@ -386,7 +446,10 @@ describe('DatasetWriter', () => {
       w.addUtf8(buf, 5, buf.lastIndexOf('\t'), buf.lastIndexOf('\t') + 1, buf.length, 999, 0, 4)
     })
     expect(result.report.kept).toBe(tricky.length + 1)
-    expect(result.report.dropped.duplicate).toEqual({ count: tricky.length, first: [100, 101, 102, 103, 104, 105, 106, 107, 108] })
+    expect(result.report.dropped.duplicate).toEqual({
+      count: tricky.length,
+      first: [100, 101, 102, 103, 104, 105, 106, 107, 108],
+    })
     expect(result.report.conflicts).toEqual([{ text: 'Perché sì', labels: ['a', 'b'] }])
   })
 

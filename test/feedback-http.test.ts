@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { failure as expectFailure } from './support/failure.js'
-import { ModelshipError } from '../pipeline/engine/errors.js'
+import type { ModelshipError } from '../pipeline/engine/errors.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { exportFeedback } from '../pipeline/feedback/index.js'
 import type { ExportRequest, ExportResult } from '../pipeline/feedback/types.js'
@@ -35,7 +35,10 @@ let dir: string
 const progress: string[] = []
 
 beforeAll(async () => {
-  server = await startExportServer({ tokens: { [ADMIN_TOKEN]: 'ADMIN', [SUPER_TOKEN]: 'SUPER_USER', [EXPERT_TOKEN]: 'EXPERT' }, rows })
+  server = await startExportServer({
+    tokens: { [ADMIN_TOKEN]: 'ADMIN', [SUPER_TOKEN]: 'SUPER_USER', [EXPERT_TOKEN]: 'EXPERT' },
+    rows,
+  })
 })
 afterAll(async () => {
   await server.close()
@@ -98,7 +101,9 @@ describe('http(s) export API', () => {
       perLabel: { calculator: 1, chitchat: 1, theoretical_definition: 1 },
     })
     expect(result.sha256).toBe(await sha256File(result.path))
-    expect(server.requests).toEqual([{ path: '/api/v1/labeling/export?format=jsonl', authorization: `Bearer ${ADMIN_TOKEN}` }])
+    expect(server.requests).toEqual([
+      { path: '/api/v1/labeling/export?format=jsonl', authorization: `Bearer ${ADMIN_TOKEN}` },
+    ])
     await expectNoSecretsOnDisk()
   })
 
@@ -203,16 +208,24 @@ describe('http(s) export API', () => {
         s.close(() => resolve(p))
       })
     })
-    const e = await failure(run(`http://127.0.0.1:${port}/api/v1/labeling/export?format=jsonl`, { http: { attempts: 2, retryDelayMs: 1 } }))
+    const e = await failure(
+      run(`http://127.0.0.1:${port}/api/v1/labeling/export?format=jsonl`, { http: { attempts: 2, retryDelayMs: 1 } }),
+    )
     expect(e.code).toBe('STEP_FAILED')
     expect(e.message).toMatch(/ECONNREFUSED/)
   })
 
   it('reports malformed bodies as BAD_INPUT with the URL and line, and an unknown format', async () => {
-    server.setMode({ kind: 'raw', body: '{"text":"a","label":"b"}\n{"text":"c",\n', contentType: 'application/x-ndjson' })
+    server.setMode({
+      kind: 'raw',
+      body: '{"text":"a","label":"b"}\n{"text":"c",\n',
+      contentType: 'application/x-ndjson',
+    })
     const e = await failure(run(`${server.url}?format=jsonl`))
     expect(e.code).toBe('BAD_INPUT')
-    expect(e.message).toMatch(new RegExp(`^${server.url.replace(/[.?]/g, '\\$&')}\\?format=jsonl: row 2: malformed JSON \\(`))
+    expect(e.message).toMatch(
+      new RegExp(`^${server.url.replace(/[.?]/g, '\\$&')}\\?format=jsonl: row 2: malformed JSON \\(`),
+    )
     server.setMode({ kind: 'raw', body: 'text,label\r\n"a,b\r\n', contentType: 'text/csv' })
     const e2 = await failure(run(server.url))
     expect(e2.message).toBe(`${server.url}:2: unterminated quoted field (the closing quote is missing)`)
@@ -238,7 +251,9 @@ describe('http(s) export API', () => {
       // Another port is another origin: the token stays home and the export API says 401.
       const e = await failure(run(`${base}/elsewhere`))
       expect(e.code).toBe('AUTH')
-      expect(e.message).toBe(`${base}/elsewhere: the export API answered 401 Unauthorized — the token was not sent: the URL redirects to another origin`)
+      expect(e.message).toBe(
+        `${base}/elsewhere: the export API answered 401 Unauthorized — the token was not sent: the URL redirects to another origin`,
+      )
       expect(server.requests.at(-1)).toEqual({ path: '/api/v1/labeling/export?format=jsonl', authorization: undefined })
     } finally {
       await new Promise<void>((r) => redirector.close(() => r()))

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { failure as expectFailure } from './support/failure.js'
-import { ModelshipError } from '../pipeline/engine/errors.js'
+import type { ModelshipError } from '../pipeline/engine/errors.js'
 import { sha256File } from '../pipeline/fs-atomic.js'
 import { exportFeedback, sourceIdentity } from '../pipeline/feedback/index.js'
 import type { ExportRequest, ExportResult } from '../pipeline/feedback/types.js'
@@ -35,13 +35,21 @@ afterEach(async () => {
 })
 
 function run(extra: Partial<ExportRequest> = {}): Promise<ExportResult> {
-  return exportFeedback({ source: db.url, query: null, destPath: join(dir, 'dataset.jsonl'), onProgress: (l) => progress.push(l), ...extra })
+  return exportFeedback({
+    source: db.url,
+    query: null,
+    destPath: join(dir, 'dataset.jsonl'),
+    onProgress: (l) => progress.push(l),
+    ...extra,
+  })
 }
 
 /** Inserts rows; `null` intent means unlabeled. Values go through dollar quoting, so any text is fine. */
 async function insert(rows: Array<{ query: string; intent: string | null; deleted?: boolean }>): Promise<void> {
   const q = (s: string): string => `$q$${s}$q$`
-  const values = rows.map((r) => `(${q(r.query)}, ${r.intent === null ? 'NULL' : q(r.intent)}, ${r.deleted ? 'true' : 'false'})`)
+  const values = rows.map(
+    (r) => `(${q(r.query)}, ${r.intent === null ? 'NULL' : q(r.intent)}, ${r.deleted ? 'true' : 'false'})`,
+  )
   await db.psql(`INSERT INTO labeled_queries (query, expert_intent, is_deleted) VALUES ${values.join(', ')}`)
 }
 
@@ -100,8 +108,18 @@ describe('postgres:// source', () => {
       source: sourceIdentity(db.url),
       rowsRead: 11,
       kept: 8,
-      dropped: { empty_text: { count: 1, first: [4] }, duplicate: { count: 1, first: [6] }, empty_label: { count: 1, first: [13] } },
-      perLabel: { calculator: 1, chitchat: 3, normative_reference: 2, technical_research: 1, theoretical_definition: 1 },
+      dropped: {
+        empty_text: { count: 1, first: [4] },
+        duplicate: { count: 1, first: [6] },
+        empty_label: { count: 1, first: [13] },
+      },
+      perLabel: {
+        calculator: 1,
+        chitchat: 3,
+        normative_reference: 2,
+        technical_research: 1,
+        theoretical_definition: 1,
+      },
       conflicts: [{ text: 'Ciao', labels: ['chitchat', 'technical_research'] }],
     })
     expect(result.report.source).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/pratikoai$/)
@@ -114,8 +132,11 @@ describe('postgres:// source', () => {
 
   it('writes nothing to the database: a READ ONLY transaction named modelship', async () => {
     await insert([{ query: 'a', intent: 'x' }])
-    const seqBefore = await db.psql("SELECT last_value FROM labeled_queries_id_seq")
-    const probe = await run({ query: "SELECT current_setting('transaction_read_only') || ' ' || current_setting('application_name') AS text, 'x' AS label" })
+    const seqBefore = await db.psql('SELECT last_value FROM labeled_queries_id_seq')
+    const probe = await run({
+      query:
+        "SELECT current_setting('transaction_read_only') || ' ' || current_setting('application_name') AS text, 'x' AS label",
+    })
     expect(await lines(probe.path)).toEqual([{ text: 'on modelship', label: 'x' }])
     const e = await failure(run({ query: "SELECT nextval('labeled_queries_id_seq')::text AS text, 'x' AS label" }))
     expect(e.code).toBe('CONFIG')
@@ -129,7 +150,9 @@ describe('postgres:// source', () => {
       { query: 'uno', intent: 'a' },
       { query: 'due', intent: 'b' },
     ])
-    const result = await run({ query: 'SELECT query AS text, expert_intent AS label FROM labeled_queries ORDER BY id DESC;' })
+    const result = await run({
+      query: 'SELECT query AS text, expert_intent AS label FROM labeled_queries ORDER BY id DESC;',
+    })
     expect(await lines(result.path)).toEqual([
       { text: 'due', label: 'b' },
       { text: 'uno', label: 'a' },
@@ -140,7 +163,9 @@ describe('postgres:// source', () => {
   it('rejects a query without text and label columns, naming what it returned (CONFIG)', async () => {
     const e = await failure(run({ query: 'SELECT id, query, expert_intent FROM labeled_queries' }))
     expect(e.code).toBe('CONFIG')
-    expect(e.message).toBe(`feedback.query on ${sourceIdentity(db.url)} must return columns "text" and "label"; it returned: id, query, expert_intent`)
+    expect(e.message).toBe(
+      `feedback.query on ${sourceIdentity(db.url)} must return columns "text" and "label"; it returned: id, query, expert_intent`,
+    )
     const syntax = await failure(run({ query: 'SELEC nope' }))
     expect(syntax.code).toBe('CONFIG')
     expect(syntax.message).toMatch(/feedback\.query failed on postgres:\/\/127\.0\.0\.1:\d+\/pratikoai: syntax error/)
@@ -159,7 +184,9 @@ describe('postgres:// source', () => {
     secrets.push('wr0ng:p@ss/word%', url.password)
     const e = await failure(run({ source: url.toString() }))
     expect(e.code).toBe('AUTH')
-    expect(e.message).toMatch(/^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/pratikoai rejected user "modelship": password authentication failed/)
+    expect(e.message).toMatch(
+      /^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/pratikoai rejected user "modelship": password authentication failed/,
+    )
     expect(await readdir(dir)).toEqual([])
   })
 
@@ -175,7 +202,9 @@ describe('postgres:// source', () => {
     const e = await failure(run({ source: url.toString() }))
     expect(e.code).toBe('STEP_FAILED')
     expect(e.exitCode).toBe(1)
-    expect(e.message).toBe(`cannot connect to PostgreSQL at postgres://127.0.0.1:${port}/pratikoai: connect ECONNREFUSED 127.0.0.1:${port}`)
+    expect(e.message).toBe(
+      `cannot connect to PostgreSQL at postgres://127.0.0.1:${port}/pratikoai: connect ECONNREFUSED 127.0.0.1:${port}`,
+    )
   })
 
   it('answers CONFIG for a database that does not exist', async () => {
@@ -194,7 +223,9 @@ describe('postgres:// source', () => {
   })
 
   it('stops on abort mid-stream without leaving a file', async () => {
-    await db.psql("INSERT INTO labeled_queries (query, expert_intent) SELECT 'question ' || g, 'a' FROM generate_series(1, 200000) g")
+    await db.psql(
+      "INSERT INTO labeled_queries (query, expert_intent) SELECT 'question ' || g, 'a' FROM generate_series(1, 200000) g",
+    )
     const ac = new AbortController()
     const e = await failure(run({ signal: ac.signal, onProgress: () => ac.abort() }))
     expect(e.code).toBe('INTERRUPTED')
@@ -211,13 +242,11 @@ describe('postgres:// source', () => {
     expect(await readdir(dir)).toEqual([])
   })
 
-  it(
-    'streams 1,000,000 rows with bounded memory (child process, peak RSS growth < 100 MiB)',
-    async () => {
-      await db.psql(`INSERT INTO labeled_queries (query, expert_intent, is_deleted)
+  it('streams 1,000,000 rows with bounded memory (child process, peak RSS growth < 100 MiB)', async () => {
+    await db.psql(`INSERT INTO labeled_queries (query, expert_intent, is_deleted)
         SELECT 'Come si calcola l''imposta per la pratica numero ' || g || ' del contribuente?', (ARRAY['a','b','c','d','e'])[1 + g % 5], false
         FROM generate_series(1, 1000000) AS g`)
-      const script = `
+    const script = `
         const { exportFeedback } = await import(${JSON.stringify(new URL('../pipeline/feedback/index.ts', import.meta.url).href)})
         const { readFileSync } = await import('node:fs')
         const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
@@ -227,24 +256,28 @@ describe('postgres:// source', () => {
         const r = await exportFeedback({ source: process.env.PG_URL, query: null, destPath: process.env.DEST, onProgress: (l) => lines.push(l) })
         process.stdout.write(JSON.stringify({ baseKiB: base, peakKiB: hwm(), report: r.report, lines }) + '\\n')
       `
-      const { code, stdout: out, stderr: err } = await runNodeScript(script, {
-        env: { ...process.env, PG_URL: db.url, DEST: join(dir, 'dataset.jsonl') },
-        nodeFlags: ['--import', 'tsx'],
-      })
-      expect(err).toBe('')
-      expect(code).toBe(0)
-      const r = JSON.parse(out) as { baseKiB: number; peakKiB: number; report: ExportResult['report']; lines: string[] }
-      expect(r.report.rowsRead).toBe(1_000_000)
-      expect(r.report.kept).toBe(1_000_000)
-      const growthMiB = (r.peakKiB - r.baseKiB) / 1024
-      console.log(`1M-row export: peak RSS ${(r.peakKiB / 1024).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB`)
-      expect(growthMiB).toBeLessThan(100)
-      expect(r.lines).toContain('exported 500000 rows')
-      expect(r.lines.at(-1)).toBe('exported 1000000 rows')
-      expectNoSecret(out, err)
-      const head = (await readFile(join(dir, 'dataset.jsonl'), 'utf8')).slice(0, 200)
-      expect(head.startsWith('{"text":"Come si calcola l\'imposta per la pratica numero 1 del contribuente?","label":"b"}\n')).toBe(true)
-    },
-    180_000,
-  )
+    const {
+      code,
+      stdout: out,
+      stderr: err,
+    } = await runNodeScript(script, {
+      env: { ...process.env, PG_URL: db.url, DEST: join(dir, 'dataset.jsonl') },
+      nodeFlags: ['--import', 'tsx'],
+    })
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    const r = JSON.parse(out) as { baseKiB: number; peakKiB: number; report: ExportResult['report']; lines: string[] }
+    expect(r.report.rowsRead).toBe(1_000_000)
+    expect(r.report.kept).toBe(1_000_000)
+    const growthMiB = (r.peakKiB - r.baseKiB) / 1024
+    console.log(`1M-row export: peak RSS ${(r.peakKiB / 1024).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB`)
+    expect(growthMiB).toBeLessThan(100)
+    expect(r.lines).toContain('exported 500000 rows')
+    expect(r.lines.at(-1)).toBe('exported 1000000 rows')
+    expectNoSecret(out, err)
+    const head = (await readFile(join(dir, 'dataset.jsonl'), 'utf8')).slice(0, 200)
+    expect(
+      head.startsWith('{"text":"Come si calcola l\'imposta per la pratica numero 1 del contribuente?","label":"b"}\n'),
+    ).toBe(true)
+  }, 180_000)
 })

@@ -7,10 +7,25 @@ const labels = ['chitchat', 'theoretical_definition', 'technical_research', 'cal
 
 function report(perLabel: Record<string, number>, extra: Partial<DatasetReport> = {}): DatasetReport {
   const kept = Object.values(perLabel).reduce((a, b) => a + b, 0)
-  return { source: '/ws/data/feedback.jsonl', rowsRead: kept, kept, dropped: {}, perLabel, conflicts: [], sha256: 'x'.repeat(64), ...extra }
+  return {
+    source: '/ws/data/feedback.jsonl',
+    rowsRead: kept,
+    kept,
+    dropped: {},
+    perLabel,
+    conflicts: [],
+    sha256: 'x'.repeat(64),
+    ...extra,
+  }
 }
 
-const balanced = { chitchat: 10, theoretical_definition: 12, technical_research: 9, calculator: 11, normative_reference: 10 }
+const balanced = {
+  chitchat: 10,
+  theoretical_definition: 12,
+  technical_research: 9,
+  calculator: 11,
+  normative_reference: 10,
+}
 
 describe('validateDataset', () => {
   it('passes a balanced dataset with known labels', () => {
@@ -25,7 +40,10 @@ describe('validateDataset', () => {
   })
 
   it('names each label under the minimum, including labels with no examples', () => {
-    const { errors } = validateDataset(report({ chitchat: 10, theoretical_definition: 2, technical_research: 9, calculator: 11 }), { labels, minPerLabel: 3 })
+    const { errors } = validateDataset(
+      report({ chitchat: 10, theoretical_definition: 2, technical_research: 9, calculator: 11 }),
+      { labels, minPerLabel: 3 },
+    )
     expect(errors).toEqual([
       'label theoretical_definition has 2 examples, fewer than the minimum of 3 (gates.min_per_label)',
       'label normative_reference has 0 examples, fewer than the minimum of 3 (gates.min_per_label)',
@@ -34,19 +52,33 @@ describe('validateDataset', () => {
 
   it('fails an empty dataset first, saying what was dropped', () => {
     const { errors } = validateDataset(
-      report({}, { rowsRead: 4, dropped: { empty_text: { count: 3, first: [1, 2, 3] }, duplicate: { count: 1, first: [4] } } }),
+      report(
+        {},
+        { rowsRead: 4, dropped: { empty_text: { count: 3, first: [1, 2, 3] }, duplicate: { count: 1, first: [4] } } },
+      ),
       { labels, minPerLabel: 1 },
     )
-    expect(errors[0]).toBe('the dataset from /ws/data/feedback.jsonl has no rows left of the 4 read (dropped: 3 empty text, 1 duplicate)')
+    expect(errors[0]).toBe(
+      'the dataset from /ws/data/feedback.jsonl has no rows left of the 4 read (dropped: 3 empty text, 1 duplicate)',
+    )
     expect(errors).toHaveLength(1 + labels.length)
-    expect(validateDataset(report({}), { labels, minPerLabel: 0 }).errors).toEqual(['the dataset from /ws/data/feedback.jsonl has no rows'])
+    expect(validateDataset(report({}), { labels, minPerLabel: 0 }).errors).toEqual([
+      'the dataset from /ws/data/feedback.jsonl has no rows',
+    ])
   })
 
   it('warns on class imbalance with the ratio', () => {
-    const { errors, warnings } = validateDataset(report({ ...balanced, technical_research: 61 }), { labels, minPerLabel: 1 })
+    const { errors, warnings } = validateDataset(report({ ...balanced, technical_research: 61 }), {
+      labels,
+      minPerLabel: 1,
+    })
     expect(errors).toEqual([])
-    expect(warnings).toEqual(['class imbalance: technical_research has 61 examples and chitchat 10 (ratio 6.1, above 5)'])
-    expect(validateDataset(report({ ...balanced, technical_research: 50 }), { labels, minPerLabel: 1 }).warnings).toEqual([])
+    expect(warnings).toEqual([
+      'class imbalance: technical_research has 61 examples and chitchat 10 (ratio 6.1, above 5)',
+    ])
+    expect(
+      validateDataset(report({ ...balanced, technical_research: 50 }), { labels, minPerLabel: 1 }).warnings,
+    ).toEqual([])
   })
 
   it('warns on conflicts with a count and the first texts truncated to 60 characters', () => {
@@ -64,7 +96,9 @@ describe('validateDataset', () => {
     expect(w).toContain(`"${[...long].slice(0, 59).join('')}…" (theoretical_definition, normative_reference)`)
     expect(w).toContain('"Ciao" (chitchat, technical_research)')
     expect(w).not.toContain('four')
-    expect(validateDataset(report(balanced, { conflicts: conflicts.slice(0, 1) }), { labels, minPerLabel: 1 }).warnings[0]).toMatch(/^1 text has conflicting labels/)
+    expect(
+      validateDataset(report(balanced, { conflicts: conflicts.slice(0, 1) }), { labels, minPerLabel: 1 }).warnings[0],
+    ).toMatch(/^1 text has conflicting labels/)
   })
 })
 
@@ -91,6 +125,8 @@ describe('assertValidDataset', () => {
   })
 
   it('returns the warnings when valid', () => {
-    expect(assertValidDataset(report({ ...balanced, chitchat: 100 }), { labels, minPerLabel: 1 }).warnings).toHaveLength(1)
+    expect(
+      assertValidDataset(report({ ...balanced, chitchat: 100 }), { labels, minPerLabel: 1 }).warnings,
+    ).toHaveLength(1)
   })
 })

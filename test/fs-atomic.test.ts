@@ -1,4 +1,16 @@
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -56,14 +68,21 @@ describe('writeFileAtomic', () => {
     const error = await writeFileAtomic(join(ws, 'x.yml'), 'new\n', { workspace: ws }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ModelshipError)
     expect((error as ModelshipError).exitCode).toBe(2)
-    expect((error as ModelshipError).message).toContain(`${join(ws, 'x.yml')} is a symlink to ${join(outside, 'x.yml')}`)
+    expect((error as ModelshipError).message).toContain(
+      `${join(ws, 'x.yml')} is a symlink to ${join(outside, 'x.yml')}`,
+    )
     expect(readFileSync(join(outside, 'x.yml'), 'utf8')).toBe('keep\n')
     expect(readdirSync(outside)).toEqual(['x.yml'])
     // A link inside the workspace, and an outside one when allowed, pass.
-    await expect(checkWriteTarget(join(ws, 'x.yml'), { workspace: ws, allowOutsideWorkspace: true })).resolves.toMatchObject({ isLink: true })
+    await expect(
+      checkWriteTarget(join(ws, 'x.yml'), { workspace: ws, allowOutsideWorkspace: true }),
+    ).resolves.toMatchObject({ isLink: true })
     writeFileSync(join(ws, 'y.yml'), 'y\n')
     symlinkSync('y.yml', join(ws, 'z.yml'))
-    await expect(checkWriteTarget(join(ws, 'z.yml'), { workspace: ws })).resolves.toEqual({ target: join(ws, 'y.yml'), isLink: true })
+    await expect(checkWriteTarget(join(ws, 'z.yml'), { workspace: ws })).resolves.toEqual({
+      target: join(ws, 'y.yml'),
+      isLink: true,
+    })
   })
 
   it('reports a symlink loop as bad input', async () => {

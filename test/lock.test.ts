@@ -35,7 +35,9 @@ const contender = (path: string, startAt: number, id: string): string => `
 async function race(path: string): Promise<string[]> {
   const startAt = Date.now() + 1500
   mkdirSync(dirname(path), { recursive: true })
-  const runs = await Promise.all(['a', 'b'].map((id) => runNodeScript(contender(path, startAt, id), { env: process.env })))
+  const runs = await Promise.all(
+    ['a', 'b'].map((id) => runNodeScript(contender(path, startAt, id), { env: process.env })),
+  )
   for (const id of ['a', 'b']) rmSync(`${path}.${id}.tried`, { force: true })
   return runs.map((r) => r.stdout + r.stderr).sort()
 }
@@ -52,7 +54,10 @@ describe('the lock', () => {
     const staleRace = async (trial: number): Promise<void> => {
       const path = join(dir, `stale-${trial}`, 'lock')
       mkdirSync(join(dir, `stale-${trial}`))
-      writeFileSync(path, JSON.stringify({ pid: 2 ** 22 + 777, host: hostname(), runId: 'dead', command: 'release', startedAt: 'then' }))
+      writeFileSync(
+        path,
+        JSON.stringify({ pid: 2 ** 22 + 777, host: hostname(), runId: 'dead', command: 'release', startedAt: 'then' }),
+      )
       expect(await race(path)).toEqual(['locked', 'won'])
       // no temp or set-aside files are left behind
       expect(readdirSync(join(dir, `stale-${trial}`))).toEqual([])
@@ -63,7 +68,17 @@ describe('the lock', () => {
   it('a live pid whose start time differs (pid reused by another program) is a stale holder', async () => {
     const path = join(dir, 'reused', 'lock')
     mkdirSync(join(dir, 'reused'))
-    writeFileSync(path, JSON.stringify({ pid: process.pid, pidStart: '1', host: hostname(), runId: 'old', command: 'release', startedAt: 'then' }))
+    writeFileSync(
+      path,
+      JSON.stringify({
+        pid: process.pid,
+        pidStart: '1',
+        host: hostname(),
+        runId: 'old',
+        command: 'release',
+        startedAt: 'then',
+      }),
+    )
     const warnings: string[] = []
     const lock = await acquireLock(path, { runId: 'new', command: 'test', startedAt: 'now' }, (m) => warnings.push(m))
     expect(warnings).toEqual([expect.stringContaining('taking over a stale lock: run old')])
@@ -74,15 +89,29 @@ describe('the lock', () => {
   it('a live holder with its own start time holds the lock (exit 4)', async () => {
     const path = join(dir, 'held', 'lock')
     mkdirSync(join(dir, 'held'))
-    writeFileSync(path, JSON.stringify({ pid: process.pid, pidStart: processStartTime(process.pid), host: hostname(), runId: 'r-held', command: 'release', startedAt: 'then' }))
-    const err = await acquireLock(path, { runId: 'new', command: 'test', startedAt: 'now' }, () => {}).catch((e: unknown) => e)
+    writeFileSync(
+      path,
+      JSON.stringify({
+        pid: process.pid,
+        pidStart: processStartTime(process.pid),
+        host: hostname(),
+        runId: 'r-held',
+        command: 'release',
+        startedAt: 'then',
+      }),
+    )
+    const err = await acquireLock(path, { runId: 'new', command: 'test', startedAt: 'now' }, () => {}).catch(
+      (e: unknown) => e,
+    )
     expect(err).toMatchObject({ code: 'LOCKED', exitCode: 4 })
   })
 
   it('a lock path that is a directory is a clear error (exit 2)', async () => {
     const path = join(dir, 'isdir', 'lock')
     mkdirSync(path, { recursive: true })
-    const err = await acquireLock(path, { runId: 'new', command: 'test', startedAt: 'now' }, () => {}).catch((e: unknown) => e)
+    const err = await acquireLock(path, { runId: 'new', command: 'test', startedAt: 'now' }, () => {}).catch(
+      (e: unknown) => e,
+    )
     expect(err).toMatchObject({ exitCode: 2, message: `${path}: the lock path is a directory` })
   })
 })

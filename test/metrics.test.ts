@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { labelsOfModelConfig, metricsProblem, parseClassificationReport, parseMetricsJson } from '../pipeline/model/metrics.js'
+import {
+  labelsOfModelConfig,
+  metricsProblem,
+  parseClassificationReport,
+  parseMetricsJson,
+} from '../pipeline/model/metrics.js'
 import { thresholdFailures } from '../pipeline/model/gates.js'
 
 const REPORT = `
@@ -25,14 +30,18 @@ describe('metrics', () => {
 
   it('checks the metrics.json shape', () => {
     expect(metricsProblem({ accuracy: 0.9, f1_macro: 0.8, per_class: { a: { f1: 0.8 } } })).toBeUndefined()
-    expect(metricsProblem({ accuracy: 1.2, f1_macro: 0.8, per_class: {} })).toBe('"accuracy" must be a number from 0 to 1')
+    expect(metricsProblem({ accuracy: 1.2, f1_macro: 0.8, per_class: {} })).toBe(
+      '"accuracy" must be a number from 0 to 1',
+    )
     expect(metricsProblem([])).toBe('"accuracy" must be a number from 0 to 1')
   })
 
   it('gates name the metric, its value and the bound', () => {
     const m = parseClassificationReport(REPORT, ['chitchat', 'theoretical_definition', 'calculator'])!
     const gates = { min_accuracy: 0.96, min_class_f1: 0.9, no_regression: true, min_per_label: 1, eval_set: null }
-    expect(thresholdFailures(m, gates, ['chitchat', 'theoretical_definition', 'calculator', 'normative_reference'])).toEqual([
+    expect(
+      thresholdFailures(m, gates, ['chitchat', 'theoretical_definition', 'calculator', 'normative_reference']),
+    ).toEqual([
       { metric: 'accuracy', value: 0.95, bound: 0.96, rule: 'gates.min_accuracy' },
       { metric: 'f1[theoretical_definition]', value: 0.89, bound: 0.9, rule: 'gates.min_class_f1' },
       { metric: 'f1[normative_reference]', value: 0, bound: 0.9, rule: 'gates.min_class_f1' },
@@ -42,9 +51,18 @@ describe('metrics', () => {
 
 describe('model files', () => {
   it('parseMetricsJson says what is wrong: bad JSON or the wrong shape', () => {
-    expect(parseMetricsJson('{"accuracy":0.9,"f1_macro":0.8,"per_class":{}}')).toEqual({ ok: true, metrics: { accuracy: 0.9, f1_macro: 0.8, per_class: {} } })
-    expect(parseMetricsJson('{"accuracy":')).toMatchObject({ ok: false, problem: expect.stringMatching(/^not valid JSON \(/) })
-    expect(parseMetricsJson('{"accuracy":"high"}')).toEqual({ ok: false, problem: '"accuracy" must be a number from 0 to 1' })
+    expect(parseMetricsJson('{"accuracy":0.9,"f1_macro":0.8,"per_class":{}}')).toEqual({
+      ok: true,
+      metrics: { accuracy: 0.9, f1_macro: 0.8, per_class: {} },
+    })
+    expect(parseMetricsJson('{"accuracy":')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^not valid JSON \(/),
+    })
+    expect(parseMetricsJson('{"accuracy":"high"}')).toEqual({
+      ok: false,
+      problem: '"accuracy" must be a number from 0 to 1',
+    })
   })
 
   it('labelsOfModelConfig reads id2label in id order (10 after 9)', () => {

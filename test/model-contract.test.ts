@@ -9,7 +9,16 @@ import { readMetrics } from '../pipeline/model/trainer.js'
 import { withoutAbsolutePaths } from '../pipeline/model/training-args.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { startHubServer, type HubServer } from './hub-server/index.js'
-import { cleanup, cliEnv, makeWorkspace, readJsonLines, REPO, runCli, snapshotTree, TRAINER } from './support/workspace.js'
+import {
+  cleanup,
+  cliEnv,
+  makeWorkspace,
+  readJsonLines,
+  REPO,
+  runCli,
+  snapshotTree,
+  TRAINER,
+} from './support/workspace.js'
 
 const STUB = join(REPO, 'test', 'fixtures', 'trainers', 'stub_trainer.py')
 const NO_SEED = join(REPO, 'test', 'fixtures', 'trainers', 'no_seed_trainer.py')
@@ -42,10 +51,15 @@ function filesBelow(dir: string, prefix = ''): string[] {
 
 /** Shifts the label of every `every`-th row to the next label: a model trained on it gets worse. */
 function addLabelNoise(ws: string, every: number): void {
-  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').trim().split('\n').map((l, i) => {
-    const row = JSON.parse(l) as { text: string; label: string }
-    return JSON.stringify(i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row)
-  })
+  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l, i) => {
+      const row = JSON.parse(l) as { text: string; label: string }
+      return JSON.stringify(
+        i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row,
+      )
+    })
   writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
 }
 
@@ -70,14 +84,25 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     const pushed = filesBelow(repo).filter((f) => !f.startsWith('.modelship-repo'))
     expect(pushed.sort()).toEqual(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json'])
     // The size summary of what is uploaded is printed before the upload.
-    expect(first.stdout).toMatch(/push: uploading 4 files, [\d.]+ KiB \+ README\.md to pratikoai\/intent-classifier-v1\.0/)
-    const metrics = JSON.parse(readFileSync(join(repo, 'metrics.json'), 'utf8')) as { source: string; accuracy: number; per_class: object }
+    expect(first.stdout).toMatch(
+      /push: uploading 4 files, [\d.]+ KiB \+ README\.md to pratikoai\/intent-classifier-v1\.0/,
+    )
+    const metrics = JSON.parse(readFileSync(join(repo, 'metrics.json'), 'utf8')) as {
+      source: string
+      accuracy: number
+      per_class: object
+    }
     expect(metrics.source).toBe('classification_report')
     expect(Object.keys(metrics.per_class).sort()).toEqual([...LABELS].sort())
     // No absolute local path in any pushed file; training_args.json says where relative to the model.
     for (const f of pushed) expect(readFileSync(join(repo, f), 'utf8'), f).not.toContain(ws)
     const targs = JSON.parse(readFileSync(join(repo, 'training_args.json'), 'utf8')) as Record<string, string>
-    expect([targs.output_dir, targs.output, targs.logging_dir, targs.data]).toEqual(['.', 'model', 'runs/Jan01', 'dataset.jsonl'])
+    expect([targs.output_dir, targs.output, targs.logging_dir, targs.data]).toEqual([
+      '.',
+      'model',
+      'runs/Jan01',
+      'dataset.jsonl',
+    ])
     const list = await runCli(['list', '--workspace', ws, '--json'], { env: cliEnv() })
     expect((JSON.parse(list.stdout) as Array<{ accuracy: number }>)[0]!.accuracy).toBe(metrics.accuracy)
 
@@ -86,7 +111,12 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     setConfig(ws, (c) => (c.gates = { ...c.gates, min_accuracy: 0.1, min_class_f1: 0 }))
     const second = await release(ws, cliEnv())
     expect(second.code).toBe(3)
-    expect(second.stderr).toMatch(new RegExp(`^error: rejected: accuracy 0\\.\\d{4} < ${metrics.accuracy.toFixed(4).replace('.', '\\.')} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`, 'm'))
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^error: rejected: accuracy 0\\.\\d{4} < ${metrics.accuracy.toFixed(4).replace('.', '\\.')} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`,
+        'm',
+      ),
+    )
     expect(second.stderr).toMatch(/^ {2}gate on split metrics \(each model's own test split\):$/m)
     expect(existsSync(localRepo(ws, 'pratikoai/intent-classifier-v1.1'))).toBe(false)
   }, 240_000)
@@ -95,7 +125,9 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     const ws = workspace({ trainer: { command: ['python3', STUB, 'wrong-labels'] } })
     const r = await release(ws, cliEnv())
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^error: the trained model's labels \(config\.json id2label\) are not model\.labels: missing calculator; extra math; nothing was pushed$/m)
+    expect(r.stderr).toMatch(
+      /^error: the trained model's labels \(config\.json id2label\) are not model\.labels: missing calculator; extra math; nothing was pushed$/m,
+    )
     expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
     expect(readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')).toContain('${HF_INTENT_MODEL:-mdeberta}')
   }, 120_000)
@@ -105,7 +137,12 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     const before = snapshotTree(ws)
     const r = await release(ws, cliEnv())
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(new RegExp(`^error: trainer python3 ${NO_SEED.replace(/[.]/g, '\\.')} has no --seed \\(from trainer\\.args\\.seed; not in its --help\\) \\(and 1 more problem\\)$`, 'm'))
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^error: trainer python3 ${NO_SEED.replace(/[.]/g, '\\.')} has no --seed \\(from trainer\\.args\\.seed; not in its --help\\) \\(and 1 more problem\\)$`,
+        'm',
+      ),
+    )
     expect(r.stderr).toContain(`has no --backend (from trainer.args.backend; not in its --help)`)
     expect(r.stdout + r.stderr).not.toContain('Export QA feedback [')
     expect(r.stdout + r.stderr).not.toContain('training started')
@@ -134,7 +171,7 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
 
     const again = await release(ws, cliEnv(), '--json')
     expect(again.code).toBe(0)
-    const sha = (readJsonLines<{ datasetSha256: string }>(join(ws, '.modelship', 'history.jsonl'))[0]!).datasetSha256
+    const sha = readJsonLines<{ datasetSha256: string }>(join(ws, '.modelship', 'history.jsonl'))[0]!.datasetSha256
     expect(again.stderr).toContain(`no new feedback since v1.0 (dataset ${sha.slice(0, 12)})`)
     const summary = JSON.parse(again.stdout) as { status: string; steps: Record<string, string>; modelId?: string }
     expect(summary.status).toBe('done')
@@ -162,18 +199,29 @@ describe('a fixed evaluation set (gates.eval_set + trainer.evaluate)', () => {
     expect(first.stderr).not.toMatch(/^error:/m)
     expect(first.code).toBe(0)
     expect(first.stdout).toMatch(/^gate on eval set eval\.jsonl \(\d+ rows, sha256 [0-9a-f]{12}\):$/m)
-    expect(first.stdout).toContain('note: mdeberta is a base alias, not a registry model: not scored, nothing to compare with')
-    const stored = JSON.parse(readFileSync(join(localRepo(ws), 'metrics.json'), 'utf8')) as { eval_set: { sha256: string; rows: number } }
+    expect(first.stdout).toContain(
+      'note: mdeberta is a base alias, not a registry model: not scored, nothing to compare with',
+    )
+    const stored = JSON.parse(readFileSync(join(localRepo(ws), 'metrics.json'), 'utf8')) as {
+      eval_set: { sha256: string; rows: number }
+    }
     expect(stored.eval_set.rows).toBe(Math.ceil(rows.length / 5))
     expect(readFileSync(join(localRepo(ws), 'README.md'), 'utf8')).toContain(`sha256: ${stored.eval_set.sha256}`)
-    expect(readJsonLines<{ evalSetSha256: string }>(join(ws, '.modelship', 'history.jsonl'))[0]!.evalSetSha256).toBe(stored.eval_set.sha256)
+    expect(readJsonLines<{ evalSetSha256: string }>(join(ws, '.modelship', 'history.jsonl'))[0]!.evalSetSha256).toBe(
+      stored.eval_set.sha256,
+    )
 
     // A model trained on half-mislabelled data that claims a near-perfect score on its own split.
     addLabelNoise(ws, 2)
     setConfig(ws, (c) => (c.trainer.command = ['python3', STUB, 'inflated']))
     const second = await release(ws, cliEnv())
     expect(second.code).toBe(3)
-    expect(second.stderr).toMatch(new RegExp(`^error: rejected: accuracy 0\\.\\d{4} < 0\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`, 'm'))
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^error: rejected: accuracy 0\\.\\d{4} < 0\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`,
+        'm',
+      ),
+    )
     expect(second.stderr).toMatch(/^ {2}gate on eval set eval\.jsonl/m)
     expect(second.stderr).toMatch(new RegExp(`^ {4}metric +new +${V1} +min$`, 'm'))
     expect(second.stderr).toMatch(/^ {4}f1\[calculator\] +0\.\d{4} +[01]\.\d{4} +0 +ok|✗/m)
@@ -200,11 +248,14 @@ describe('immutable versions (local registry and the Hub test server)', () => {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ id2label: { 0: 'chitchat', 1: 'calculator' } }))
       writeFileSync(join(dir, 'model.bin'), randomBytes(4096))
       expect((await runCli(['push', dir, '1.0', '--workspace', ws], { env })).code).toBe(0)
-      const before = registry === 'hf' ? server.repos.get(V1)!.commits.length : readFileSync(join(localRepo(ws), 'model.bin'))
+      const before =
+        registry === 'hf' ? server.repos.get(V1)!.commits.length : readFileSync(join(localRepo(ws), 'model.bin'))
       writeFileSync(join(dir, 'model.bin'), randomBytes(4096))
       const r = await runCli(['push', dir, '1.0', '--workspace', ws], { env })
       expect(r.code, registry).toBe(2)
-      expect(r.stderr).toMatch(/^error: pratikoai\/intent-classifier-v1\.0 already holds a model in .*versions are immutable, nothing was uploaded$/m)
+      expect(r.stderr).toMatch(
+        /^error: pratikoai\/intent-classifier-v1\.0 already holds a model in .*versions are immutable, nothing was uploaded$/m,
+      )
       if (registry === 'hf') expect(server.repos.get(V1)!.commits.length).toBe(before)
       else expect(readFileSync(join(localRepo(ws), 'model.bin')).equals(before as Buffer)).toBe(true)
     }
@@ -227,15 +278,22 @@ describe('immutable versions (local registry and the Hub test server)', () => {
     const other = await release(ws, env, '--json')
     writeFileSync(join(ws, 'feedback.jsonl'), feedback)
     expect(other.code).toBe(0)
-    const otherRun = (JSON.parse(other.stdout) as { runId: string; modelId: string })
+    const otherRun = JSON.parse(other.stdout) as { runId: string; modelId: string }
     expect(otherRun.modelId).toBe(V1)
     const files = new Map(server.repos.get(V1)!.commits.at(-1)!.files)
     const commits = server.repos.get(V1)!.commits.length
 
     const resumed = await release(ws, env, '--resume')
     expect(resumed.code).toBe(2)
-    expect(resumed.stderr).toMatch(new RegExp(`^error: ${V1} already holds a model in .*, released by run ${otherRun.runId} on \\d{4}-.*versions are immutable, nothing was uploaded$`, 'm'))
-    expect(resumed.stderr).toMatch(/^hint: start a new run \(`modelship release` without --resume\) to release under the next version; `modelship runs abandon \S+` stops this one from being resumed$/m)
+    expect(resumed.stderr).toMatch(
+      new RegExp(
+        `^error: ${V1} already holds a model in .*, released by run ${otherRun.runId} on \\d{4}-.*versions are immutable, nothing was uploaded$`,
+        'm',
+      ),
+    )
+    expect(resumed.stderr).toMatch(
+      /^hint: start a new run \(`modelship release` without --resume\) to release under the next version; `modelship runs abandon \S+` stops this one from being resumed$/m,
+    )
     expect(server.repos.get(V1)!.commits.length).toBe(commits)
     expect(new Map(server.repos.get(V1)!.commits.at(-1)!.files)).toEqual(files)
   }, 240_000)
@@ -254,7 +312,9 @@ describe('pieces (pure or on real files)', () => {
       warnings: [],
       flags: { passLabels: true },
     })
-    expect(checkHelpText(config, 'usage: train').warnings).toEqual(['`python3 train.py --help` lists no --flags: the trainer\'s flags were not checked'])
+    expect(checkHelpText(config, 'usage: train').warnings).toEqual([
+      "`python3 train.py --help` lists no --flags: the trainer's flags were not checked",
+    ])
   })
 
   it('metrics.json with only f1 per class is accepted and the card renders; a wrong shape is exit 2 naming the file', async () => {
@@ -262,16 +322,36 @@ describe('pieces (pure or on real files)', () => {
     writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { f1: 0.8 } } }))
     const { metrics } = await readMetrics(dir, '', LABELS)
     expect(metrics.f1_macro).toBe(0.8)
-    const card = renderModelCard({ modelId: V1, origin: {}, labels: LABELS, metrics, datasetSha256: 'x', runId: 'r', createdAt: 't' })
+    const card = renderModelCard({
+      modelId: V1,
+      origin: {},
+      labels: LABELS,
+      metrics,
+      datasetSha256: 'x',
+      runId: 'r',
+      createdAt: 't',
+    })
     expect(card).toContain('| chitchat | - | - | 0.8000 | - |')
-    writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { precision: 0.8 } } }))
+    writeFileSync(
+      join(dir, 'metrics.json'),
+      JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { precision: 0.8 } } }),
+    )
     const err = await readMetrics(dir, '', LABELS).catch((e: { exitCode: number; message: string }) => e)
-    expect(err).toMatchObject({ exitCode: 2, message: `${join(dir, 'metrics.json')}: per_class.chitchat.f1 must be a number from 0 to 1` })
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message: `${join(dir, 'metrics.json')}: per_class.chitchat.f1 must be a number from 0 to 1`,
+    })
   })
 
   it('withoutAbsolutePaths: inside the model folder → relative, elsewhere → the file name', () => {
-    expect(withoutAbsolutePaths({ a: '/m/x', b: ['/m/runs/y', '/data/d.jsonl'], c: 'bert-base', d: 3, e: '/m' }, '/m')).toEqual({
-      a: 'x', b: ['runs/y', 'd.jsonl'], c: 'bert-base', d: 3, e: '.',
+    expect(
+      withoutAbsolutePaths({ a: '/m/x', b: ['/m/runs/y', '/data/d.jsonl'], c: 'bert-base', d: 3, e: '/m' }, '/m'),
+    ).toEqual({
+      a: 'x',
+      b: ['runs/y', 'd.jsonl'],
+      c: 'bert-base',
+      d: 3,
+      e: '.',
     })
   })
 })

@@ -24,7 +24,8 @@ afterAll(() => {
 })
 
 const registryHolds = (name: string): boolean => {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [e.name, ...walk(join(d, e.name))] : []))
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [e.name, ...walk(join(d, e.name))] : []))
   try {
     return walk(join(ws, '.modelship', 'registry')).includes(name)
   } catch {
@@ -48,7 +49,7 @@ function person(answers: string[], onAsk?: () => void) {
   return { shown, prompter }
 }
 
-const noop = (): void => {}
+const _noop = (): void => {}
 const signal = new AbortController().signal
 
 describe('prompts with the facts', () => {
@@ -58,19 +59,26 @@ describe('prompts with the facts', () => {
     expect(promptsAllowed({ tty: false, env: {} })).toBe(false)
     expect(promptsAllowed({ tty: true, env: { CI: 'false' } })).toBe(true)
     const ask = vi.fn(async () => 'n')
-    return expect(createPrompter({ yes: true, tty: true, env: {}, ask }).confirm(['x'], 'Go?')).resolves.toBe(true).then(() => expect(ask).not.toHaveBeenCalled())
+    return expect(createPrompter({ yes: true, tty: true, env: {}, ask }).confirm(['x'], 'Go?'))
+      .resolves.toBe(true)
+      .then(() => expect(ask).not.toHaveBeenCalled())
   })
 
   it('release: a "no" after gate and version stops before push; nothing pushed, files unchanged', async () => {
     const before = readFileSync(join(ws, 'docker-compose.staging.yml'), 'utf8')
     const { shown, prompter } = person(['n'])
     const run = releaseCommand({ workspace: ws, env: 'staging', deploy: false }, signal, { prompter })
-    const error = await run.then(() => undefined, (e: unknown) => e)
+    const error = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(isModelshipError(error) && error.code).toBe('INTERRUPTED')
     expect(String((error as Error).message)).toContain('declined before push: nothing was pushed')
     expect(registryHolds('intent-classifier-v1.0')).toBe(false)
     expect(readFileSync(join(ws, 'docker-compose.staging.yml'), 'utf8')).toBe(before)
-    expect(shown.filter((l) => l.startsWith('? '))).toEqual(['? Push acme/intent-classifier-v1.0 and release it to staging? [y/N] '])
+    expect(shown.filter((l) => l.startsWith('? '))).toEqual([
+      '? Push acme/intent-classifier-v1.0 and release it to staging? [y/N] ',
+    ])
   })
 
   it('release: the question comes before push and shows the model id, the gate table and the compose diff', async () => {
@@ -81,7 +89,12 @@ describe('prompts with the facts', () => {
     expect(pushedWhenAsked).toBe(false)
     expect(registryHolds('intent-classifier-v1.0')).toBe(true)
     const text = shown.join('')
-    const order = ['Release acme/intent-classifier-v1.0 to staging (now: acme/intent-classifier-v1.3)', 'METRIC', 'compose diff:', '? Push']
+    const order = [
+      'Release acme/intent-classifier-v1.0 to staging (now: acme/intent-classifier-v1.3)',
+      'METRIC',
+      'compose diff:',
+      '? Push',
+    ]
     const positions = order.map((s) => text.indexOf(s))
     expect(positions.every((p) => p >= 0)).toBe(true)
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
@@ -102,10 +115,14 @@ describe('prompts with the facts', () => {
     expect(text).toContain('+HF_INTENT_MODEL=acme/intent-classifier-v1.0')
     expect(text).toContain('files only: nothing is redeployed')
     expect(text).toContain('? Promote production to acme/intent-classifier-v1.0? [y/N] ')
-    expect(['docker-compose.production.yml', '.env.production'].map((f) => readFileSync(join(ws, f), 'utf8'))).toEqual(files)
+    expect(['docker-compose.production.yml', '.env.production'].map((f) => readFileSync(join(ws, f), 'utf8'))).toEqual(
+      files,
+    )
 
     const yes = person(['y'])
-    expect(await promoteCommand('1.0', { workspace: ws, env: 'production' }, signal, { prompter: yes.prompter })).toBe(0)
+    expect(await promoteCommand('1.0', { workspace: ws, env: 'production' }, signal, { prompter: yes.prompter })).toBe(
+      0,
+    )
     expect(readFileSync(join(ws, '.env.production'), 'utf8')).toContain('HF_INTENT_MODEL=acme/intent-classifier-v1.0')
   })
 })

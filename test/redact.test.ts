@@ -3,7 +3,11 @@ import { createRedactor, redactDeep, redactorForEnv } from '../pipeline/secrets/
 
 describe('redaction', () => {
   it('masks known values, URL passwords, bearer tokens and hf_ tokens', () => {
-    const r = redactorForEnv({ HF_TOKEN: 'hf_secretvalue123', DATABASE_URL: 'postgres://u:p%40ss@db/x', FEEDBACK_API_TOKEN: 'tok-abc-123' })
+    const r = redactorForEnv({
+      HF_TOKEN: 'hf_secretvalue123',
+      DATABASE_URL: 'postgres://u:p%40ss@db/x',
+      FEEDBACK_API_TOKEN: 'tok-abc-123',
+    })
     expect(r('token hf_secretvalue123 and tok-abc-123')).toBe('token *** and ***')
     expect(r('connect postgres://u:p%40ss@db/x failed; password p@ss')).toBe('connect *** failed; password ***')
     expect(r('connect postgres://u:p%40ss@db2/y')).toBe('connect postgres://u:***@db2/y')
@@ -14,6 +18,9 @@ describe('redaction', () => {
 
   it('redacts deeply, keeping structure', () => {
     const r = createRedactor(['s3cr3t!'])
-    expect(redactDeep({ a: ['x s3cr3t! y', 1, null], b: { c: 's3cr3t!' } }, r)).toEqual({ a: ['x *** y', 1, null], b: { c: '***' } })
+    expect(redactDeep({ a: ['x s3cr3t! y', 1, null], b: { c: 's3cr3t!' } }, r)).toEqual({
+      a: ['x *** y', 1, null],
+      b: { c: '***' },
+    })
   })
 })

@@ -28,8 +28,18 @@ async function startServer(opts: HubServerOptions = {}): Promise<HubServer> {
   server.addToken(READER, { user: 'bob', orgs: [{ name: ORG, role: 'write' }], role: 'read' })
   server.addToken(OUTSIDER, { user: 'mallory', orgs: [] })
   server.addToken(ORG_READER, { user: 'carol', orgs: [{ name: ORG, role: 'read' }] })
-  server.addToken(FINE_READ, { user: 'dave', orgs: [{ name: ORG, role: 'admin' }], role: 'fineGrained', scoped: [{ entity: ORG, permissions: ['repo.content.read'] }] })
-  server.addToken(FINE_WRITE, { user: 'erin', orgs: [{ name: ORG, role: 'write' }], role: 'fineGrained', scoped: [{ entity: ORG, permissions: ['repo.content.read', 'repo.write'] }] })
+  server.addToken(FINE_READ, {
+    user: 'dave',
+    orgs: [{ name: ORG, role: 'admin' }],
+    role: 'fineGrained',
+    scoped: [{ entity: ORG, permissions: ['repo.content.read'] }],
+  })
+  server.addToken(FINE_WRITE, {
+    user: 'erin',
+    orgs: [{ name: ORG, role: 'write' }],
+    role: 'fineGrained',
+    scoped: [{ entity: ORG, permissions: ['repo.content.read', 'repo.write'] }],
+  })
   onTestFinished(() => server.close())
   return server
 }
@@ -68,7 +78,13 @@ const smallModel = () => ({
 })
 
 function request(modelId: string, dir: string, over: Partial<PushRequest> = {}): PushRequest {
-  return { modelId, dir, extraFiles: [{ path: 'README.md', content: `# ${modelId}\n` }], commitMessage: `Add ${modelId}`, ...over }
+  return {
+    modelId,
+    dir,
+    extraFiles: [{ path: 'README.md', content: `# ${modelId}\n` }],
+    commitMessage: `Add ${modelId}`,
+    ...over,
+  }
 }
 
 /** The ModelshipError a promise rejects with; fails the test when it resolves or throws something else. */
@@ -119,8 +135,23 @@ describe('hf registry against a Hub-compatible server', () => {
     }
 
     const listed = await registry.listModels()
-    expect(listed).toEqual([{ id, version: { major: 1, minor: 0 }, private: true, createdAt: expect.any(String), lastModified: expect.any(String) }])
-    const id2 = modelIdFor(ORG, PREFIX, nextVersion(listed.map((m) => m.version), 'minor'))
+    expect(listed).toEqual([
+      {
+        id,
+        version: { major: 1, minor: 0 },
+        private: true,
+        createdAt: expect.any(String),
+        lastModified: expect.any(String),
+      },
+    ])
+    const id2 = modelIdFor(
+      ORG,
+      PREFIX,
+      nextVersion(
+        listed.map((m) => m.version),
+        'minor',
+      ),
+    )
     expect(id2).toBe('acme/intent-classifier-v1.1')
     await registry.push(request(id2, dir))
     expect((await registry.listModels()).map((m) => m.id)).toEqual([id, id2])
@@ -128,17 +159,41 @@ describe('hf registry against a Hub-compatible server', () => {
 
   it('orders v1.9 before v1.10, ignores names that are not versions, and follows Link pagination', async () => {
     const server = await startServer({ pageSize: 2 })
-    for (const name of ['v1.10', 'v1.9', 'test', 'v1', 'v1.2', 'v2.0-rc', 'v0.3']) server.seedRepo(`${ORG}/${PREFIX}-${name}`, { private: name !== 'v1.2' })
+    for (const name of ['v1.10', 'v1.9', 'test', 'v1', 'v1.2', 'v2.0-rc', 'v0.3'])
+      server.seedRepo(`${ORG}/${PREFIX}-${name}`, { private: name !== 'v1.2' })
     server.seedRepo(`other/${PREFIX}-v9.0`)
     server.seedRepo(`${ORG}/sentiment-v1.0`)
     server.seedRepo(`${ORG}/${PREFIX}x-v5.0`)
     const { registry } = registryFor(server)
     const models = await registry.listModels()
-    expect(models.map((m) => m.id)).toEqual([`${ORG}/${PREFIX}-v0.3`, `${ORG}/${PREFIX}-v1.2`, `${ORG}/${PREFIX}-v1.9`, `${ORG}/${PREFIX}-v1.10`])
+    expect(models.map((m) => m.id)).toEqual([
+      `${ORG}/${PREFIX}-v0.3`,
+      `${ORG}/${PREFIX}-v1.2`,
+      `${ORG}/${PREFIX}-v1.9`,
+      `${ORG}/${PREFIX}-v1.10`,
+    ])
     expect(models.map((m) => m.private)).toEqual([true, false, true, true])
     expect(server.stats.requests.list).toBeGreaterThanOrEqual(4)
-    expect(modelIdFor(ORG, PREFIX, nextVersion(models.map((m) => m.version), 'minor'))).toBe(`${ORG}/${PREFIX}-v1.11`)
-    expect(modelIdFor(ORG, PREFIX, nextVersion(models.map((m) => m.version), 'major'))).toBe(`${ORG}/${PREFIX}-v2.0`)
+    expect(
+      modelIdFor(
+        ORG,
+        PREFIX,
+        nextVersion(
+          models.map((m) => m.version),
+          'minor',
+        ),
+      ),
+    ).toBe(`${ORG}/${PREFIX}-v1.11`)
+    expect(
+      modelIdFor(
+        ORG,
+        PREFIX,
+        nextVersion(
+          models.map((m) => m.version),
+          'major',
+        ),
+      ),
+    ).toBe(`${ORG}/${PREFIX}-v2.0`)
   })
 
   it('refuses an existing public repo and uploads nothing', async () => {
@@ -184,7 +239,7 @@ describe('hf registry against a Hub-compatible server', () => {
   it('refuses a missing token or one without the hf_ prefix before sending anything', async () => {
     const server = await startServer()
     const dir = await modelDir(smallModel())
-    const noPrefix = 'abc_' + WRITER.slice(3)
+    const noPrefix = `abc_${WRITER.slice(3)}`
     for (const token of [undefined, '', noPrefix]) {
       const { registry } = registryFor(server, { token })
       const a = await rejection(registry.checkAccess())
@@ -269,7 +324,8 @@ describe('hf registry against a Hub-compatible server', () => {
     const second = await registry.push(request(id, dir, ownRun))
     expect(second).toEqual(first)
     expect(server.stats.commits).toBe(1)
-    for (const e of ['preupload', 'batch', 'upload', 'commit'] as const) expect(server.stats.requests[e]).toBe(before[e])
+    for (const e of ['preupload', 'batch', 'upload', 'commit'] as const)
+      expect(server.stats.requests[e]).toBe(before[e])
     expect(logs.join('\n')).toContain('nothing to upload')
 
     // A changed file (same size) is detected by its hash; the same run (a retrain on --resume) may replace it.
@@ -283,7 +339,9 @@ describe('hf registry against a Hub-compatible server', () => {
     const server = await startServer()
     const { registry } = registryFor(server)
     const id = `${ORG}/${PREFIX}-v1.0`
-    const first = await registry.push(request(id, await modelDir(smallModel()), { commitMessage: `modelship: ${id} (run r1)` }))
+    const first = await registry.push(
+      request(id, await modelDir(smallModel()), { commitMessage: `modelship: ${id} (run r1)` }),
+    )
     const other = await modelDir({ ...smallModel(), 'config.json': '{"other":true}' })
     const before = { ...server.stats.requests }
     const byRun = await rejection(registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)` })))
@@ -297,14 +355,22 @@ describe('hf registry against a Hub-compatible server', () => {
     const manual = await rejection(registry.push(request(id, other, { commitMessage: `modelship push: ${id}` })))
     expect(manual.code).toBe('BAD_INPUT')
     const stale = await rejection(
-      registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)`, replaces: { ...first, commit: 'f'.repeat(40) } })),
+      registry.push(
+        request(id, other, {
+          commitMessage: `modelship: ${id} (run r2)`,
+          replaces: { ...first, commit: 'f'.repeat(40) },
+        }),
+      ),
     )
     expect(stale.code).toBe('BAD_INPUT')
-    for (const e of ['preupload', 'batch', 'upload', 'part', 'commit'] as const) expect(server.stats.requests[e]).toBe(before[e])
+    for (const e of ['preupload', 'batch', 'upload', 'part', 'commit'] as const)
+      expect(server.stats.requests[e]).toBe(before[e])
     expect(server.repos.get(id)?.commits.at(-1)?.oid).toBe(first.commit)
 
     // The run that recorded this push may replace it (its reserved version, retrained on --resume).
-    const replaced = await registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r3)`, replaces: first }))
+    const replaced = await registry.push(
+      request(id, other, { commitMessage: `modelship: ${id} (run r3)`, replaces: first }),
+    )
     expect(replaced.commit).not.toBe(first.commit)
     expect(await registry.readFile(id, 'config.json')).toBe('{"other":true}')
   })
@@ -324,7 +390,9 @@ describe('hf registry against a Hub-compatible server', () => {
 
     server.setFailures({ status: { endpoint: 'batch', status: 502, count: 100 } })
     const before = server.stats.requests.batch
-    const err = await rejection(registryFor(server, { retries: 2 }).registry.push(request(`${ORG}/${PREFIX}-v1.2`, dir)))
+    const err = await rejection(
+      registryFor(server, { retries: 2 }).registry.push(request(`${ORG}/${PREFIX}-v1.2`, dir)),
+    )
     expect(err.code).toBe('STEP_FAILED')
     expect(err.message).toContain('502')
     expect(err.message).toContain(`${ORG}/${PREFIX}-v1.2`)
@@ -362,7 +430,12 @@ describe('hf registry against a Hub-compatible server', () => {
     expect(await registry.readFile(`${ORG}/nope`, 'config.json')).toBeUndefined()
     expect(await registry.readManifest(id)).toEqual(record.manifest)
     expect(await registry.readManifest(`${ORG}/nope`)).toBeUndefined()
-    expect(await registry.getModel(id)).toEqual({ id, version: { major: 1, minor: 0 }, private: true, lastModified: expect.any(String) })
+    expect(await registry.getModel(id)).toEqual({
+      id,
+      version: { major: 1, minor: 0 },
+      private: true,
+      lastModified: expect.any(String),
+    })
     expect(await registry.getModel(`${ORG}/nope`)).toBeUndefined()
     // A private repo of another org is invisible, like a missing one.
     server.seedRepo(`other/${PREFIX}-v1.0`, { private: true, files: { 'config.json': '{}' } })
@@ -384,7 +457,9 @@ describe('hf registry against a Hub-compatible server', () => {
     expect(`${p401.message} ${p401.hint}`).not.toContain(unknown)
     expect(u.logs.join('\n')).not.toContain(unknown)
 
-    const e403 = await rejection(registryFor(server, { token: OUTSIDER }).registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir)))
+    const e403 = await rejection(
+      registryFor(server, { token: OUTSIDER }).registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir)),
+    )
     expect(e403.code).toBe('AUTH')
     expect(e403.message).toContain('403')
     expect(e403.message).toContain(`${ORG}/${PREFIX}-v1.0`)
@@ -473,7 +548,9 @@ describe('hf registry: streamed multipart uploads, Ctrl-C, model files only, rea
         ctrlC.abort()
       }
     }
-    const err = await rejection(registryFor(server).registry.push(request(id, dir, { signal: ctrlC.signal, onProgress })))
+    const err = await rejection(
+      registryFor(server).registry.push(request(id, dir, { signal: ctrlC.signal, onProgress })),
+    )
     expect(err.code).toBe('INTERRUPTED')
     expect(err.exitCode).toBe(130)
     expect(Date.now() - abortedAt).toBeLessThan(1000)
@@ -512,8 +589,15 @@ describe('hf registry: streamed multipart uploads, Ctrl-C, model files only, rea
       { path: 'model.safetensors', size: 1024 },
       { path: 'tokenizer/vocab.txt', size: 1 },
     ])
-    const record = await registryFor(server).registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { exclude: ['*.log', 'eval/'] }))
-    expect(Object.keys(record.manifest).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.txt'])
+    const record = await registryFor(server).registry.push(
+      request(`${ORG}/${PREFIX}-v1.0`, dir, { exclude: ['*.log', 'eval/'] }),
+    )
+    expect(Object.keys(record.manifest).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'model.safetensors',
+      'tokenizer/vocab.txt',
+    ])
     expect([...(server.repos.get(`${ORG}/${PREFIX}-v1.0`)?.commits.at(-1)?.files.keys() ?? [])].sort()).toEqual([
       '.gitattributes',
       'README.md',
@@ -560,17 +644,31 @@ describe('resolveHfToken', () => {
       '/hfhome/token': 'hf_fromhome\n',
       '/home/u/.cache/huggingface/token': 'hf_fromcache\n',
     })
-    expect(resolveHfToken({ HF_TOKEN: 'hf_env', HF_TOKEN_PATH: '/secrets/hf', HOME: home }, all)).toEqual({ token: 'hf_env', source: 'HF_TOKEN' })
+    expect(resolveHfToken({ HF_TOKEN: 'hf_env', HF_TOKEN_PATH: '/secrets/hf', HOME: home }, all)).toEqual({
+      token: 'hf_env',
+      source: 'HF_TOKEN',
+    })
     expect(resolveHfToken({ HF_TOKEN_PATH: '/secrets/hf', HF_HOME: '/hfhome', HOME: home }, all)).toEqual({
       token: 'hf_frompath',
       source: 'the file /secrets/hf (HF_TOKEN_PATH)',
     })
-    expect(resolveHfToken({ HF_HOME: '/hfhome', HOME: home }, all)).toEqual({ token: 'hf_fromhome', source: 'the file /hfhome/token (HF_HOME)' })
+    expect(resolveHfToken({ HF_HOME: '/hfhome', HOME: home }, all)).toEqual({
+      token: 'hf_fromhome',
+      source: 'the file /hfhome/token (HF_HOME)',
+    })
     const fromCache = resolveHfToken({ HOME: home }, all)
-    expect(fromCache).toEqual({ token: 'hf_fromcache', source: 'the file /home/u/.cache/huggingface/token (saved by hf auth login)' })
+    expect(fromCache).toEqual({
+      token: 'hf_fromcache',
+      source: 'the file /home/u/.cache/huggingface/token (saved by hf auth login)',
+    })
     expect(fromCache?.source).not.toContain('hf_fromcache')
     // Missing or empty files fall through to the next place; nothing anywhere is undefined.
-    expect(resolveHfToken({ HF_TOKEN: '', HF_TOKEN_PATH: '/nope', HF_HOME: '/empty', HOME: home }, files({ '/empty/token': '\n' }))).toBeUndefined()
+    expect(
+      resolveHfToken(
+        { HF_TOKEN: '', HF_TOKEN_PATH: '/nope', HF_HOME: '/empty', HOME: home },
+        files({ '/empty/token': '\n' }),
+      ),
+    ).toBeUndefined()
     expect(resolveHfToken({ HF_TOKEN_PATH: '/nope', HOME: home }, all)?.token).toBe('hf_fromcache')
   })
 })

@@ -43,7 +43,9 @@ describe('local registry', () => {
     expect(await readFile(join(root, 'acme', 'intent-classifier-v1.0', 'model.bin'), 'utf8')).toBe('W'.repeat(1000))
     expect(await registry.readFile(ID, '.cache/junk')).toBeUndefined()
     expect(await registry.push(req)).toEqual(first)
-    expect((await registry.listModels()).map((m) => [m.id, m.private, m.createdAt])).toEqual([[ID, true, '2026-01-01T00:00:00.000Z']])
+    expect((await registry.listModels()).map((m) => [m.id, m.private, m.createdAt])).toEqual([
+      [ID, true, '2026-01-01T00:00:00.000Z'],
+    ])
   })
 
   it('leaves training leftovers and trainer.exclude globs out, like the Hub backend', async () => {
@@ -59,21 +61,39 @@ describe('local registry', () => {
       'a.tmp': 'x',
       'train.log': 'x',
     })
-    const record = await registryAt(root).push({ modelId: ID, dir, extraFiles: [], commitMessage: 'm', exclude: ['*.log'] })
+    const record = await registryAt(root).push({
+      modelId: ID,
+      dir,
+      extraFiles: [],
+      commitMessage: 'm',
+      exclude: ['*.log'],
+    })
     expect(Object.keys(record.manifest).sort()).toEqual(['config.json', 'model.safetensors'])
   })
 
   it('versions are immutable: only the same run (its message or its replaces record) may replace a pushed version', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ms-local-reg-'))
     const registry = registryAt(root)
-    const first = await registry.push({ modelId: ID, dir: await folder({ 'config.json': '1' }), extraFiles: [], commitMessage: `modelship: ${ID} (run r1)` })
+    const first = await registry.push({
+      modelId: ID,
+      dir: await folder({ 'config.json': '1' }),
+      extraFiles: [],
+      commitMessage: `modelship: ${ID} (run r1)`,
+    })
     const other = await folder({ 'config.json': '2' })
-    const e = await registry.push({ modelId: ID, dir: other, extraFiles: [], commitMessage: `modelship: ${ID} (run r2)` }).catch((x: unknown) => x)
+    const e = await registry
+      .push({ modelId: ID, dir: other, extraFiles: [], commitMessage: `modelship: ${ID} (run r2)` })
+      .catch((x: unknown) => x)
     expect(e).toBeInstanceOf(ModelshipError)
     expect((e as ModelshipError).exitCode).toBe(2)
     expect((e as ModelshipError).message).toContain('released by run r1 on 2026-01-01T00:00:00.000Z')
     expect(await registry.readFile(ID, 'config.json')).toBe('1')
-    const again = await registry.push({ modelId: ID, dir: other, extraFiles: [], commitMessage: `modelship: ${ID} (run r1)` })
+    const again = await registry.push({
+      modelId: ID,
+      dir: other,
+      extraFiles: [],
+      commitMessage: `modelship: ${ID} (run r1)`,
+    })
     expect(again.commit).not.toBe(first.commit)
     const replaced = await registry.push({
       modelId: ID,
@@ -88,10 +108,16 @@ describe('local registry', () => {
 
   it('masks a secret inside a file name in progress events and registry metadata', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ms-local-reg-'))
-    const secret = 'hf_' + 'S'.repeat(20)
+    const secret = `hf_${'S'.repeat(20)}`
     const dir = await folder({ 'config.json': '{}', [`w-${secret}.bin`]: 'w' })
     const files: string[] = []
-    const record = await registryAt(root, secret).push({ modelId: ID, dir, extraFiles: [], commitMessage: 'm', onProgress: (p) => files.push(p.file) })
+    const record = await registryAt(root, secret).push({
+      modelId: ID,
+      dir,
+      extraFiles: [],
+      commitMessage: 'm',
+      onProgress: (p) => files.push(p.file),
+    })
     const meta = await readFile(join(root, 'acme', 'intent-classifier-v1.0', '.modelship-repo.json'), 'utf8')
     expect(JSON.stringify([files, record, meta])).not.toContain(secret)
     expect(files).toContain('w-***.bin')

@@ -13,13 +13,19 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!()
 })
 
-async function setup(lfsThreshold?: number): Promise<{ ws: string; hub: HubServer; env: (token?: string) => Record<string, string> }> {
+async function setup(
+  lfsThreshold?: number,
+): Promise<{ ws: string; hub: HubServer; env: (token?: string) => Record<string, string> }> {
   const hub = await startHubServer({ pageSize: 2, ...(lfsThreshold ? { lfsThreshold } : {}) })
   hub.addToken(WRITER, { user: 'alice', orgs: [{ name: 'pratikoai', role: 'write' }] })
   hub.addToken(READER, { user: 'bob', orgs: [{ name: 'pratikoai', role: 'write' }], role: 'read' })
   const ws = makeWorkspace({ config: { registry: 'hf', deploy: { mode: 'none' } } })
   const shim = createDockerShim()
-  cleanups.push(() => hub.close(), () => cleanup(ws), () => shim.cleanup())
+  cleanups.push(
+    () => hub.close(),
+    () => cleanup(ws),
+    () => shim.cleanup(),
+  )
   return { ws, hub, env: (token = WRITER) => cliEnv({ ...shim.env, HF_ENDPOINT: hub.url, HF_TOKEN: token }) }
 }
 
@@ -34,10 +40,14 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     const repo = hub.repos.get('pratikoai/intent-classifier-v1.0')!
     expect(repo.private).toBe(true)
     const files = [...repo.commits.at(-1)!.files.keys()].sort()
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json']))
+    expect(files).toEqual(
+      expect.arrayContaining(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json']),
+    )
     expect(repo.commits.filter((c) => c.title.startsWith('modelship'))).toHaveLength(1)
     // Upload progress is shown per file and in total: percent, rate, ETA.
-    expect(first.stdout).toMatch(/^› uploading model\.json: 100% of [\d.]+ KiB, [\d.–]+ (MiB|KiB)\/s, done · total \d+% of [\d.]+ KiB, /m)
+    expect(first.stdout).toMatch(
+      /^› uploading model\.json: 100% of [\d.]+ KiB, [\d.–]+ (MiB|KiB)\/s, done · total \d+% of [\d.]+ KiB, /m,
+    )
 
     // The same data again releases only with --force (nothing new otherwise).
     expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env: env() })).code).toBe(0)
@@ -45,7 +55,13 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
 
     const list = await runCli(['list', '--workspace', ws, '--json'], { env: env() })
     expect(list.code).toBe(0)
-    const rows = JSON.parse(list.stdout) as Array<{ id: string; version: string; private: boolean; accuracy: number; environments: string[] }>
+    const rows = JSON.parse(list.stdout) as Array<{
+      id: string
+      version: string
+      private: boolean
+      accuracy: number
+      environments: string[]
+    }>
     expect(rows.map((r) => [r.id, r.version, r.private, r.environments])).toEqual([
       ['pratikoai/intent-classifier-v1.1', 'v1.1', true, ['production']],
       ['pratikoai/intent-classifier-v1.0', 'v1.0', true, []],
@@ -83,7 +99,9 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     const { ws, env } = await setup()
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env: env(READER) })
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^error: HF_TOKEN of bob is read-only \(token role: read\); pushing models to pratikoai needs write access$/m)
+    expect(r.stderr).toMatch(
+      /^error: HF_TOKEN of bob is read-only \(token role: read\); pushing models to pratikoai needs write access$/m,
+    )
     expect(r.stdout + r.stderr).not.toContain('Train model')
     noToken(r.stderr)
   })
@@ -103,7 +121,9 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
     const commits = hub.repos.get('pratikoai/intent-classifier-v1.10')!.commits.length
     expect((await runCli(['push', dir, '1.10', '--workspace', ws], { env: env() })).code).toBe(0)
     expect(hub.repos.get('pratikoai/intent-classifier-v1.10')!.commits.length).toBe(commits)
-    const rows = JSON.parse((await runCli(['list', '--workspace', ws, '--json'], { env: env() })).stdout) as Array<{ version: string }>
+    const rows = JSON.parse((await runCli(['list', '--workspace', ws, '--json'], { env: env() })).stdout) as Array<{
+      version: string
+    }>
     expect(rows.map((r) => r.version)).toEqual(['v1.10', 'v1.9'])
     const refused = await runCli(['push', join(ws, 'nothing-here'), '1.11', '--workspace', ws], { env: env() })
     expect(refused.code).toBe(2)

@@ -12,23 +12,34 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!()
 })
 
-function setup(opts: Parameters<typeof makeWorkspace>[0] = {}, shimOpts: Parameters<typeof createDockerShim>[0] = {}): { ws: string; shim: DockerShim; env: Record<string, string> } {
+function setup(
+  opts: Parameters<typeof makeWorkspace>[0] = {},
+  shimOpts: Parameters<typeof createDockerShim>[0] = {},
+): { ws: string; shim: DockerShim; env: Record<string, string> } {
   const ws = makeWorkspace(opts)
   const shim = createDockerShim(shimOpts)
-  cleanups.push(() => cleanup(ws), () => shim.cleanup())
+  cleanups.push(
+    () => cleanup(ws),
+    () => shim.cleanup(),
+  )
   return { ws, shim, env: cliEnv(shim.env) }
 }
 
-const release = (ws: string, env: Record<string, string>, ...flags: string[]) => runCli(['release', '--workspace', ws, '--yes', ...flags], { env })
-
+const release = (ws: string, env: Record<string, string>, ...flags: string[]) =>
+  runCli(['release', '--workspace', ws, '--yes', ...flags], { env })
 
 const LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
 /** Gives every `every`-th row of the workspace's feedback a wrong label: the model trained on it gets worse. */
 function addLabelNoise(ws: string, every: number): void {
-  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').trim().split('\n').map((l, i) => {
-    const row = JSON.parse(l) as { text: string; label: string }
-    return JSON.stringify(i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row)
-  })
+  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l, i) => {
+      const row = JSON.parse(l) as { text: string; label: string }
+      return JSON.stringify(
+        i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row,
+      )
+    })
   writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
 }
 
@@ -52,14 +63,24 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     const r = await release(ws, env, '--json')
     expect(r.stderr).not.toMatch(/^error:/m)
     expect(r.code).toBe(0)
-    const summary = JSON.parse(r.stdout) as { modelId: string; status: string; runId: string; datasetSha256: string; steps: Record<string, string> }
+    const summary = JSON.parse(r.stdout) as {
+      modelId: string
+      status: string
+      runId: string
+      datasetSha256: string
+      steps: Record<string, string>
+    }
     expect(summary).toMatchObject({ modelId: V1, status: 'done' })
     // every step ran; publish is for deploy.mode image only
-    expect(summary.steps).toEqual(Object.fromEntries(Object.keys(summary.steps).map((n) => [n, n === 'publish' ? 'skipped' : 'done'])))
+    expect(summary.steps).toEqual(
+      Object.fromEntries(Object.keys(summary.steps).map((n) => [n, n === 'publish' ? 'skipped' : 'done'])),
+    )
 
     // Only the value's characters changed in the edited file.
     const after = readFileSync(join(ws, PROD), 'utf8')
-    expect(after).toBe(before.replace('HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}', `HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}`))
+    expect(after).toBe(
+      before.replace('HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}', `HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}`),
+    )
 
     const runDir = join(ws, '.modelship', 'runs', summary.runId)
     const dataset = readFileSync(join(runDir, 'dataset.jsonl'), 'utf8').trim().split('\n')
@@ -76,14 +97,27 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     for (const f of ['config.json', 'metrics.json', 'model.json']) expect(existsSync(join(repo, f)), f).toBe(true)
 
     const names = shim.calls().map((c) => c.argv.join(' '))
-    expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`)
-    expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
+    expect(names).toContain(
+      `compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`,
+    )
+    expect(names).toContain(
+      `compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`,
+    )
     expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} ps --format json app`)
     expect(shim.container('app')?.model).toBe(V1)
 
     const history = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
     expect(history).toHaveLength(1)
-    expect(history[0]).toMatchObject({ action: 'release', env: 'production', from: 'mdeberta', to: V1, outcome: 'success', runId: summary.runId, deployed: true, datasetSha256: summary.datasetSha256 })
+    expect(history[0]).toMatchObject({
+      action: 'release',
+      env: 'production',
+      from: 'mdeberta',
+      to: V1,
+      outcome: 'success',
+      runId: summary.runId,
+      deployed: true,
+      datasetSha256: summary.datasetSha256,
+    })
     expect(history[0]!.metrics!.accuracy).toBeGreaterThan(0.9)
     const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { status: string }
     expect(state.status).toBe('done')
@@ -100,9 +134,14 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
 
     // Drop the calculator label: from now on the model has four classes.
     const labels = ['chitchat', 'theoretical_definition', 'technical_research', 'normative_reference']
-    const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8').split('\n').filter((l) => l.trim() && !l.includes('"calculator"'))
+    const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('"calculator"'))
     writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
-    const cfg = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as { model?: unknown; trainer: { args: Record<string, unknown> } }
+    const cfg = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as {
+      model?: unknown
+      trainer: { args: Record<string, unknown> }
+    }
     cfg.model = { labels }
     cfg.trainer.args.labels = labels.join(',')
     writeFileSync(join(ws, 'modelship.yaml'), stringify(cfg))
@@ -124,8 +163,12 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     for (const c of dryCalls) expect(['info', 'version', 'ps', 'config']).toContain(c.name)
     expect(r.stdout).toContain('next model: pratikoai/intent-classifier-v1.1')
     expect(r.stdout).toContain(`+        HF_INTENT_MODEL: \${HF_INTENT_MODEL:-pratikoai/intent-classifier-v1.1}`)
-    expect(r.stdout).toContain(`! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`)
-    expect(r.stdout).toContain(`! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`)
+    expect(r.stdout).toContain(
+      `! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`,
+    )
+    expect(r.stdout).toContain(
+      `! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`,
+    )
     expect(r.stdout).toMatch(/^\s*! python3 \S+train_intent_classifier\.py --data /m)
   })
 
@@ -183,7 +226,10 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(Date.now() - started).toBeLessThan(60_000)
     const runs = readdirSync(join(ws, '.modelship', 'runs'))
     expect(runs).toHaveLength(1)
-    const state = JSON.parse(readFileSync(join(ws, '.modelship', 'runs', runs[0]!, 'state.json'), 'utf8')) as { status: string; steps: Record<string, { status: string }> }
+    const state = JSON.parse(readFileSync(join(ws, '.modelship', 'runs', runs[0]!, 'state.json'), 'utf8')) as {
+      status: string
+      steps: Record<string, { status: string }>
+    }
     expect(state.status).toBe('interrupted')
     expect(state.steps.export?.status).toBe('done')
     expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
@@ -197,15 +243,36 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   it('a held lock gives exit 4 naming the holder; a stale one is taken over', async () => {
     const { ws, env } = setup({}, {})
     const lock = join(ws, '.modelship', 'lock')
-    const { mkdirSync, hostname } = await import('node:fs').then(async (fs) => ({ mkdirSync: fs.mkdirSync, hostname: (await import('node:os')).hostname }))
+    const { mkdirSync, hostname } = await import('node:fs').then(async (fs) => ({
+      mkdirSync: fs.mkdirSync,
+      hostname: (await import('node:os')).hostname,
+    }))
     mkdirSync(join(ws, '.modelship'), { recursive: true })
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), runId: 'r-held', command: 'release', startedAt: '2026-01-01T00:00:00Z' }))
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        runId: 'r-held',
+        command: 'release',
+        startedAt: '2026-01-01T00:00:00Z',
+      }),
+    )
     const held = await release(ws, env)
     expect(held.code).toBe(4)
     expect(held.stderr).toContain(`run r-held (release), pid ${process.pid} on ${hostname()}`)
     expect(readFileSync(lock, 'utf8')).toContain('r-held')
 
-    writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), runId: 'r-dead', command: 'release', startedAt: '2026-01-01T00:00:00Z' }))
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: 2 ** 22 + 12345,
+        host: hostname(),
+        runId: 'r-dead',
+        command: 'release',
+        startedAt: '2026-01-01T00:00:00Z',
+      }),
+    )
     const taken = await release(ws, env, '--no-deploy')
     expect(taken.code).toBe(0)
     expect(taken.stdout).toContain('taking over a stale lock: run r-dead')
@@ -220,7 +287,10 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.stderr).toMatch(/^error: rejected: accuracy 0\.\d{4} < 0\.99 \(gates\.min_accuracy\)/m)
     expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
     expect(`file ${readFileSync(join(ws, PROD), 'latin1')}`).toBe(before.get(PROD))
-    expect(readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))[0]).toMatchObject({ outcome: 'rejected', step: 'gate' })
+    expect(readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))[0]).toMatchObject({
+      outcome: 'rejected',
+      step: 'gate',
+    })
   })
 })
 
@@ -230,11 +300,19 @@ describe('resume variants', () => {
     expect((await release(ws, env)).code).toBe(0)
     // Every fifth row gets a wrong label: the new model is worse than the one production runs.
     addLabelNoise(ws, 5)
-    const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(/gates:\n/, 'gates:\n  min_accuracy: 0.5\n  min_class_f1: 0.5\n')
+    const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(
+      /gates:\n/,
+      'gates:\n  min_accuracy: 0.5\n  min_class_f1: 0.5\n',
+    )
     writeFileSync(join(ws, 'modelship.yaml'), cfg)
     const rejected = await release(ws, env)
     expect(rejected.code).toBe(3)
-    expect(rejected.stderr).toMatch(new RegExp(`^error: rejected: accuracy 0\\.\\d{4} < [01]\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`, 'm'))
+    expect(rejected.stderr).toMatch(
+      new RegExp(
+        `^error: rejected: accuracy 0\\.\\d{4} < [01]\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`,
+        'm',
+      ),
+    )
     const forced = await release(ws, env, '--resume', '--force', '--json')
     expect(forced.stderr).not.toMatch(/^error:/m)
     expect(forced.code).toBe(0)
@@ -262,7 +340,10 @@ describe('secrets', () => {
   it('HF_TOKEN printed by the trainer and by the build appears in no output or file', async () => {
     const token = 'hf_TestSecretToken0123456789abcdef'
     const leaky = `import os, sys\nif '--help' not in sys.argv:\n    print('debug: token is ' + os.environ.get('HF_TOKEN', 'unset'), flush=True)\n    print('debug: stderr token ' + os.environ.get('HF_TOKEN', 'unset'), file=sys.stderr, flush=True)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(TRAINER)}] + sys.argv[1:])\n`
-    const { ws, shim, env } = setup({ config: { trainer: { command: ['python3', 'leaky_trainer.py'] } } }, { echoEnv: 'HF_TOKEN' })
+    const { ws, shim, env } = setup(
+      { config: { trainer: { command: ['python3', 'leaky_trainer.py'] } } },
+      { echoEnv: 'HF_TOKEN' },
+    )
     writeFileSync(join(ws, 'leaky_trainer.py'), leaky)
     const r = await release(ws, { ...env, HF_TOKEN: token }, '--json')
     expect(r.code).toBe(0)

@@ -4,7 +4,16 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDockerShim } from './support/docker-shim.js'
 import { startExportServer } from './support/export-server.js'
-import { CLI, cleanup, cliEnv, FIXTURES, makeWorkspace, readJsonLines, runCli, snapshotTree } from './support/workspace.js'
+import {
+  CLI,
+  cleanup,
+  cliEnv,
+  FIXTURES,
+  makeWorkspace,
+  readJsonLines,
+  runCli,
+  snapshotTree,
+} from './support/workspace.js'
 
 const INSTANT = join(FIXTURES, 'trainers', 'instant_trainer.py')
 const PROD = 'docker-compose.production.yml'
@@ -14,23 +23,34 @@ afterEach(() => {
 })
 
 function workspace(config: Record<string, unknown> = {}): string {
-  const ws = makeWorkspace({ config: { trainer: { command: ['python3', INSTANT], args: { epochs: 1 } }, deploy: { mode: 'auto' }, ...config } })
+  const ws = makeWorkspace({
+    config: { trainer: { command: ['python3', INSTANT], args: { epochs: 1 } }, deploy: { mode: 'auto' }, ...config },
+  })
   cleanups.push(() => cleanup(ws))
   return ws
 }
-const cli = (ws: string, args: string[], env: Record<string, string> = {}) => runCli([...args, '--workspace', ws], { env: cliEnv(env) })
+const cli = (ws: string, args: string[], env: Record<string, string> = {}) =>
+  runCli([...args, '--workspace', ws], { env: cliEnv(env) })
 
 describe('config is strict at every depth', () => {
   it.each([
-    ['deploy:\n  model_chek: [curl, x]\n', 'modelship.yaml:2: deploy.model_chek: unknown key (did you mean model_check?)'],
+    [
+      'deploy:\n  model_chek: [curl, x]\n',
+      'modelship.yaml:2: deploy.model_chek: unknown key (did you mean model_check?)',
+    ],
     ['gates:\n  min_acuracy: 0.9\n', 'modelship.yaml:2: gates.min_acuracy: unknown key (did you mean min_accuracy?)'],
-    ['environments:\n  qa:\n    compose: [docker-compose.yml]\n    edits: [docker-compose.yml]\n', 'modelship.yaml:4: environments.qa.edits: unknown key (did you mean edit?)'],
+    [
+      'environments:\n  qa:\n    compose: [docker-compose.yml]\n    edits: [docker-compose.yml]\n',
+      'modelship.yaml:4: environments.qa.edits: unknown key (did you mean edit?)',
+    ],
     ['registyr: local\n', 'modelship.yaml:1: registyr: unknown key (did you mean registry?)'],
   ])('%j is exit 2 naming the key, file, line and the closest known key', async (yaml, message) => {
     const ws = workspace()
     // The typo's section first, the rest of the test config after it (without that section).
     const section = yaml.split(':')[0]!
-    const rest = readFileSync(join(ws, 'modelship.yaml'), 'utf8').split(/\n(?=\S)/).filter((block) => !block.startsWith(`${section}:`))
+    const rest = readFileSync(join(ws, 'modelship.yaml'), 'utf8')
+      .split(/\n(?=\S)/)
+      .filter((block) => !block.startsWith(`${section}:`))
     writeFileSync(join(ws, 'modelship.yaml'), `${yaml}${rest.join('\n')}`)
     const before = snapshotTree(ws)
     const r = await cli(ws, ['release', '--yes'])
@@ -44,18 +64,34 @@ describe('state files are validated', () => {
   it.each([
     ['empty', '', 'empty file'],
     ['truncated', '{"schema":1,"runId":"r1","env":"production","sta', 'not valid JSON'],
-    ['wrong structure', JSON.stringify({ schema: 1, runId: 'r1', env: 'production', status: 'bogus', createdAt: 'x', updatedAt: 'x', options: {}, steps: {} }), 'status: "bogus" is not a run status'],
-  ])('a %s state.json: --resume is exit 2 naming the file, with a hint that works; the lock is released', async (_kind, text, problem) => {
-    const ws = workspace()
-    const dir = join(ws, '.modelship', 'runs', '20260101-000000-aaaaaa')
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'state.json'), text)
-    const r = await cli(ws, ['release', '--yes', '--resume'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain(`${join(dir, 'state.json')}: corrupt run state: ${problem}`)
-    expect(r.stderr).toMatch(/^hint: .*modelship runs abandon <id>/m)
-    expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
-  })
+    [
+      'wrong structure',
+      JSON.stringify({
+        schema: 1,
+        runId: 'r1',
+        env: 'production',
+        status: 'bogus',
+        createdAt: 'x',
+        updatedAt: 'x',
+        options: {},
+        steps: {},
+      }),
+      'status: "bogus" is not a run status',
+    ],
+  ])(
+    'a %s state.json: --resume is exit 2 naming the file, with a hint that works; the lock is released',
+    async (_kind, text, problem) => {
+      const ws = workspace()
+      const dir = join(ws, '.modelship', 'runs', '20260101-000000-aaaaaa')
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(join(dir, 'state.json'), text)
+      const r = await cli(ws, ['release', '--yes', '--resume'])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(`${join(dir, 'state.json')}: corrupt run state: ${problem}`)
+      expect(r.stderr).toMatch(/^hint: .*modelship runs abandon <id>/m)
+      expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
+    },
+  )
 
   it('a garbage line in history.jsonl is exit 2 naming the file and line', async () => {
     const ws = workspace()
@@ -109,9 +145,22 @@ describe('closed pipes, leftovers, hand edits', () => {
   it('`modelship history | head -1` exits 0 without a stack trace', async () => {
     const ws = workspace()
     mkdirSync(join(ws, '.modelship'))
-    const line = JSON.stringify({ at: '2026-01-01T00:00:00Z', action: 'release', env: 'production', from: 'mdeberta', to: 'x/y-v1.0', outcome: 'success', deployed: false, user: 'u', host: 'h' })
+    const line = JSON.stringify({
+      at: '2026-01-01T00:00:00Z',
+      action: 'release',
+      env: 'production',
+      from: 'mdeberta',
+      to: 'x/y-v1.0',
+      outcome: 'success',
+      deployed: false,
+      user: 'u',
+      host: 'h',
+    })
     writeFileSync(join(ws, '.modelship', 'history.jsonl'), `${`${line}\n`.repeat(5000)}`)
-    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${CLI} history --workspace ${ws} | head -1`], { encoding: 'utf8', env: cliEnv() })
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${CLI} history --workspace ${ws} | head -1`], {
+      encoding: 'utf8',
+      env: cliEnv(),
+    })
     expect(r.status).toBe(0)
     expect(r.stderr).toBe('')
     expect(r.stdout.split('\n')[0]).toMatch(/^WHEN\s+ACTION/)
@@ -143,10 +192,14 @@ describe('closed pipes, leftovers, hand edits', () => {
     writeFileSync(prod, readFileSync(prod, 'utf8').replace('${HF_INTENT_MODEL:-mdeberta}', '${HF_INTENT_MODEL:-bart}'))
     shim.setCues({ health: [{ state: 'unhealthy', model: 'pratikoai/intent-classifier-v1.0' }] })
     const r = await cli(ws, ['release', '--yes', '--resume'], env)
-    expect(r.stdout + r.stderr).toContain('production was running mdeberta when this run started; the files now say bart')
+    expect(r.stdout + r.stderr).toContain(
+      'production was running mdeberta when this run started; the files now say bart',
+    )
     expect(r.code).toBe(5)
     expect(readFileSync(prod, 'utf8')).toContain('${HF_INTENT_MODEL:-bart}')
-    expect(readJsonLines<{ outcome: string; from: string }>(join(ws, '.modelship', 'history.jsonl')).at(-1)).toMatchObject({ outcome: 'rolled_back', from: 'bart' })
+    expect(
+      readJsonLines<{ outcome: string; from: string }>(join(ws, '.modelship', 'history.jsonl')).at(-1),
+    ).toMatchObject({ outcome: 'rolled_back', from: 'bart' })
   })
 
   it('a value that is not a model id stops preflight (exit 2) before training; the run resumes once fixed', async () => {
@@ -183,8 +236,14 @@ describe('no orphan child process', () => {
       const script = join(ws, `stubborn_${how}.py`)
       const marker = join(ws, `started-${how}`)
       writeFileSync(script, stubborn(marker))
-      writeFileSync(join(ws, 'modelship.yaml'), readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(INSTANT, script))
-      const child = spawn(process.execPath, [CLI, 'release', '--yes', '--workspace', ws], { env: cliEnv(), stdio: 'ignore' })
+      writeFileSync(
+        join(ws, 'modelship.yaml'),
+        readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(INSTANT, script),
+      )
+      const child = spawn(process.execPath, [CLI, 'release', '--yes', '--workspace', ws], {
+        env: cliEnv(),
+        stdio: 'ignore',
+      })
       const deadline = Date.now() + 60_000
       while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
       expect(trainerPids(script).length).toBeGreaterThan(0)

@@ -108,7 +108,10 @@ const PS_FIELDS = ['ID', 'Name', 'Service', 'State', 'Health', 'Image'] as const
 
 function toPsEntry(v: unknown, raw: string): PsEntry {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ModelshipError('STEP_FAILED', `docker compose ps printed JSON that is not a container: ${raw.slice(0, 200)}`)
+    throw new ModelshipError(
+      'STEP_FAILED',
+      `docker compose ps printed JSON that is not a container: ${raw.slice(0, 200)}`,
+    )
   }
   const entry: PsEntry = {}
   for (const k of PS_FIELDS) {
@@ -143,7 +146,9 @@ export function parsePsJson(stdout: string): PsEntry[] {
     try {
       v = JSON.parse(l)
     } catch (cause) {
-      throw new ModelshipError('STEP_FAILED', `docker compose ps printed a line that is not JSON: ${l.slice(0, 200)}`, { cause })
+      throw new ModelshipError('STEP_FAILED', `docker compose ps printed a line that is not JSON: ${l.slice(0, 200)}`, {
+        cause,
+      })
     }
     entries.push(...entriesOf(v, l))
   }

@@ -27,7 +27,14 @@ export interface EnvironmentConfig {
 /** The validated configuration (keys as in modelship.yaml). Secrets are not part of it. */
 export interface Config {
   workspace: string
-  model: { org: string; prefix: string; labels: string[]; base_aliases: string[]; base_model: string; license: string | null }
+  model: {
+    org: string
+    prefix: string
+    labels: string[]
+    base_aliases: string[]
+    base_model: string
+    license: string | null
+  }
   /** Allow editing compose/env files that are symlinks to targets outside the workspace. */
   allow_outside_workspace: boolean
   registry: RegistryKind
@@ -36,8 +43,19 @@ export interface Config {
   /** The Hub endpoint, without a trailing slash. */
   hf_endpoint: string
   feedback: { source: string; query: string | null }
-  trainer: { command: Command; args: Record<string, string | number | boolean>; exclude: string[]; evaluate: Command | null }
-  gates: { min_accuracy: number; min_class_f1: number; no_regression: boolean; min_per_label: number; eval_set: string | null }
+  trainer: {
+    command: Command
+    args: Record<string, string | number | boolean>
+    exclude: string[]
+    evaluate: Command | null
+  }
+  gates: {
+    min_accuracy: number
+    min_class_f1: number
+    no_regression: boolean
+    min_per_label: number
+    eval_set: string | null
+  }
   deploy: {
     mode: DeployMode
     /** image mode: the tag template ({version}, {run}, {sha}). */
@@ -53,7 +71,13 @@ export interface Config {
   environments: Record<string, EnvironmentConfig>
 }
 
-export const DEFAULT_LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
+export const DEFAULT_LABELS = [
+  'chitchat',
+  'theoretical_definition',
+  'technical_research',
+  'calculator',
+  'normative_reference',
+]
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co'
 
 /** The defaults layer, as modelship.yaml would spell it. */
@@ -72,7 +96,12 @@ export function defaultConfig(): Record<string, unknown> {
     registry_dir: '.modelship/registry',
     hf_endpoint: DEFAULT_HF_ENDPOINT,
     feedback: { source: './data/feedback.jsonl', query: null },
-    trainer: { command: ['python3', 'scripts/train_intent_classifier.py'], args: { epochs: 5 }, exclude: [], evaluate: null },
+    trainer: {
+      command: ['python3', 'scripts/train_intent_classifier.py'],
+      args: { epochs: 5 },
+      exclude: [],
+      evaluate: null,
+    },
     gates: { min_accuracy: 0.9, min_class_f1: 0.85, no_regression: true, min_per_label: 1, eval_set: null },
     deploy: {
       mode: 'compose',
@@ -85,7 +114,10 @@ export function defaultConfig(): Record<string, unknown> {
       model_check: null,
     },
     environments: {
-      production: { compose: ['docker-compose.yml', 'docker-compose.production.yml'], edit: ['docker-compose.production.yml'] },
+      production: {
+        compose: ['docker-compose.yml', 'docker-compose.production.yml'],
+        edit: ['docker-compose.production.yml'],
+      },
       qa: { compose: ['docker-compose.yml', 'docker-compose.qa.yml'] },
     },
   }
@@ -122,7 +154,16 @@ const SCHEMA: Schema = {
   feedback: { source: 1, query: 1 },
   trainer: { command: 1, args: {}, exclude: 1, evaluate: 1 },
   gates: { min_accuracy: 1, min_class_f1: 1, no_regression: 1, min_per_label: 1, eval_set: 1 },
-  deploy: { mode: 1, image_tag: 1, tag_var: 1, service: 1, build_arg: 1, health_timeout_s: 1, verify: 1, model_check: 1 },
+  deploy: {
+    mode: 1,
+    image_tag: 1,
+    tag_var: 1,
+    service: 1,
+    build_arg: 1,
+    health_timeout_s: 1,
+    verify: 1,
+    model_check: 1,
+  },
   environments: {
     '*': { compose: 1, edit: 1, env_files: 1, env_file: 1, hosts: 1, verify: 1, model_check: 1, health_timeout_s: 1 },
   },
@@ -247,7 +288,11 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     return value
   }
   const strList = (path: string, value: unknown, { nonEmpty = true } = {}): string[] => {
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '') || (nonEmpty && value.length === 0)) {
+    if (
+      !Array.isArray(value) ||
+      value.some((v) => typeof v !== 'string' || v === '') ||
+      (nonEmpty && value.length === 0)
+    ) {
       errors.push(`${where(path)}: expected a ${nonEmpty ? 'non-empty ' : ''}list of strings, got ${describe(value)}`)
       return []
     }
@@ -262,7 +307,9 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const argvOrNull = (path: string, value: unknown): Command | null => {
     if (value === null || value === undefined) return null
     if (typeof value === 'string') {
-      errors.push(`${where(path)}: expected an argv list like [curl, -fsS, URL], got a string (modelship never runs shell strings)`)
+      errors.push(
+        `${where(path)}: expected an argv list like [curl, -fsS, URL], got a string (modelship never runs shell strings)`,
+      )
       return null
     }
     return argv(path, value)
@@ -289,37 +336,51 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const model = section('model')
   const labels = strList('model.labels', model.labels)
   if (new Set(labels).size !== labels.length) errors.push(`${where('model.labels')}: labels must be unique`)
-  for (const l of labels) if (!/^[A-Za-z0-9_][\w.-]*$/.test(l)) errors.push(`${where('model.labels')}: ${JSON.stringify(l)} is not a label name`)
+  for (const l of labels)
+    if (!/^[A-Za-z0-9_][\w.-]*$/.test(l))
+      errors.push(`${where('model.labels')}: ${JSON.stringify(l)} is not a label name`)
   const baseAliases = strList('model.base_aliases', model.base_aliases, { nonEmpty: false })
-  for (const a of baseAliases) if (!NAME.test(a) || a.includes('/')) errors.push(`${where('model.base_aliases')}: ${JSON.stringify(a)} is not an alias name`)
+  for (const a of baseAliases)
+    if (!NAME.test(a) || a.includes('/'))
+      errors.push(`${where('model.base_aliases')}: ${JSON.stringify(a)} is not an alias name`)
 
   const registry = merged.registry
-  if (registry !== 'hf' && registry !== 'local') errors.push(`${where('registry')}: expected hf or local, got ${describe(registry)}`)
+  if (registry !== 'hf' && registry !== 'local')
+    errors.push(`${where('registry')}: expected hf or local, got ${describe(registry)}`)
 
   const hfEndpoint = str('hf_endpoint', merged.hf_endpoint, /^https?:\/\/[^\s]+$/, 'an http(s) URL').replace(/\/+$/, '')
 
   const feedback = section('feedback')
   const query = feedback.query ?? null
-  if (query !== null && (typeof query !== 'string' || query.trim() === '')) errors.push(`${where('feedback.query')}: expected SQL text or null, got ${describe(query)}`)
+  if (query !== null && (typeof query !== 'string' || query.trim() === ''))
+    errors.push(`${where('feedback.query')}: expected SQL text or null, got ${describe(query)}`)
 
   const trainer = section('trainer')
   const trainerArgs = trainer.args ?? {}
-  if (!isObject(trainerArgs)) errors.push(`${where('trainer.args')}: expected a mapping like { epochs: 5 }, got ${describe(trainerArgs)}`)
+  if (!isObject(trainerArgs))
+    errors.push(`${where('trainer.args')}: expected a mapping like { epochs: 5 }, got ${describe(trainerArgs)}`)
   else {
     for (const [k, v] of Object.entries(trainerArgs)) {
       if (!/^[a-z][a-z0-9_-]*$/i.test(k)) errors.push(`${where(`trainer.args.${k}`)}: not a flag name`)
       if (k === 'data' || k === 'output') errors.push(`${where(`trainer.args.${k}`)}: --${k} is set by modelship`)
-      if (!['string', 'number', 'boolean'].includes(typeof v)) errors.push(`${where(`trainer.args.${k}`)}: expected a string, number or boolean, got ${describe(v)}`)
+      if (!['string', 'number', 'boolean'].includes(typeof v))
+        errors.push(`${where(`trainer.args.${k}`)}: expected a string, number or boolean, got ${describe(v)}`)
     }
   }
 
   const gates = section('gates')
   const deploy = section('deploy')
   const mode = deploy.mode
-  if (mode !== 'compose' && mode !== 'image' && mode !== 'none' && mode !== 'auto') errors.push(`${where('deploy.mode')}: expected compose, image, none or auto, got ${describe(mode)}`)
-  const optionalPath = (path: string, value: unknown): string | null => (value === null || value === undefined ? null : str(path, value))
+  if (mode !== 'compose' && mode !== 'image' && mode !== 'none' && mode !== 'auto')
+    errors.push(`${where('deploy.mode')}: expected compose, image, none or auto, got ${describe(mode)}`)
+  const optionalPath = (path: string, value: unknown): string | null =>
+    value === null || value === undefined ? null : str(path, value)
   const oneOrMany = (path: string, value: unknown): string[] =>
-    value === null || value === undefined ? [] : typeof value === 'string' ? [str(path, value)] : strList(path, value, { nonEmpty: false })
+    value === null || value === undefined
+      ? []
+      : typeof value === 'string'
+        ? [str(path, value)]
+        : strList(path, value, { nonEmpty: false })
   const HOST = /^(ssh:\/\/[^\s/]+|[A-Za-z0-9][\w.-]*)$/
 
   const envs = section('environments')
@@ -332,14 +393,23 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       continue
     }
     const compose = strList(`${path}.compose`, value.compose)
-    const edit = value.edit === undefined || value.edit === null ? compose.slice(-1) : strList(`${path}.edit`, value.edit)
-    const envFiles = value.env_files === undefined || value.env_files === null ? [] : strList(`${path}.env_files`, value.env_files, { nonEmpty: false })
+    const edit =
+      value.edit === undefined || value.edit === null ? compose.slice(-1) : strList(`${path}.edit`, value.edit)
+    const envFiles =
+      value.env_files === undefined || value.env_files === null
+        ? []
+        : strList(`${path}.env_files`, value.env_files, { nonEmpty: false })
     const envFile = oneOrMany(`${path}.env_file`, value.env_file)
     for (const f of [...compose, ...edit, ...envFiles, ...envFile]) {
-      if (isAbsolute(f) || f.split(/[\\/]/).includes('..')) errors.push(`${where(path)}: ${JSON.stringify(f)} must be a path inside the workspace`)
+      if (isAbsolute(f) || f.split(/[\\/]/).includes('..'))
+        errors.push(`${where(path)}: ${JSON.stringify(f)} must be a path inside the workspace`)
     }
     const hosts = oneOrMany(`${path}.hosts`, value.hosts)
-    for (const h of hosts) if (!HOST.test(h)) errors.push(`${where(`${path}.hosts`)}: ${JSON.stringify(h)} is not a Docker context name or an ssh://user@host[:port] URL`)
+    for (const h of hosts)
+      if (!HOST.test(h))
+        errors.push(
+          `${where(`${path}.hosts`)}: ${JSON.stringify(h)} is not a Docker context name or an ssh://user@host[:port] URL`,
+        )
     environments[name] = {
       compose,
       edit,
@@ -348,10 +418,14 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       hosts,
       verify: value.verify === undefined ? undefined : argvOrNull(`${path}.verify`, value.verify),
       model_check: value.model_check === undefined ? undefined : argvOrNull(`${path}.model_check`, value.model_check),
-      health_timeout_s: value.health_timeout_s === undefined || value.health_timeout_s === null ? undefined : num(`${path}.health_timeout_s`, value.health_timeout_s, 0, 86400),
+      health_timeout_s:
+        value.health_timeout_s === undefined || value.health_timeout_s === null
+          ? undefined
+          : num(`${path}.health_timeout_s`, value.health_timeout_s, 0, 86400),
     }
   }
-  if (Object.keys(environments).length === 0 && isObject(envs)) errors.push(`${where('environments')}: at least one environment is needed`)
+  if (Object.keys(environments).length === 0 && isObject(envs))
+    errors.push(`${where('environments')}: at least one environment is needed`)
 
   const registryDir = str('registry_dir', merged.registry_dir)
   const config: Config = {
@@ -384,7 +458,12 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     },
     deploy: {
       mode: mode === 'none' || mode === 'auto' || mode === 'image' ? mode : 'compose',
-      image_tag: str('deploy.image_tag', deploy.image_tag, /^[\w.{}-]+$/, 'a tag template (letters, digits, . _ - and {version} {run} {sha})'),
+      image_tag: str(
+        'deploy.image_tag',
+        deploy.image_tag,
+        /^[\w.{}-]+$/,
+        'a tag template (letters, digits, . _ - and {version} {run} {sha})',
+      ),
       tag_var: str('deploy.tag_var', deploy.tag_var, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'),
       service: str('deploy.service', deploy.service, NAME, 'a service name'),
       build_arg: str('deploy.build_arg', deploy.build_arg, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a build arg name'),
@@ -479,7 +558,11 @@ export async function loadConfig(opts: {
   for (const w of warnings) opts.warn?.(w)
   if (errors.length > 0) {
     const [first, ...rest] = errors
-    throw new ModelshipError('CONFIG', `invalid configuration: ${first}`, rest.length ? { details: rest.join('\n') } : {})
+    throw new ModelshipError(
+      'CONFIG',
+      `invalid configuration: ${first}`,
+      rest.length ? { details: rest.join('\n') } : {},
+    )
   }
   return config
 }

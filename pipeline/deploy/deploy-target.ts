@@ -28,4 +28,5 @@ export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeplo
 }
 
 /** The skip rule of build, deploy and verify. */
-export const skipWithoutDeploy = (target: DeployTarget | undefined): string | false => (target?.enabled === false ? `skipped: ${target.reason}` : false)
+export const skipWithoutDeploy = (target: DeployTarget | undefined): string | false =>
+  target?.enabled === false ? `skipped: ${target.reason}` : false

@@ -47,7 +47,10 @@ export function validateImageTagTemplate(raw: unknown, where = 'deploy.image_tag
     throw new ModelshipError('CONFIG', `${where}: expected a tag template such as ${JSON.stringify(DEFAULT_IMAGE_TAG)}`)
   }
   placeholdersOf(raw, where)
-  assertTagValue(raw.replace(/\{(version|run|sha)\}/g, (_, p: Placeholder) => SAMPLE[p]), where)
+  assertTagValue(
+    raw.replace(/\{(version|run|sha)\}/g, (_, p: Placeholder) => SAMPLE[p]),
+    where,
+  )
   return raw
 }
 

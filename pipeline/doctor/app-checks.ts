@@ -105,7 +105,13 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
     const composeSetsRuntimeEnv = (models?.places ?? []).some((p) => p.kind === 'environment')
     const privateModels = config.registry === 'hf'
     if (build.dockerfile === undefined) {
-      findings.push({ check: 'dockerfile', level: 'ok', file: build.file, line: build.line, message: 'dockerfile_inline: not checked' })
+      findings.push({
+        check: 'dockerfile',
+        level: 'ok',
+        file: build.file,
+        line: build.line,
+        message: 'dockerfile_inline: not checked',
+      })
     } else if (!(await files.exists(join(config.workspace, build.dockerfile)))) {
       findings.push({
         check: 'dockerfile',
@@ -117,7 +123,9 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
       })
     } else {
       const text = await files.readText(join(config.workspace, build.dockerfile))
-      findings.push(...checkDockerfile({ path: build.dockerfile, text, buildArg, composeSetsRuntimeEnv, privateModels }))
+      findings.push(
+        ...checkDockerfile({ path: build.dockerfile, text, buildArg, composeSetsRuntimeEnv, privateModels }),
+      )
     }
     findings.push(await dockerignoreFinding(o, build))
   }
@@ -126,7 +134,13 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
     const image = checkServiceImage({ files: compose, service, tagVar: config.deploy.tag_var })
     findings.push(
       image.ok
-        ? { check: 'image.tag', level: 'ok', file: image.path, line: image.line, message: `image ${image.image} uses \${${config.deploy.tag_var}}` }
+        ? {
+            check: 'image.tag',
+            level: 'ok',
+            file: image.path,
+            line: image.line,
+            message: `image ${image.image} uses \${${config.deploy.tag_var}}`,
+          }
         : {
             check: 'image.tag',
             level: 'error',
@@ -138,14 +152,21 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
     )
   }
 
-  if (o.willDeploy) findings.push(...(await checkComposePlugin(parseHosts(env.hosts, `environments.${envName}.hosts`), o.sh)))
+  if (o.willDeploy)
+    findings.push(...(await checkComposePlugin(parseHosts(env.hosts, `environments.${envName}.hosts`), o.sh)))
   return findings
 }
 
-async function dockerignoreFinding(o: AppCheckInput, build: { context: string; dockerfile: string | undefined }): Promise<Finding> {
+async function dockerignoreFinding(
+  o: AppCheckInput,
+  build: { context: string; dockerfile: string | undefined },
+): Promise<Finding> {
   const { config, files } = o
   // BuildKit prefers <Dockerfile>.dockerignore beside the Dockerfile over the context's .dockerignore.
-  const candidates = [...(build.dockerfile ? [`${build.dockerfile}.dockerignore`] : []), posix.join(build.context, '.dockerignore')]
+  const candidates = [
+    ...(build.dockerfile ? [`${build.dockerfile}.dockerignore`] : []),
+    posix.join(build.context, '.dockerignore'),
+  ]
   let file: string | undefined
   let text: string | undefined
   for (const c of candidates) {
@@ -155,7 +176,9 @@ async function dockerignoreFinding(o: AppCheckInput, build: { context: string; d
       break
     }
   }
-  const fromContext = relative(join(config.workspace, build.context), join(config.workspace, '.modelship')).split(sep).join('/')
+  const fromContext = relative(join(config.workspace, build.context), join(config.workspace, '.modelship'))
+    .split(sep)
+    .join('/')
   const stateInContext = fromContext.startsWith('..') ? '.modelship' : fromContext
   return checkDockerignore({ file, text, context: build.context, stateInContext })
 }

@@ -27,4 +27,8 @@ export async function checkComposePlugin(hosts: readonly Host[], sh: Shell): Pro
   return findings
 }
 
-const firstLine = (s: string): string => s.split('\n').find((l) => l.trim() !== '')?.trim() ?? s
+const firstLine = (s: string): string =>
+  s
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim() ?? s

@@ -49,7 +49,8 @@ export function serviceBuildOf(files: readonly ComposeText[], service: string): 
     if (!isMap(build)) continue
     if ('tag' in build && build.tag === '!override') dockerfile = undefined
     const ctx = build.get('context', true) as Node | undefined
-    if (scalarString(ctx) !== undefined) context = { value: scalarString(ctx)!, file: f.path, line: lineOf(f.text, ctx) }
+    if (scalarString(ctx) !== undefined)
+      context = { value: scalarString(ctx)!, file: f.path, line: lineOf(f.text, ctx) }
     else if (context === undefined || ('tag' in build && build.tag === '!override')) {
       context = { value: '.', file: f.path, line: lineOf(f.text, build) }
     }

@@ -10,9 +10,11 @@ const SECRET_RUN = `RUN --mount=type=secret,id=${SECRET_ID},required=false`
 const DOWNLOAD_WORDS = /snapshot_download|hf_hub_download|from_pretrained|huggingface-cli\s+download|\bhf\s+download/
 
 // Failure swallowing as shells write it; `2>/dev/null` alone hides the error message a failed download prints.
-const SWALLOW = /\|\|\s*(?:true\b|exit\s+0\b|:(?=[\s;)]|$))|(?:2|&)>\s*\/dev\/null|>\s*\/dev\/null\s+2>&1|\bset\s+\+e\b/g
+const SWALLOW =
+  /\|\|\s*(?:true\b|exit\s+0\b|:(?=[\s;)]|$))|(?:2|&)>\s*\/dev\/null|>\s*\/dev\/null\s+2>&1|\bset\s+\+e\b/g
 // Where the command that a `|| true` or `2>/dev/null` belongs to starts.
-const COMMAND_START = /(?:;|&&|\|\||\n|\$\(|`|\bthen\b|\belse\b|\bdo\b)(?![\s\S]*(?:;|&&|\|\||\n|\$\(|`|\bthen\b|\belse\b|\bdo\b))/
+const COMMAND_START =
+  /(?:;|&&|\|\||\n|\$\(|`|\bthen\b|\belse\b|\bdo\b)(?![\s\S]*(?:;|&&|\|\||\n|\$\(|`|\bthen\b|\belse\b|\bdo\b))/
 
 export interface DockerfileInput {
   /** Workspace-relative path (for messages). */
@@ -40,7 +42,13 @@ function stagesOf(instructions: readonly Instruction[]): { globalArgs: Set<strin
   for (const ins of instructions) {
     if (ins.keyword === 'FROM') {
       const m = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(ins.body.trim())
-      stages.push({ name: m?.[2]?.toLowerCase(), from: (m?.[1] ?? '').toLowerCase(), args: new Set(), envs: [], instructions: [] })
+      stages.push({
+        name: m?.[2]?.toLowerCase(),
+        from: (m?.[1] ?? '').toLowerCase(),
+        args: new Set(),
+        envs: [],
+        instructions: [],
+      })
       continue
     }
     const stage = stages.at(-1)
@@ -171,7 +179,8 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
     const env = runtimeChain(stages)
       .flatMap((s) => s.envs)
       .find((e) => envFromArg(e, buildArg))
-    if (env) findings.push(ok('runtime.env', `ENV ${buildArg} exposes the build arg to the process`, { file, line: env.line }))
+    if (env)
+      findings.push(ok('runtime.env', `ENV ${buildArg} exposes the build arg to the process`, { file, line: env.line }))
     else if (input.composeSetsRuntimeEnv) {
       findings.push(ok('runtime.env', `the service's compose environment sets ${buildArg} for the process`, { file }))
     } else {

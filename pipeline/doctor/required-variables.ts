@@ -71,7 +71,11 @@ export function checkRequiredVariables(o: {
     }
   }
   if (findings.length === 0 && seen.size > 0) {
-    findings.push({ check: 'compose.variables', level: 'ok', message: `required variables set: ${[...seen].join(', ')}` })
+    findings.push({
+      check: 'compose.variables',
+      level: 'ok',
+      message: `required variables set: ${[...seen].join(', ')}`,
+    })
   }
   return findings
 }

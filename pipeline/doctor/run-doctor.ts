@@ -36,9 +36,16 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
   }
   const target = await decideDeployTarget(config, sh, { noDeploy: false })
   if (target.problem) {
-    findings.push({ check: 'deploy', level: 'error', message: target.problem, fix: 'start Docker, or set deploy.mode: auto' })
+    findings.push({
+      check: 'deploy',
+      level: 'error',
+      message: target.problem,
+      fix: 'start Docker, or set deploy.mode: auto',
+    })
   } else {
-    const how = target.enabled ? `deploy.mode ${config.deploy.mode}: a release builds and redeploys` : `deploy skipped (${target.reason})`
+    const how = target.enabled
+      ? `deploy.mode ${config.deploy.mode}: a release builds and redeploys`
+      : `deploy skipped (${target.reason})`
     findings.push({ check: 'deploy', level: 'ok', message: how })
   }
   findings.push(...(await checkApp({ ...o, willDeploy: target.enabled })))
@@ -46,4 +53,5 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
 }
 
 /** Exit code of `modelship doctor`: 2 with any error, else 0. */
-export const doctorExitCode = (findings: readonly Finding[]): number => (findings.some((f) => f.level === 'error') ? 2 : 0)
+export const doctorExitCode = (findings: readonly Finding[]): number =>
+  findings.some((f) => f.level === 'error') ? 2 : 0

@@ -36,11 +36,20 @@ export async function checkEnvironmentFiles(config: Config, envName: string, fil
   return findings
 }
 
-export async function checkFeedbackSource(config: Config, files: UserFiles, databaseUrl: string | undefined): Promise<Finding> {
+export async function checkFeedbackSource(
+  config: Config,
+  files: UserFiles,
+  databaseUrl: string | undefined,
+): Promise<Finding> {
   try {
     const source = resolveFeedbackSource(config, databaseUrl)
     if (sourceKind(source) === 'file' && !(await files.exists(source))) {
-      return { check: 'feedback', level: 'error', message: `feedback.source: ${source}: no such file`, fix: 'fix feedback.source' }
+      return {
+        check: 'feedback',
+        level: 'error',
+        message: `feedback.source: ${source}: no such file`,
+        fix: 'fix feedback.source',
+      }
     }
     return { check: 'feedback', level: 'ok', message: `feedback source: ${sourceKind(source)}` }
   } catch (e) {
@@ -56,6 +65,14 @@ export async function checkTrainer(config: Config, sh: Shell, stateDir: string):
   return [
     ...result.problems.map((message): Finding => ({ check: 'trainer', level: 'error', message, fix })),
     ...result.warnings.map((message): Finding => ({ check: 'trainer', level: 'warn', message })),
-    ...(result.problems.length ? [] : [{ check: 'trainer', level: 'ok', message: `trainer ${command} runs and takes every flag it is given` } as Finding]),
+    ...(result.problems.length
+      ? []
+      : [
+          {
+            check: 'trainer',
+            level: 'ok',
+            message: `trainer ${command} runs and takes every flag it is given`,
+          } as Finding,
+        ]),
   ]
 }

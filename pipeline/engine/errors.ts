@@ -76,5 +76,9 @@ export function messageOf(e: unknown): string {
 export function aggregateProblems(problems: readonly string[], code: ErrorCode = 'CONFIG'): ModelshipError {
   const [first, ...rest] = problems
   const more = rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : ''
-  return new ModelshipError(code, `${first ?? 'unknown problem'}${more}`, rest.length ? { details: rest.join('\n') } : {})
+  return new ModelshipError(
+    code,
+    `${first ?? 'unknown problem'}${more}`,
+    rest.length ? { details: rest.join('\n') } : {},
+  )
 }

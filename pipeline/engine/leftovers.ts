@@ -2,7 +2,8 @@ import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Temp files modelship writes before a rename (`.<name>.<pid>.<hex>.tmp`, lock temps) and staging dirs (`.partial-<pid>`). */
-const LEFTOVER = /(^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$)|(^lock\.(\d+)-[0-9a-f]{8}\.tmp$)|(^lock\.stale-(\d+)-[0-9a-f]{8}$)|(\.partial-(\d+)$)/
+const LEFTOVER =
+  /(^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$)|(^lock\.(\d+)-[0-9a-f]{8}\.tmp$)|(^lock\.stale-(\d+)-[0-9a-f]{8}$)|(\.partial-(\d+)$)/
 
 const isAlive = (pid: number): boolean => {
   try {

@@ -52,13 +52,23 @@ const unique = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`
  * whose pid now belongs to another program) is taken over by renaming it to a unique name and checking
  * that the renamed file is the stale one; a fresh lock renamed by mistake is put back.
  */
-export async function acquireLock(path: string, info: Omit<LockInfo, 'host' | 'pid' | 'pidStart'>, warn: (m: string) => void): Promise<Lock> {
+export async function acquireLock(
+  path: string,
+  info: Omit<LockInfo, 'host' | 'pid' | 'pidStart'>,
+  warn: (m: string) => void,
+): Promise<Lock> {
   const pidStart = processStartTime(process.pid)
   const full: LockInfo = { pid: process.pid, ...(pidStart ? { pidStart } : {}), host: hostname(), ...info }
   const content = `${JSON.stringify(full)}\n`
   await mkdir(dirname(path), { recursive: true })
-  const isDir = await lstat(path).then((s) => s.isDirectory(), () => false)
-  if (isDir) throw new ModelshipError('BAD_INPUT', `${path}: the lock path is a directory`, { hint: `remove the directory ${path}; modelship keeps a lock file there` })
+  const isDir = await lstat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  )
+  if (isDir)
+    throw new ModelshipError('BAD_INPUT', `${path}: the lock path is a directory`, {
+      hint: `remove the directory ${path}; modelship keeps a lock file there`,
+    })
   const tmp = `${path}.${unique()}.tmp`
   await writeFile(tmp, content, { mode: 0o644 })
   try {
@@ -75,7 +85,9 @@ export async function acquireLock(path: string, info: Omit<LockInfo, 'host' | 'p
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       }
-      const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))
+      const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) =>
+        e.code === 'ENOENT' ? undefined : Promise.reject(e),
+      )
       if (text === undefined) continue
       const holder = parseLock(text)
       if (holder && (holder.host !== full.host || isHolderAlive(holder))) {
@@ -100,7 +112,11 @@ export async function acquireLock(path: string, info: Omit<LockInfo, 'host' | 'p
         continue
       }
       await rm(aside, { force: true })
-      warn(holder ? `taking over a stale lock: run ${holder.runId} (pid ${holder.pid} on ${holder.host}) is no longer running` : `taking over an unreadable lock file ${path}`)
+      warn(
+        holder
+          ? `taking over a stale lock: run ${holder.runId} (pid ${holder.pid} on ${holder.host}) is no longer running`
+          : `taking over an unreadable lock file ${path}`,
+      )
     }
     throw new ModelshipError('LOCKED', `could not take the lock ${path}`)
   } finally {

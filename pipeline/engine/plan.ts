@@ -27,7 +27,8 @@ export interface Plan {
 export const PLAN_LEGEND = '$ runs (read-only)   ! would run or write   # note'
 
 const MiB = 1024 * 1024
-const sizeOf = (bytes: number): string => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`)
+const sizeOf = (bytes: number): string =>
+  bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
 
 export function planLine(e: PlanEntry): string {
   switch (e.kind) {
@@ -50,7 +51,9 @@ export function planLine(e: PlanEntry): string {
  * A plan that keeps each entry once. `aliases` rewrites scratch paths (a dry run's temp run
  * directory) to the stable paths a real run would use, so the plan never shows a deleted temp dir.
  */
-export function createPlan(aliases: ReadonlyArray<readonly [from: string, to: string]> = []): Plan & { alias(from: string, to: string): void } {
+export function createPlan(
+  aliases: ReadonlyArray<readonly [from: string, to: string]> = [],
+): Plan & { alias(from: string, to: string): void } {
   const list: PlanEntry[] = []
   const seen = new Set<string>()
   const pairs = [...aliases]

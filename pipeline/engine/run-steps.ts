@@ -82,33 +82,61 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   const names = steps.map((s) => s.name)
   const now = (): Date => deps.clock.now()
   if (req.from && !req.resume) throw new ModelshipError('USAGE', '--from goes with --resume')
-  if (req.from && !names.includes(req.from)) throw new ModelshipError('USAGE', `--from: ${JSON.stringify(req.from)} is not a step (${names.join(', ')})`)
+  if (req.from && !names.includes(req.from))
+    throw new ModelshipError('USAGE', `--from: ${JSON.stringify(req.from)} is not a step (${names.join(', ')})`)
 
   const realStore = createStateStore(deps.stateDir, deps.redact, now)
   // A refused run leaves no directory behind: remember whether the state directory existed before it.
-  const hadStateDir = await stat(deps.stateDir).then(() => true, () => false)
+  const hadStateDir = await stat(deps.stateDir).then(
+    () => true,
+    () => false,
+  )
   let discarded = false
   let state: RunState
   if (req.resume) {
-    const found = req.resume === true ? await realStore.newestUnfinished(req.kind ?? 'release') : await realStore.load(req.resume)
-    if (!found) throw new ModelshipError('USAGE', `--resume: no unfinished run in ${join(deps.stateDir, 'runs')}`, { hint: 'start a new run without --resume' })
-    if (req.envName && req.envName !== found.env) throw new ModelshipError('USAGE', `--resume: run ${found.runId} is for ${found.env}, not ${req.envName}`)
+    const found =
+      req.resume === true ? await realStore.newestUnfinished(req.kind ?? 'release') : await realStore.load(req.resume)
+    if (!found)
+      throw new ModelshipError('USAGE', `--resume: no unfinished run in ${join(deps.stateDir, 'runs')}`, {
+        hint: 'start a new run without --resume',
+      })
+    if (req.envName && req.envName !== found.env)
+      throw new ModelshipError('USAGE', `--resume: run ${found.runId} is for ${found.env}, not ${req.envName}`)
     if (found.status === 'done') throw new ModelshipError('USAGE', `--resume: run ${found.runId} already finished`)
-    if (found.status === 'abandoned') throw new ModelshipError('USAGE', `--resume: run ${found.runId} was abandoned`, { hint: 'start a new run without --resume' })
+    if (found.status === 'abandoned')
+      throw new ModelshipError('USAGE', `--resume: run ${found.runId} was abandoned`, {
+        hint: 'start a new run without --resume',
+      })
     state = found
     for (const [k, v] of Object.entries(req.options)) if (v) state.options[k] = v
   } else {
     const at = now()
-    state = { schema: 1, runId: newRunId(at), kind: req.kind ?? 'release', env: req.envName ?? 'production', status: 'running', createdAt: at.toISOString(), updatedAt: at.toISOString(), options: { ...req.options }, steps: {} }
+    state = {
+      schema: 1,
+      runId: newRunId(at),
+      kind: req.kind ?? 'release',
+      env: req.envName ?? 'production',
+      status: 'running',
+      createdAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+      options: { ...req.options },
+      steps: {},
+    }
   }
 
   // Dry-run writes nothing in the workspace: its scratch run directory is a temp dir, shown as the real path.
   const realRunDir = realStore.runDir(state.runId)
   const runDir = req.dryRun ? await mkdtemp(join(tmpdir(), 'modelship-dry-run-')) : realRunDir
-  if (req.dryRun && 'alias' in deps.plan) (deps.plan as Plan & { alias(a: string, b: string): void }).alias(runDir, realRunDir)
+  if (req.dryRun && 'alias' in deps.plan)
+    (deps.plan as Plan & { alias(a: string, b: string): void }).alias(runDir, realRunDir)
   let lock: Lock | undefined
   try {
-    if (!req.dryRun) lock = await acquireLock(join(deps.stateDir, 'lock'), { runId: state.runId, command: req.command, startedAt: now().toISOString() }, (m) => deps.log.warn(m))
+    if (!req.dryRun)
+      lock = await acquireLock(
+        join(deps.stateDir, 'lock'),
+        { runId: state.runId, command: req.command, startedAt: now().toISOString() },
+        (m) => deps.log.warn(m),
+      )
   } catch (e) {
     if (req.dryRun) await rm(runDir, { recursive: true, force: true })
     throw e
@@ -166,7 +194,11 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
         task.skip(`${def.title}: done earlier in run ${state.runId}, inputs unchanged`)
         return
       }
-      state.steps[def.name] = { status: 'running', startedAt: now().toISOString(), ...(inputs !== undefined ? { inputs, inputsHash } : {}) }
+      state.steps[def.name] = {
+        status: 'running',
+        startedAt: now().toISOString(),
+        ...(inputs !== undefined ? { inputs, inputsHash } : {}),
+      }
       await save()
       if (deps.killPoint === `before:${def.name}`) process.kill(process.pid, 'SIGKILL')
       const result = await def.run(c, deps, task)
@@ -180,7 +212,9 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     },
   }))
 
-  const logger = req.output ? { logger: new ListrLogger({ processOutput: new ProcessOutput(req.output, req.output) }) } : {}
+  const logger = req.output
+    ? { logger: new ListrLogger({ processOutput: new ProcessOutput(req.output, req.output) }) }
+    : {}
   const listr = new Listr<C>(tasks, {
     ctx,
     exitOnError: true,
@@ -195,7 +229,10 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
   try {
     await listr.run()
   } catch (e) {
-    failure = req.signal.aborted && !(isModelshipError(e) && e.code !== 'STEP_FAILED') ? new ModelshipError('INTERRUPTED', `interrupted during ${runningStep(state, names) ?? 'the run'}`) : e
+    failure =
+      req.signal.aborted && !(isModelshipError(e) && e.code !== 'STEP_FAILED')
+        ? new ModelshipError('INTERRUPTED', `interrupted during ${runningStep(state, names) ?? 'the run'}`)
+        : e
   }
 
   try {
@@ -215,7 +252,11 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       }
     }
     const code = isModelshipError(final) ? final.code : 'STEP_FAILED'
-    const info: FailureInfo = { code, message: deps.redact(messageOf(final)), ...(failedStep ? { step: failedStep } : {}) }
+    const info: FailureInfo = {
+      code,
+      message: deps.redact(messageOf(final)),
+      ...(failedStep ? { step: failedStep } : {}),
+    }
     const rec = failedStep ? state.steps[failedStep] : undefined
     if (rec) {
       rec.status = 'failed'
@@ -257,15 +298,19 @@ async function journalKilledRuns<C extends EngineCtx, D extends EngineDeps>(
   for (const run of await store.list()) {
     const killed = run.state
     if (!killed || killed.runId === ownRunId || killed.status !== 'running') continue
-    const step = runningStep(killed, Object.keys(killed.steps)) ?? names.find((n) => killed.steps[n]?.status === 'running')
+    const step =
+      runningStep(killed, Object.keys(killed.steps)) ?? names.find((n) => killed.steps[n]?.status === 'running')
     const message = 'the process running it was killed'
     killed.status = 'interrupted'
     killed.error = { code: 'INTERRUPTED', message, ...(step ? { step } : {}) }
     await store.save(killed)
     if ((killed.kind ?? 'release') !== (req.kind ?? 'release') && !req.onFailed) continue
     const ctx = req.makeCtx(killed, store.runDir(killed.runId))
-    for (const rec of Object.values(killed.steps)) if (rec?.status === 'done' && rec.outputs) Object.assign(ctx, rec.outputs)
-    deps.log.warn(`run ${killed.runId} (${killed.kind ?? 'release'}) was killed${step ? ` during ${step}` : ''}: recorded as interrupted`)
+    for (const rec of Object.values(killed.steps))
+      if (rec?.status === 'done' && rec.outputs) Object.assign(ctx, rec.outputs)
+    deps.log.warn(
+      `run ${killed.runId} (${killed.kind ?? 'release'}) was killed${step ? ` during ${step}` : ''}: recorded as interrupted`,
+    )
     await req.onFailed?.(ctx, { code: 'INTERRUPTED', message, ...(step ? { step } : {}) })
   }
 }

@@ -6,8 +6,25 @@ import { redactDeep } from '../secrets/redact.js'
 import { ModelshipError } from './errors.js'
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped'
-export type RunStatus = 'running' | 'failed' | 'interrupted' | 'rejected' | 'done' | 'rolled_back' | 'rollback_failed' | 'abandoned'
-const RUN_STATUSES: readonly RunStatus[] = ['running', 'failed', 'interrupted', 'rejected', 'done', 'rolled_back', 'rollback_failed', 'abandoned']
+export type RunStatus =
+  | 'running'
+  | 'failed'
+  | 'interrupted'
+  | 'rejected'
+  | 'done'
+  | 'rolled_back'
+  | 'rollback_failed'
+  | 'abandoned'
+const RUN_STATUSES: readonly RunStatus[] = [
+  'running',
+  'failed',
+  'interrupted',
+  'rejected',
+  'done',
+  'rolled_back',
+  'rollback_failed',
+  'abandoned',
+]
 const STEP_STATUSES: readonly StepStatus[] = ['pending', 'running', 'done', 'failed', 'skipped']
 
 export interface StepRecord {
@@ -67,14 +84,17 @@ export function stateProblem(value: unknown): string | undefined {
     if (typeof s[key] !== 'string' || s[key] === '') return `${key}: expected a string`
   }
   if (!RUN_STATUSES.includes(s.status as RunStatus)) return `status: ${JSON.stringify(s.status)} is not a run status`
-  if (typeof s.options !== 'object' || s.options === null || Array.isArray(s.options)) return 'options: expected an object'
+  if (typeof s.options !== 'object' || s.options === null || Array.isArray(s.options))
+    return 'options: expected an object'
   if (typeof s.steps !== 'object' || s.steps === null || Array.isArray(s.steps)) return 'steps: expected an object'
   for (const [name, rec] of Object.entries(s.steps as Record<string, unknown>)) {
     if (typeof rec !== 'object' || rec === null) return `steps.${name}: expected an object`
     const status = (rec as { status?: unknown }).status
-    if (!STEP_STATUSES.includes(status as StepStatus)) return `steps.${name}.status: ${JSON.stringify(status)} is not a step status`
+    if (!STEP_STATUSES.includes(status as StepStatus))
+      return `steps.${name}.status: ${JSON.stringify(status)} is not a step status`
     const outputs = (rec as { outputs?: unknown }).outputs
-    if (outputs !== undefined && (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs))) return `steps.${name}.outputs: expected an object`
+    if (outputs !== undefined && (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)))
+      return `steps.${name}.outputs: expected an object`
   }
   return undefined
 }
@@ -136,13 +156,19 @@ export function createStateStore(stateDir: string, redact: (s: string) => string
     async save(state) {
       state.updatedAt = now().toISOString()
       await mkdir(runDir(state.runId), { recursive: true })
-      await writeFileAtomic(join(runDir(state.runId), 'state.json'), `${JSON.stringify(redactDeep(state, redact), null, 2)}\n`)
+      await writeFileAtomic(
+        join(runDir(state.runId), 'state.json'),
+        `${JSON.stringify(redactDeep(state, redact), null, 2)}\n`,
+      )
     },
     async newestUnfinished(kind = 'release') {
       for (const run of await list()) {
         if (run.state && (run.state.kind ?? 'release') !== kind) continue
         // A corrupt newest run is an error here: skipping it would start the user on a second version.
-        if (run.problem) throw new ModelshipError('BAD_INPUT', run.problem, { hint: '`modelship runs` lists runs; `modelship runs abandon <id>` sets one aside' })
+        if (run.problem)
+          throw new ModelshipError('BAD_INPUT', run.problem, {
+            hint: '`modelship runs` lists runs; `modelship runs abandon <id>` sets one aside',
+          })
         if (run.state && UNFINISHED.has(run.state.status)) return run.state
       }
       return undefined

@@ -79,7 +79,16 @@ export class DatasetWriter {
    * by the id in buf[idStart, idEnd) when idStart >= 0, else by `rowNo`; either is decoded only if the
    * report lists the row (plain numbers rather than a closure: no allocation per row).
    */
-  addUtf8(buf: Buffer, ts: number, te: number, ls: number, le: number, rowNo: number, idStart: number, idEnd: number): void {
+  addUtf8(
+    buf: Buffer,
+    ts: number,
+    te: number,
+    ls: number,
+    le: number,
+    rowNo: number,
+    idStart: number,
+    idEnd: number,
+  ): void {
     if (te <= ts || startsWithSpace(buf, ts, te) || endsWithSpace(buf, ts, te)) {
       // Needs trimming (or is empty): the string path does it the way String.prototype.trim does.
       const ref = idStart >= 0 ? idRef(buf, idStart, idEnd) : rowNo
@@ -112,7 +121,10 @@ export class DatasetWriter {
   async commit(): Promise<ExportResult> {
     this.tick(true)
     // Every bad row at once, before anything replaces the destination.
-    const problems = rowProblemsError(this.policy.report({ rowsRead: this.rowsRead, kept: this.kept, refs: this.opts.refs }, ''), this.opts.labels)
+    const problems = rowProblemsError(
+      this.policy.report({ rowsRead: this.rowsRead, kept: this.kept, refs: this.opts.refs }, ''),
+      this.opts.labels,
+    )
     if (problems) throw problems
     const sha256 = await this.file.commit()
     const report = this.policy.report({ rowsRead: this.rowsRead, kept: this.kept, refs: this.opts.refs }, sha256)
@@ -125,14 +137,30 @@ export class DatasetWriter {
   }
 
   /** Dedups and writes one non-empty, trimmed text (UTF-8 in buf[ts, te)); `text` is it as a string when known. */
-  private keep(buf: Buffer, ts: number, te: number, info: LabelInfo, ref: RowRef, idStart: number, idEnd: number, text: string | undefined): void {
+  private keep(
+    buf: Buffer,
+    ts: number,
+    te: number,
+    info: LabelInfo,
+    ref: RowRef,
+    idStart: number,
+    idEnd: number,
+    text: string | undefined,
+  ): void {
     const h = this.hash
     const flags = hashBytes(buf, ts, te, 0, h)
     const verdict = this.dedup.check(h, info.id)
     if (verdict !== Verdict.New) {
-      if (verdict === Verdict.Duplicate) return this.policy.drop('duplicate', idStart >= 0 ? idRef(buf, idStart, idEnd) : ref)
-      const first = verdict === Verdict.FirstConflict ? this.policy.labelList[this.dedup.firstLabelId - 1]!.name : undefined
-      this.policy.conflict(`${h[0]},${h[1]},${h[2]},${h[3]}`, () => text ?? buf.toString('utf8', ts, te), info.name, first)
+      if (verdict === Verdict.Duplicate)
+        return this.policy.drop('duplicate', idStart >= 0 ? idRef(buf, idStart, idEnd) : ref)
+      const first =
+        verdict === Verdict.FirstConflict ? this.policy.labelList[this.dedup.firstLabelId - 1]!.name : undefined
+      this.policy.conflict(
+        `${h[0]},${h[1]},${h[2]},${h[3]}`,
+        () => text ?? buf.toString('utf8', ts, te),
+        info.name,
+        first,
+      )
     }
     info.count++
     this.kept++

@@ -24,12 +24,21 @@ export async function exportFromFile(req: ExportRequest, identity: string): Prom
   const format = formatOfPath(path)
   if (!format) {
     const ext = extname(path) || '(none)'
-    throw new ModelshipError('CONFIG', `feedback.source ${path}: unsupported file type ${ext} (expected .jsonl or .csv, an http(s) export URL or a postgres:// URL)`)
+    throw new ModelshipError(
+      'CONFIG',
+      `feedback.source ${path}: unsupported file type ${ext} (expected .jsonl or .csv, an http(s) export URL or a postgres:// URL)`,
+    )
   }
   const handle = await openInput(path)
   try {
     const input = handle.createReadStream({ highWaterMark: 1 << 16, autoClose: false })
-    const opts = { source: identity, refs: 'line' as const, labels: req.labels, onProgress: req.onProgress, signal: req.signal }
+    const opts = {
+      source: identity,
+      refs: 'line' as const,
+      labels: req.labels,
+      onProgress: req.onProgress,
+      signal: req.signal,
+    }
     return await writeDataset(req.destPath, opts, async (writer) => {
       await readRecords(format, input, path, 'line', writer)
     })
@@ -44,14 +53,19 @@ async function openInput(path: string): Promise<FileHandle> {
     handle = await open(path, 'r')
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : messageOf(e)
-    throw new ModelshipError('BAD_INPUT', `${path}: ${why}`, { hint: 'check feedback.source (FEEDBACK_SOURCE); relative paths are resolved against the workspace' })
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : messageOf(e)
+    throw new ModelshipError('BAD_INPUT', `${path}: ${why}`, {
+      hint: 'check feedback.source (FEEDBACK_SOURCE); relative paths are resolved against the workspace',
+    })
   }
   const st = await handle.stat()
   if (!st.isFile()) {
     await handle.close()
     const what = st.isDirectory() ? 'a directory, not a file' : 'not a regular file'
-    throw new ModelshipError('BAD_INPUT', `${path}: ${what}`, { hint: 'feedback.source must name a .jsonl or .csv file' })
+    throw new ModelshipError('BAD_INPUT', `${path}: ${what}`, {
+      hint: 'feedback.source must name a .jsonl or .csv file',
+    })
   }
   return handle
 }
@@ -89,7 +103,7 @@ async function* decodeUtf8(input: AsyncIterable<Uint8Array | string>, where: str
   let lines = 1
   const fail = (bytes: Uint8Array | undefined): never => {
     const at = bytes ? firstInvalidUtf8(bytes, false) : -1
-    const before = bytes ? bytes.subarray(0, at < 0 ? 0 : at) : new Uint8Array()
+    const before = bytes ? bytes.subarray(0, Math.max(at, 0)) : new Uint8Array()
     const line = lines + countNewlines(before)
     throw new ModelshipError('BAD_INPUT', `${where}:${line}: not valid UTF-8 (save the data as UTF-8)`)
   }
@@ -177,8 +191,10 @@ class JsonlRecordReader {
     const record = value as Record<string, unknown>
     const t = record.text
     const l = record.label
-    if (typeof t !== 'string') return this.writer.reject(this.ref(line), t === undefined ? 'missing "text"' : '"text" must be a string')
-    if (typeof l !== 'string') return this.writer.reject(this.ref(line), l === undefined ? 'missing "label"' : '"label" must be a string')
+    if (typeof t !== 'string')
+      return this.writer.reject(this.ref(line), t === undefined ? 'missing "text"' : '"text" must be a string')
+    if (typeof l !== 'string')
+      return this.writer.reject(this.ref(line), l === undefined ? 'missing "label"' : '"label" must be a string')
     this.writer.add(t, l, this.ref(line))
   }
 
@@ -192,7 +208,12 @@ class JsonlRecordReader {
  * CR; a BOM; blank lines skipped; any column order, extra columns). Rows are named by the line they
  * start on: csv-parse reports the line a record ends on, less the line breaks inside it.
  */
-async function readCsv(text: AsyncIterable<string>, where: string, refs: 'line' | 'row', writer: DatasetWriter): Promise<void> {
+async function readCsv(
+  text: AsyncIterable<string>,
+  where: string,
+  refs: 'line' | 'row',
+  writer: DatasetWriter,
+): Promise<void> {
   // Imported here: JSONL sources (the common case) never load the CSV parser.
   const { parse: parseCsv } = await import('csv-parse')
   const parser = parseCsv({
@@ -272,7 +293,11 @@ function csvError(e: unknown, where: string, lastLine: number): unknown {
     case 'CSV_INVALID_CLOSING_QUOTE': {
       const got = /got "(.*?)" at line/.exec(err.message ?? '')?.[1] ?? ''
       const what = got === '"' ? 'quote' : `character ${JSON.stringify(got)}`
-      return badInput(where, err.lines ?? lastLine + 1, `unexpected ${what} after a closing quote (quote a field whole, and double quotes inside it)`)
+      return badInput(
+        where,
+        err.lines ?? lastLine + 1,
+        `unexpected ${what} after a closing quote (quote a field whole, and double quotes inside it)`,
+      )
     }
     default:
       if (typeof err.code === 'string' && /^(CSV_|INVALID_)/.test(err.code)) {

@@ -7,11 +7,26 @@ import { readRecords, type RecordFormat } from './file-source.js'
 import { writeDataset } from './dataset-writer.js'
 import type { ExportRequest, ExportResult, HttpOptions } from './types.js'
 
-const DEFAULTS: Required<HttpOptions> = { connectTimeoutMs: 10_000, readTimeoutMs: 60_000, attempts: 3, retryDelayMs: 1000 }
+const DEFAULTS: Required<HttpOptions> = {
+  connectTimeoutMs: 10_000,
+  readTimeoutMs: 60_000,
+  attempts: 3,
+  retryDelayMs: 1000,
+}
 const MAX_REDIRECTS = 5
 const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504])
 /** Network errors worth another attempt; others (unknown host, bad certificate) will not go away by retrying. */
-const RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET'])
+const RETRY_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+])
 
 /** A failure of one attempt that may succeed on the next (nothing of it was kept). */
 class RetryableError extends Error {}
@@ -34,16 +49,26 @@ export async function exportFromHttp(req: ExportRequest, identity: string, redac
       if (req.signal?.aborted) throw new ModelshipError('INTERRUPTED', `export from ${identity} interrupted`)
       if (!(e instanceof RetryableError)) throw e
       if (attempt >= attempts) {
-        throw new ModelshipError('STEP_FAILED', `${identity}: ${e.message} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`)
+        throw new ModelshipError(
+          'STEP_FAILED',
+          `${identity}: ${e.message} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
+        )
       }
       const delay = opts.retryDelayMs * 2 ** (attempt - 1)
-      req.onProgress?.(`${identity}: ${e.message}; retrying in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})`)
+      req.onProgress?.(
+        `${identity}: ${e.message}; retrying in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})`,
+      )
       await sleep(delay, undefined, { signal: req.signal }).catch(() => undefined)
     }
   }
 }
 
-async function exportOnce(req: ExportRequest, identity: string, redact: Redactor, opts: Required<HttpOptions>): Promise<ExportResult> {
+async function exportOnce(
+  req: ExportRequest,
+  identity: string,
+  redact: Redactor,
+  opts: Required<HttpOptions>,
+): Promise<ExportResult> {
   const url = new URL(req.source)
   const { res, timedOut, token } = await get(url, req.apiToken, opts, req.signal, identity, redact)
   try {
@@ -57,7 +82,13 @@ async function exportOnce(req: ExportRequest, identity: string, redact: Redactor
         yield chunk
       }
     }
-    const writerOpts = { source: identity, refs: 'row' as const, labels: req.labels, onProgress: req.onProgress, signal: req.signal }
+    const writerOpts = {
+      source: identity,
+      refs: 'row' as const,
+      labels: req.labels,
+      onProgress: req.onProgress,
+      signal: req.signal,
+    }
     return await writeDataset(req.destPath, writerOpts, async (writer) => {
       try {
         await readRecords(format, body(), identity, 'row', writer)
@@ -88,7 +119,10 @@ async function get(
 ): Promise<Response> {
   let url = start
   for (let hop = 0; ; hop++) {
-    const headers: Record<string, string> = { accept: 'application/x-ndjson, text/csv;q=0.9, */*;q=0.1', 'user-agent': 'modelship' }
+    const headers: Record<string, string> = {
+      accept: 'application/x-ndjson, text/csv;q=0.9, */*;q=0.1',
+      'user-agent': 'modelship',
+    }
     const sendToken = token !== undefined && token !== '' && url.origin === start.origin
     if (sendToken) headers.authorization = `Bearer ${token}`
     let response: Response
@@ -98,7 +132,8 @@ async function get(
       if (signal?.aborted) throw new ModelshipError('INTERRUPTED', `export from ${identity} interrupted`)
       const code = (e as NodeJS.ErrnoException).code
       const why = describeNetError(e, redact)
-      if (e instanceof TimeoutError || (code !== undefined && RETRY_CODES.has(code))) throw new RetryableError(`request failed: ${why}`)
+      if (e instanceof TimeoutError || (code !== undefined && RETRY_CODES.has(code)))
+        throw new RetryableError(`request failed: ${why}`)
       throw new ModelshipError('STEP_FAILED', `${identity}: request failed: ${why}`)
     }
     const { res } = response
@@ -106,7 +141,8 @@ async function get(
     const location = res.headers.location
     if ([301, 302, 303, 307, 308].includes(status) && location) {
       res.resume()
-      if (hop >= MAX_REDIRECTS) throw new ModelshipError('STEP_FAILED', `${identity}: more than ${MAX_REDIRECTS} redirects`)
+      if (hop >= MAX_REDIRECTS)
+        throw new ModelshipError('STEP_FAILED', `${identity}: more than ${MAX_REDIRECTS} redirects`)
       url = new URL(location, url)
       continue
     }
@@ -135,7 +171,10 @@ function requestOnce(
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const req = send(url, { method: 'GET', headers, agent: false, signal })
-    const connectTimer = setTimeout(() => req.destroy(new TimeoutError(`no connection within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs)
+    const connectTimer = setTimeout(
+      () => req.destroy(new TimeoutError(`no connection within ${opts.connectTimeoutMs} ms`)),
+      opts.connectTimeoutMs,
+    )
     req.on('socket', (socket) => {
       const connected = (): void => {
         clearTimeout(connectTimer)
@@ -162,26 +201,45 @@ function requestOnce(
   })
 }
 
-async function checkStatus(res: IncomingMessage, identity: string, redact: Redactor, token: Response['token']): Promise<void> {
+async function checkStatus(
+  res: IncomingMessage,
+  identity: string,
+  redact: Redactor,
+  token: Response['token'],
+): Promise<void> {
   const status = res.statusCode ?? 0
   if (status >= 200 && status < 300) return
   const snippet = redact(await readSnippet(res))
   const said = `${status} ${res.statusMessage ?? ''}`.trim()
   const body = snippet ? `: ${snippet}` : ''
   if (status === 401) {
-    const why = { sent: 'the token was rejected', none: 'no token was sent', withheld: 'the token was not sent: the URL redirects to another origin' }[token]
+    const why = {
+      sent: 'the token was rejected',
+      none: 'no token was sent',
+      withheld: 'the token was not sent: the URL redirects to another origin',
+    }[token]
     throw new ModelshipError('AUTH', `${identity}: the export API answered ${said} — ${why}`, {
       hint: 'set FEEDBACK_API_TOKEN to a valid token of an ADMIN or SUPER_USER account',
     })
   }
   if (status === 403) {
-    throw new ModelshipError('AUTH', `${identity}: the export API answered ${said} — the token's account may not export labeled data`, {
-      hint: 'FEEDBACK_API_TOKEN must belong to an ADMIN or SUPER_USER account',
-    })
+    throw new ModelshipError(
+      'AUTH',
+      `${identity}: the export API answered ${said} — the token's account may not export labeled data`,
+      {
+        hint: 'FEEDBACK_API_TOKEN must belong to an ADMIN or SUPER_USER account',
+      },
+    )
   }
-  if (status === 404) throw new ModelshipError('BAD_INPUT', `${identity}: nothing labeled to export`, { hint: 'label some queries in the QA environment first, or check the URL' })
+  if (status === 404)
+    throw new ModelshipError('BAD_INPUT', `${identity}: nothing labeled to export`, {
+      hint: 'label some queries in the QA environment first, or check the URL',
+    })
   if (RETRY_STATUSES.has(status)) throw new RetryableError(`the export API answered ${said}${body}`)
-  if (status >= 400 && status < 500) throw new ModelshipError('CONFIG', `${identity}: the export API answered ${said}${body}`, { hint: 'check feedback.source (FEEDBACK_SOURCE)' })
+  if (status >= 400 && status < 500)
+    throw new ModelshipError('CONFIG', `${identity}: the export API answered ${said}${body}`, {
+      hint: 'check feedback.source (FEEDBACK_SOURCE)',
+    })
   throw new ModelshipError('STEP_FAILED', `${identity}: the export API answered ${said}${body}`)
 }
 
@@ -208,9 +266,13 @@ function formatOf(url: URL, contentType: string | undefined, identity: string): 
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
   if (type.endsWith('csv')) return 'csv'
   if (/(ndjson|jsonl|json-lines|jsonlines|json-seq|^application\/json$)/.test(type)) return 'jsonl'
-  throw new ModelshipError('BAD_INPUT', `${identity}: cannot tell the format of the export (Content-Type ${type || 'missing'})`, {
-    hint: 'add format=jsonl or format=csv to the URL',
-  })
+  throw new ModelshipError(
+    'BAD_INPUT',
+    `${identity}: cannot tell the format of the export (Content-Type ${type || 'missing'})`,
+    {
+      hint: 'add format=jsonl or format=csv to the URL',
+    },
+  )
 }
 
 function contentLength(res: IncomingMessage): number | undefined {

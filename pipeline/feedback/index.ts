@@ -2,7 +2,15 @@ import { ModelshipError, messageOf } from '../engine/errors.js'
 import { createRedactor, type Redactor } from '../secrets/redact.js'
 import type { ExportRequest, ExportResult } from './types.js'
 
-export type { DatasetReport, DropReason, ExportRequest, ExportResult, HttpOptions, RowProblem, RowRef } from './types.js'
+export type {
+  DatasetReport,
+  DropReason,
+  ExportRequest,
+  ExportResult,
+  HttpOptions,
+  RowProblem,
+  RowRef,
+} from './types.js'
 export { closestLabel } from './problems.js'
 export { assertValidDataset, validateDataset, type DatasetRules, type DatasetValidation } from './validate.js'
 
@@ -54,7 +62,10 @@ export function sourceIdentity(source: string): string {
  * an http(s) export must not be called (the app stamps the rows it returns as exported). File and
  * PostgreSQL sources only read, so dry-run may still export them.
  */
-export function describeFeedbackSource(source: string, opts: { apiToken?: string; query?: string | null } = {}): string {
+export function describeFeedbackSource(
+  source: string,
+  opts: { apiToken?: string; query?: string | null } = {},
+): string {
   const identity = sourceIdentity(source)
   switch (sourceKind(source)) {
     case 'http':
@@ -79,7 +90,10 @@ export async function exportFeedback(req: ExportRequest): Promise<ExportResult> 
     const scheme = SCHEME.exec(req.source)?.[1]
     const kind = sourceKind(req.source)
     if (scheme && kind === 'file') {
-      throw new ModelshipError('CONFIG', `feedback.source ${identity}: unsupported scheme ${scheme}:// (expected a .jsonl/.csv path, an http(s) export URL or a postgres:// URL)`)
+      throw new ModelshipError(
+        'CONFIG',
+        `feedback.source ${identity}: unsupported scheme ${scheme}:// (expected a .jsonl/.csv path, an http(s) export URL or a postgres:// URL)`,
+      )
     }
     // Each source is imported only when used: pg and pg-copy-streams cost ~40 ms to import.
     switch (kind) {

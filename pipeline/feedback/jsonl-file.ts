@@ -42,7 +42,12 @@ export class JsonlFile {
     const tempPath = join(dir, `.${basename(destPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
     try {
       await mkdir(dir, { recursive: true })
-      const stream = createWriteStream(tempPath, { flags: 'wx', mode: 0o644, highWaterMark: 2 * OUT_BYTES, flush: true })
+      const stream = createWriteStream(tempPath, {
+        flags: 'wx',
+        mode: 0o644,
+        highWaterMark: 2 * OUT_BYTES,
+        flush: true,
+      })
       await once(stream, 'open')
       return new JsonlFile(destPath, tempPath, stream)
     } catch (e) {

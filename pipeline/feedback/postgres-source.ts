@@ -29,7 +29,11 @@ const BACKSLASH = 0x5c
  * (nearly all) are never decoded. A custom query is first described (LIMIT 0) to check it returns
  * `text` and `label` columns.
  */
-export async function exportFromPostgres(req: ExportRequest, identity: string, redact: Redactor): Promise<ExportResult> {
+export async function exportFromPostgres(
+  req: ExportRequest,
+  identity: string,
+  redact: Redactor,
+): Promise<ExportResult> {
   const custom = req.query !== null && req.query.trim() !== ''
   const sql = custom ? req.query!.trim().replace(/;\s*$/, '') : DEFAULT_QUERY
   const which = custom ? 'feedback.query' : 'the default query over labeled_queries'
@@ -58,7 +62,13 @@ export async function exportFromPostgres(req: ExportRequest, identity: string, r
     socket?.destroy()
   }
   req.signal?.addEventListener('abort', onAbort, { once: true })
-  const opts = { source: identity, refs: custom ? undefined : ('id' as const), labels: req.labels, onProgress: req.onProgress, signal: req.signal }
+  const opts = {
+    source: identity,
+    refs: custom ? undefined : ('id' as const),
+    labels: req.labels,
+    onProgress: req.onProgress,
+    signal: req.signal,
+  }
   try {
     return await writeDataset(req.destPath, opts, async (writer) => {
       await client.query('BEGIN TRANSACTION READ ONLY')
@@ -91,9 +101,13 @@ async function describe(client: pg.Client, sql: string, which: string, identity:
   const names = fields.map((f) => f.name)
   if (!names.includes('text') || !names.includes('label')) {
     const got = names.length > 0 ? names.join(', ') : 'no columns'
-    throw new ModelshipError('CONFIG', `${which} on ${identity} must return columns "text" and "label"; it returned: ${got}`, {
-      hint: 'alias them, e.g. SELECT id, query AS text, expert_intent AS label FROM …',
-    })
+    throw new ModelshipError(
+      'CONFIG',
+      `${which} on ${identity} must return columns "text" and "label"; it returned: ${got}`,
+      {
+        hint: 'alias them, e.g. SELECT id, query AS text, expert_intent AS label FROM …',
+      },
+    )
   }
   return names.includes('id')
 }
@@ -125,7 +139,8 @@ class CopyRows {
       const nl = chunk.indexOf(NEWLINE)
       if (nl === -1) {
         this.carry = Buffer.concat([this.carry, chunk])
-        if (this.carry.length > MAX_ROW_BYTES) throw new ModelshipError('STEP_FAILED', `a row longer than ${MAX_ROW_BYTES} bytes in the COPY stream`)
+        if (this.carry.length > MAX_ROW_BYTES)
+          throw new ModelshipError('STEP_FAILED', `a row longer than ${MAX_ROW_BYTES} bytes in the COPY stream`)
         return
       }
       const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)])
@@ -226,7 +241,10 @@ function connectError(e: unknown, identity: string, user: string, redact: Redact
       hint: 'check the user and password in feedback.source / DATABASE_URL',
     })
   }
-  if (code === '3D000') return new ModelshipError('CONFIG', `PostgreSQL at ${identity}: ${msg}`, { hint: 'check the database name in feedback.source / DATABASE_URL' })
+  if (code === '3D000')
+    return new ModelshipError('CONFIG', `PostgreSQL at ${identity}: ${msg}`, {
+      hint: 'check the database name in feedback.source / DATABASE_URL',
+    })
   const detail = code && !msg.includes(code) ? `${msg} (${code})` : msg
   return new ModelshipError('STEP_FAILED', `cannot connect to PostgreSQL at ${identity}: ${detail}`)
 }
@@ -236,11 +254,19 @@ function queryError(e: unknown, which: string, identity: string, redact: Redacto
   const code = (e as { code?: string }).code ?? ''
   const msg = redact(messageOf(e))
   if (code === '25006') {
-    return new ModelshipError('CONFIG', `${which} tried to write on ${identity} (${msg}); the export only reads, in a READ ONLY transaction`)
+    return new ModelshipError(
+      'CONFIG',
+      `${which} tried to write on ${identity} (${msg}); the export only reads, in a READ ONLY transaction`,
+    )
   }
-  if (code === '42501') return new ModelshipError('AUTH', `${which} on ${identity}: ${msg}`, { hint: 'the database user needs SELECT on the queried tables' })
+  if (code === '42501')
+    return new ModelshipError('AUTH', `${which} on ${identity}: ${msg}`, {
+      hint: 'the database user needs SELECT on the queried tables',
+    })
   if (code.startsWith('42') || code === '0A000') {
-    return new ModelshipError('CONFIG', `${which} failed on ${identity}: ${msg}`, { hint: custom(which) ? 'check feedback.query in modelship.yaml' : 'is this the app database?' })
+    return new ModelshipError('CONFIG', `${which} failed on ${identity}: ${msg}`, {
+      hint: custom(which) ? 'check feedback.query in modelship.yaml' : 'is this the app database?',
+    })
   }
   const detail = code && !msg.includes(code) ? `${msg} (${code})` : msg
   return new ModelshipError('STEP_FAILED', `${which} failed on ${identity}: ${detail}`)

@@ -15,7 +15,10 @@ interface Problem {
 }
 
 /** The problems of the report's rows as one error, or undefined when no row is malformed or unknown-labeled. */
-export function rowProblemsError(report: DatasetReport, labels: readonly string[] | undefined): ModelshipError | undefined {
+export function rowProblemsError(
+  report: DatasetReport,
+  labels: readonly string[] | undefined,
+): ModelshipError | undefined {
   const malformed = report.malformed?.count ?? 0
   const unknown = Object.entries(report.unknownLabels ?? {})
   const unknownRows = unknown.reduce((n, [, u]) => n + u.count, 0)

@@ -65,11 +65,22 @@ export class RowPolicy {
       info = this.labels.get(name) ?? null
       if (info === null) {
         if (this.labelList.length >= MAX_LABELS) {
-          throw new ModelshipError('BAD_INPUT', `${this.source}: more than ${MAX_LABELS} distinct labels — is the label column the right one?`)
+          throw new ModelshipError(
+            'BAD_INPUT',
+            `${this.source}: more than ${MAX_LABELS} distinct labels — is the label column the right one?`,
+          )
         }
         const json = JSON.stringify(name)
         const unknown = this.known !== undefined && !this.known.has(name)
-        info = { id: this.labelList.length + 1, name, json, jsonBytes: Buffer.from(json, 'utf8'), count: 0, unknown, first: [] }
+        info = {
+          id: this.labelList.length + 1,
+          name,
+          json,
+          jsonBytes: Buffer.from(json, 'utf8'),
+          count: 0,
+          unknown,
+          first: [],
+        }
         this.labels.set(name, info)
         this.labelList.push(info)
       }

@@ -25,7 +25,13 @@ function fmix(h: number): number {
  * has no collisions in practice for millions of texts, and costs far less than a crypto digest.
  * Returns NEEDS_* flags for the bytes seen (what writing them in a JSON string takes).
  */
-export function hashBytes(buf: Uint8Array, start: number, end: number, seed: number, out: Int32Array | Uint32Array): number {
+export function hashBytes(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  seed: number,
+  out: Int32Array | Uint32Array,
+): number {
   // While the bytes pass by, note what JSON would need escaped (see BYTE_CLASS).
   const cls = BYTE_CLASS
   let flags = 0
@@ -58,8 +64,22 @@ export function hashBytes(buf: Uint8Array, start: number, end: number, seed: num
     const b14 = buf[i + 14]!
     const b15 = buf[i + 15]!
     flags |=
-      cls[b0]! | cls[b1]! | cls[b2]! | cls[b3]! | cls[b4]! | cls[b5]! | cls[b6]! | cls[b7]! |
-      cls[b8]! | cls[b9]! | cls[b10]! | cls[b11]! | cls[b12]! | cls[b13]! | cls[b14]! | cls[b15]!
+      cls[b0]! |
+      cls[b1]! |
+      cls[b2]! |
+      cls[b3]! |
+      cls[b4]! |
+      cls[b5]! |
+      cls[b6]! |
+      cls[b7]! |
+      cls[b8]! |
+      cls[b9]! |
+      cls[b10]! |
+      cls[b11]! |
+      cls[b12]! |
+      cls[b13]! |
+      cls[b14]! |
+      cls[b15]!
     k1 = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)
     k2 = b4 | (b5 << 8) | (b6 << 16) | (b7 << 24)
     k3 = b8 | (b9 << 8) | (b10 << 16) | (b11 << 24)

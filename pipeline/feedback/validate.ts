@@ -26,7 +26,8 @@ export function validateDataset(report: DatasetReport, rules: DatasetRules): Dat
   const known = new Set(rules.labels)
 
   if (report.kept === 0) {
-    const read = report.rowsRead === 0 ? 'no rows' : `no rows left of the ${report.rowsRead} read (${describeDropped(report)})`
+    const read =
+      report.rowsRead === 0 ? 'no rows' : `no rows left of the ${report.rowsRead} read (${describeDropped(report)})`
     errors.push(`the dataset from ${report.source} has ${read}`)
   }
 
@@ -46,7 +47,9 @@ export function validateDataset(report: DatasetReport, rules: DatasetRules): Dat
   for (const label of rules.labels) {
     const count = report.perLabel[label] ?? 0
     if (count < rules.minPerLabel) {
-      errors.push(`label ${label} has ${count} example${count === 1 ? '' : 's'}, fewer than the minimum of ${rules.minPerLabel} (gates.min_per_label)`)
+      errors.push(
+        `label ${label} has ${count} example${count === 1 ? '' : 's'}, fewer than the minimum of ${rules.minPerLabel} (gates.min_per_label)`,
+      )
     }
   }
 
@@ -69,7 +72,9 @@ export function validateDataset(report: DatasetReport, rules: DatasetRules): Dat
       .map((c) => `${JSON.stringify(truncate(c.text, CONFLICT_TEXT_CHARS))} (${c.labels.join(', ')})`)
       .join('; ')
     const more = conflicts > CONFLICT_EXAMPLES ? '; …' : ''
-    warnings.push(`${conflicts} text${conflicts === 1 ? ' has' : 's have'} conflicting labels (all kept): ${examples}${more}`)
+    warnings.push(
+      `${conflicts} text${conflicts === 1 ? ' has' : 's have'} conflicting labels (all kept): ${examples}${more}`,
+    )
   }
 
   return { errors, warnings }

@@ -67,7 +67,10 @@ export function describeOutcome(e: HistoryEntry): string {
  * The model running in `env` per the audit log: the newest run that rebuilt and redeployed it.
  * A release whose deploy failed and was rolled back redeployed the model it replaced.
  */
-export function runningModelOf(entries: readonly HistoryEntry[], env: string): { model: string; at: string; runId?: string } | undefined {
+export function runningModelOf(
+  entries: readonly HistoryEntry[],
+  env: string,
+): { model: string; at: string; runId?: string } | undefined {
   for (const e of entries) {
     if (e.env !== env || !e.deployed) continue
     const model = e.outcome === 'success' ? e.to : e.outcome === 'rolled_back' ? e.from : undefined
@@ -80,7 +83,10 @@ export function runningModelOf(entries: readonly HistoryEntry[], env: string): {
 }
 
 /** The model the newest successful change recorded for `env` set in its files. */
-export function recordedModelOf(entries: readonly HistoryEntry[], env: string): { model: string; at: string; runId?: string } | undefined {
+export function recordedModelOf(
+  entries: readonly HistoryEntry[],
+  env: string,
+): { model: string; at: string; runId?: string } | undefined {
   const e = entries.find((x) => x.env === env && x.outcome === 'success' && x.to !== null)
   return e?.to ? { model: e.to, at: e.at, ...(e.runId ? { runId: e.runId } : {}) } : undefined
 }
@@ -107,7 +113,8 @@ export function createHistory(path: string, redact: (s: string) => string): Hist
     async append(entry) {
       // A run's line is appended at most once: a run replayed after a kill between its append and its
       // state write must not log itself twice. (Each failed attempt of a run is its own line.)
-      const same = (e: HistoryEntry): boolean => e.runId === entry.runId && e.action === entry.action && e.outcome === entry.outcome && e.step === entry.step
+      const same = (e: HistoryEntry): boolean =>
+        e.runId === entry.runId && e.action === entry.action && e.outcome === entry.outcome && e.step === entry.step
       if (entry.runId !== undefined && (await this.read()).some(same)) return
       await mkdir(dirname(path), { recursive: true })
       // One write of one line with O_APPEND: concurrent appends never interleave within a line.
@@ -140,7 +147,10 @@ export function createHistory(path: string, redact: (s: string) => string): Hist
  * one change, so rolling back twice after three releases lands on the first release's predecessor,
  * not back and forth between the last two.
  */
-export function previousModelOf(entries: readonly HistoryEntry[], env: string): { from: string; to: string } | undefined {
+export function previousModelOf(
+  entries: readonly HistoryEntry[],
+  env: string,
+): { from: string; to: string } | undefined {
   let undone = 0
   for (const e of entries) {
     if (e.env !== env || e.outcome !== 'success' || e.from === null || e.to === null || e.from === e.to) continue

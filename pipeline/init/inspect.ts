@@ -51,13 +51,18 @@ export interface AppTree {
   notes: string[]
 }
 
-const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false)
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  )
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** The variable names a section sets: map keys, or `KEY=value` / `KEY` list items. */
 function keysOf(section: unknown): string[] {
   if (isObject(section)) return Object.keys(section)
-  if (Array.isArray(section)) return section.filter((v): v is string => typeof v === 'string').map((v) => v.split('=')[0]!.trim())
+  if (Array.isArray(section))
+    return section.filter((v): v is string => typeof v === 'string').map((v) => v.split('=')[0]!.trim())
   return []
 }
 
@@ -77,7 +82,9 @@ function candidatesOf(doc: unknown): Candidate[] {
     const runtime = keysOf(def.environment)
     for (const variable of new Set([...build, ...runtime])) {
       if (variable !== DEFAULT_BUILD_ARG && !/(^|_)MODEL(_|$)/i.test(variable)) continue
-      const score = (variable === DEFAULT_BUILD_ARG ? 10 : 1) * ((build.includes(variable) ? 2 : 0) + (runtime.includes(variable) ? 1 : 0))
+      const score =
+        (variable === DEFAULT_BUILD_ARG ? 10 : 1) *
+        ((build.includes(variable) ? 2 : 0) + (runtime.includes(variable) ? 1 : 0))
       out.push({ service, variable, score })
     }
   }
@@ -149,7 +156,8 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
   if (service) {
     for (const [file, text] of texts) {
       try {
-        for (const v of readComposeModel(text, { file, service, buildArg })) places.push({ file, kind: v.kind, line: v.line, value: v.value })
+        for (const v of readComposeModel(text, { file, service, buildArg }))
+          places.push({ file, kind: v.kind, line: v.line, value: v.value })
       } catch (e) {
         notes.push(`${file}: ${(e as Error).message.split('\n')[0]}`)
       }
@@ -165,7 +173,8 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
     // Edit the file in effect for each kind of place (build arg, runtime environment): the last file of
     // the merge that sets it. The environment's own override where it sets both; the shared base file
     // too when it alone sets one of them (else that one would keep the old model).
-    const inEffect = (kind: string): string | undefined => compose.filter((f) => places.some((p) => p.file === f && p.kind === kind)).at(-1)
+    const inEffect = (kind: string): string | undefined =>
+      compose.filter((f) => places.some((p) => p.file === f && p.kind === kind)).at(-1)
     const edit = compose.filter((f) => f === inEffect('build_arg') || f === inEffect('environment'))
     if (base && edit.includes(base) && overrides.length > 1) {
       notes.push(`${env}: ${base} sets the model for every environment; releasing ${env} changes it there too`)
@@ -180,11 +189,18 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
         notes.push(`${envFile}: ${(e as Error).message.split('\n')[0]}`)
       }
     }
-    environments.push({ name: env, compose, edit: edit.length ? edit : compose.slice(-1), envFileSetsModel, ...(envFile ? { envFile } : {}) })
+    environments.push({
+      name: env,
+      compose,
+      edit: edit.length ? edit : compose.slice(-1),
+      envFileSetsModel,
+      ...(envFile ? { envFile } : {}),
+    })
   }
 
   const dockerfile = await findDockerfile(workspace, base ? texts.get(base) : undefined, service, buildArg)
-  if (dockerfile && !dockerfile.declaresArg) notes.push(`${dockerfile.file} has no \`ARG ${buildArg}\`: the build arg will not reach the image`)
+  if (dockerfile && !dockerfile.declaresArg)
+    notes.push(`${dockerfile.file} has no \`ARG ${buildArg}\`: the build arg will not reach the image`)
   if (!dockerfile) notes.push('no Dockerfile found: `docker compose build` needs one')
 
   const trainer = opts.trainer ?? ((await exists(join(workspace, DEFAULT_TRAINER))) ? DEFAULT_TRAINER : undefined)
@@ -211,11 +227,17 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
 }
 
 /** The service's Dockerfile (its build context and `dockerfile:`), else `./Dockerfile`. */
-async function findDockerfile(workspace: string, baseText: string | undefined, service: string | undefined, buildArg: string) {
+async function findDockerfile(
+  workspace: string,
+  baseText: string | undefined,
+  service: string | undefined,
+  buildArg: string,
+) {
   const doc = baseText === undefined ? undefined : parseQuietly(baseText)
   const def = service && isObject(doc) && isObject(doc.services) ? doc.services[service] : undefined
   const build = isObject(def) ? def.build : undefined
-  const context = typeof build === 'string' ? build : isObject(build) && typeof build.context === 'string' ? build.context : '.'
+  const context =
+    typeof build === 'string' ? build : isObject(build) && typeof build.context === 'string' ? build.context : '.'
   const name = isObject(build) && typeof build.dockerfile === 'string' ? build.dockerfile : 'Dockerfile'
   const file = posix.normalize(posix.join(context, name))
   const text = await readText(workspace, file)

@@ -39,7 +39,8 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
   const named = tree.places.find((p) => namingOf(p.value))?.value
   const naming = namingOf(named)
   const aliases = [...defaults.model.base_aliases]
-  if (tree.currentModel && !tree.currentModel.includes('/') && !aliases.includes(tree.currentModel)) aliases.push(tree.currentModel)
+  if (tree.currentModel && !tree.currentModel.includes('/') && !aliases.includes(tree.currentModel))
+    aliases.push(tree.currentModel)
   const labels = tree.feedback?.labels.length ? tree.feedback.labels : defaults.model.labels
   const trainer = o.trainerCommand ?? ['python3', tree.trainer ?? o.bundledTrainer ?? DEFAULT_TRAINER]
   const out: string[] = []
@@ -48,22 +49,35 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
   line('# modelship configuration, written by `modelship init` from this tree. Edit freely.')
   line('# Precedence: defaults < this file < environment (.env) < command-line flags.')
   line('model:')
-  line(`  org: ${scalar(naming?.org ?? defaults.model.org)} ${naming ? `  # from ${named}` : '  # CHANGE ME: your Hugging Face org'} (env HF_ORG overrides)`)
-  line(`  prefix: ${scalar(naming?.prefix ?? defaults.model.prefix)}  # repos are <org>/<prefix>-v<major>.<minor> (env HF_REPO_PREFIX)`)
-  line(`  labels: ${list(labels)}${tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'}`)
+  line(
+    `  org: ${scalar(naming?.org ?? defaults.model.org)} ${naming ? `  # from ${named}` : '  # CHANGE ME: your Hugging Face org'} (env HF_ORG overrides)`,
+  )
+  line(
+    `  prefix: ${scalar(naming?.prefix ?? defaults.model.prefix)}  # repos are <org>/<prefix>-v<major>.<minor> (env HF_REPO_PREFIX)`,
+  )
+  line(
+    `  labels: ${list(labels)}${tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'}`,
+  )
   line(`  base_aliases: ${list(aliases)}  # values that name no registry repo`)
   line('registry: hf                     # hf | local (env MODELSHIP_REGISTRY overrides); hf needs HF_TOKEN')
   line('feedback:')
   const source = tree.feedback ? `./${tree.feedback.path}` : './data/feedback.jsonl'
-  line(`  source: ${scalar(source)}${tree.feedback ? '' : '  # CHANGE ME: no feedback file found'}  # or an http(s) export URL, or a postgres:// URL`)
+  line(
+    `  source: ${scalar(source)}${tree.feedback ? '' : '  # CHANGE ME: no feedback file found'}  # or an http(s) export URL, or a postgres:// URL`,
+  )
   line('trainer:')
-  const trainerNote = tree.trainer || o.trainerCommand ? '' : o.bundledTrainer ? '  # modelship\'s bundled trainer' : `  # CHANGE ME: ${DEFAULT_TRAINER} not found`
+  const trainerNote =
+    tree.trainer || o.trainerCommand
+      ? ''
+      : o.bundledTrainer
+        ? "  # modelship's bundled trainer"
+        : `  # CHANGE ME: ${DEFAULT_TRAINER} not found`
   line(`  command: ${list(trainer)}${trainerNote}`)
   line('  args: { epochs: 5 }           # passed as --epochs 5; modelship adds --data and --output')
   line('gates:')
   line('  min_accuracy: 0.90')
   line('  min_class_f1: 0.85')
-  line('  no_regression: true           # the new accuracy must reach the current model\'s')
+  line("  no_regression: true           # the new accuracy must reach the current model's")
   line('  min_per_label: 1              # fewest examples a label may have')
   line('deploy:')
   line('  mode: auto                     # compose when a Docker engine answers, else build/deploy/verify are skipped')
@@ -96,7 +110,13 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
  */
 export function checkRenderedConfig(text: string, tree: AppTree, workspace: string): void {
   const values = parse(text) as Record<string, unknown>
-  const { errors } = validateConfig([{ origin: 'defaults', values: defaultConfig() }, { origin: 'modelship.yaml', values }], workspace)
+  const { errors } = validateConfig(
+    [
+      { origin: 'defaults', values: defaultConfig() },
+      { origin: 'modelship.yaml', values },
+    ],
+    workspace,
+  )
   const problems = [...errors]
   if (!tree.service) {
     problems.push(
@@ -105,10 +125,15 @@ export function checkRenderedConfig(text: string, tree: AppTree, workspace: stri
   }
   for (const env of tree.environments) {
     const settable = env.edit.some((f) => tree.places.some((p) => p.file === f)) || env.envFileSetsModel
-    if (tree.service && !settable) problems.push(`${env.name}: none of ${env.edit.join(', ')} sets ${tree.buildArg} for ${tree.service}`)
+    if (tree.service && !settable)
+      problems.push(`${env.name}: none of ${env.edit.join(', ')} sets ${tree.buildArg} for ${tree.service}`)
   }
   if (problems.length) {
     const [first, ...rest] = problems
-    throw new ModelshipError('BAD_INPUT', `init: cannot write a working modelship.yaml: ${first}`, rest.length ? { details: rest.join('\n') } : {})
+    throw new ModelshipError(
+      'BAD_INPUT',
+      `init: cannot write a working modelship.yaml: ${first}`,
+      rest.length ? { details: rest.join('\n') } : {},
+    )
   }
 }

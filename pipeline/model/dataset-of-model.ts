@@ -28,7 +28,9 @@ export async function datasetOfModel(
   modelId: string,
   o: { history: readonly HistoryEntry[]; registry: Pick<ModelRegistry, 'readFile'> },
 ): Promise<TrainedOn | undefined> {
-  const released = o.history.find((e) => e.action === 'release' && e.outcome === 'success' && e.to === modelId && e.datasetSha256)
+  const released = o.history.find(
+    (e) => e.action === 'release' && e.outcome === 'success' && e.to === modelId && e.datasetSha256,
+  )
   if (released?.datasetSha256) return { sha256: released.datasetSha256, from: 'history' }
   const card = await o.registry.readFile(modelId, 'README.md')
   const sha = card === undefined ? undefined : datasetOfCard(card)

@@ -21,7 +21,10 @@ export async function describeEvalSet(path: string): Promise<EvalSetInfo> {
   try {
     text = await readFile(path, 'utf8')
   } catch (e) {
-    throw new ModelshipError('CONFIG', `gates.eval_set: ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
+    throw new ModelshipError(
+      'CONFIG',
+      `gates.eval_set: ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    )
   }
   return { name: basename(path), rows: text.split('\n').filter((l) => l.trim() !== '').length, sha256: sha256(text) }
 }
@@ -30,20 +33,32 @@ export async function describeEvalSet(path: string): Promise<EvalSetInfo> {
 export function parseEvaluatorOutput(stdout: string): ReturnType<typeof parseMetricsJson> {
   const whole = parseMetricsJson(stdout.trim())
   if (whole.ok) return whole
-  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'))
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('{'))
   const last = lines.at(-1)
   return last === undefined ? whole : parseMetricsJson(last)
 }
 
 /** Runs `<trainer.evaluate> --model DIR --data FILE --json` and returns the scores it printed. */
-export async function evaluateModel(sh: Shell, evaluate: Command, modelDir: string, dataPath: string): Promise<GateScores> {
+export async function evaluateModel(
+  sh: Shell,
+  evaluate: Command,
+  modelDir: string,
+  dataPath: string,
+): Promise<GateScores> {
   const cmd = evaluateCommand(evaluate, modelDir, dataPath)
   const stdout = await sh.read(cmd)
   const parsed = parseEvaluatorOutput(stdout)
   if (!parsed.ok) {
-    throw new ModelshipError('BAD_INPUT', `trainer.evaluate: ${formatCommand(evaluate)} printed no metrics JSON object (${parsed.problem})`, {
-      hint: 'it must print one JSON object in the metrics.json shape (CONTRACT.md) with --json',
-    })
+    throw new ModelshipError(
+      'BAD_INPUT',
+      `trainer.evaluate: ${formatCommand(evaluate)} printed no metrics JSON object (${parsed.problem})`,
+      {
+        hint: 'it must print one JSON object in the metrics.json shape (CONTRACT.md) with --json',
+      },
+    )
   }
   const { accuracy, f1_macro, per_class } = parsed.metrics
   return { accuracy, f1_macro, per_class }

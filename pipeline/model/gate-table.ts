@@ -43,17 +43,36 @@ export function buildGateTable(o: {
   notes?: string[]
 }): GateTable {
   const { gates, newScores, current } = o
-  const row = (metric: string, value: number, was: number | undefined, min: number | undefined, noRegression: boolean): GateRow => {
+  const row = (
+    metric: string,
+    value: number,
+    was: number | undefined,
+    min: number | undefined,
+    noRegression: boolean,
+  ): GateRow => {
     const failed: string[] = []
-    if (min !== undefined && value < min) failed.push(metric === 'accuracy' ? 'gates.min_accuracy' : 'gates.min_class_f1')
+    if (min !== undefined && value < min)
+      failed.push(metric === 'accuracy' ? 'gates.min_accuracy' : 'gates.min_class_f1')
     if (noRegression && was !== undefined && value < was) failed.push('gates.no_regression')
-    return { metric, new: value, ...(was !== undefined ? { current: was } : {}), ...(min !== undefined ? { min } : {}), failed }
+    return {
+      metric,
+      new: value,
+      ...(was !== undefined ? { current: was } : {}),
+      ...(min !== undefined ? { min } : {}),
+      failed,
+    }
   }
   const rows: GateRow[] = [
     row('accuracy', newScores.accuracy, current?.accuracy, gates.min_accuracy, gates.no_regression),
     row('macro F1', newScores.f1_macro, current?.f1_macro, undefined, false),
     ...o.labels.map((label) =>
-      row(`f1[${label}]`, newScores.per_class[label]?.f1 ?? 0, current?.per_class[label]?.f1, gates.min_class_f1, false),
+      row(
+        `f1[${label}]`,
+        newScores.per_class[label]?.f1 ?? 0,
+        current?.per_class[label]?.f1,
+        gates.min_class_f1,
+        false,
+      ),
     ),
   ]
   return {
@@ -102,5 +121,10 @@ export function formatGateTable(t: GateTable): string[] {
       .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join('  ')
       .trimEnd()
-  return [`gate on ${on}:`, `  ${line(head)}`, ...body.map((b) => `  ${line(b)}`), ...t.notes.map((n) => `  note: ${n}`)]
+  return [
+    `gate on ${on}:`,
+    `  ${line(head)}`,
+    ...body.map((b) => `  ${line(b)}`),
+    ...t.notes.map((n) => `  note: ${n}`),
+  ]
 }

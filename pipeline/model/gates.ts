@@ -9,12 +9,23 @@ export interface GateFailure {
 }
 
 /** Pure: the threshold gates, in order; empty when the model passes. */
-export function thresholdFailures(metrics: TrainingMetrics, gates: Config['gates'], labels: readonly string[]): GateFailure[] {
+export function thresholdFailures(
+  metrics: TrainingMetrics,
+  gates: Config['gates'],
+  labels: readonly string[],
+): GateFailure[] {
   const failures: GateFailure[] = []
-  if (metrics.accuracy < gates.min_accuracy) failures.push({ metric: 'accuracy', value: metrics.accuracy, bound: gates.min_accuracy, rule: 'gates.min_accuracy' })
+  if (metrics.accuracy < gates.min_accuracy)
+    failures.push({
+      metric: 'accuracy',
+      value: metrics.accuracy,
+      bound: gates.min_accuracy,
+      rule: 'gates.min_accuracy',
+    })
   for (const label of labels) {
     const f1 = metrics.per_class[label]?.f1 ?? 0
-    if (f1 < gates.min_class_f1) failures.push({ metric: `f1[${label}]`, value: f1, bound: gates.min_class_f1, rule: 'gates.min_class_f1' })
+    if (f1 < gates.min_class_f1)
+      failures.push({ metric: `f1[${label}]`, value: f1, bound: gates.min_class_f1, rule: 'gates.min_class_f1' })
   }
   return failures
 }

@@ -11,7 +11,10 @@ export const sameLabelSet = (a: readonly string[], b: readonly string[]): boolea
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')
 
 /** Pure: the configured labels the model lacks and the ones it has beyond them. */
-export function labelDifference(trained: readonly string[], configured: readonly string[]): { missing: string[]; extra: string[] } {
+export function labelDifference(
+  trained: readonly string[],
+  configured: readonly string[],
+): { missing: string[]; extra: string[] } {
   return {
     missing: configured.filter((l) => !trained.includes(l)),
     extra: trained.filter((l) => !configured.includes(l)),

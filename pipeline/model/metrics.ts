@@ -49,7 +49,8 @@ export function parseClassificationReport(text: string, labels: readonly string[
     if (!row) continue
     const [, name, p, r, f, s] = row as unknown as [string, string, string, string, string, string]
     if (name === 'macro avg') macroF1 = Number(f)
-    else if (labels.includes(name)) perClass[name] = { precision: Number(p), recall: Number(r), f1: Number(f), support: Number(s) }
+    else if (labels.includes(name))
+      perClass[name] = { precision: Number(p), recall: Number(r), f1: Number(f), support: Number(s) }
   }
   if (accuracy === undefined || Object.keys(perClass).length === 0) return undefined
   const f1s = Object.values(perClass).map((m) => m.f1)
@@ -69,7 +70,8 @@ function perClassProblem(value: unknown, where: string): string | undefined {
     const cm = c as Record<string, unknown>
     if (!isScore(cm.f1)) return `${where}.${label}.f1 must be a number from 0 to 1`
     for (const k of ['precision', 'recall']) {
-      if (cm[k] !== undefined && cm[k] !== null && !isScore(cm[k])) return `${where}.${label}.${k} must be a number from 0 to 1`
+      if (cm[k] !== undefined && cm[k] !== null && !isScore(cm[k]))
+        return `${where}.${label}.${k} must be a number from 0 to 1`
     }
     const support = cm.support
     if (support !== undefined && support !== null && !(Number.isInteger(support) && (support as number) >= 0)) {
@@ -87,11 +89,13 @@ export function metricsProblem(value: unknown): string | undefined {
   if (!value || typeof value !== 'object') return 'not a JSON object'
   const m = value as Record<string, unknown>
   if (!isScore(m.accuracy)) return '"accuracy" must be a number from 0 to 1'
-  if (m.f1_macro !== undefined && m.f1_macro !== null && !isScore(m.f1_macro)) return '"f1_macro" must be a number from 0 to 1'
+  if (m.f1_macro !== undefined && m.f1_macro !== null && !isScore(m.f1_macro))
+    return '"f1_macro" must be a number from 0 to 1'
   const perClass = perClassProblem(m.per_class, 'per_class')
   if (perClass) return perClass
   for (const k of ['n_train', 'n_test']) {
-    if (m[k] !== undefined && m[k] !== null && !(Number.isInteger(m[k]) && (m[k] as number) >= 0)) return `"${k}" must be a whole number`
+    if (m[k] !== undefined && m[k] !== null && !(Number.isInteger(m[k]) && (m[k] as number) >= 0))
+      return `"${k}" must be a whole number`
   }
   if (m.eval_set !== undefined && m.eval_set !== null) {
     const e = m.eval_set as Record<string, unknown>
@@ -110,7 +114,9 @@ const meanF1 = (perClass: Record<string, ClassMetrics>): number => {
 }
 
 /** metrics.json text → the metrics, or what is wrong with it (bad JSON or the wrong shape). */
-export function parseMetricsJson(text: string): { ok: true; metrics: TrainingMetrics } | { ok: false; problem: string } {
+export function parseMetricsJson(
+  text: string,
+): { ok: true; metrics: TrainingMetrics } | { ok: false; problem: string } {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

@@ -69,8 +69,12 @@ export async function checkTrainer(config: Config, o: { sh: Shell; stateDir: str
       help = await readHelp(o.sh, config)
     } catch (e) {
       const message = messageOf(e)
-      if (/command not found|cannot start/.test(message)) return { problems: [`trainer ${trainer} is not runnable: ${message}`], warnings: [] }
-      return { problems: [], warnings: [`cannot read \`${trainer} --help\` (${message}): the trainer's flags were not checked`] }
+      if (/command not found|cannot start/.test(message))
+        return { problems: [`trainer ${trainer} is not runnable: ${message}`], warnings: [] }
+      return {
+        problems: [],
+        warnings: [`cannot read \`${trainer} --help\` (${message}): the trainer's flags were not checked`],
+      }
     }
     if (cachePath) fresh = { path: cachePath, help }
   }

@@ -17,7 +17,8 @@ export function trainerArgPairs(config: Config, flags?: TrainerFlags): Array<[st
     if (value === false) continue
     pairs.push([key, value === true ? true : String(value)])
   }
-  if (flags?.passLabels && config.trainer.args.labels === undefined) pairs.push(['labels', config.model.labels.join(',')])
+  if (flags?.passLabels && config.trainer.args.labels === undefined)
+    pairs.push(['labels', config.model.labels.join(',')])
   return pairs
 }
 
@@ -66,11 +67,15 @@ export async function readMetrics(
   const text = await readFile(path, 'utf8').catch(() => undefined)
   if (text !== undefined) {
     const parsed = parseMetricsJson(text)
-    if (!parsed.ok) throw new ModelshipError('BAD_INPUT', `${path}: ${parsed.problem}`, { hint: 'fix the trainer so it writes the metrics.json shape of CONTRACT.md' })
+    if (!parsed.ok)
+      throw new ModelshipError('BAD_INPUT', `${path}: ${parsed.problem}`, {
+        hint: 'fix the trainer so it writes the metrics.json shape of CONTRACT.md',
+      })
     return { metrics: parsed.metrics, fromReport: false }
   }
   const fromReport = parseClassificationReport(stdout, labels)
-  if (!fromReport) throw new ModelshipError('STEP_FAILED', `the trainer wrote no ${path} and printed no classification_report`)
+  if (!fromReport)
+    throw new ModelshipError('STEP_FAILED', `the trainer wrote no ${path} and printed no classification_report`)
   return { metrics: { ...fromReport, source: 'classification_report' }, fromReport: true }
 }
 

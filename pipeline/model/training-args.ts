@@ -31,7 +31,8 @@ export async function readTrainingOrigin(modelDir: string): Promise<TrainingOrig
   return { ...(backend ? { backend } : {}), ...(baseModel ? { baseModel } : {}) }
 }
 
-export const looksLikeAbsolutePath = (s: string): boolean => (isAbsolute(s) && s.length > 1) || /^[A-Za-z]:[\\/]/.test(s)
+export const looksLikeAbsolutePath = (s: string): boolean =>
+  (isAbsolute(s) && s.length > 1) || /^[A-Za-z]:[\\/]/.test(s)
 
 /**
  * Pure: the value with every absolute local path rewritten: inside the model folder → relative to it
@@ -74,7 +75,8 @@ export async function withoutAbsolutePathFiles(
       continue
     }
     const clean = withoutAbsolutePaths(parsed, modelDir)
-    if (JSON.stringify(clean) !== JSON.stringify(parsed)) rewritten.push({ path: f.path, content: `${JSON.stringify(clean, null, 2)}\n` })
+    if (JSON.stringify(clean) !== JSON.stringify(parsed))
+      rewritten.push({ path: f.path, content: `${JSON.stringify(clean, null, 2)}\n` })
   }
   return rewritten
 }

@@ -36,7 +36,11 @@ const watch = setInterval(() => {
 
 child.on('error', (e: NodeJS.ErrnoException) => {
   clearInterval(watch)
-  process.stderr.write(e.code === 'ENOENT' ? `modelship-child-guard: ${bin}: command not found\n` : `modelship-child-guard: ${bin}: ${e.message}\n`)
+  process.stderr.write(
+    e.code === 'ENOENT'
+      ? `modelship-child-guard: ${bin}: command not found\n`
+      : `modelship-child-guard: ${bin}: ${e.message}\n`,
+  )
   process.exit(e.code === 'ENOENT' ? NOT_FOUND_EXIT : 126)
 })
 child.on('exit', (code, signal) => {

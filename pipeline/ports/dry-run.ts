@@ -23,7 +23,11 @@ export function withDryRun<P extends WritePorts>(ports: P, plan: Plan): P {
       read: ports.sh.read.bind(ports.sh),
       killAll: ports.sh.killAll.bind(ports.sh),
       async write(cmd, opts) {
-        plan.add({ kind: 'exec', argv: cmd, ...(opts?.env && Object.keys(opts.env).length ? { env: Object.keys(opts.env) } : {}) })
+        plan.add({
+          kind: 'exec',
+          argv: cmd,
+          ...(opts?.env && Object.keys(opts.env).length ? { env: Object.keys(opts.env) } : {}),
+        })
         return undefined
       },
     },
@@ -35,7 +39,11 @@ export function withDryRun<P extends WritePorts>(ports: P, plan: Plan): P {
     },
     registry: Object.assign(Object.create(ports.registry) as ModelRegistry, {
       async push(req: Parameters<ModelRegistry['push']>[0]) {
-        plan.add({ kind: 'push', target: `${req.modelId} (private) on ${ports.registry.describe()}`, detail: `from ${req.dir}` })
+        plan.add({
+          kind: 'push',
+          target: `${req.modelId} (private) on ${ports.registry.describe()}`,
+          detail: `from ${req.dir}`,
+        })
         return { modelId: req.modelId, commit: '<dry-run>', manifest: {} }
       },
     }),
@@ -43,7 +51,11 @@ export function withDryRun<P extends WritePorts>(ports: P, plan: Plan): P {
       ...ports.history,
       read: ports.history.read.bind(ports.history),
       async append(entry) {
-        plan.add({ kind: 'append', path: '.modelship/history.jsonl', summary: `${entry.action} ${entry.env}: ${entry.from ?? '?'} → ${entry.to ?? '?'}` })
+        plan.add({
+          kind: 'append',
+          path: '.modelship/history.jsonl',
+          summary: `${entry.action} ${entry.env}: ${entry.from ?? '?'} → ${entry.to ?? '?'}`,
+        })
       },
     },
   }

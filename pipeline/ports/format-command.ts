@@ -2,4 +2,3 @@
 export function formatCommand(cmd: readonly string[]): string {
   return cmd.map((a) => (/^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
 }
-

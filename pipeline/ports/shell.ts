@@ -13,7 +13,9 @@ const ERROR_TAIL_LINES = 6
 const KILL_GRACE_MS = 5000
 // Beside this module when compiled; run from the TypeScript source (in-process tests), the compiled copy in dist/.
 const GUARD = fileURLToPath(
-  import.meta.url.endsWith('.ts') ? new URL('../../dist/pipeline/ports/child-guard.js', import.meta.url) : new URL('./child-guard.js', import.meta.url),
+  import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/pipeline/ports/child-guard.js', import.meta.url)
+    : new URL('./child-guard.js', import.meta.url),
 )
 
 export interface ShellOptions {

@@ -69,7 +69,9 @@ export function createLocalRegistry(opts: {
   }
   const toModel = (modelId: string, meta: RepoMeta): RegistryModel | undefined => {
     const version = versionOfRepo(modelId, opts.prefix)
-    return version ? { id: modelId, version, private: meta.private, createdAt: meta.createdAt, lastModified: meta.lastModified } : undefined
+    return version
+      ? { id: modelId, version, private: meta.private, createdAt: meta.createdAt, lastModified: meta.lastModified }
+      : undefined
   }
 
   return {
@@ -82,7 +84,8 @@ export function createLocalRegistry(opts: {
       for (;;) {
         const st = await stat(dir).catch(() => undefined)
         if (st) {
-          if (!st.isDirectory()) throw new ModelshipError('CONFIG', `local registry ${opts.root}: ${dir} is not a directory`)
+          if (!st.isDirectory())
+            throw new ModelshipError('CONFIG', `local registry ${opts.root}: ${dir} is not a directory`)
           try {
             await access(dir, constants.W_OK | constants.X_OK)
           } catch (e) {
@@ -91,7 +94,8 @@ export function createLocalRegistry(opts: {
           return
         }
         const parent = dirname(dir)
-        if (parent === dir) throw new ModelshipError('CONFIG', `local registry ${opts.root}: no existing parent directory`)
+        if (parent === dir)
+          throw new ModelshipError('CONFIG', `local registry ${opts.root}: no existing parent directory`)
         dir = parent
       }
     },
@@ -110,7 +114,14 @@ export function createLocalRegistry(opts: {
     async getModel(modelId) {
       const meta = await readMeta(modelId)
       if (!meta) return undefined
-      return toModel(modelId, meta) ?? { id: modelId, version: { major: 0, minor: 0 }, private: meta.private, lastModified: meta.lastModified }
+      return (
+        toModel(modelId, meta) ?? {
+          id: modelId,
+          version: { major: 0, minor: 0 },
+          private: meta.private,
+          lastModified: meta.lastModified,
+        }
+      )
     },
     async readFile(modelId, path) {
       if (path.split('/').some((p) => p === '..' || p.startsWith('.'))) return undefined
@@ -132,12 +143,20 @@ export function createLocalRegistry(opts: {
       const manifest = redactManifestPaths(files, redact)
       const existing = await readMeta(req.modelId)
       if (existing && !existing.private) {
-        throw new ModelshipError('BAD_INPUT', `${req.modelId} exists in ${opts.root} and is public: refusing to push a private model into it`)
+        throw new ModelshipError(
+          'BAD_INPUT',
+          `${req.modelId} exists in ${opts.root} and is public: refusing to push a private model into it`,
+        )
       }
-      if (existing && sameManifest(existing.manifest, manifest)) return { modelId: req.modelId, commit: existing.commit, manifest }
+      if (existing && sameManifest(existing.manifest, manifest))
+        return { modelId: req.modelId, commit: existing.commit, manifest }
       // Versions are immutable: only this same run's earlier attempt may be replaced (the Hub's rule too).
       if (existing) {
-        assertMayReplace(req, { commit: existing.commit, title: existing.commitMessage ?? '', date: existing.lastModified }, opts.root)
+        assertMayReplace(
+          req,
+          { commit: existing.commit, title: existing.commitMessage ?? '', date: existing.lastModified },
+          opts.root,
+        )
       }
       const replacing = existing !== undefined
       const staging = `${target}.partial-${process.pid}`
@@ -158,7 +177,14 @@ export function createLocalRegistry(opts: {
         }
         const at = opts.now().toISOString()
         const commit = hashJson(manifest).slice(0, 40)
-        const meta: RepoMeta = { private: true, createdAt: at, lastModified: at, commit, commitMessage: req.commitMessage, manifest }
+        const meta: RepoMeta = {
+          private: true,
+          createdAt: at,
+          lastModified: at,
+          commit,
+          commitMessage: req.commitMessage,
+          manifest,
+        }
         await writeFile(join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`)
         await mkdir(join(opts.root, req.modelId.split('/')[0]!), { recursive: true })
         if (replacing) {

@@ -39,7 +39,8 @@ const score = (n: number | undefined): string => (n === undefined ? '-' : n.toFi
 /** The README.md pushed with every model: Hugging Face metadata (front matter) plus a human summary. */
 export function renderModelCard(input: ModelCardInput): string {
   const { metrics, origin, evalSet } = input
-  const transformers = origin.backend === 'transformers' || (origin.backend === undefined && origin.baseModel !== undefined)
+  const transformers =
+    origin.backend === 'transformers' || (origin.backend === undefined && origin.baseModel !== undefined)
   const frontMatter = {
     ...(transformers && origin.baseModel ? { base_model: origin.baseModel } : {}),
     ...(transformers ? { library_name: 'transformers' } : {}),

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import picomatch from 'picomatch'
@@ -52,7 +53,7 @@ export async function listPushFiles(dir: string, exclude: readonly string[] = []
   const excluded = createPushFilter(exclude)
   const out: PushFile[] = []
   const walk = async (rel: string): Promise<void> => {
-    let entries
+    let entries: Dirent[]
     try {
       entries = await readdir(join(dir, rel), { withFileTypes: true })
     } catch (e) {

@@ -99,7 +99,10 @@ export interface Ctx extends EngineCtx, Partial<StepOutputs> {
 export function need<K extends keyof StepOutputs>(ctx: Ctx, key: K): StepOutputs[K] {
   const value = ctx[key]
   if (value === undefined) {
-    throw new ModelshipError('MISSING_OUTPUT', `missing step output '${key}': the step that produces it has not completed in this run`)
+    throw new ModelshipError(
+      'MISSING_OUTPUT',
+      `missing step output '${key}': the step that produces it has not completed in this run`,
+    )
   }
   return value as StepOutputs[K]
 }

@@ -3,7 +3,12 @@ import type { FailureInfo } from '../engine/run-steps.js'
 import type { Ctx } from './context.js'
 
 /** The history line of a release or promotion, whatever its outcome. */
-export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], extra: Partial<HistoryEntry> = {}): HistoryEntry {
+export function runEntry(
+  ctx: Ctx,
+  at: Date,
+  outcome: HistoryEntry['outcome'],
+  extra: Partial<HistoryEntry> = {},
+): HistoryEntry {
   return {
     at: at.toISOString(),
     action: ctx.options.action ?? 'release',
@@ -30,14 +35,21 @@ export function runEntry(ctx: Ctx, at: Date, outcome: HistoryEntry['outcome'], e
 /** The history line of a failed run. */
 export function failedEntry(ctx: Ctx, at: Date, info: FailureInfo): HistoryEntry {
   const deployed = info.code === 'ROLLED_BACK' || info.code === 'ROLLBACK_FAILED' || ctx.deployment !== undefined
-  return runEntry(ctx, at, outcomeOf(info.code), { deployed, ...(info.step ? { step: info.step } : {}), error: info.message })
+  return runEntry(ctx, at, outcomeOf(info.code), {
+    deployed,
+    ...(info.step ? { step: info.step } : {}),
+    error: info.message,
+  })
 }
 
 /**
  * Bad input found before long work (training) changes nothing: such a new run leaves no trace. Later
  * (a public repo found at push) the state is kept for --resume.
  */
-export function isDiscardable(info: FailureInfo & { exitCode: number }, stepsBeforeLongWork: readonly string[]): boolean {
+export function isDiscardable(
+  info: FailureInfo & { exitCode: number },
+  stepsBeforeLongWork: readonly string[],
+): boolean {
   return info.exitCode === 2 && (info.step === undefined || stepsBeforeLongWork.includes(info.step))
 }
 

@@ -37,7 +37,14 @@ export interface ReleaseSummary {
 
 export function summarize(
   ctx: Ctx,
-  o: { status: RunStatus; stopped?: string; stepNames: readonly string[]; steps: Partial<Record<string, { status: string }>>; runDir: string; plan?: { lines: string[]; entries: readonly PlanEntry[] } },
+  o: {
+    status: RunStatus
+    stopped?: string
+    stepNames: readonly string[]
+    steps: Partial<Record<string, { status: string }>>
+    runDir: string
+    plan?: { lines: string[]; entries: readonly PlanEntry[] }
+  },
 ): ReleaseSummary {
   return {
     runId: ctx.runId,
@@ -45,12 +52,18 @@ export function summarize(
     status: o.status,
     dryRun: ctx.dryRun,
     ...(ctx.release ? { modelId: ctx.release.modelId } : {}),
-    ...(ctx.composeEdit ? { previousModel: ctx.composeEdit.previousModel, diff: ctx.composeEdit.diff } : ctx.currentModel ? { previousModel: ctx.currentModel } : {}),
+    ...(ctx.composeEdit
+      ? { previousModel: ctx.composeEdit.previousModel, diff: ctx.composeEdit.diff }
+      : ctx.currentModel
+        ? { previousModel: ctx.currentModel }
+        : {}),
     ...(ctx.model ? { metrics: { accuracy: ctx.model.metrics.accuracy, f1_macro: ctx.model.metrics.f1_macro } } : {}),
     ...(ctx.dataset ? { datasetSha256: ctx.dataset.sha256 } : {}),
     steps: Object.fromEntries(o.stepNames.map((n) => [n, o.steps[n]?.status ?? 'pending'])),
     deployed: ctx.deployment !== undefined,
-    ...(ctx.deployTarget?.enabled === false && ctx.deployTarget.reason ? { notDeployedReason: ctx.deployTarget.reason } : {}),
+    ...(ctx.deployTarget?.enabled === false && ctx.deployTarget.reason
+      ? { notDeployedReason: ctx.deployTarget.reason }
+      : {}),
     ...(ctx.model?.report ? { trainReport: ctx.model.report } : {}),
     ...(ctx.model?.log && !ctx.dryRun ? { trainLog: ctx.model.log } : {}),
     ...(ctx.changes ? { changes: ctx.changes } : {}),

@@ -1,5 +1,11 @@
 /** Names of environment variables whose values are secrets and must never be printed or stored. */
-export const SECRET_ENV_VARS = ['HF_TOKEN', 'FEEDBACK_API_TOKEN', 'DATABASE_URL', 'TEST_DATABASE_URL', 'PGPASSWORD'] as const
+export const SECRET_ENV_VARS = [
+  'HF_TOKEN',
+  'FEEDBACK_API_TOKEN',
+  'DATABASE_URL',
+  'TEST_DATABASE_URL',
+  'PGPASSWORD',
+] as const
 
 const MASK = '***'
 // Hugging Face tokens look like hf_ followed by letters and digits; mask them even when we were not told the value.

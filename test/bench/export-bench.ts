@@ -45,7 +45,9 @@ export interface ExportBenchResult {
   ratio: number
 }
 
-export async function runExportBench(opts: { rows?: number; rounds?: number; log?: (line: string) => void } = {}): Promise<ExportBenchResult> {
+export async function runExportBench(
+  opts: { rows?: number; rounds?: number; log?: (line: string) => void } = {},
+): Promise<ExportBenchResult> {
   const rows = opts.rows ?? 1_000_000
   const rounds = opts.rounds ?? 5
   const log = opts.log ?? ((line: string) => console.log(line))
@@ -150,10 +152,40 @@ async function childEntry(): Promise<ChildEntry> {
   const out = join(outDir, 'pipeline', 'feedback', 'index.js')
   if (!existsSync(out) || newest > statSync(out).mtimeMs) {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-    const flags = ['--ignoreConfig', '--outDir', outDir, '--rootDir', ROOT, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022']
-    await run(process.execPath, [tsc, ...flags, '--lib', 'es2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', join(ROOT, 'pipeline', 'feedback', 'index.ts')], { cwd: ROOT })
+    const flags = [
+      '--ignoreConfig',
+      '--outDir',
+      outDir,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+    ]
+    await run(
+      process.execPath,
+      [
+        tsc,
+        ...flags,
+        '--lib',
+        'es2023',
+        '--types',
+        'node',
+        '--strict',
+        '--skipLibCheck',
+        '--esModuleInterop',
+        join(ROOT, 'pipeline', 'feedback', 'index.ts'),
+      ],
+      { cwd: ROOT },
+    )
   }
-  return { module: pathToFileURL(out).href, describe: 'pipeline/feedback compiled by tsc into node_modules/.cache (dist/ missing or stale)' }
+  return {
+    module: pathToFileURL(out).href,
+    describe: 'pipeline/feedback compiled by tsc into node_modules/.cache (dist/ missing or stale)',
+  }
 }
 
 function newestMtimes(path: string): number[] {
@@ -215,7 +247,9 @@ async function runPsqlCopy(db: TestPostgres, file: string, query: string): Promi
   u.password = ''
   const copy = `\\copy (${query}) TO '${file}'`
   const started = performance.now()
-  await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', u.toString(), '-c', copy], { env: { ...process.env, PGPASSWORD: db.password } })
+  await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', u.toString(), '-c', copy], {
+    env: { ...process.env, PGPASSWORD: db.password },
+  })
   return (performance.now() - started) / 1000
 }
 

@@ -147,13 +147,43 @@ export interface HubServer {
 }
 
 const DEFAULT_GITATTRIBUTES = [
-  '*.7z', '*.arrow', '*.bin', '*.bz2', '*.ckpt', '*.ftz', '*.gz', '*.h5', '*.joblib', '*.lfs.*', '*.mlmodel',
-  '*.model', '*.msgpack', '*.npy', '*.npz', '*.onnx', '*.ot', '*.parquet', '*.pb', '*.pickle', '*.pkl', '*.pt',
-  '*.pth', '*.rar', '*.safetensors', '*.tar.*', '*.tar', '*.tflite', '*.tgz', '*.wasm', '*.xz', '*.zip', '*.zst',
+  '*.7z',
+  '*.arrow',
+  '*.bin',
+  '*.bz2',
+  '*.ckpt',
+  '*.ftz',
+  '*.gz',
+  '*.h5',
+  '*.joblib',
+  '*.lfs.*',
+  '*.mlmodel',
+  '*.model',
+  '*.msgpack',
+  '*.npy',
+  '*.npz',
+  '*.onnx',
+  '*.ot',
+  '*.parquet',
+  '*.pb',
+  '*.pickle',
+  '*.pkl',
+  '*.pt',
+  '*.pth',
+  '*.rar',
+  '*.safetensors',
+  '*.tar.*',
+  '*.tar',
+  '*.tflite',
+  '*.tgz',
+  '*.wasm',
+  '*.xz',
+  '*.zip',
+  '*.zst',
 ]
-const GITATTRIBUTES_TEXT = DEFAULT_GITATTRIBUTES.map((p) => `${p} filter=lfs diff=lfs merge=lfs -text`).join('\n') + '\n'
+const GITATTRIBUTES_TEXT = `${DEFAULT_GITATTRIBUTES.map((p) => `${p} filter=lfs diff=lfs merge=lfs -text`).join('\n')}\n`
 const LFS_PATTERNS = DEFAULT_GITATTRIBUTES.map(
-  (glob) => new RegExp('(^|/)' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*') + '$'),
+  (glob) => new RegExp(`(^|/)${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`),
 )
 
 const REPO_NAME = /^[A-Za-z0-9][\w.-]{0,95}$/
@@ -189,7 +219,22 @@ class HttpError extends Error {
 function emptyStats(): HubStats {
   const requests = Object.fromEntries(
     (
-      ['whoami', 'create', 'list', 'info', 'preupload', 'batch', 'upload', 'part', 'complete', 'commit', 'commits', 'tree', 'resolve', 'other'] as const
+      [
+        'whoami',
+        'create',
+        'list',
+        'info',
+        'preupload',
+        'batch',
+        'upload',
+        'part',
+        'complete',
+        'commit',
+        'commits',
+        'tree',
+        'resolve',
+        'other',
+      ] as const
     ).map((e) => [e, 0]),
   ) as Record<Endpoint, number>
   return {
@@ -229,16 +274,31 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers })
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  })
   res.end(text)
 }
 
-function sendError(res: ServerResponse, status: number, message: string, errorCode?: string, headers: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  errorCode?: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy()
     return
   }
-  sendJson(res, status, { error: message }, { ...(errorCode ? { 'X-Error-Code': errorCode } : {}), 'X-Error-Message': message, ...headers })
+  sendJson(
+    res,
+    status,
+    { error: message },
+    { ...(errorCode ? { 'X-Error-Code': errorCode } : {}), 'X-Error-Message': message, ...headers },
+  )
 }
 
 type Auth = { kind: 'anonymous' } | { kind: 'token'; token: string; spec: TokenSpec }
@@ -364,7 +424,8 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     if (auth.kind !== 'token') return false
     const ns = repo.id.split('/')[0] ?? ''
     if (!isMember(auth.spec, ns)) return false
-    if (auth.spec.role === 'fineGrained') return scopedPermissions(auth.spec, ns).some((p) => p === 'repo.content.read' || p === 'repo.write')
+    if (auth.spec.role === 'fineGrained')
+      return scopedPermissions(auth.spec, ns).some((p) => p === 'repo.content.read' || p === 'repo.write')
     return true
   }
   function canWrite(auth: Auth, ns: string): boolean {
@@ -447,7 +508,17 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
       avatarUrl: '',
       orgs: (spec.orgs ?? []).map((o) => {
         const name = typeof o === 'string' ? o : o.name
-        return { type: 'org', id: sha1(name).slice(0, 24), name, fullname: name, email: null, canPay: false, avatarUrl: '', periodEnd: null, roleInOrg: typeof o === 'string' ? 'write' : o.role }
+        return {
+          type: 'org',
+          id: sha1(name).slice(0, 24),
+          name,
+          fullname: name,
+          email: null,
+          canPay: false,
+          avatarUrl: '',
+          periodEnd: null,
+          roleInOrg: typeof o === 'string' ? 'write' : o.role,
+        }
       }),
       auth: {
         type: 'access_token',
@@ -461,7 +532,11 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
                   canReadGatedRepos: false,
                   global: [],
                   scoped: (spec.scoped ?? []).map((s) => ({
-                    entity: { _id: sha1(s.entity).slice(0, 24), type: s.entity === spec.user ? 'user' : 'org', name: s.entity },
+                    entity: {
+                      _id: sha1(s.entity).slice(0, 24),
+                      type: s.entity === spec.user ? 'user' : 'org',
+                      name: s.entity,
+                    },
                     permissions: s.permissions,
                   })),
                 },
@@ -478,12 +553,19 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     const type = body.type ?? 'model'
     if (type !== 'model') throw new HttpError(400, 'Only model repos are supported by this test server')
     const name = body.name
-    if (typeof name !== 'string' || !REPO_NAME.test(name) || name.includes('..')) throw new HttpError(400, 'Invalid repo name')
+    if (typeof name !== 'string' || !REPO_NAME.test(name) || name.includes('..'))
+      throw new HttpError(400, 'Invalid repo name')
     const ns = typeof body.organization === 'string' && body.organization ? body.organization : auth.spec.user
-    if (!canWrite(auth, ns)) throw new HttpError(403, `You don't have the rights to create a model under the namespace "${ns}"`)
+    if (!canWrite(auth, ns))
+      throw new HttpError(403, `You don't have the rights to create a model under the namespace "${ns}"`)
     const id = `${ns}/${name}`
     if (repos.has(id)) {
-      sendJson(res, 409, { error: 'You already created this model repo', url: `${url}/${id}` }, { 'X-Error-Message': 'You already created this model repo' })
+      sendJson(
+        res,
+        409,
+        { error: 'You already created this model repo', url: `${url}/${id}` },
+        { 'X-Error-Message': 'You already created this model repo' },
+      )
       return
     }
     const isPrivate = body.visibility !== undefined ? body.visibility !== 'public' : body.private === true
@@ -509,10 +591,21 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
       next.set('cursor', Buffer.from(String(offset + limit)).toString('base64url'))
       headers.Link = `<${url}/api/models?${next.toString()}>; rel="next"`
     }
-    sendJson(res, 200, page.map((r) => modelJson(r)), headers)
+    sendJson(
+      res,
+      200,
+      page.map((r) => modelJson(r)),
+      headers,
+    )
   }
 
-  async function preupload(auth: Auth, id: string, rev: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function preupload(
+    auth: Auth,
+    id: string,
+    rev: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const repo = writableRepo(auth, id)
     const head = commitAt(repo, rev)
     const body = await readJson(req)
@@ -558,7 +651,8 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     const out = objects.map((o) => {
       const oid = String(o.oid)
       const size = Number(o.size)
-      if (!OID.test(oid) || !Number.isSafeInteger(size) || size < 0) return { oid, size, error: { code: 422, message: 'Invalid object' } }
+      if (!OID.test(oid) || !Number.isSafeInteger(size) || size < 0)
+        return { oid, size, error: { code: 422, message: 'Invalid object' } }
       if (repo.lfs.get(oid) === size) return { oid, size }
       if (multipart && size > chunkSize) {
         // As the Hub does for big files: one presigned URL per part, keyed 00001…, and the completion URL as href.
@@ -569,14 +663,25 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
         const href = signed(`/_lfs/complete/${id}/${oid}`, oid, size, 'complete')
         return { oid, size, authenticated: true, actions: { upload: { href, header, expires_in: 3600 } } }
       }
-      return { oid, size, authenticated: true, actions: { upload: { href: signed(`/_lfs/upload/${id}/${oid}`, oid, size, 'upload'), expires_in: 3600 } } }
+      return {
+        oid,
+        size,
+        authenticated: true,
+        actions: { upload: { href: signed(`/_lfs/upload/${id}/${oid}`, oid, size, 'upload'), expires_in: 3600 } },
+      }
     })
     const text = JSON.stringify({ transfer: 'basic', objects: out, hash_algo: 'sha256' })
     res.writeHead(200, { 'Content-Type': 'application/vnd.git-lfs+json', 'Content-Length': Buffer.byteLength(text) })
     res.end(text)
   }
 
-  async function lfsUpload(id: string, oid: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function lfsUpload(
+    id: string,
+    oid: string,
+    query: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const size = checkSignature(id, oid, query, 'upload')
     const repo = repos.get(id)
     if (!repo) throw new HttpError(404, 'Repository not found', 'RepoNotFound')
@@ -589,12 +694,24 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     }
   }
 
-  async function receiveObject(id: string, oid: string, size: number, repo: ServerRepo, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function receiveObject(
+    id: string,
+    oid: string,
+    size: number,
+    repo: ServerRepo,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const tmp = join(root, 'tmp', `${oid}.${randomBytes(6).toString('hex')}`)
     const { received, sha } = await receiveBody(req, tmp, oid)
     if (received !== size || sha !== oid) {
       await unlink(tmp).catch(() => {})
-      throw new HttpError(400, received !== size ? `Size mismatch: expected ${size}, got ${received}` : 'sha256 of the uploaded content does not match the oid')
+      throw new HttpError(
+        400,
+        received !== size
+          ? `Size mismatch: expected ${size}, got ${received}`
+          : 'sha256 of the uploaded content does not match the oid',
+      )
     }
     await storeObject(id, oid, size, repo, tmp)
     res.writeHead(200, { ETag: `"${oid}"`, 'Content-Length': 0 })
@@ -611,7 +728,12 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   }
 
   // Streams a request body into `tmp`, counting it for the stats and the drop knob; sha256 and md5 of it.
-  async function receiveBody(req: IncomingMessage, tmp: string, oid: string, part?: number): Promise<{ received: number; sha: string; md5: string }> {
+  async function receiveBody(
+    req: IncomingMessage,
+    tmp: string,
+    oid: string,
+    part?: number,
+  ): Promise<{ received: number; sha: string; md5: string }> {
     const out = createWriteStream(tmp)
     const hash = createHash('sha256')
     const md5 = createHash('md5')
@@ -628,7 +750,8 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
         received += chunk.length
         stats.lfsBytesReceived += chunk.length
         stats.objectBytes[oid] = (stats.objectBytes[oid] ?? 0) + chunk.length
-        if (part !== undefined) stats.partBytes[`${oid}:${part}`] = (stats.partBytes[`${oid}:${part}`] ?? 0) + chunk.length
+        if (part !== undefined)
+          stats.partBytes[`${oid}:${part}`] = (stats.partBytes[`${oid}:${part}`] ?? 0) + chunk.length
         hash.update(chunk)
         md5.update(chunk)
         if (!out.write(chunk)) {
@@ -664,10 +787,18 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   }
 
   // One part of a multipart upload: kept until the completion call; its ETag is its md5, as on S3.
-  async function lfsPart(id: string, oid: string, n: number, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function lfsPart(
+    id: string,
+    oid: string,
+    n: number,
+    query: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const size = checkSignature(id, oid, query, `part ${n}`)
     const count = Math.ceil(size / chunkSize)
-    if (!Number.isInteger(n) || n < 1 || n > count) throw new HttpError(400, `No part ${n} in an upload of ${count} parts`)
+    if (!Number.isInteger(n) || n < 1 || n > count)
+      throw new HttpError(400, `No part ${n} in an upload of ${count} parts`)
     const expected = Math.min(chunkSize, size - (n - 1) * chunkSize)
     if (!repos.get(id)) throw new HttpError(404, 'Repository not found', 'RepoNotFound')
     stats.objectPuts[oid] = (stats.objectPuts[oid] ?? 0) + 1
@@ -690,7 +821,13 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   }
 
   // The completion call: every part is there with the ETag the client got; the object's sha256 is its oid.
-  async function lfsComplete(id: string, oid: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function lfsComplete(
+    id: string,
+    oid: string,
+    query: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const size = checkSignature(id, oid, query, 'complete')
     const repo = repos.get(id)
     if (!repo) throw new HttpError(404, 'Repository not found', 'RepoNotFound')
@@ -713,7 +850,8 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
           total += chunk.length
           if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', () => resolve(undefined)))
         }
-        if (!given || String(given.etag).replace(/"/g, '') !== md5.digest('hex')) throw new HttpError(400, `Part ${n} is missing or its ETag does not match`)
+        if (!given || String(given.etag).replace(/"/g, '') !== md5.digest('hex'))
+          throw new HttpError(400, `Part ${n} is missing or its ETag does not match`)
       }
       await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())))
     } catch (e) {
@@ -745,10 +883,21 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
       headers.Link = `<${url}/api/models/${id}/commits/${encodeURIComponent(rev)}?${next.toString()}>; rel="next"`
     }
     const user = { user: 'hub', avatar: '' }
-    sendJson(res, 200, page.map((c) => ({ id: c.oid, title: c.title, message: c.title, authors: [user], date: c.date })), headers)
+    sendJson(
+      res,
+      200,
+      page.map((c) => ({ id: c.oid, title: c.title, message: c.title, authors: [user], date: c.date })),
+      headers,
+    )
   }
 
-  async function commitHandler(auth: Auth, id: string, rev: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function commitHandler(
+    auth: Auth,
+    id: string,
+    rev: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const repo = writableRepo(auth, id)
     const body = (await readBody(req)).toString('utf8')
     if ((failures.commits500 ?? 0) > 0) {
@@ -770,7 +919,8 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
       }
       const v = entry.value ?? {}
       const path = typeof v.path === 'string' ? v.path : ''
-      if (entry.key !== 'header' && (!path || path.startsWith('/') || path.split('/').includes('..'))) throw new HttpError(400, `Invalid path on line ${i + 1}`)
+      if (entry.key !== 'header' && (!path || path.startsWith('/') || path.split('/').includes('..')))
+        throw new HttpError(400, `Invalid path on line ${i + 1}`)
       switch (entry.key) {
         case 'header':
           if (i !== 0) throw new HttpError(400, 'The header must come first')
@@ -780,14 +930,18 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
           }
           break
         case 'file':
-          if (v.encoding !== 'base64' || typeof v.content !== 'string') throw new HttpError(400, `Unsupported file encoding for ${path}`)
+          if (v.encoding !== 'base64' || typeof v.content !== 'string')
+            throw new HttpError(400, `Unsupported file encoding for ${path}`)
           files.set(path, regularFile(Buffer.from(v.content, 'base64')))
           break
         case 'lfsFile': {
           const oid = String(v.oid)
           const size = Number(v.size)
           if (v.algo !== 'sha256' || repo.lfs.get(oid) !== size) {
-            throw new HttpError(422, `Your push was rejected because an LFS pointer pointed to a file that does not exist (${path})`)
+            throw new HttpError(
+              422,
+              `Your push was rejected because an LFS pointer pointed to a file that does not exist (${path})`,
+            )
           }
           files.set(path, lfsFile(oid, size))
           break
@@ -809,21 +963,27 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
       if (f) {
         const bad = corrupt.field === 'size' ? { ...f, size: f.size + 1 } : f
         if (corrupt.field === 'size' && bad.lfs) bad.lfs = { ...bad.lfs, size: bad.lfs.size + 1 }
-        if (corrupt.field === 'sha256' && bad.lfs) bad.lfs = { ...bad.lfs, oid: createHash('sha256').update('corrupt').digest('hex') }
+        if (corrupt.field === 'sha256' && bad.lfs)
+          bad.lfs = { ...bad.lfs, oid: createHash('sha256').update('corrupt').digest('hex') }
         if (corrupt.field === 'sha256' && !bad.lfs) bad.gitOid = sha1('corrupt')
         files.set(corrupt.path, bad)
       }
     }
     const commit = addCommit(repo, title, files)
     stats.commits++
-    sendJson(res, 200, { success: true, commitOid: commit.oid, commitUrl: `${url}/${id}/commit/${commit.oid}`, hookOutput: '' })
+    sendJson(res, 200, {
+      success: true,
+      commitOid: commit.oid,
+      commitUrl: `${url}/${id}/commit/${commit.oid}`,
+      hookOutput: '',
+    })
   }
 
   function tree(auth: Auth, id: string, rev: string, path: string, query: URLSearchParams, res: ServerResponse): void {
     const repo = visibleRepo(auth, id)
     const commit = commitAt(repo, rev)
     const recursive = query.get('recursive') === 'true'
-    const prefix = path ? path.replace(/\/$/, '') + '/' : ''
+    const prefix = path ? `${path.replace(/\/$/, '')}/` : ''
     if (path && commit.files.has(path.replace(/\/$/, ''))) throw new HttpError(400, `${path} is a file, not a folder`)
     const dirs = new Set<string>()
     const entries: Array<Record<string, unknown>> = []
@@ -838,16 +998,19 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
       if (!recursive && rest.length > 1) continue
       entries.push({ type: 'file', oid: f.gitOid, size: f.size, path: p, ...(f.lfs ? { lfs: f.lfs } : {}) })
     }
-    if (path && entries.length === 0 && dirs.size === 0) throw new HttpError(404, `Entry not found: ${path}`, 'EntryNotFound')
+    if (path && entries.length === 0 && dirs.size === 0)
+      throw new HttpError(404, `Entry not found: ${path}`, 'EntryNotFound')
     for (const d of dirs) entries.push({ type: 'directory', oid: sha1(`${commit.oid}:${d}`), size: 0, path: d })
-    entries.sort((a, b) => (a.type === b.type ? String(a.path).localeCompare(String(b.path)) : a.type === 'directory' ? -1 : 1))
+    entries.sort((a, b) =>
+      a.type === b.type ? String(a.path).localeCompare(String(b.path)) : a.type === 'directory' ? -1 : 1,
+    )
     const offset = Number(Buffer.from(query.get('cursor') ?? '', 'base64url').toString() || '0') || 0
     const page = entries.slice(offset, offset + treePageSize)
     const headers: Record<string, string> = {}
     if (offset + treePageSize < entries.length) {
       const next = new URLSearchParams(query)
       next.set('cursor', Buffer.from(String(offset + treePageSize)).toString('base64url'))
-      headers.Link = `<${url}/api/models/${id}/tree/${encodeURIComponent(rev)}${path ? '/' + path : ''}?${next.toString()}>; rel="next"`
+      headers.Link = `<${url}/api/models/${id}/tree/${encodeURIComponent(rev)}${path ? `/${path}` : ''}?${next.toString()}>; rel="next"`
     }
     sendJson(res, 200, page, headers)
   }
@@ -913,36 +1076,61 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
   // ---- routing ----------------------------------------------------------------------------------
 
   const REPO = '([^/]+/[^/]+?)'
-  const routes: Array<{ method: string[]; re: RegExp; endpoint: Endpoint; run: (m: RegExpExecArray, ctx: Ctx) => Promise<void> | void }> = []
+  const routes: Array<{
+    method: string[]
+    re: RegExp
+    endpoint: Endpoint
+    run: (m: RegExpExecArray, ctx: Ctx) => Promise<void> | void
+  }> = []
   interface Ctx {
     req: IncomingMessage
     res: ServerResponse
     query: URLSearchParams
     auth: () => Auth
   }
-  const route = (method: string[], re: string, endpoint: Endpoint, run: (m: RegExpExecArray, ctx: Ctx) => Promise<void> | void) =>
-    routes.push({ method, re: new RegExp(`^${re}$`), endpoint, run })
+  const route = (
+    method: string[],
+    re: string,
+    endpoint: Endpoint,
+    run: (m: RegExpExecArray, ctx: Ctx) => Promise<void> | void,
+  ) => routes.push({ method, re: new RegExp(`^${re}$`), endpoint, run })
   const g = (m: RegExpExecArray, i: number) => decodeURIComponent(m[i] ?? '')
 
   route(['GET'], '/api/whoami-v2', 'whoami', (_m, c) => whoami(c.auth(), c.res))
   route(['POST'], '/api/repos/create', 'create', (_m, c) => createRepoHandler(c.auth(), c.req, c.res))
   route(['GET'], '/api/models', 'list', (_m, c) => listModels(c.auth(), c.query, c.res))
-  route(['POST'], `/api/models/${REPO}/preupload/([^/]+)`, 'preupload', (m, c) => preupload(c.auth(), g(m, 1), g(m, 2), c.req, c.res))
-  route(['POST'], `/api/models/${REPO}/commit/([^/]+)`, 'commit', (m, c) => commitHandler(c.auth(), g(m, 1), g(m, 2), c.req, c.res))
-  route(['GET'], `/api/models/${REPO}/tree/([^/]+)(?:/(.*))?`, 'tree', (m, c) => tree(c.auth(), g(m, 1), g(m, 2), g(m, 3), c.query, c.res))
+  route(['POST'], `/api/models/${REPO}/preupload/([^/]+)`, 'preupload', (m, c) =>
+    preupload(c.auth(), g(m, 1), g(m, 2), c.req, c.res),
+  )
+  route(['POST'], `/api/models/${REPO}/commit/([^/]+)`, 'commit', (m, c) =>
+    commitHandler(c.auth(), g(m, 1), g(m, 2), c.req, c.res),
+  )
+  route(['GET'], `/api/models/${REPO}/tree/([^/]+)(?:/(.*))?`, 'tree', (m, c) =>
+    tree(c.auth(), g(m, 1), g(m, 2), g(m, 3), c.query, c.res),
+  )
   route(['GET'], `/api/models/${REPO}/revision/([^/]+)`, 'info', (m, c) => {
     const repo = visibleRepo(c.auth(), g(m, 1))
     sendJson(c.res, 200, modelJson(repo, commitAt(repo, g(m, 2))))
   })
-  route(['GET'], `/api/models/${REPO}`, 'info', (m, c) => sendJson(c.res, 200, modelJson(visibleRepo(c.auth(), g(m, 1)))))
+  route(['GET'], `/api/models/${REPO}`, 'info', (m, c) =>
+    sendJson(c.res, 200, modelJson(visibleRepo(c.auth(), g(m, 1)))),
+  )
   route(['POST'], `/${REPO}\\.git/info/lfs/objects/batch`, 'batch', (m, c) => lfsBatch(c.auth(), g(m, 1), c.req, c.res))
-  route(['PUT'], `/_lfs/upload/${REPO}/([0-9a-f]{64})`, 'upload', (m, c) => lfsUpload(g(m, 1), g(m, 2), c.query, c.req, c.res))
+  route(['PUT'], `/_lfs/upload/${REPO}/([0-9a-f]{64})`, 'upload', (m, c) =>
+    lfsUpload(g(m, 1), g(m, 2), c.query, c.req, c.res),
+  )
   route(['PUT'], `/_lfs/part/${REPO}/([0-9a-f]{64})/(\\d+)`, 'part', (m, c) =>
     lfsPart(g(m, 1), g(m, 2), Number(g(m, 3)), c.query, c.req, c.res),
   )
-  route(['POST'], `/_lfs/complete/${REPO}/([0-9a-f]{64})`, 'complete', (m, c) => lfsComplete(g(m, 1), g(m, 2), c.query, c.req, c.res))
-  route(['GET'], `/api/models/${REPO}/commits/([^/]+)`, 'commits', (m, c) => commitList(c.auth(), g(m, 1), g(m, 2), c.query, c.res))
-  route(['GET', 'HEAD'], `/${REPO}/resolve/([^/]+)/(.+)`, 'resolve', (m, c) => resolve(c.auth(), g(m, 1), g(m, 2), g(m, 3), c.req, c.res))
+  route(['POST'], `/_lfs/complete/${REPO}/([0-9a-f]{64})`, 'complete', (m, c) =>
+    lfsComplete(g(m, 1), g(m, 2), c.query, c.req, c.res),
+  )
+  route(['GET'], `/api/models/${REPO}/commits/([^/]+)`, 'commits', (m, c) =>
+    commitList(c.auth(), g(m, 1), g(m, 2), c.query, c.res),
+  )
+  route(['GET', 'HEAD'], `/${REPO}/resolve/([^/]+)/(.+)`, 'resolve', (m, c) =>
+    resolve(c.auth(), g(m, 1), g(m, 2), g(m, 3), c.req, c.res),
+  )
 
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://localhost')

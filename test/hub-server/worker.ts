@@ -20,7 +20,11 @@ export interface WorkerHubServer {
 
 const MARK = '__modelshipHubServerWorker'
 
-type Call = { id: number; method: 'addToken' | 'setFailures' | 'snapshot' | 'whenIdle' | 'deleteRepo' | 'close'; args: unknown[] }
+type Call = {
+  id: number
+  method: 'addToken' | 'setFailures' | 'snapshot' | 'whenIdle' | 'deleteRepo' | 'close'
+  args: unknown[]
+}
 
 export async function startHubServerInWorker(opts: HubServerOptions = {}): Promise<WorkerHubServer> {
   const self = import.meta.url

@@ -45,7 +45,15 @@ export function deployWorkspace(config: Record<string, unknown>, shimOpts: Docke
   writeFileSync(join(ws, '.env.production'), 'POSTGRES_PASSWORD=prod-db-password\n')
   writeFileSync(join(ws, '.env.qa'), 'POSTGRES_PASSWORD=qa-db-password\n')
   const shim = createDockerShim({ strictVars: true, ...shimOpts })
-  return { ws, shim, env: cliEnv(shim.env), done: () => (cleanup(ws), shim.cleanup()) }
+  return {
+    ws,
+    shim,
+    env: cliEnv(shim.env),
+    done: () => {
+      cleanup(ws)
+      shim.cleanup()
+    },
+  }
 }
 
 /** A shim call as one short line: `<host> <compose subcommand or command> [tag]`, for order assertions. */

@@ -203,10 +203,21 @@ export function cuesOf(opts: DockerShimOptions): ShimCues {
       return at === undefined ? { command } : { command, call: Number(at) }
     })
   }
-  if (typeof opts.health === 'string') cues.health = [{ state: opts.health, ...(opts.healthModel ? { model: opts.healthModel } : {}) }]
+  if (typeof opts.health === 'string')
+    cues.health = [{ state: opts.health, ...(opts.healthModel ? { model: opts.healthModel } : {}) }]
   else if (opts.health) cues.health = opts.health
-  if (opts.echoEnv !== undefined) cues.echoEnv = typeof opts.echoEnv === 'string' ? opts.echoEnv.split(',') : [...opts.echoEnv]
-  for (const k of ['noEngine', 'noCompose', 'healthAfter', 'psShape', 'imageMismatch', 'tagVar', 'strictVars', 'contexts'] as const) {
+  if (opts.echoEnv !== undefined)
+    cues.echoEnv = typeof opts.echoEnv === 'string' ? opts.echoEnv.split(',') : [...opts.echoEnv]
+  for (const k of [
+    'noEngine',
+    'noCompose',
+    'healthAfter',
+    'psShape',
+    'imageMismatch',
+    'tagVar',
+    'strictVars',
+    'contexts',
+  ] as const) {
     if (opts[k] !== undefined) Object.assign(cues, { [k]: opts[k] })
   }
   return cues
@@ -238,7 +249,9 @@ export function createDockerShim(opts: DockerShimOptions = {}): DockerShim {
   const state = (): ShimState => {
     const file = stateDir ? join(stateDir, 'state.json') : undefined
     const empty: ShimState = { counter: 0, calls: {}, registry: {}, hosts: {} }
-    return file && existsSync(file) ? { ...empty, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<ShimState>) } : empty
+    return file && existsSync(file)
+      ? { ...empty, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<ShimState>) }
+      : empty
   }
   const calls = (host?: ShimHost): ShimCall[] => {
     if (!existsSync(logFile)) return []

@@ -45,7 +45,13 @@ export interface ExportServer {
 }
 
 export const EXPORT_PATH = '/api/v1/labeling/export'
-const GENERATED_LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
+const GENERATED_LABELS = [
+  'chitchat',
+  'theoretical_definition',
+  'technical_research',
+  'calculator',
+  'normative_reference',
+]
 
 export function jsonlBody(rows: readonly LabeledRow[]): string {
   return rows.map((r) => `${JSON.stringify({ text: r.text, label: r.label })}\n`).join('')
@@ -83,7 +89,8 @@ export async function startExportServer(opts: ExportServerOptions = {}): Promise
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')
     const role = auth ? tokens[auth[1]!] : undefined
     if (!role) return send(res, 401, { detail: 'Not authenticated' }, { 'www-authenticate': 'Bearer' })
-    if (role !== 'ADMIN' && role !== 'SUPER_USER') return send(res, 403, { detail: 'Admin or super user role required' })
+    if (role !== 'ADMIN' && role !== 'SUPER_USER')
+      return send(res, 403, { detail: 'Admin or super user role required' })
 
     const format = url.searchParams.get('format') ?? opts.defaultFormat ?? 'jsonl'
     if (format !== 'jsonl' && format !== 'csv') return send(res, 400, { detail: `unsupported format: ${format}` })
@@ -151,6 +158,10 @@ export async function startExportServer(opts: ExportServerOptions = {}): Promise
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  })
   res.end(text)
 }

@@ -12,7 +12,9 @@ export function fakeShell(table: Record<string, string | Error | ((argv: Command
     const key = formatCommand(cmd)
     calls.push(key)
     envNames.push(Object.keys(opts?.env ?? {}))
-    const entry = Object.entries(table).find(([pattern]) => (pattern.endsWith('*') ? key.startsWith(pattern.slice(0, -1)) : key === pattern))
+    const entry = Object.entries(table).find(([pattern]) =>
+      pattern.endsWith('*') ? key.startsWith(pattern.slice(0, -1)) : key === pattern,
+    )
     if (!entry) throw new Error(`unexpected command: ${key}`)
     if (entry[1] instanceof Error) throw entry[1]
     return typeof entry[1] === 'function' ? entry[1](cmd) : entry[1]

@@ -41,7 +41,12 @@ export async function startPostgres(): Promise<TestPostgres> {
   const external = process.env.TEST_DATABASE_URL
   if (external) {
     const password = decodeURIComponent(new URL(external).password)
-    const db: TestPostgres = { url: external, password, stop: async () => undefined, psql: (sql) => psqlAs(external, password, sql) }
+    const db: TestPostgres = {
+      url: external,
+      password,
+      stop: async () => undefined,
+      psql: (sql) => psqlAs(external, password, sql),
+    }
     await db.psql(LABELED_QUERIES_DDL)
     return db
   }
@@ -59,7 +64,9 @@ export function findPgBinary(name: string): string {
     const p = join(root, v, 'bin', name)
     if (existsSync(p)) return p
   }
-  throw new Error(`PostgreSQL binary "${name}" not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL (server) or set TEST_DATABASE_URL`)
+  throw new Error(
+    `PostgreSQL binary "${name}" not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL (server) or set TEST_DATABASE_URL`,
+  )
 }
 
 async function startCluster(): Promise<TestPostgres> {
@@ -68,7 +75,8 @@ async function startCluster(): Promise<TestPostgres> {
   const psql = findPgBinary('psql')
   const asRoot = process.getuid?.() === 0
   // The server refuses to run as root: run it as the postgres OS user then.
-  const sudo = (argv: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', ...argv]] : [argv[0]!, argv.slice(1)])
+  const sudo = (argv: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', ...argv]] : [argv[0]!, argv.slice(1)]
   const owner = asRoot ? userIds('postgres') : undefined
 
   const base = await mkdtemp(join(tmpdir(), 'modelship-pg-'))
@@ -89,7 +97,24 @@ async function startCluster(): Promise<TestPostgres> {
       for (const p of [base, sock, pwfile]) await chown(p, owner.uid, owner.gid)
     }
     await chmod(base, 0o700)
-    const [cmd, args] = sudo([initdb, '-D', data, '-U', 'postgres', '--pwfile', pwfile, '-E', 'UTF8', '--locale', 'C', '--auth-local', 'trust', '--auth-host', 'scram-sha-256', '--no-sync'])
+    const [cmd, args] = sudo([
+      initdb,
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '-E',
+      'UTF8',
+      '--locale',
+      'C',
+      '--auth-local',
+      'trust',
+      '--auth-host',
+      'scram-sha-256',
+      '--no-sync',
+    ])
     await run(cmd, args)
     // Ports can be taken between probing and binding: try a few.
     for (let attempt = 1; ; attempt++) {
@@ -105,7 +130,23 @@ async function startCluster(): Promise<TestPostgres> {
       }
     }
     const superuser = async (sql: string, db = 'postgres'): Promise<void> => {
-      const [c, a] = sudo([psql, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', sock, '-p', String(port), '-U', 'postgres', '-d', db, '-c', sql])
+      const [c, a] = sudo([
+        psql,
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        sock,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        db,
+        '-c',
+        sql,
+      ])
       await run(c, a, { cwd: base })
     }
     await superuser(`CREATE ROLE ${TEST_USER} LOGIN PASSWORD '${TEST_PASSWORD.replace(/'/g, "''")}'`)
@@ -136,10 +177,14 @@ async function startCluster(): Promise<TestPostgres> {
 export async function psqlAs(url: string, password: string, sql: string): Promise<string> {
   const u = new URL(url)
   u.password = ''
-  const { stdout } = await run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', u.toString(), '-c', sql], {
-    env: { ...process.env, PGPASSWORD: password, PGAPPNAME: 'modelship-tests' },
-    maxBuffer: 64 * 1024 * 1024,
-  })
+  const { stdout } = await run(
+    'psql',
+    ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', u.toString(), '-c', sql],
+    {
+      env: { ...process.env, PGPASSWORD: password, PGAPPNAME: 'modelship-tests' },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  )
   return stdout
 }
 

@@ -77,7 +77,12 @@ export interface CliResult {
 
 /** A clean environment for the CLI: no secrets from the test runner, the given PATH and extras. */
 export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = { HOME: process.env.HOME ?? '/root', PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', CI: 'true' }
+  const env: Record<string, string> = {
+    HOME: process.env.HOME ?? '/root',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    CI: 'true',
+  }
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v
   return env
 }
@@ -85,10 +90,19 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): Record<s
 /** Runs `node dist/scripts/cli.js <args>`; `onStdout` sees output as it arrives (e.g. to send SIGINT mid-step). */
 export function runCli(
   args: string[],
-  o: { env?: Record<string, string>; cwd?: string; onOutput?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
+  o: {
+    env?: Record<string, string>
+    cwd?: string
+    onOutput?: (text: string, child: ReturnType<typeof spawn>) => void
+    timeoutMs?: number
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd ?? REPO, env: o.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: o.cwd ?? REPO,
+      env: o.env ?? cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 90_000)
