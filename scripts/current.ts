@@ -1,4 +1,5 @@
 import { type ConfiguredModel, readEnvironmentModels } from '../pipeline/environment.js'
+import { type HostRuntime, readHostRuntimes } from '../pipeline/deploy/host-status.js'
 import { driftOf } from '../pipeline/history/drift.js'
 import { openWorkspace } from './workspace.js'
 
@@ -10,6 +11,8 @@ interface EnvironmentReport {
   warning?: string
   /** Where the files and the audit log disagree (files restored by `git checkout`, a release not deployed). */
   drift?: string[]
+  /** Servers (environments.<name>.hosts): the image tag and model each one runs now, from ps/inspect there. */
+  hosts?: HostRuntime[]
 }
 
 export async function currentCommand(flags: { workspace?: string; json?: boolean }): Promise<number> {
@@ -21,7 +24,12 @@ export async function currentCommand(flags: { workspace?: string; json?: boolean
   for (const env of Object.keys(config.environments)) {
     const models = await readEnvironmentModels(config, env, files)
     const drift = driftOf(env, models.model, history).warnings
+    // Asking the servers is worth a few docker calls only where the environment names its servers.
+    const hosts = config.environments[env]?.hosts.length
+      ? await readHostRuntimes({ config, sh: ws.deps.sh, history }, env)
+      : undefined
     environments[env] = {
+      ...(hosts ? { hosts } : {}),
       model: models.model ?? null,
       files: models.places,
       ...(models.disagreement ? { warning: models.disagreement } : {}),
@@ -37,6 +45,15 @@ export async function currentCommand(flags: { workspace?: string; json?: boolean
       for (const f of info.files) {
         const from = f.variable ? `  (default of \${${f.variable}})` : ''
         ws.print(`  ${f.kind.padEnd(11)} ${f.file}:${f.line}  ${f.value}${from}`)
+      }
+      for (const h of info.hosts ?? []) {
+        const what =
+          h.status === 'ok'
+            ? `${h.tag ?? h.image ?? '?'} → ${h.model ?? 'model unknown'}${h.health ? `, ${h.health}` : ''}`
+            : h.status === 'none'
+              ? 'no container'
+              : `unreachable (${h.error ?? 'error'})`
+        ws.print(`  host ${h.host.padEnd(9)} ${what}`)
       }
     }
     const overrides = fromEnv ? ' — it overrides the ${VAR:-default} defaults above' : ''

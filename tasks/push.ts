@@ -3,6 +3,7 @@ import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { describePushFiles, listPushFiles } from '../pipeline/registry/model-folder.js'
 import { modelDirOf } from '../pipeline/model/trainer.js'
 import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
+import { computeChanges, loadBaseline, renderChangesMarkdown } from '../pipeline/release/changes.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep } from './step.js'
 
@@ -15,7 +16,7 @@ export const pushStep = defineStep({
   name: 'push',
   title: 'Push model to registry',
   inDryRun: 'skip',
-  outputs: ['pushed'],
+  outputs: ['pushed', 'changes'],
   plan: (ctx, deps) => [
     {
       kind: 'push',
@@ -39,7 +40,15 @@ export const pushStep = defineStep({
     if (rewritten.length)
       deps.log.info(`push: absolute local paths rewritten in ${rewritten.map((f) => f.path).join(', ')}`)
     const evalSet = ctx.gate?.evalSet
+    // The release note goes into the card (and, from the record step, into history).
+    const replaced = ctx.currentModel ?? null
+    const baseline = await loadBaseline(replaced, await deps.history.read(), deps.stateDir)
+    ctx.changes = computeChanges(baseline, {
+      perLabel: dataset.report.perLabel,
+      metrics: { accuracy: model.metrics.accuracy, f1_macro: model.metrics.f1_macro },
+    })
     const card = renderModelCard({
+      changes: renderChangesMarkdown(ctx.changes),
       modelId: release.modelId,
       origin: await readTrainingOrigin(model.dir),
       labels: model.labels,

@@ -13,7 +13,7 @@ export const recordStep = defineStep({
   async run(ctx, deps, task) {
     const release = need(ctx, 'release')
     const replaced = ctx.composeEdit?.previousModel ?? ctx.currentModel ?? null
-    if ((ctx.options.action ?? 'release') === 'release' && ctx.dataset) {
+    if ((ctx.options.action ?? 'release') === 'release' && ctx.dataset && !ctx.changes) {
       // The release note: rows per label and metrics against the model this release replaces.
       const baseline = await loadBaseline(replaced, await deps.history.read(), deps.stateDir)
       const metrics = ctx.model?.metrics

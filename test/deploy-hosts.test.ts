@@ -76,6 +76,18 @@ describe('compose mode on several hosts', () => {
       ['prod-b', 'ok', 'healthy', true],
     ])
     expect(await readHostRuntimes({ config, sh: deps.sh }, 'qa')).toEqual([{ host: 'default', status: 'none' }])
+    // `current` asks each server of an environment that names its servers
+    const current = await runCli(['current', '--workspace', ws, '--json'], { env })
+    const shown = JSON.parse(current.stdout) as {
+      environments: Record<string, { hosts?: Array<{ host: string; status: string }> }>
+    }
+    expect(shown.environments.production?.hosts?.map((h) => [h.host, h.status])).toEqual([
+      ['prod-a', 'ok'],
+      ['prod-b', 'ok'],
+    ])
+    expect((await runCli(['current', '--workspace', ws], { env })).stdout).toMatch(
+      /^ {2}host prod-a\s+\S+ → .+, healthy$/m,
+    )
   }, 120_000)
 
   it('a failure on host 2 rebuilds the previous model on hosts 1 and 2 only (exit 5)', async () => {

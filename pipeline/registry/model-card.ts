@@ -17,6 +17,8 @@ export interface ModelCardInput {
   evalSet?: EvalSetMetrics
   /** A model pushed by hand may come without metrics.json: the card then says so instead of showing zeros. */
   metricsUnknown?: boolean
+  /** The release note (rows per label and metric deltas against the model it replaces), as Markdown. */
+  changes?: string
 }
 
 /** One sentence on how the model was trained, from what the trainer recorded. */
@@ -119,5 +121,6 @@ export function renderModelCard(input: ModelCardInput): string {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...(input.changes ? [input.changes.trimEnd(), ''] : []),
   ].join('\n')
 }

@@ -118,10 +118,7 @@ export function describeChanges(c: ReleaseChanges): string[] {
   return out
 }
 
-/**
- * The model card's "Changes" section (Markdown). To be appended by pipeline/registry/model-card.ts
- * when the push step has the changes (see loadBaseline + computeChanges).
- */
+/** The model card's "Changes" section (Markdown); the push step adds it to the card. */
 export function renderChangesMarkdown(c: ReleaseChanges): string {
   const lines = ['## Changes', '']
   lines.push(
