@@ -28,32 +28,38 @@ export const preflightStep = defineStep({
     ])
     if (problems.length > 0) throw aggregateProblems(problems)
 
-    // Trainer flags (issue 11; pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
-    task.output = 'reading the trainer --help'
-    const trainer = await checkTrainer(config, { sh, stateDir: deps.stateDir })
+    // The three probes are independent and each waits on a child process (the trainer --help through a
+    // pyenv shim, the registry, docker): run them side by side, report every problem together.
+    task.output = `reading the trainer --help, checking ${registry.describe()}, Docker and the app`
+    const trainerCheck = checkTrainer(config, { sh, stateDir: deps.stateDir })
+    const registryCheck = registry.checkAccess().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    const deployCheck = (async () => {
+      const target = await decideDeployTarget(config, sh, { noDeploy: ctx.options.noDeploy })
+      // The traps doctor names: all of them at once, before any long work (the compose plugin only when deploying).
+      const app = await checkApp({
+        config,
+        envName: ctx.envName,
+        files,
+        sh,
+        env: deps.env ?? {},
+        willDeploy: target.enabled,
+      })
+      return { target, app }
+    })()
+    const [trainer, registryError, { target, app }] = await Promise.all([trainerCheck, registryCheck, deployCheck])
+    // Trainer flags (pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
     problems.push(...trainer.problems)
     for (const w of trainer.warnings) log.warn(w)
     if (trainer.flags) ctx.trainerFlags = trainer.flags
     if (trainer.fresh) ctx.trainerHelp = trainer.fresh
-    task.output = `checking ${registry.describe()}`
-    try {
-      await registry.checkAccess()
-    } catch (e) {
-      if (e instanceof ModelshipError && e.code === 'STEP_FAILED') throw e
-      problems.push(messageOf(e))
+    if (registryError !== undefined) {
+      if (registryError instanceof ModelshipError && registryError.code === 'STEP_FAILED') throw registryError
+      problems.push(messageOf(registryError))
     }
-    const target = await decideDeployTarget(config, sh, { noDeploy: ctx.options.noDeploy })
     if (target.problem) problems.push(target.problem)
-    // The traps doctor names: all of them at once, before any long work (the compose plugin only when deploying).
-    task.output = 'checking the app: compose files, Dockerfile, .dockerignore'
-    const app = await checkApp({
-      config,
-      envName: ctx.envName,
-      files,
-      sh,
-      env: deps.env ?? {},
-      willDeploy: target.enabled,
-    })
     problems.push(...errorsOf(app))
     if (problems.length > 0) throw aggregateProblems(problems)
     for (const f of app.filter((x) => x.level === 'warn')) log.warn(findingLine(f))

@@ -5,12 +5,10 @@ import { modelDirOf } from '../pipeline/model/trainer.js'
 import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
 import { computeChanges, loadBaseline, renderChangesMarkdown } from '../pipeline/release/changes.js'
 import { need } from '../pipeline/release/context.js'
+import { formatBytes } from '../pipeline/format/bytes.js'
 import { defineStep } from './step.js'
 
-const MiB = 1024 * 1024
 const PROGRESS_INTERVAL_MS = 1000
-const size = (bytes: number): string =>
-  bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
 
 export const pushStep = defineStep({
   name: 'push',
@@ -81,6 +79,6 @@ export const pushStep = defineStep({
     })
     ctx.pushed = pushed
     const bytes = Object.values(pushed.manifest).reduce((n, f) => n + f.size, 0)
-    task.title = `Pushed ${release.modelId} (${Object.keys(pushed.manifest).length} files, ${size(bytes)}, commit ${pushed.commit.slice(0, 12)}) to ${deps.registry.describe()}`
+    task.title = `Pushed ${release.modelId} (${Object.keys(pushed.manifest).length} files, ${formatBytes(bytes)}, commit ${pushed.commit.slice(0, 12)}) to ${deps.registry.describe()}`
   },
 })

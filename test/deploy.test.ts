@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDockerShim, type DockerShim } from './support/docker-shim.js'
-import { cleanup, cliEnv, makeWorkspace, readJsonLines, runCli } from './support/workspace.js'
+import { cleanup, cliEnv, FIXTURES, makeWorkspace, readJsonLines, runCli } from './support/workspace.js'
+
+const INSTANT = join(FIXTURES, 'trainers', 'instant_trainer.py')
 
 const PROD = 'docker-compose.production.yml'
 const V1 = 'pratikoai/intent-classifier-v1.0'
@@ -16,7 +18,8 @@ function setup(
   shimOpts: Parameters<typeof createDockerShim>[0] = {},
   config: Record<string, unknown> = {},
 ): { ws: string; shim: DockerShim; env: Record<string, string> } {
-  const ws = makeWorkspace({ config })
+  // These tests are about deploy, rollback and history, not the model: the instant stand-in trainer.
+  const ws = makeWorkspace({ config: { trainer: { command: ['python3', INSTANT] }, ...config } })
   const shim = createDockerShim(shimOpts)
   cleanups.push(
     () => cleanup(ws),

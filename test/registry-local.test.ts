@@ -123,3 +123,37 @@ describe('local registry', () => {
     expect(files).toContain('w-***.bin')
   })
 })
+
+describe('corrupt local registry entries are named, never taken for a missing version', () => {
+  it('a version folder without its metadata: list is exit 2 naming the folder', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ms-local-reg-'))
+    await mkdir(join(root, 'acme', 'intent-classifier-v1.0'), { recursive: true })
+    const err = await registryAt(root)
+      .listModels()
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ModelshipError)
+    expect((err as ModelshipError).exitCode).toBe(2)
+    expect((err as ModelshipError).message).toBe(
+      `${join(root, 'acme', 'intent-classifier-v1.0')}: corrupt local registry entry: no .modelship-repo.json (a push that never finished, or files copied by hand)`,
+    )
+  })
+
+  it('metadata that is not JSON, and a file whose bytes changed since the push, are exit 2 naming the file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ms-local-reg-'))
+    const registry = registryAt(root)
+    const dir = await folder({ 'config.json': '{"id2label":{"0":"a"}}', 'model.bin': 'weights' })
+    await registry.push({ modelId: ID, dir, extraFiles: [], commitMessage: 'm' })
+    const repo = join(root, 'acme', 'intent-classifier-v1.0')
+    await writeFile(join(repo, 'model.bin'), 'tampered')
+    const tampered = await registry.download(ID, join(root, 'copy')).catch((e: unknown) => e)
+    expect((tampered as ModelshipError).message).toBe(
+      `${join(repo, 'model.bin')}: corrupt local registry entry: its sha256 no longer matches the one recorded at push`,
+    )
+    await writeFile(join(repo, '.modelship-repo.json'), '{"private": tru')
+    const garbled = await registry.getModel(ID).catch((e: unknown) => e)
+    expect((garbled as ModelshipError).exitCode).toBe(2)
+    expect((garbled as ModelshipError).message).toMatch(
+      /\.modelship-repo\.json: corrupt local registry entry: not valid JSON/,
+    )
+  })
+})

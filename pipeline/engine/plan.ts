@@ -1,3 +1,4 @@
+import { formatBytes } from '../format/bytes.js'
 import { formatCommand } from '../ports/format-command.js'
 
 /**
@@ -26,10 +27,6 @@ export interface Plan {
 
 export const PLAN_LEGEND = '$ runs (read-only)   ! would run or write   # note'
 
-const MiB = 1024 * 1024
-const sizeOf = (bytes: number): string =>
-  bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
-
 export function planLine(e: PlanEntry): string {
   switch (e.kind) {
     case 'exec': {
@@ -39,7 +36,7 @@ export function planLine(e: PlanEntry): string {
     case 'write':
       return `! would write ${e.path}`
     case 'push':
-      return `! would push ${e.files === undefined ? 'the model' : `${e.files} files (${sizeOf(e.bytes ?? 0)})`} → ${e.target}${e.detail ? ` ${e.detail}` : ''}`
+      return `! would push ${e.files === undefined ? 'the model' : `${e.files} files (${formatBytes(e.bytes ?? 0)})`} → ${e.target}${e.detail ? ` ${e.detail}` : ''}`
     case 'append':
       return `! would append to ${e.path}: ${e.summary}`
     case 'note':

@@ -85,7 +85,7 @@ async function readHelp(sh: Shell, config: Config): Promise<string> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      // Preflight runs one command at a time: the help probe is the only child to stop.
+      // A trainer that hangs on --help is stopped (with the preflight probes beside it, which then fail visibly).
       void sh.killAll()
       reject(new Error(`no answer within ${HELP_TIMEOUT_MS / 1000} s`))
     }, HELP_TIMEOUT_MS)

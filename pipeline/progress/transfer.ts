@@ -1,3 +1,4 @@
+import { formatBytes } from '../format/bytes.js'
 /**
  * Progress a person can read for hashing and uploads: percent, MiB/s and ETA, per file and for the
  * whole transfer. Pure: the clock is injected, so the same events give the same lines in tests.
@@ -123,21 +124,9 @@ export function formatEta(ms: number | undefined): string {
   return `ETA ${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`
 }
 
-/** "1.4 GiB" style sizes (bytes, KiB, MiB, GiB). */
-export function formatSize(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
-  let v = bytes
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return i === 0 ? `${bytes} bytes` : `${v.toFixed(1)} ${units[i]}`
-}
-
 function describe(m: TransferMeasure): string {
   const eta = m.etaMs === 0 ? 'done' : formatEta(m.etaMs)
-  return `${m.percent}% of ${formatSize(m.total)}, ${formatRate(m.bytesPerSecond)}, ${eta}`
+  return `${m.percent}% of ${formatBytes(m.total)}, ${formatRate(m.bytesPerSecond)}, ${eta}`
 }
 
 /**

@@ -60,11 +60,50 @@ export function createLocalRegistry(opts: {
     }
     return join(opts.root, org, name)
   }
+  // No repo: undefined. A repo whose metadata is missing or unreadable is a corrupt entry, named with a
+  // hint, never mistaken for "no such version" (which would hand its version number out again).
   const readMeta = async (modelId: string): Promise<RepoMeta | undefined> => {
+    const dir = repoDir(modelId)
+    const path = join(dir, META_FILE)
+    let text: string
     try {
-      return JSON.parse(await readFile(join(repoDir(modelId), META_FILE), 'utf8')) as RepoMeta
-    } catch {
+      text = await readFile(path, 'utf8')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw corruptEntry(path, (e as Error).message)
+      if (await pathExists(dir))
+        throw corruptEntry(dir, `no ${META_FILE} (a push that never finished, or files copied by hand)`)
       return undefined
+    }
+    let meta: Partial<RepoMeta>
+    try {
+      meta = JSON.parse(text) as Partial<RepoMeta>
+    } catch (e) {
+      throw corruptEntry(path, `not valid JSON (${(e as Error).message})`)
+    }
+    if (
+      typeof meta.private !== 'boolean' ||
+      typeof meta.commit !== 'string' ||
+      typeof meta.manifest !== 'object' ||
+      meta.manifest === null
+    ) {
+      throw corruptEntry(path, 'expected private, commit and manifest')
+    }
+    return meta as RepoMeta
+  }
+  const corruptEntry = (where: string, problem: string): ModelshipError =>
+    new ModelshipError('BAD_INPUT', `${where}: corrupt local registry entry: ${problem}`, {
+      hint: 'restore it from a backup, or move it aside if that version was never released',
+    })
+  /** A downloaded copy must hold exactly the files the entry recorded: a changed file is corruption, not a model. */
+  const verifyFiles = async (modelId: string, dir: string, manifest: Manifest): Promise<void> => {
+    for (const [path, want] of Object.entries(manifest)) {
+      const full = join(dir, ...path.split('/'))
+      const got = await sha256File(full).catch(() => undefined)
+      if (got !== want.sha256)
+        throw corruptEntry(
+          join(repoDir(modelId), path),
+          got ? 'its sha256 no longer matches the one recorded at push' : 'missing',
+        )
     }
   }
   const toModel = (modelId: string, meta: RepoMeta): RegistryModel | undefined => {
@@ -128,10 +167,12 @@ export function createLocalRegistry(opts: {
       return readFile(join(repoDir(modelId), ...path.split('/')), 'utf8').catch(() => undefined)
     },
     async download(modelId, destDir) {
-      if (!(await readMeta(modelId))) return false
+      const meta = await readMeta(modelId)
+      if (!meta) return false
       await rm(destDir, { recursive: true, force: true })
       await mkdir(dirname(destDir), { recursive: true })
       await cp(repoDir(modelId), destDir, { recursive: true, filter: (src) => basename(src) !== META_FILE })
+      await verifyFiles(modelId, destDir, meta.manifest)
       return true
     },
     async readManifest(modelId) {

@@ -1,3 +1,4 @@
+import { formatBytes } from '../format/bytes.js'
 import type { Dirent } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -88,13 +89,4 @@ export function describePushFiles(files: readonly PushFile[]): string {
   return `${files.length} file${files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
-  let v = bytes
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return i === 0 ? `${bytes} bytes` : `${v.toFixed(1)} ${units[i]}`
-}
+export { formatBytes }
