@@ -24,3 +24,14 @@ describe('redaction', () => {
     })
   })
 })
+
+describe('the hf_ token pattern', () => {
+  it('masks an unknown token but not a config key that merely starts with hf_', async () => {
+    const { createRedactor } = await import('../pipeline/secrets/redact.js')
+    const redact = createRedactor([])
+    expect(redact('invalid configuration: hf_endpoint (environment): not a URL')).toBe(
+      'invalid configuration: hf_endpoint (environment): not a URL',
+    )
+    expect(redact('token hf_AbCdEf0123456789xyz leaked')).not.toContain('hf_AbCdEf0123456789xyz')
+  })
+})

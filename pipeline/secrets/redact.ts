@@ -9,7 +9,8 @@ export const SECRET_ENV_VARS = [
 
 const MASK = '***'
 // Hugging Face tokens look like hf_ followed by letters and digits; mask them even when we were not told the value.
-const HF_TOKEN_PATTERN = /\bhf_[A-Za-z0-9]{6,}\b/g
+// At least one digit: a config key such as hf_endpoint is a name, not a token.
+const HF_TOKEN_PATTERN = /\bhf_(?=[A-Za-z]*\d)[A-Za-z0-9]{10,}\b/g
 // user:password@ in any URL.
 const URL_PASSWORD_PATTERN = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]+)(@)/gi
 const BEARER_PATTERN = /(Bearer\s+)[^\s"']+/gi
