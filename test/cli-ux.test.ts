@@ -29,6 +29,19 @@ describe('CLI conventions', () => {
     expect(r.stderr).toContain('Usage: modelship [options] [command]')
   })
 
+  it('--help prints the help the build saved, the same text the program prints (and exit 0)', async () => {
+    const fast = await runCli(['--help'])
+    expect(fast.code).toBe(0)
+    const { spawnSync } = await import('node:child_process')
+    const program = spawnSync(process.execPath, [join(REPO, 'dist', 'scripts', 'program.js'), '--help'], {
+      encoding: 'utf8',
+    })
+    expect(program.status).toBe(0)
+    expect(fast.stdout).toBe(program.stdout)
+    for (const cmd of ['release', 'list', 'current', 'doctor', 'init', 'runs'])
+      expect(fast.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'))
+  })
+
   it('every subcommand help has two examples and its exit codes; release lists the step names', async () => {
     for (const cmd of ['release', 'init', 'list', 'current', 'promote', 'push', 'rollback', 'history', 'runs']) {
       const r = await runCli([cmd, '--help'])
