@@ -1,18 +1,10 @@
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isProcessAlive } from './lock.js'
 
 /** Temp files modelship writes before a rename (`.<name>.<pid>.<hex>.tmp`, lock temps) and staging dirs (`.partial-<pid>`). */
 const LEFTOVER =
   /(^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$)|(^lock\.(\d+)-[0-9a-f]{8}\.tmp$)|(^lock\.stale-(\d+)-[0-9a-f]{8}$)|(\.partial-(\d+)$)/
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Removes what a killed run left half-written: temp files and staging directories whose writer is
@@ -27,7 +19,7 @@ export async function removeLeftovers(deepDirs: readonly string[], flatDirs: rea
       const full = join(dir, e.name)
       const m = LEFTOVER.exec(e.name)
       const pid = m ? Number(m[2] ?? m[4] ?? m[6] ?? m[8]) : undefined
-      if (pid !== undefined && pid !== process.pid && !isAlive(pid)) {
+      if (pid !== undefined && pid !== process.pid && !isProcessAlive(pid)) {
         await rm(full, { recursive: true, force: true })
         removed.push(full)
       } else if (deep && e.isDirectory() && depth < 6) await visit(full, deep, depth + 1)

@@ -31,13 +31,18 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-function isHolderAlive(holder: LockInfo): boolean {
+/** Whether a process exists (EPERM: it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
   try {
-    process.kill(holder.pid, 0)
+    process.kill(pid, 0)
+    return true
   } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+function isHolderAlive(holder: LockInfo): boolean {
+  if (!isProcessAlive(holder.pid)) return false
   if (holder.pidStart === undefined) return true
   const now = processStartTime(holder.pid)
   return now === undefined || now === holder.pidStart

@@ -3,6 +3,8 @@
  * memory stays bounded (20 bytes a distinct text, about 30 MB for a million) however many rows pass.
  */
 
+import { fmix } from './text-hash.js'
+
 /** What `Dedup.check` found for a (text, label) row. */
 export const Verdict = {
   /** The text was not seen before. */
@@ -56,14 +58,6 @@ export class Dedup {
     this.firstLabelId = firstId
     return Verdict.FirstConflict
   }
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  return h ^ (h >>> 16)
 }
 
 const SHARDS = 16

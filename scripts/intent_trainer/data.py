@@ -97,25 +97,3 @@ def stratified_split(rows, labels, test_size: float, seed: int):
     train_idx.sort()
     test_idx.sort()
     return [rows[i] for i in train_idx], [rows[i] for i in test_idx]
-
-
-def stratified_split(rows, labels, test_size: float, seed: int):
-    """Per-label shuffle with a seeded RNG; round(n * test_size) of each label
-    (at least 1 when the label has 2+ examples, never all of them) go to test."""
-    rng = random.Random(f"split:{seed}")
-    by_label: dict[str, list[int]] = {l: [] for l in labels}
-    for i, (_, label) in enumerate(rows):
-        by_label[label].append(i)
-    train_idx, test_idx = [], []
-    for label in labels:
-        idx = by_label[label]
-        rng.shuffle(idx)
-        n = len(idx)
-        n_test = 0
-        if n >= 2:
-            n_test = min(max(int(round(n * test_size)), 1), n - 1)
-        test_idx += idx[:n_test]
-        train_idx += idx[n_test:]
-    train_idx.sort()
-    test_idx.sort()
-    return [rows[i] for i in train_idx], [rows[i] for i in test_idx]
