@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import {
-  buildCommand,
-  composeArgs,
-  composeVersionCommand,
-  configImagesCommand,
-  containerImageCommand,
-  engineCommand,
-  healthOf,
-  imageIdCommand,
-  parsePsJson,
-  psCommand,
-  secretOverrideYaml,
-  upCommand,
-} from '../pipeline/compose/docker.js'
+import { healthOf, parsePsJson, secretOverrideYaml } from '../pipeline/compose/docker.js'
 import {
   type ComposeTarget,
   composeBuildCommand,
+  composeGlobalArgs,
   composeConfigCommand,
   composePullCommand,
   composePsCommand,
@@ -34,15 +22,25 @@ import { ModelshipError } from '../pipeline/engine/errors.js'
 
 const files = ['docker-compose.yml', 'docker-compose.production.yml']
 
-describe('command builders', () => {
-  it('composeArgs passes every file with -f, in order', () => {
-    expect(composeArgs(files)).toEqual(['compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.production.yml'])
-    expect(() => composeArgs([])).toThrow(ModelshipError)
+describe('command builders on the current engine (the default host)', () => {
+  const local: ComposeTarget = { host: DEFAULT_HOST, files }
+  const buildCommand = (o: { buildArg: string; modelId: string; service: string; secretOverride?: string }) =>
+    composeBuildCommand({ target: local, ...o }).argv
+
+  it('composeGlobalArgs passes every file with -f, in order', () => {
+    expect(composeGlobalArgs({ files })).toEqual([
+      'compose',
+      '-f',
+      'docker-compose.yml',
+      '-f',
+      'docker-compose.production.yml',
+    ])
+    expect(() => composeGlobalArgs({ files: [] })).toThrow(ModelshipError)
   })
 
   it('buildCommand passes the model as one build-arg element', () => {
     expect(
-      buildCommand({ files, buildArg: 'HF_INTENT_MODEL', modelId: 'pratikoai/intent-classifier-v1.2', service: 'app' }),
+      buildCommand({ buildArg: 'HF_INTENT_MODEL', modelId: 'pratikoai/intent-classifier-v1.2', service: 'app' }),
     ).toEqual([
       'docker',
       'compose',
@@ -60,7 +58,6 @@ describe('command builders', () => {
   it('buildCommand puts the secret override after the user files', () => {
     expect(
       buildCommand({
-        files,
         buildArg: 'HF_INTENT_MODEL',
         modelId: 'mdeberta',
         service: 'app',
@@ -84,24 +81,49 @@ describe('command builders', () => {
 
   it('up, ps and config --images', () => {
     const pre = ['docker', 'compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.production.yml']
-    expect(upCommand({ files, service: 'app' })).toEqual([...pre, 'up', '-d', '--no-deps', '--force-recreate', 'app'])
-    expect(psCommand({ files, service: 'app' })).toEqual([...pre, 'ps', '--format', 'json', 'app'])
-    expect(configImagesCommand({ files, service: 'app' })).toEqual([...pre, 'config', '--images', 'app'])
+    expect(composeUpCommand({ target: local, service: 'app', forceRecreate: true }).argv).toEqual([
+      ...pre,
+      'up',
+      '-d',
+      '--no-deps',
+      '--force-recreate',
+      'app',
+    ])
+    expect(composePsCommand({ target: local, service: 'app' }).argv).toEqual([...pre, 'ps', '--format', 'json', 'app'])
+    expect(composeConfigCommand({ target: local, show: 'images', service: 'app' }).argv).toEqual([
+      ...pre,
+      'config',
+      '--images',
+      'app',
+    ])
   })
 
   it('inspect and engine probes', () => {
-    expect(imageIdCommand('proj-app')).toEqual(['docker', 'image', 'inspect', '--format', '{{.Id}}', 'proj-app'])
-    expect(containerImageCommand('abc123')).toEqual(['docker', 'inspect', '--format', '{{.Image}}', 'abc123'])
-    expect(engineCommand()).toEqual(['docker', 'info', '--format', '{{.ServerVersion}}'])
-    expect(composeVersionCommand()).toEqual(['docker', 'compose', 'version', '--short'])
+    expect(imageIdOn({ host: DEFAULT_HOST, image: 'proj-app' }).argv).toEqual([
+      'docker',
+      'image',
+      'inspect',
+      '--format',
+      '{{.Id}}',
+      'proj-app',
+    ])
+    expect(containerImageOn({ host: DEFAULT_HOST, containerId: 'abc123', show: 'id' }).argv).toEqual([
+      'docker',
+      'inspect',
+      '--format',
+      '{{.Image}}',
+      'abc123',
+    ])
+    expect(engineInfoCommand(DEFAULT_HOST).argv).toEqual(['docker', 'info', '--format', '{{.ServerVersion}}'])
+    expect(composeVersionOn(DEFAULT_HOST).argv).toEqual(['docker', 'compose', 'version', '--short'])
   })
 
   it('rejects service and build-arg names the docker CLI would read as options', () => {
-    expect(() => upCommand({ files, service: '--rm' })).toThrow(/not a compose service name/)
-    expect(() => psCommand({ files, service: 'app x' })).toThrow(ModelshipError)
-    expect(() => buildCommand({ files, buildArg: 'A=B', modelId: 'a/b', service: 'app' })).toThrow(
-      /not a build argument name/,
+    expect(() => composeUpCommand({ target: local, service: '--rm', forceRecreate: true })).toThrow(
+      /not a compose service name/,
     )
+    expect(() => composePsCommand({ target: local, service: 'app x' })).toThrow(ModelshipError)
+    expect(() => buildCommand({ buildArg: 'A=B', modelId: 'a/b', service: 'app' })).toThrow(/not a build argument name/)
   })
 })
 
@@ -256,7 +278,7 @@ describe('host-aware command builders', () => {
 
   it('the default host without env files gives exactly the single-engine commands, with no env', () => {
     const t = target(DEFAULT_HOST)
-    const legacy = { files, service: 'app' }
+    const pre = ['docker', 'compose', ...fileArgs]
     expect(
       composeBuildCommand({
         target: t,
@@ -265,24 +287,30 @@ describe('host-aware command builders', () => {
         modelId: 'o/m-v1.3',
         secretOverride: '/r/s.yml',
       }),
-    ).toEqual({
-      argv: buildCommand({ ...legacy, buildArg: 'HF_INTENT_MODEL', modelId: 'o/m-v1.3', secretOverride: '/r/s.yml' }),
-      env: {},
-    })
+    ).toEqual({ argv: [...pre, '-f', '/r/s.yml', 'build', '--build-arg', 'HF_INTENT_MODEL=o/m-v1.3', 'app'], env: {} })
     expect(composeUpCommand({ target: t, service: 'app', forceRecreate: true })).toEqual({
-      argv: upCommand(legacy),
+      argv: [...pre, 'up', '-d', '--no-deps', '--force-recreate', 'app'],
       env: {},
     })
-    expect(composePsCommand({ target: t, service: 'app' })).toEqual({ argv: psCommand(legacy), env: {} })
+    expect(composePsCommand({ target: t, service: 'app' })).toEqual({
+      argv: [...pre, 'ps', '--format', 'json', 'app'],
+      env: {},
+    })
     expect(composeConfigCommand({ target: t, show: 'images', service: 'app' })).toEqual({
-      argv: configImagesCommand(legacy),
+      argv: [...pre, 'config', '--images', 'app'],
       env: {},
     })
-    expect(engineInfoCommand(DEFAULT_HOST)).toEqual({ argv: engineCommand(), env: {} })
-    expect(composeVersionOn(DEFAULT_HOST)).toEqual({ argv: composeVersionCommand(), env: {} })
-    expect(imageIdOn({ host: DEFAULT_HOST, image: 'proj-app' })).toEqual({ argv: imageIdCommand('proj-app'), env: {} })
+    expect(engineInfoCommand(DEFAULT_HOST)).toEqual({
+      argv: ['docker', 'info', '--format', '{{.ServerVersion}}'],
+      env: {},
+    })
+    expect(composeVersionOn(DEFAULT_HOST)).toEqual({ argv: ['docker', 'compose', 'version', '--short'], env: {} })
+    expect(imageIdOn({ host: DEFAULT_HOST, image: 'proj-app' })).toEqual({
+      argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', 'proj-app'],
+      env: {},
+    })
     expect(containerImageOn({ host: DEFAULT_HOST, containerId: 'c1', show: 'id' })).toEqual({
-      argv: containerImageCommand('c1'),
+      argv: ['docker', 'inspect', '--format', '{{.Image}}', 'c1'],
       env: {},
     })
   })

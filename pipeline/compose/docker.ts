@@ -1,76 +1,8 @@
-import {
-  assertService,
-  type ComposeTarget,
-  composeBuildCommand,
-  composeConfigCommand,
-  composeGlobalArgs,
-  composePsCommand,
-  composeUpCommand,
-  containerImageCommand as containerImageOnHost,
-  composeVersionCommand as composeVersionOnHost,
-  engineInfoCommand,
-  imageIdCommand as imageIdOnHost,
-} from '../deploy/commands.js'
-import { DEFAULT_HOST } from '../deploy/host.js'
+import { assertService } from '../deploy/commands.js'
 import { ModelshipError } from '../engine/errors.js'
-import type { Command } from '../ports/types.js'
-
-// The default-host builders of the single-engine deploy, kept for their callers; every docker command
-// is built by pipeline/deploy/commands.ts (any host, env files, image tag), these return its argv.
 
 /** The compose secret modelship passes HF_TOKEN through (never a build arg: those persist in `docker history`). */
 export const HF_TOKEN_SECRET = 'hf_token'
-
-const local = (files: readonly string[]): ComposeTarget => ({ host: DEFAULT_HOST, files })
-
-/** `compose -f a -f b`: the compose files in order (later files override earlier ones). */
-export function composeArgs(files: readonly string[]): string[] {
-  return composeGlobalArgs({ files })
-}
-
-/** `docker compose -f … [-f override] build --build-arg KEY=<id> <service>`; the override (if any) comes last. */
-export function buildCommand(o: {
-  files: readonly string[]
-  buildArg: string
-  modelId: string
-  service: string
-  secretOverride?: string
-}): Command {
-  const { files, ...rest } = o
-  return composeBuildCommand({ target: local(files), ...rest }).argv
-}
-
-/** Recreates only `service` from the image just built, leaving its dependencies alone. */
-export function upCommand(o: { files: readonly string[]; service: string }): Command {
-  return composeUpCommand({ target: local(o.files), service: o.service, forceRecreate: true }).argv
-}
-
-export function psCommand(o: { files: readonly string[]; service: string }): Command {
-  return composePsCommand({ target: local(o.files), service: o.service }).argv
-}
-
-/** Prints the image name compose uses for `service` (read-only; no engine needed). */
-export function configImagesCommand(o: { files: readonly string[]; service: string }): Command {
-  return composeConfigCommand({ target: local(o.files), show: 'images', service: o.service }).argv
-}
-
-export function imageIdCommand(image: string): Command {
-  return imageIdOnHost({ host: DEFAULT_HOST, image }).argv
-}
-
-export function containerImageCommand(containerId: string): Command {
-  return containerImageOnHost({ host: DEFAULT_HOST, containerId, show: 'id' }).argv
-}
-
-/** Answers with the engine's version, or fails when no engine is reachable. */
-export function engineCommand(): Command {
-  return engineInfoCommand(DEFAULT_HOST).argv
-}
-
-/** `docker compose version --short`: is the compose plugin installed (no engine needed). */
-export function composeVersionCommand(): Command {
-  return composeVersionOnHost(DEFAULT_HOST).argv
-}
 
 /**
  * The compose override modelship writes to a temp file and passes with `-f` after the user's

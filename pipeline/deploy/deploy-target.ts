@@ -1,7 +1,8 @@
-import { engineCommand } from '../compose/docker.js'
 import type { Config } from '../config/config.js'
 import { messageOf } from '../engine/errors.js'
 import type { Shell } from '../ports/types.js'
+import { engineInfoCommand } from './commands.js'
+import { DEFAULT_HOST } from './host.js'
 
 /** Whether a run builds and redeploys, and why not: the one rule, shared by release, promote and rollback. */
 export interface DeployTarget {
@@ -15,7 +16,7 @@ export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeplo
   if (o.noDeploy) return { enabled: false, reason: '--no-deploy' }
   if (config.deploy.mode === 'none') return { enabled: false, reason: 'deploy.mode is none' }
   try {
-    await sh.read(engineCommand())
+    await sh.read(engineInfoCommand(DEFAULT_HOST).argv)
     return { enabled: true }
   } catch (e) {
     const mode = config.deploy.mode
