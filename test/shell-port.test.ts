@@ -1,16 +1,7 @@
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { ModelshipError } from '../pipeline/engine/errors.js'
-import type * as ShellPort from '../pipeline/ports/shell.js'
+import { createShell } from '../pipeline/ports/shell.js'
 import { createRedactor } from '../pipeline/secrets/redact.js'
-import { REPO } from './support/workspace.js'
-
-// The compiled port (run `npx tsc -p tsconfig.json` first), as the CLI runs it: writes go through
-// dist/pipeline/ports/child-guard.js, which exists only there.
-const { createShell } = (await import(
-  pathToFileURL(join(REPO, 'dist', 'pipeline', 'ports', 'shell.js')).href
-)) as typeof ShellPort
 
 const SECRET = 'hf_shellportsecret123'
 const node = process.execPath

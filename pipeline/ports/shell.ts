@@ -1,22 +1,16 @@
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import type { ProcessPromise } from 'zx/core'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command, RunOptions, Shell } from './types.js'
 import type { Redactor } from '../secrets/redact.js'
+import { GUARD_NOT_FOUND_PREFIX, guardedCommand } from './child-guard.js'
 import { formatCommand } from './format-command.js'
 
 /** How many trailing lines of a failed command's stderr go into its error message. */
 const ERROR_TAIL_LINES = 6
 /** How long a process group gets between SIGTERM and SIGKILL when a run stops. */
 const KILL_GRACE_MS = 5000
-// Beside this module when compiled; run from the TypeScript source (in-process tests), the compiled copy in dist/.
-const GUARD = fileURLToPath(
-  import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/pipeline/ports/child-guard.js', import.meta.url)
-    : new URL('./child-guard.js', import.meta.url),
-)
 
 export interface ShellOptions {
   cwd: string
@@ -118,7 +112,7 @@ export function createShell(o: ShellOptions): Shell {
   // kills its group when modelship dies without a chance to clean up (SIGKILL).
   const run = async (cmd: Command, opts: RunOptions = {}, guarded = false): Promise<string> => {
     const env = { ...o.env, ...opts.env }
-    const argv: readonly string[] = guarded ? [process.execPath, GUARD, String(process.pid), ...cmd] : cmd
+    const argv: readonly string[] = guarded ? guardedCommand(process.pid, cmd) : cmd
     const spawned = { argv, cwd: opts.cwd ?? o.cwd, env }
     let child: Started
     const start = (async () => (guarded ? startZx(spawned) : startDirect(spawned)))()
@@ -140,7 +134,7 @@ export function createShell(o: ShellOptions): Shell {
     try {
       const result = await child.done
       if (result.exitCode === 0) return o.redact(result.stdout).trimEnd()
-      if (guarded && result.exitCode === 127 && result.stderr.startsWith('modelship-child-guard:')) {
+      if (guarded && result.exitCode === 127 && result.stderr.startsWith(GUARD_NOT_FOUND_PREFIX)) {
         throw new ModelshipError('STEP_FAILED', `${cmd[0]}: command not found`)
       }
       if (result.signal) {
