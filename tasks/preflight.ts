@@ -6,7 +6,7 @@ import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource } from '../pipeline/doctor/workspace-checks.js'
 import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
-import { checkTrainer } from '../pipeline/model/trainer-help.js'
+import { checkTrainer, userCacheDirOf } from '../pipeline/model/trainer-help.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import { defineStep } from './step.js'
 
@@ -31,13 +31,17 @@ export const preflightStep = defineStep({
     // The three probes are independent and each waits on a child process (the trainer --help through a
     // pyenv shim, the registry, docker): run them side by side, report every problem together.
     task.output = `reading the trainer --help, checking ${registry.describe()}, Docker and the app`
-    const trainerCheck = checkTrainer(config, { sh, stateDir: deps.stateDir })
+    const trainerCheck = checkTrainer(config, {
+      sh,
+      stateDir: deps.stateDir,
+      userCacheDir: userCacheDirOf(deps.env ?? process.env),
+    })
     const registryCheck = registry.checkAccess().then(
       () => undefined,
       (e: unknown) => e,
     )
     const deployCheck = (async () => {
-      const target = await decideDeployTarget(config, sh, { noDeploy: ctx.options.noDeploy })
+      const targetCheck = decideDeployTarget(config, sh, { noDeploy: ctx.options.noDeploy })
       // The traps doctor names: all of them at once, before any long work (the compose plugin only when deploying).
       const app = await checkApp({
         config,
@@ -45,9 +49,9 @@ export const preflightStep = defineStep({
         files,
         sh,
         env: deps.env ?? {},
-        willDeploy: target.enabled,
+        willDeploy: ctx.options.noDeploy || config.deploy.mode === 'none' ? false : targetCheck.then((t) => t.enabled),
       })
-      return { target, app }
+      return { target: await targetCheck, app }
     })()
     const [trainer, registryError, { target, app }] = await Promise.all([trainerCheck, registryCheck, deployCheck])
     // Trainer flags (pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
@@ -155,6 +156,32 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     const before2 = snapshotTree(ws2)
     expect((await release(ws2, cliEnv(), '--dry-run')).code).toBe(0)
     expect(snapshotTree(ws2)).toEqual(before2)
+  }, 60_000)
+
+  it('dry runs ask the trainer --help once: the answer waits in the user cache, the workspace stays as it was', async () => {
+    const cacheHome = mkdtempSync(join(tmpdir(), 'modelship-xdg-'))
+    cleanups.push(() => rmSync(cacheHome, { recursive: true, force: true }))
+    // A trainer that notes each --help it answers (outside the workspace), then prints the real help.
+    const calls = join(cacheHome, 'help-calls.txt')
+    const noting = join(cacheHome, 'noting_trainer.py')
+    writeFileSync(
+      noting,
+      `import runpy, sys\nif '--help' in sys.argv:\n    open(${JSON.stringify(calls)}, 'a').write('help\\n')\n` +
+        `sys.argv[0] = ${JSON.stringify(TRAINER)}\nrunpy.run_path(${JSON.stringify(TRAINER)}, run_name='__main__')\n`,
+    )
+    const ws = workspace({ trainer: { command: ['python3', noting] } })
+    const env = cliEnv({ XDG_CACHE_HOME: cacheHome })
+    const before = snapshotTree(ws)
+    for (let i = 0; i < 2; i++) expect((await release(ws, env, '--dry-run')).code).toBe(0)
+    expect(readFileSync(calls, 'utf8')).toBe('help\n')
+    expect(readdirSync(join(cacheHome, 'modelship'))).toEqual([
+      expect.stringMatching(/^trainer-help-[0-9a-f]{16}\.txt$/),
+    ])
+    expect(snapshotTree(ws)).toEqual(before)
+    // A changed trainer file is a new key: asked again.
+    writeFileSync(noting, `${readFileSync(noting, 'utf8')}# changed\n`)
+    expect((await release(ws, env, '--dry-run')).code).toBe(0)
+    expect(readFileSync(calls, 'utf8')).toBe('help\nhelp\n')
   }, 60_000)
 
   it('the same dataset twice: exit 0 "no new feedback since v1.0"; --force releases v1.1; the baseline card is honest', async () => {

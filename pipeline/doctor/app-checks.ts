@@ -21,8 +21,11 @@ export interface AppCheckInput {
   sh: Shell
   /** The environment docker compose runs with (workspace .env under the real environment). */
   env: Readonly<Record<string, string | undefined>>
-  /** The run builds and redeploys: only then does the compose plugin matter. */
-  willDeploy: boolean
+  /**
+   * The run builds and redeploys: only then does the compose plugin matter. A promise (the answer of
+   * `docker info`) lets the plugin check run beside it; its findings count once it says yes.
+   */
+  willDeploy: boolean | Promise<boolean>
 }
 
 /**
@@ -35,6 +38,14 @@ export interface AppCheckInput {
 export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
   const { config, envName, files } = o
   const env = environmentOf(config, envName)
+  // `docker compose version` needs no engine: asked at once, it waits beside the file checks and `docker info`.
+  const plugin =
+    o.willDeploy === false
+      ? undefined
+      : checkComposePlugin(parseHosts(env.hosts, `environments.${envName}.hosts`), o.sh).then(
+          (findings) => ({ findings }),
+          (error: unknown) => ({ error }),
+        )
   const { service, build_arg: buildArg } = config.deploy
   const read = async (paths: readonly string[]): Promise<ComposeText[]> => {
     const out: ComposeText[] = []
@@ -152,8 +163,11 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
     )
   }
 
-  if (o.willDeploy)
-    findings.push(...(await checkComposePlugin(parseHosts(env.hosts, `environments.${envName}.hosts`), o.sh)))
+  if (plugin && (await o.willDeploy)) {
+    const answer = await plugin
+    if ('error' in answer) throw answer.error
+    findings.push(...answer.findings)
+  }
   return findings
 }
 

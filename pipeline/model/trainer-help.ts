@@ -55,15 +55,25 @@ export function checkHelpText(config: Config, help: string): TrainerCheck {
 }
 
 /**
- * Runs `<trainer.command> --help` once (cached under `.modelship/cache/` by the command and the trainer
- * file's mtime and size, as the probe through a pyenv shim is slow; issue 15) and checks every flag a
- * training run passes. Nothing is written here (see saveTrainerHelp).
+ * Runs `<trainer.command> --help` once (issue 15: the probe through a pyenv shim is slow) and checks every
+ * flag a training run passes. The answer is cached by the command and the trainer file's mtime and size:
+ * in the workspace (`.modelship/cache/`, written by the train step through {@link saveTrainerHelp}, so a
+ * refused or dry run leaves the workspace as it was) and in the user's cache directory
+ * (`$XDG_CACHE_HOME/modelship`, else `~/.cache/modelship`), which a dry run may fill because it is no
+ * file of the project: the second `release --dry-run` does not probe again.
  */
-export async function checkTrainer(config: Config, o: { sh: Shell; stateDir: string }): Promise<TrainerCheck> {
+export async function checkTrainer(
+  config: Config,
+  o: { sh: Shell; stateDir: string; userCacheDir?: string | undefined },
+): Promise<TrainerCheck> {
   const trainer = formatCommand(config.trainer.command)
-  const cachePath = await helpCachePath(config, o.stateDir)
-  let help = cachePath ? await readFile(cachePath, 'utf8').catch(() => undefined) : undefined
-  let fresh: TrainerCheck['fresh']
+  const key = await helpCacheKey(config)
+  const workspaceCache = key ? join(o.stateDir, 'cache', `trainer-help-${key}.txt`) : undefined
+  const userCache = key && o.userCacheDir ? join(o.userCacheDir, `trainer-help-${key}.txt`) : undefined
+  const read = (path: string | undefined) => (path ? readFile(path, 'utf8').catch(() => undefined) : undefined)
+  let help = await read(workspaceCache)
+  if (help !== undefined) return checkHelpText(config, help)
+  help = await read(userCache)
   if (help === undefined) {
     try {
       help = await readHelp(o.sh, config)
@@ -76,9 +86,26 @@ export async function checkTrainer(config: Config, o: { sh: Shell; stateDir: str
         warnings: [`cannot read \`${trainer} --help\` (${message}): the trainer's flags were not checked`],
       }
     }
-    if (cachePath) fresh = { path: cachePath, help }
+    if (userCache) await saveUserCache(userCache, help)
   }
-  return { ...checkHelpText(config, help), ...(fresh ? { fresh } : {}) }
+  return { ...checkHelpText(config, help), ...(workspaceCache ? { fresh: { path: workspaceCache, help } } : {}) }
+}
+
+/** `$XDG_CACHE_HOME/modelship`, else `$HOME/.cache/modelship`; undefined without either. */
+export function userCacheDirOf(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, 'modelship')
+  if (env.HOME && isAbsolute(env.HOME)) return join(env.HOME, '.cache', 'modelship')
+  return undefined
+}
+
+/** Best effort: a cache that cannot be written (read-only home) only means the next run probes again. */
+async function saveUserCache(path: string, help: string): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true })
+    await writeFileAtomic(path, help)
+  } catch {
+    // not cached
+  }
 }
 
 async function readHelp(sh: Shell, config: Config): Promise<string> {
@@ -97,18 +124,17 @@ async function readHelp(sh: Shell, config: Config): Promise<string> {
   }
 }
 
-/** The cache file of this trainer's help, or undefined when no trainer file identifies its version. */
-async function helpCachePath(config: Config, stateDir: string): Promise<string | undefined> {
+/** The cache key of this trainer's help, or undefined when no trainer file identifies its version. */
+async function helpCacheKey(config: Config): Promise<string | undefined> {
   // The last argv element that is a file is the trainer (python3 scripts/train.py → the script).
   for (const part of [...config.trainer.command].reverse()) {
     const path = isAbsolute(part) ? part : join(config.workspace, part)
     const s = await stat(path).catch(() => undefined)
     if (!s?.isFile()) continue
-    const key = createHash('sha256')
+    return createHash('sha256')
       .update(JSON.stringify([config.trainer.command, path, s.mtimeMs, s.size]))
       .digest('hex')
       .slice(0, 16)
-    return join(stateDir, 'cache', `trainer-help-${key}.txt`)
   }
   return undefined
 }

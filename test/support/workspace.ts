@@ -82,6 +82,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): Record<s
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     LANG: 'C.UTF-8',
     CI: 'true',
+    // The trainer --help cache of dry runs goes to the user's cache directory: the tests' own, not ~/.cache.
+    XDG_CACHE_HOME: join(tmpdir(), 'modelship-test-cache'),
   }
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v
   return env
