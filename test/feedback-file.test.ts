@@ -13,7 +13,7 @@ import {
   sourceIdentity,
   sourceKind,
 } from '../pipeline/feedback/index.js'
-import type { ExportResult } from '../pipeline/feedback/types.js'
+import type { DatasetReport, ExportResult } from '../pipeline/feedback/types.js'
 
 let dir: string
 beforeEach(async () => {
@@ -462,6 +462,115 @@ describe('DatasetWriter', () => {
     expect(e.code).toBe('BAD_INPUT')
     expect(e.message).toMatch(/src\.csv: more than 10000 distinct labels/)
     expect(await readdir(dir)).toEqual([])
+  })
+
+  describe('batched dedup', () => {
+    type Row = { text: string; label: string; id: number; asBytes: boolean }
+    // Deterministic rows: few enough texts that duplicates and conflicts (up to four labels a text) recur
+    // across batches and shards; texts needing trimming (the string path) mixed with byte rows; empty texts
+    // and labels, and an unknown label, so that every report list interleaves with the verdicts.
+    function mixedRows(count: number): Row[] {
+      let seed = 12345
+      const next = (n: number): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+        return (seed >>> 8) % n
+      }
+      const labels = ['a', 'b', 'c', 'd', 'zz']
+      const rows: Row[] = []
+      for (let id = 1; id <= count; id++) {
+        const t = next(400)
+        const text =
+          next(50) === 0
+            ? '   '
+            : next(8) === 0
+              ? ` \u00a0question ${t}\t`
+              : `question ${t}${t % 7 === 0 ? ' "q"' : ''}`
+        // Most texts keep one label; every 5th text draws from all of them.
+        const label = next(60) === 0 ? ' ' : t % 5 === 0 ? labels[next(labels.length)]! : labels[t % 4]!
+        rows.push({ text, label, id, asBytes: next(3) !== 0 })
+      }
+      return rows
+    }
+
+    async function exportRows(name: string, rows: Row[], batchRows: number): Promise<{ file: string; report: string }> {
+      const opts = { source: 's', refs: 'id' as const, labels: ['a', 'b', 'c', 'd'], batchRows }
+      // Unknown labels fail the export at commit; the report is still what the error is built from.
+      const result = await writeDataset(join(dir, name), opts, async (w) => {
+        // Byte rows share chunk buffers of up to 10 rows, as COPY rows do.
+        for (let i = 0; i < rows.length; i += 10) {
+          const group = rows.slice(i, i + 10)
+          const chunk = Buffer.from(group.map((r) => `${r.id}\t${r.text}\t${r.label}\n`).join(''), 'utf8')
+          let p = 0
+          for (const r of group) {
+            const nl = chunk.indexOf(0x0a, p)
+            const tab1 = chunk.indexOf(0x09, p)
+            const tab2 = chunk.lastIndexOf(0x09, nl)
+            if (r.asBytes) w.addUtf8(chunk, tab1 + 1, tab2, tab2 + 1, nl, r.id, p, tab1)
+            else w.add(r.text, r.label, r.id)
+            p = nl + 1
+          }
+        }
+      }).catch((e: { details?: string; message: string }) => ({ error: `${e.message}\n${e.details}` }))
+      if ('error' in result) return { file: '', report: result.error }
+      return { file: await readFile(result.path, 'utf8'), report: JSON.stringify(result.report) }
+    }
+
+    it('writes and reports exactly what row-by-row dedup does, whatever the batch size', async () => {
+      const rows = mixedRows(3000).map((r) => (r.label === 'zz' ? { ...r, label: 'a' } : r))
+      const oneByOne = await exportRows('one.jsonl', rows, 1)
+      const report = JSON.parse(oneByOne.report) as DatasetReport
+      // The data exercises what it should: duplicates, conflicts with several labels, drops of every kind.
+      expect(report.dropped.duplicate!.count).toBeGreaterThan(1000)
+      expect(report.dropped.empty_text!.count).toBeGreaterThan(10)
+      expect(report.dropped.empty_label!.count).toBeGreaterThan(10)
+      expect(report.conflicts.length).toBeGreaterThan(40)
+      expect(report.conflicts.some((c) => c.labels.length === 4)).toBe(true)
+      for (const batchRows of [2, 7, 64, 1000, 16_384]) {
+        expect(await exportRows(`b${batchRows}.jsonl`, rows, batchRows)).toEqual(oneByOne)
+      }
+    })
+
+    it('lists unknown labels and bad rows in row order across batches', async () => {
+      const rows = mixedRows(600)
+      const oneByOne = await exportRows('one.jsonl', rows, 1)
+      expect(oneByOne.report).toMatch(/unknown label "zz"/)
+      for (const batchRows of [3, 50])
+        expect(await exportRows(`b${batchRows}.jsonl`, rows, batchRows)).toEqual(oneByOne)
+    })
+
+    it('keeps the first of each text and label, and lists conflicts in the order they arise', async () => {
+      const result = await writeDataset(join(dir, 'f.jsonl'), { source: 's', batchRows: 4 }, async (w) => {
+        const rows: Array<[string, string]> = [
+          ['x', 'a'],
+          ['y', 'b'],
+          ['x', 'a'],
+          [' x ', 'b'],
+          ['y', 'b'],
+          ['x', 'c'],
+          ['z', 'a'],
+          ['x', 'b'],
+          ['y', 'a'],
+        ]
+        rows.forEach(([t, l], i) => {
+          const buf = Buffer.from(`${t}\t${l}`, 'utf8')
+          if (t !== t.trim()) w.add(t, l, i + 1)
+          else w.addUtf8(buf, 0, t.length, t.length + 1, buf.length, i + 1, -1, -1)
+        })
+      })
+      expect(await readDataset(result.path)).toEqual([
+        { text: 'x', label: 'a' },
+        { text: 'y', label: 'b' },
+        { text: 'x', label: 'b' },
+        { text: 'x', label: 'c' },
+        { text: 'z', label: 'a' },
+        { text: 'y', label: 'a' },
+      ])
+      expect(result.report.dropped.duplicate).toEqual({ count: 3, first: [3, 5, 8] })
+      expect(result.report.conflicts).toEqual([
+        { text: 'x', labels: ['a', 'b', 'c'] },
+        { text: 'y', labels: ['b', 'a'] },
+      ])
+    })
   })
 
   it('counts conflicts beyond the listed ones', async () => {
