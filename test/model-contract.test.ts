@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml'
 import { loadConfig } from '../pipeline/config/config.js'
 import { checkHelpText } from '../pipeline/model/trainer-help.js'
 import { readMetrics } from '../pipeline/model/trainer.js'
-import { withoutAbsolutePaths } from '../pipeline/model/training-args.js'
+import { withoutAbsolutePathFiles, withoutAbsolutePaths } from '../pipeline/model/training-args.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
 import { startHubServer, type HubServer } from './hub-server/index.js'
 import {
@@ -379,6 +379,29 @@ describe('pieces (pure or on real files)', () => {
       c: 'bert-base',
       d: 3,
       e: '.',
+    })
+  })
+
+  it('withoutAbsolutePathFiles: rewrites JSON files holding a path in any spelling, leaves the others unread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelship-paths-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const files: Record<string, string> = {
+      'args.json': JSON.stringify({ output_dir: `${dir}/ckpt` }),
+      'escaped.json': `{"data":"\\/data\\/train.jsonl"}`,
+      'unicode.json': `{"data":"\\u002fdata\\u002ftrain.jsonl"}`,
+      'windows.json': JSON.stringify({ cache: 'C:\\Users\\me\\cache' }),
+      'weights.json': JSON.stringify({ w: [0.5, -1.25], vocab: { 'a/b': 1 }, note: 'x/y' }),
+    }
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+    const rewritten = await withoutAbsolutePathFiles(
+      dir,
+      Object.entries(files).map(([path, text]) => ({ path, size: text.length })),
+    )
+    expect(Object.fromEntries(rewritten.map((r) => [r.path, JSON.parse(r.content) as unknown]))).toEqual({
+      'args.json': { output_dir: 'ckpt' },
+      'escaped.json': { data: 'train.jsonl' },
+      'unicode.json': { data: 'train.jsonl' },
+      'windows.json': { cache: 'cache' },
     })
   })
 })

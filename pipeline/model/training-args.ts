@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { basename, isAbsolute, join, relative, sep } from 'node:path'
+import { isAbsolute, join, relative, sep } from 'node:path'
 
 /** How a model was trained, as its trainer recorded it (training_args.json, else config.json). */
 export interface TrainingOrigin {
@@ -45,7 +45,13 @@ export function withoutAbsolutePaths(value: unknown, modelDir: string): unknown 
     const rel = relative(modelDir, value)
     if (rel === '') return '.'
     if (!rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/')
-    return basename(value.replace(/[\\/]+$/, ''))
+    // The last part in either separator: a Windows path names its file too.
+    return (
+      value
+        .replace(/[\\/]+$/, '')
+        .split(/[\\/]/)
+        .pop() ?? value
+    )
   }
   if (Array.isArray(value)) return value.map((v) => withoutAbsolutePaths(v, modelDir))
   if (value && typeof value === 'object') {
@@ -55,6 +61,11 @@ export function withoutAbsolutePaths(value: unknown, modelDir: string): unknown 
 }
 
 const MAX_SCRUBBED_BYTES = 4 * 1024 * 1024
+/**
+ * A JSON string that starts like an absolute path (`"/`, `"\/`, `"C:\\`, `"C:/`) or with a \u escape
+ * (which could spell one): only files with such a string can need rewriting.
+ */
+const MAY_HOLD_ABSOLUTE_PATH = /"(?:\/|\\\/|\\u|[A-Za-z]:(?:\\\\|\/|\\\/))/
 
 /**
  * The small JSON files a push uploads (training_args.json, config.json, …) that hold absolute local
@@ -70,7 +81,10 @@ export async function withoutAbsolutePathFiles(
     if (!f.path.endsWith('.json') || f.size > MAX_SCRUBBED_BYTES) continue
     let parsed: unknown
     try {
-      parsed = JSON.parse(await readFile(join(modelDir, ...f.path.split('/')), 'utf8'))
+      const text = await readFile(join(modelDir, ...f.path.split('/')), 'utf8')
+      // Most files (a 650 KB weights JSON) hold no string that starts like a path: not parsed, not walked.
+      if (!MAY_HOLD_ABSOLUTE_PATH.test(text)) continue
+      parsed = JSON.parse(text)
     } catch {
       continue
     }
