@@ -3,7 +3,16 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { createDockerShim, type DockerShim } from './support/docker-shim.js'
-import { cleanup, cliEnv, makeWorkspace, readJsonLines, runCli, snapshotTree, TRAINER } from './support/workspace.js'
+import {
+  cleanup,
+  cliEnv,
+  FIXTURES,
+  makeWorkspace,
+  readJsonLines,
+  runCli,
+  snapshotTree,
+  TRAINER,
+} from './support/workspace.js'
 
 const PROD = 'docker-compose.production.yml'
 const V1 = 'pratikoai/intent-classifier-v1.0'
@@ -24,6 +33,9 @@ function setup(
   )
   return { ws, shim, env: cliEnv(shim.env) }
 }
+
+/** Where a test is about modelship's own flow (versions, locks, resume), not the model: a trainer that trains nothing. */
+const INSTANT = { config: { trainer: { command: ['python3', join(FIXTURES, 'trainers', 'instant_trainer.py')] } } }
 
 const release = (ws: string, env: Record<string, string>, ...flags: string[]) =>
   runCli(['release', '--workspace', ws, '--yes', ...flags], { env })
@@ -125,7 +137,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   })
 
   it('a second release bumps the minor version; a label-set change bumps the major', async () => {
-    const { ws, env } = setup()
+    const { ws, env } = setup(INSTANT)
     expect((await release(ws, env)).code).toBe(0)
     // The same data again releases only with --force (nothing new otherwise).
     const second = await release(ws, env, '--json', '--force')
@@ -173,7 +185,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   })
 
   it('a failed build restores the files and exits 1; --resume skips export/train/push and keeps the version', async () => {
-    const { ws, env } = setup({}, { fail: 'build@1' })
+    const { ws, env } = setup(INSTANT, { fail: 'build@1' })
     const before = readFileSync(join(ws, PROD))
     const r = await release(ws, env)
     expect(r.code).toBe(1)
@@ -241,7 +253,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   }, 120_000)
 
   it('a held lock gives exit 4 naming the holder; a stale one is taken over', async () => {
-    const { ws, env } = setup({}, {})
+    const { ws, env } = setup(INSTANT, {})
     const lock = join(ws, '.modelship', 'lock')
     const { mkdirSync, hostname } = await import('node:fs').then(async (fs) => ({
       mkdirSync: fs.mkdirSync,
@@ -322,7 +334,7 @@ describe('resume variants', () => {
   }, 120_000)
 
   it('--from without --resume is a usage error; --resume --from export re-exports and retrains', async () => {
-    const { ws, env } = setup({}, { fail: 'build@1' })
+    const { ws, env } = setup(INSTANT, { fail: 'build@1' })
     const bad = await release(ws, env, '--from', 'train')
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/^error: --from goes with --resume$/m)
