@@ -13,6 +13,7 @@ import { startHubServer, type HubServer } from './hub-server/index.js'
 import {
   cleanup,
   cliEnv,
+  INSTANT_TRAINER_CONFIG,
   makeWorkspace,
   readJsonLines,
   REPO,
@@ -291,7 +292,7 @@ describe('immutable versions (local registry and the Hub test server)', () => {
   it('resuming a run whose reserved version another run released meanwhile: exit 2 naming that run; its files intact', async () => {
     const server = await hub()
     // No-regression off: the resumed model is judged only by the registry's immutability here.
-    const ws = workspace({ registry: 'hf', gates: { no_regression: false } })
+    const ws = workspace({ ...INSTANT_TRAINER_CONFIG, registry: 'hf', gates: { no_regression: false } })
     const env = cliEnv({ HF_ENDPOINT: server.url, HF_TOKEN: TOKEN })
     // The stuck run reserved v1.0 and failed to create its repo (a resumable failure, exit 1).
     server.setFailures({ status: { endpoint: 'create', status: 500, count: 50 } })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startExportServer } from './support/export-server.js'
 import { startPostgres, type TestPostgres } from './support/postgres.js'
-import { cleanup, cliEnv, makeWorkspace, runCli, snapshotTree } from './support/workspace.js'
+import { cleanup, cliEnv, INSTANT_TRAINER_CONFIG, makeWorkspace, runCli, snapshotTree } from './support/workspace.js'
 
 let pg: TestPostgres
 beforeAll(async () => {
@@ -29,7 +29,9 @@ const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`
 
 describe('release from the app database and from the export API', () => {
   it('source `database` reads DATABASE_URL; the password appears in no output or file', async () => {
-    const ws = makeWorkspace({ config: { feedback: { source: 'database' }, deploy: { mode: 'none' } } })
+    const ws = makeWorkspace({
+      config: { ...INSTANT_TRAINER_CONFIG, feedback: { source: 'database' }, deploy: { mode: 'none' } },
+    })
     try {
       const r = await runCli(['release', '--workspace', ws, '--yes', '--json'], {
         env: cliEnv({ DATABASE_URL: pg.url }),
@@ -56,7 +58,9 @@ describe('release from the app database and from the export API', () => {
   })
 
   it('an unreachable database fails the export resumably (exit 1) naming host and db, never the password', async () => {
-    const ws = makeWorkspace({ config: { feedback: { source: 'database' }, deploy: { mode: 'none' } } })
+    const ws = makeWorkspace({
+      config: { ...INSTANT_TRAINER_CONFIG, feedback: { source: 'database' }, deploy: { mode: 'none' } },
+    })
     try {
       const url = 'postgres://app:Sup3rS3cretPw@127.0.0.1:9/pratikoai'
       const r = await runCli(['release', '--workspace', ws, '--yes'], { env: cliEnv({ DATABASE_URL: url }) })
@@ -76,7 +80,11 @@ describe('release from the app database and from the export API', () => {
       .map((l) => JSON.parse(l) as { text: string; label: string })
     const server = await startExportServer({ rows, tokens: { [token]: 'SUPER_USER' } })
     const ws = makeWorkspace({
-      config: { feedback: { source: `${server.url}?format=jsonl` }, deploy: { mode: 'none' } },
+      config: {
+        ...INSTANT_TRAINER_CONFIG,
+        feedback: { source: `${server.url}?format=jsonl` },
+        deploy: { mode: 'none' },
+      },
     })
     try {
       const wrong = await runCli(['release', '--workspace', ws, '--yes'], {

@@ -6,7 +6,7 @@ import { createDockerShim, type DockerShim } from './support/docker-shim.js'
 import {
   cleanup,
   cliEnv,
-  FIXTURES,
+  INSTANT_TRAINER_CONFIG,
   makeWorkspace,
   readJsonLines,
   runCli,
@@ -35,7 +35,7 @@ function setup(
 }
 
 /** Where a test is about modelship's own flow (versions, locks, resume), not the model: a trainer that trains nothing. */
-const INSTANT = { config: { trainer: { command: ['python3', join(FIXTURES, 'trainers', 'instant_trainer.py')] } } }
+const INSTANT = { config: INSTANT_TRAINER_CONFIG }
 
 const release = (ws: string, env: Record<string, string>, ...flags: string[]) =>
   runCli(['release', '--workspace', ws, '--yes', ...flags], { env })

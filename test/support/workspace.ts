@@ -8,6 +8,10 @@ import { stringify } from 'yaml'
 export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '')
 export const CLI = join(REPO, 'dist', 'scripts', 'cli.js')
 export const TRAINER = join(REPO, 'scripts', 'train_intent_classifier.py')
+/** A trainer that trains nothing, fast (test/fixtures/trainers/instant_trainer.py). */
+export const INSTANT_TRAINER = join(REPO, 'test', 'fixtures', 'trainers', 'instant_trainer.py')
+/** Config for tests about modelship's own flow (sources, versions, locks, resume), not the model. */
+export const INSTANT_TRAINER_CONFIG = { trainer: { command: ['python3', INSTANT_TRAINER] } }
 
 export interface WorkspaceOptions {
   /** Extra modelship.yaml content, deep-merged over the test defaults. */
