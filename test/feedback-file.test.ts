@@ -492,10 +492,16 @@ describe('DatasetWriter', () => {
       return rows
     }
 
-    async function exportRows(name: string, rows: Row[], batchRows: number): Promise<{ file: string; report: string }> {
-      const opts = { source: 's', refs: 'id' as const, labels: ['a', 'b', 'c', 'd'], batchRows }
+    async function exportRows(
+      name: string,
+      rows: Row[],
+      batchRows: number | undefined,
+      how: { dedupWorker?: boolean; expectRows?: number } = {},
+    ): Promise<{ file: string; report: string; sha256?: string }> {
+      const opts = { source: 's', refs: 'id' as const, labels: ['a', 'b', 'c', 'd'], batchRows, ...how }
       // Unknown labels fail the export at commit; the report is still what the error is built from.
       const result = await writeDataset(join(dir, name), opts, async (w) => {
+        if (how.expectRows !== undefined) w.expectRows(how.expectRows)
         // Byte rows share chunk buffers of up to 10 rows, as COPY rows do.
         for (let i = 0; i < rows.length; i += 10) {
           const group = rows.slice(i, i + 10)
@@ -512,7 +518,7 @@ describe('DatasetWriter', () => {
         }
       }).catch((e: { details?: string; message: string }) => ({ error: `${e.message}\n${e.details}` }))
       if ('error' in result) return { file: '', report: result.error }
-      return { file: await readFile(result.path, 'utf8'), report: JSON.stringify(result.report) }
+      return { file: await readFile(result.path, 'utf8'), report: JSON.stringify(result.report), sha256: result.sha256 }
     }
 
     it('writes and reports exactly what row-by-row dedup does, whatever the batch size', async () => {
@@ -536,6 +542,50 @@ describe('DatasetWriter', () => {
       expect(oneByOne.report).toMatch(/unknown label "zz"/)
       for (const batchRows of [3, 50])
         expect(await exportRows(`b${batchRows}.jsonl`, rows, batchRows)).toEqual(oneByOne)
+    })
+
+    it('with the dedup table on a worker thread, writes and reports exactly what row-by-row dedup does', async () => {
+      const rows = mixedRows(3000).map((r) => (r.label === 'zz' ? { ...r, label: 'a' } : r))
+      const oneByOne = await exportRows('one.jsonl', rows, 1)
+      // Batch sizes from one row (every row its own hand-over) to the worker's default, which holds all.
+      for (const batchRows of [1, 7, 64, 1000, undefined]) {
+        expect(await exportRows(`w${batchRows}.jsonl`, rows, batchRows, { dedupWorker: true })).toEqual(oneByOne)
+      }
+      // A large expected row count moves the table to the worker without being asked.
+      expect(await exportRows('auto.jsonl', rows, 50, { expectRows: 1_000_000 })).toEqual(oneByOne)
+      expect(await readdir(dir)).toEqual([
+        'auto.jsonl',
+        'one.jsonl',
+        'w1.jsonl',
+        'w1000.jsonl',
+        'w64.jsonl',
+        'w7.jsonl',
+        'wundefined.jsonl',
+      ])
+    })
+
+    it('with the dedup table on a worker thread, lists unknown labels and bad rows in row order', async () => {
+      const rows = mixedRows(600)
+      const oneByOne = await exportRows('one.jsonl', rows, 1)
+      for (const batchRows of [3, 50])
+        expect(await exportRows(`w${batchRows}.jsonl`, rows, batchRows, { dedupWorker: true })).toEqual(oneByOne)
+      // The failed exports left no temp file.
+      expect(await readdir(dir)).toEqual([])
+    })
+
+    it('with the dedup table on a worker thread, stops on abort and leaves no temp file', async () => {
+      const controller = new AbortController()
+      const e = await failure(
+        writeDataset(join(dir, 'g.jsonl'), { source: 's', dedupWorker: true, signal: controller.signal }, async (w) => {
+          for (let i = 0; i < 50_000; i++) {
+            if (i === 30_000) controller.abort()
+            w.add(`text ${i % 20_000}`, 'a', i + 1)
+            await w.ready()
+          }
+        }),
+      )
+      expect(e.code).toBe('INTERRUPTED')
+      expect(await readdir(dir)).toEqual([])
     })
 
     it('keeps the first of each text and label, and lists conflicts in the order they arise', async () => {

@@ -1,5 +1,6 @@
 import { ModelshipError } from '../engine/errors.js'
 import { Dedup, Verdict } from './dedup.js'
+import { DedupWorker, type DedupSlot } from './dedup-worker.js'
 import { JsonlFile } from './jsonl-file.js'
 import { rowProblemsError } from './problems.js'
 import { RowPolicy } from './row-policy.js'
@@ -20,6 +21,11 @@ export interface DatasetWriterOptions {
   signal?: AbortSignal
   /** Rows deduplicated together (default BATCH_ROWS); the output does not depend on it. */
   batchRows?: number
+  /**
+   * Whether the dedup table lives on a worker thread (dedup-worker.ts): by default only once `expectRows`
+   * announces at least WORKER_MIN_ROWS rows. The output does not depend on it.
+   */
+  dedupWorker?: boolean
 }
 
 const PROGRESS_EVERY_ROWS = 100_000
@@ -30,6 +36,17 @@ const PROGRESS_EVERY_MS = 1000
  * but holds the COPY chunks long enough for them to reach the old generation (+20 MiB peak RSS).
  */
 const BATCH_ROWS = 16_384
+/**
+ * The batch size with a worker, which holds two batches (and their COPY chunks) at a time. Measured on
+ * 1M rows: peak RSS 107 MiB in-thread; with the worker (~10 MiB for its thread and heap) 140 MiB with
+ * 16384-row batches, 118 MiB with 8192 (4096: 115 MiB, more waits).
+ */
+const WORKER_BATCH_ROWS = 8192
+/**
+ * Rows from which the dedup table moves to a worker thread: starting one costs ~30–40 ms (a few
+ * thousand rows' worth), which a small export would notice and a large one wins back many times.
+ */
+const WORKER_MIN_ROWS = 100_000
 /** Bytes of the buffers that hold texts given as strings until their batch is written. */
 const ARENA_BYTES = 1 << 20
 
@@ -47,39 +64,26 @@ const EMPTY_LABEL = 2
  * Rows are taken in batches: each row is hashed when added, a full batch is deduplicated at once (which
  * lets the dedup table be probed shard by shard, see dedup.ts), then its rows are reported and written in
  * row order. Rows added as bytes point into the caller's buffer until then, which the caller must not
- * reuse (COPY chunks are fresh buffers); texts given as strings are copied into an arena.
+ * reuse (COPY chunks are fresh buffers); texts given as strings are copied into an arena. With the dedup
+ * table on a worker thread, a full batch is handed to it and the previous batch, whose verdicts are then
+ * ready (or soon), is written while the worker checks this one: the rows are still written in row order.
  */
 export class DatasetWriter {
   private readonly policy: RowPolicy
   private readonly dedup = new Dedup()
+  private worker: DedupWorker | undefined
   private rowsRead = 0
   private kept = 0
   private readonly hash = new Int32Array(4)
   private nextProgressRows = PROGRESS_EVERY_ROWS
   private lastProgressAt = Date.now()
   private reportedRows = 0
-
-  // The batch, one entry per row (struct of arrays: no object per row).
-  private readonly batchRows: number
-  private batched = 0
-  private readonly kinds: Uint8Array
-  /** The buffer holding the row's text (and id, when idStarts[i] >= 0). */
-  private readonly bufs: Array<Buffer | undefined>
-  private readonly textStarts: Int32Array
-  private readonly textEnds: Int32Array
-  private readonly idStarts: Int32Array
-  private readonly idEnds: Int32Array
-  /** The row's reference when its id is not in `bufs` (idStarts[i] < 0). */
-  private readonly refs: RowRef[]
-  /** The text as a string when the row came as one (writing control characters uses it as JSON.stringify would). */
-  private readonly texts: Array<string | undefined>
-  private readonly labelIds: Int32Array
-  private readonly escapeFlags: Uint8Array
-  private readonly hashes: Int32Array
-  private readonly verdicts: Uint8Array
-  private readonly firstLabelIds: Int32Array
-  private arena = Buffer.allocUnsafe(ARENA_BYTES)
-  private arenaUsed = 0
+  private batchRows: number
+  /** The batch being filled. */
+  private batch: Batch
+  /** With a worker: the other batch, checked by the worker, written on the next hand-over (or at commit). */
+  private other: Batch
+  private otherPending = false
 
   private constructor(
     private readonly file: JsonlFile,
@@ -88,19 +92,9 @@ export class DatasetWriter {
     this.policy = new RowPolicy(opts.source, opts.labels)
     const n = Math.max(1, Math.floor(opts.batchRows ?? BATCH_ROWS))
     this.batchRows = n
-    this.kinds = new Uint8Array(n)
-    this.bufs = new Array<Buffer | undefined>(n).fill(undefined)
-    this.textStarts = new Int32Array(n)
-    this.textEnds = new Int32Array(n)
-    this.idStarts = new Int32Array(n)
-    this.idEnds = new Int32Array(n)
-    this.refs = new Array<RowRef>(n).fill(0)
-    this.texts = new Array<string | undefined>(n).fill(undefined)
-    this.labelIds = new Int32Array(n)
-    this.escapeFlags = new Uint8Array(n)
-    this.hashes = new Int32Array(n * 4)
-    this.verdicts = new Uint8Array(n)
-    this.firstLabelIds = new Int32Array(n)
+    this.batch = new Batch(n)
+    this.other = this.batch
+    if (opts.dedupWorker === true) this.startWorker(0)
   }
 
   static async open(destPath: string, opts: DatasetWriterOptions): Promise<DatasetWriter> {
@@ -123,15 +117,16 @@ export class DatasetWriter {
     if (text.length === 0) return this.queueDrop(EMPTY_TEXT, ref)
     const info = this.policy.label(rawLabel)
     if (info === null) return this.queueDrop(EMPTY_LABEL, ref)
-    if (this.arenaUsed + text.length * 3 > this.arena.length) {
+    const batch = this.batch
+    if (batch.arenaUsed + text.length * 3 > batch.arena.length) {
       // The full arena stays alive through the rows of this batch that point into it.
-      this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, text.length * 3))
-      this.arenaUsed = 0
+      batch.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, text.length * 3))
+      batch.arenaUsed = 0
     }
-    const ts = this.arenaUsed
-    const te = ts + this.arena.write(text, ts, 'utf8')
-    this.arenaUsed = te
-    this.queueKeep(this.arena, ts, te, info.id, ref, -1, -1, text)
+    const ts = batch.arenaUsed
+    const te = ts + batch.arena.write(text, ts, 'utf8')
+    batch.arenaUsed = te
+    this.queueKeep(batch.arena, ts, te, info.id, ref, -1, -1, text)
   }
 
   /**
@@ -169,9 +164,15 @@ export class DatasetWriter {
     this.policy.reject(ref, reason)
   }
 
-  /** Sizes the dedup table for about `rows` rows up front (an estimate; it still grows past it). */
+  /**
+   * Sizes the dedup table for about `rows` rows up front (an estimate; it still grows past it). From
+   * WORKER_MIN_ROWS rows on, unless `dedupWorker` says otherwise, the table is made on a worker thread.
+   */
   expectRows(rows: number): void {
-    if (Number.isFinite(rows) && rows > 0 && this.rowsRead === 0) this.dedup.reserve(Math.min(rows, 50_000_000))
+    if (!Number.isFinite(rows) || rows <= 0 || this.rowsRead !== 0) return
+    const texts = Math.min(rows, 50_000_000)
+    if (this.worker === undefined && (this.opts.dedupWorker ?? rows >= WORKER_MIN_ROWS)) this.startWorker(texts)
+    else if (this.worker === undefined) this.dedup.reserve(texts)
   }
 
   /**
@@ -185,6 +186,9 @@ export class DatasetWriter {
   /** Finishes the file, renames it over `destPath` and returns the result. */
   async commit(): Promise<ExportResult> {
     this.writeBatch()
+    if (this.otherPending) this.writeChecked(this.other)
+    this.otherPending = false
+    const stopped = this.worker?.stop()
     this.tick(true)
     // Every bad row at once, before anything replaces the destination.
     const problems = rowProblemsError(
@@ -193,23 +197,36 @@ export class DatasetWriter {
     )
     if (problems) throw problems
     const sha256 = await this.file.commit()
+    await stopped
     const report = this.policy.report({ rowsRead: this.rowsRead, kept: this.kept, refs: this.opts.refs }, sha256)
     return { path: this.file.destPath, sha256, report }
   }
 
-  /** Removes the temp file; `destPath` is left as it was. Safe to call more than once. */
-  discard(): Promise<void> {
-    return this.file.discard()
+  /** Removes the temp file and stops the worker; `destPath` is left as it was. Safe to call more than once. */
+  async discard(): Promise<void> {
+    await Promise.all([this.file.discard(), this.worker?.stop()])
+  }
+
+  /** Moves the dedup table to a worker thread sized for `texts` texts; only before the first batch. */
+  private startWorker(texts: number): void {
+    if (this.opts.batchRows === undefined) this.batchRows = WORKER_BATCH_ROWS
+    const worker = new DedupWorker(this.batchRows, texts)
+    this.worker = worker
+    this.batch = new Batch(this.batchRows)
+    this.batch.useSlot(worker.slots[0]!)
+    this.other = new Batch(this.batchRows)
+    this.other.useSlot(worker.slots[1]!)
   }
 
   /** Batches a row dropped before dedup: it is reported in row order among the others. */
   private queueDrop(kind: typeof EMPTY_TEXT | typeof EMPTY_LABEL, ref: RowRef): void {
-    const i = this.batched
-    this.kinds[i] = kind
-    this.labelIds[i] = 0
-    this.idStarts[i] = -1
-    this.refs[i] = ref
-    if (++this.batched === this.batchRows) this.writeBatch()
+    const b = this.batch
+    const i = b.count
+    b.kinds[i] = kind
+    b.labelIds[i] = 0
+    b.idStarts[i] = -1
+    b.refs[i] = ref
+    if (++b.count === this.batchRows) this.writeBatch()
   }
 
   /** Batches a non-empty, trimmed text (UTF-8 in buf[ts, te)) with label `labelId`; hashes it now, while in cache. */
@@ -223,33 +240,53 @@ export class DatasetWriter {
     idEnd: number,
     text: string | undefined,
   ): void {
-    const i = this.batched
+    const b = this.batch
+    const i = b.count
     const h = this.hash
-    this.escapeFlags[i] = hashBytes(buf, ts, te, 0, h)
-    const hashes = this.hashes
+    b.escapeFlags[i] = hashBytes(buf, ts, te, 0, h)
+    const hashes = b.hashes
     hashes[i * 4] = h[0]!
     hashes[i * 4 + 1] = h[1]!
     hashes[i * 4 + 2] = h[2]!
     hashes[i * 4 + 3] = h[3]!
-    this.kinds[i] = KEEP
-    this.labelIds[i] = labelId
-    this.bufs[i] = buf
-    this.textStarts[i] = ts
-    this.textEnds[i] = te
-    this.idStarts[i] = idStart
-    this.idEnds[i] = idEnd
-    this.refs[i] = ref
-    this.texts[i] = text
-    if (++this.batched === this.batchRows) this.writeBatch()
+    b.kinds[i] = KEEP
+    b.labelIds[i] = labelId
+    b.bufs[i] = buf
+    b.textStarts[i] = ts
+    b.textEnds[i] = te
+    b.idStarts[i] = idStart
+    b.idEnds[i] = idEnd
+    b.refs[i] = ref
+    b.texts[i] = text
+    if (++b.count === this.batchRows) this.writeBatch()
   }
 
-  /** Dedups the batch, then reports and writes its rows in row order. */
+  /**
+   * Dedups the batch being filled and writes it; with a worker, hands it over and writes the previous
+   * batch instead, whose verdicts the worker found while this one was filled.
+   */
   private writeBatch(): void {
-    const count = this.batched
-    if (count === 0) return
-    this.batched = 0
-    const { kinds, bufs, textStarts, textEnds, idStarts, idEnds, refs, texts, labelIds, hashes, verdicts } = this
-    this.dedup.checkBatch(hashes, labelIds, count, verdicts, this.firstLabelIds)
+    const batch = this.batch
+    if (batch.count === 0) return
+    const worker = this.worker
+    if (worker === undefined) {
+      this.dedup.checkBatch(batch.hashes, batch.labelIds, batch.count, batch.verdicts, batch.firstLabelIds)
+      this.writeChecked(batch)
+      return
+    }
+    batch.seq = worker.submit(batch.count)
+    const previous = this.other
+    this.other = batch
+    this.batch = previous
+    if (this.otherPending) this.writeChecked(previous)
+    this.otherPending = true
+  }
+
+  /** Reports and writes a batch's rows in row order, after waiting for its verdicts if the worker has them. */
+  private writeChecked(batch: Batch): void {
+    const count = batch.count
+    this.worker?.wait(batch.seq)
+    const { kinds, bufs, textStarts, textEnds, idStarts, idEnds, refs, texts, labelIds, hashes, verdicts } = batch
     const labels = this.policy.labelList
     for (let i = 0; i < count; i++) {
       const kind = kinds[i]
@@ -267,7 +304,7 @@ export class DatasetWriter {
       }
       const info = labels[labelIds[i]! - 1]!
       if (verdict !== Verdict.New) {
-        const first = verdict === Verdict.FirstConflict ? labels[this.firstLabelIds[i]! - 1]!.name : undefined
+        const first = verdict === Verdict.FirstConflict ? labels[batch.firstLabelIds[i]! - 1]!.name : undefined
         const o = i * 4
         this.policy.conflict(
           `${hashes[o]},${hashes[o + 1]},${hashes[o + 2]},${hashes[o + 3]}`,
@@ -280,13 +317,14 @@ export class DatasetWriter {
       this.kept++
       if (info.unknown)
         this.policy.listUnknown(info, idStarts[i]! >= 0 ? idRef(buf, idStarts[i]!, idEnds[i]!) : refs[i]!)
-      this.file.writeLine(buf, ts, te, this.escapeFlags[i]!, info.jsonBytes, texts[i])
+      this.file.writeLine(buf, ts, te, batch.escapeFlags[i]!, info.jsonBytes, texts[i])
     }
-    // Let the batch's chunks and strings be collected; the current arena is reused.
+    // Let the batch's chunks and strings be collected; its arena is reused.
     bufs.fill(undefined, 0, count)
     texts.fill(undefined, 0, count)
     refs.fill(0, 0, count)
-    this.arenaUsed = 0
+    batch.arenaUsed = 0
+    batch.count = 0
   }
 
   private tick(final = false): void {
@@ -317,6 +355,55 @@ export async function writeDataset(
   } catch (e) {
     await writer.discard()
     throw e
+  }
+}
+
+/** One batch of rows, one entry per row (struct of arrays: no object per row). */
+class Batch {
+  count = 0
+  /** With a worker: the batch's number, whose verdicts `DedupWorker.wait` waits for. */
+  seq = 0
+  readonly kinds: Uint8Array
+  /** The buffer holding the row's text (and id, when idStarts[i] >= 0). */
+  readonly bufs: Array<Buffer | undefined>
+  readonly textStarts: Int32Array
+  readonly textEnds: Int32Array
+  readonly idStarts: Int32Array
+  readonly idEnds: Int32Array
+  /** The row's reference when its id is not in `bufs` (idStarts[i] < 0). */
+  readonly refs: RowRef[]
+  /** The text as a string when the row came as one (writing control characters uses it as JSON.stringify would). */
+  readonly texts: Array<string | undefined>
+  readonly escapeFlags: Uint8Array
+  // The dedup input and output: in memory shared with the worker when there is one (useSlot).
+  labelIds: Int32Array
+  hashes: Int32Array
+  verdicts: Uint8Array
+  firstLabelIds: Int32Array
+  arena = Buffer.allocUnsafe(ARENA_BYTES)
+  arenaUsed = 0
+
+  constructor(n: number) {
+    this.kinds = new Uint8Array(n)
+    this.bufs = new Array<Buffer | undefined>(n).fill(undefined)
+    this.textStarts = new Int32Array(n)
+    this.textEnds = new Int32Array(n)
+    this.idStarts = new Int32Array(n)
+    this.idEnds = new Int32Array(n)
+    this.refs = new Array<RowRef>(n).fill(0)
+    this.texts = new Array<string | undefined>(n).fill(undefined)
+    this.escapeFlags = new Uint8Array(n)
+    this.labelIds = new Int32Array(n)
+    this.hashes = new Int32Array(n * 4)
+    this.verdicts = new Uint8Array(n)
+    this.firstLabelIds = new Int32Array(n)
+  }
+
+  useSlot(slot: DedupSlot): void {
+    this.labelIds = slot.labelIds
+    this.hashes = slot.hashes
+    this.verdicts = slot.verdicts
+    this.firstLabelIds = slot.firstLabelIds
   }
 }
 
