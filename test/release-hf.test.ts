@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startHubServer, type HubServer } from './hub-server/index.js'
 import { createDockerShim } from './support/docker-shim.js'
-import { cleanup, cliEnv, makeWorkspace, runCli, snapshotTree } from './support/workspace.js'
+import { cleanup, cliEnv, INSTANT_TRAINER_CONFIG, makeWorkspace, runCli, snapshotTree } from './support/workspace.js'
 
 const WRITER = `hf_writer${randomBytes(12).toString('hex')}`
 const READER = `hf_reader${randomBytes(12).toString('hex')}`
@@ -15,11 +15,12 @@ afterEach(async () => {
 
 async function setup(
   lfsThreshold?: number,
+  config: Record<string, unknown> = {},
 ): Promise<{ ws: string; hub: HubServer; env: (token?: string) => Record<string, string> }> {
   const hub = await startHubServer({ pageSize: 2, ...(lfsThreshold ? { lfsThreshold } : {}) })
   hub.addToken(WRITER, { user: 'alice', orgs: [{ name: 'pratikoai', role: 'write' }] })
   hub.addToken(READER, { user: 'bob', orgs: [{ name: 'pratikoai', role: 'write' }], role: 'read' })
-  const ws = makeWorkspace({ config: { registry: 'hf', deploy: { mode: 'none' } } })
+  const ws = makeWorkspace({ config: { registry: 'hf', deploy: { mode: 'none' }, ...config } })
   const shim = createDockerShim()
   cleanups.push(
     () => hub.close(),
@@ -73,8 +74,8 @@ describe('release against a Hugging-Face-Hub-compatible server (real @huggingfac
   })
 
   it('failed commits fail the push resumably (exit 1); --resume commits once and re-sends no object', async () => {
-    // model.json (~0.5 MiB) goes through LFS here, as weights do on the Hub.
-    const { ws, hub, env } = await setup(64 * 1024)
+    // The instant trainer's weights.bin (1 KiB) goes through LFS here, as weights do on the Hub.
+    const { ws, hub, env } = await setup(512, INSTANT_TRAINER_CONFIG)
     hub.setFailures({ commits500: 50 })
     const failed = await runCli(['release', '--workspace', ws, '--yes'], { env: env() })
     expect(failed.code).toBe(1)
