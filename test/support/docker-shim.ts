@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -5,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 /** The directory holding the fake `docker` executable (test/fixtures/bin). */
 export const DOCKER_SHIM_BIN_DIR = fileURLToPath(new URL('../fixtures/bin/', import.meta.url)).replace(/[\\/]$/, '')
+const SHIM_SERVER = fileURLToPath(new URL('../fixtures/docker/server.mjs', import.meta.url))
 
 /**
  * A host as the shim keys it: `default` (no --context, DOCKER_HOST or DOCKER_CONTEXT, or `--context default`),
@@ -237,6 +239,13 @@ export function createDockerShim(opts: DockerShimOptions = {}): DockerShim {
     DOCKER_SHIM_CONTROL: controlFile,
   }
   if (stateDir) env.DOCKER_SHIM_STATE = stateDir
+  // The engine runs in one server per shim (test/fixtures/docker/server.mjs): each `docker` call is then a
+  // bash client, not a node process. Until the server has written its port, calls run the engine in node.
+  const portFile = join(dir, 'server.port')
+  env.DOCKER_SHIM_SERVER = portFile
+  const server = spawn(process.execPath, [SHIM_SERVER, portFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  server.unref()
+  server.channel?.unref()
 
   const setCues = (cues: ShimCues): void => {
     // Atomic, so a shim starting meanwhile reads the old cues or the new ones, never half a file.
@@ -279,6 +288,7 @@ export function createDockerShim(opts: DockerShimOptions = {}): DockerShim {
     setCues,
     cues: () => JSON.parse(readFileSync(controlFile, 'utf8')) as ShimCues,
     cleanup: () => {
+      server.kill()
       if (owned) rmSync(dir, { recursive: true, force: true })
     },
   }
