@@ -87,6 +87,9 @@ async function startZx(s: Spawn): Promise<Started> {
     nothrow: true,
     verbose: false,
     detached: true,
+    // No stdin: node's stdio pipes are socketpairs, and bash whose stdin is a socket takes itself for an
+    // ssh session and runs the user's ~/.bashrc (pyenv init and the like: ~0.5 s) before every write.
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   const child: ProcessPromise = $`${s.argv}`
   const done = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr }))
