@@ -9,7 +9,7 @@ import type { Finding } from '../pipeline/doctor/finding.js'
 import { userFiles } from '../pipeline/ports/deps.js'
 import { createDockerShim } from './support/docker-shim.js'
 import { fakeShell } from './support/fake-shell.js'
-import { cleanup, cliEnv, makeWorkspace, REPO, runCli } from './support/workspace.js'
+import { cleanup, cliEnv, INSTANT_TRAINER_CONFIG, makeWorkspace, REPO, runCli } from './support/workspace.js'
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'doctor')
 const CLEAN = join(FIXTURES, 'clean')
@@ -22,8 +22,9 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!()
 })
 
+// The trainer that trains nothing: doctor's checks and the releases here are about the app's files.
 function workspace(app: string, config: Record<string, unknown> = WITH_ENV_FILE): string {
-  const ws = makeWorkspace({ app, config })
+  const ws = makeWorkspace({ app, config: { ...INSTANT_TRAINER_CONFIG, ...config } })
   cleanups.push(() => cleanup(ws))
   return ws
 }

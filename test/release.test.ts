@@ -6,6 +6,7 @@ import { createDockerShim, type DockerShim } from './support/docker-shim.js'
 import {
   cleanup,
   cliEnv,
+  INSTANT_TRAINER,
   INSTANT_TRAINER_CONFIG,
   makeWorkspace,
   readJsonLines,
@@ -164,7 +165,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   }, 120_000)
 
   it('--dry-run changes no byte in the workspace and runs no mutating docker command', async () => {
-    const { ws, shim, env } = setup()
+    const { ws, shim, env } = setup(INSTANT)
     expect((await release(ws, env)).code).toBe(0)
     const before = snapshotTree(ws)
     const callsBefore = shim.calls().length
@@ -181,7 +182,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.stdout).toContain(
       `! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`,
     )
-    expect(r.stdout).toMatch(/^\s*! python3 \S+train_intent_classifier\.py --data /m)
+    expect(r.stdout).toMatch(/^\s*! python3 \S+instant_trainer\.py --data /m)
   })
 
   it('a failed build restores the files and exits 1; --resume skips export/train/push and keeps the version', async () => {
@@ -351,7 +352,7 @@ describe('resume variants', () => {
 describe('secrets', () => {
   it('HF_TOKEN printed by the trainer and by the build appears in no output or file', async () => {
     const token = 'hf_TestSecretToken0123456789abcdef'
-    const leaky = `import os, sys\nif '--help' not in sys.argv:\n    print('debug: token is ' + os.environ.get('HF_TOKEN', 'unset'), flush=True)\n    print('debug: stderr token ' + os.environ.get('HF_TOKEN', 'unset'), file=sys.stderr, flush=True)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(TRAINER)}] + sys.argv[1:])\n`
+    const leaky = `import os, sys\nif '--help' not in sys.argv:\n    print('debug: token is ' + os.environ.get('HF_TOKEN', 'unset'), flush=True)\n    print('debug: stderr token ' + os.environ.get('HF_TOKEN', 'unset'), file=sys.stderr, flush=True)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(INSTANT_TRAINER)}] + sys.argv[1:])\n`
     const { ws, shim, env } = setup(
       { config: { trainer: { command: ['python3', 'leaky_trainer.py'] } } },
       { echoEnv: 'HF_TOKEN' },
