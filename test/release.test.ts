@@ -97,7 +97,7 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
 
     const runDir = join(ws, '.modelship', 'runs', summary.runId)
     const dataset = readFileSync(join(runDir, 'dataset.jsonl'), 'utf8').trim().split('\n')
-    expect(dataset.length).toBeGreaterThan(1000)
+    expect(dataset.length).toBeGreaterThan(500)
     expect(JSON.parse(dataset[0]!)).toHaveProperty('label')
     const repo = join(ws, '.modelship', 'registry', 'pratikoai', 'intent-classifier-v1.0')
     const card = readFileSync(join(repo, 'README.md'), 'utf8')
@@ -315,7 +315,7 @@ describe('resume variants', () => {
     addLabelNoise(ws, 5)
     const cfg = readFileSync(join(ws, 'modelship.yaml'), 'utf8').replace(
       /gates:\n/,
-      'gates:\n  min_accuracy: 0.5\n  min_class_f1: 0.5\n',
+      'gates:\n  min_accuracy: 0.2\n  min_class_f1: 0.2\n',
     )
     writeFileSync(join(ws, 'modelship.yaml'), cfg)
     const rejected = await release(ws, env)

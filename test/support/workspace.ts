@@ -34,6 +34,7 @@ export const APP_FIXTURE = join(FIXTURES, 'app')
 export function makeWorkspace(opts: WorkspaceOptions = {}): string {
   const ws = mkdtempSync(join(tmpdir(), 'modelship-ws-'))
   cpSync(opts.app ?? APP_FIXTURE, ws, { recursive: true })
+  // Every third row of the example's data (542 rows, ~110 a label): the real trainer learns it in ~1 s.
   cpSync(join(FIXTURES, 'data', 'feedback.jsonl'), join(ws, 'feedback.jsonl'))
   if (opts.feedback !== undefined) writeFileSync(join(ws, 'feedback.jsonl'), opts.feedback)
   // The fixture app's compose files require POSTGRES_PASSWORD, which its env file holds; other trees bring their own.
