@@ -230,11 +230,12 @@ describe('no orphan child process', () => {
   const trainerPids = (marker: string): number[] =>
     spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)
 
-  for (const how of ['SIGINT', 'SIGKILL'] as const) {
+  for (const how of ['SIGINT', 'SIGKILL', 'SIGINT then SIGKILL'] as const) {
     it(`a trainer that ignores SIGTERM is gone after modelship gets ${how}`, async () => {
       const ws = workspace()
-      const script = join(ws, `stubborn_${how}.py`)
-      const marker = join(ws, `started-${how}`)
+      const tag = how.replace(/ /g, '-')
+      const script = join(ws, `stubborn_${tag}.py`)
+      const marker = join(ws, `started-${tag}`)
       writeFileSync(script, stubborn(marker))
       writeFileSync(
         join(ws, 'modelship.yaml'),
@@ -247,8 +248,14 @@ describe('no orphan child process', () => {
       const deadline = Date.now() + 60_000
       while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
       expect(trainerPids(script).length).toBeGreaterThan(0)
-      child.kill(how)
-      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+      const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+      if (how === 'SIGINT then SIGKILL') {
+        // Killed while it waits out the grace period after SIGTERM: the guard's watcher must still be there.
+        child.kill('SIGINT')
+        await new Promise((r) => setTimeout(r, 500))
+        child.kill('SIGKILL')
+      } else child.kill(how)
+      const code = await closed
       if (how === 'SIGINT') expect(code).toBe(130)
       // SIGINT: modelship waits for the group (SIGTERM, then SIGKILL after the grace period). SIGKILL: the
       // guard notices its parent is gone and kills the group.

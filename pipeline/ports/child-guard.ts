@@ -8,15 +8,25 @@
  * group once modelship is gone, so no orphan can later write into a run.
  *
  * Why bash and not a node script: it sits on every write, and bash starts in ~3 ms where node takes ~40.
- * The watcher waits with `read -t` on a pipe nobody writes (a builtin: no `sleep` process to leave behind).
+ * Bash 3.2 compatible (macOS's /bin/bash): no named file descriptors, no fractional `read -t`, no $BASHPID.
+ * The watcher ignores the group's SIGTERM (a Ctrl-C stop, then modelship killed during the grace period, must
+ * still end the group); the guard stops it, and its `sleep`, with SIGUSR1 once the command is done.
  */
 const GUARD_SCRIPT = `parent=$1; shift
 if ! command -v -- "$1" >/dev/null 2>&1; then
   printf 'modelship-child-guard: %s: command not found\\n' "$1" >&2
   exit 127
 fi
-exec {never}<> <(:)
-( while kill -0 "$parent" 2>/dev/null; do read -r -t 0.2 -u "$never" _; done; kill -KILL 0 ) &
+(
+  trap '' TERM INT HUP
+  trap 'kill -KILL "$nap" 2>/dev/null; exit 0' USR1
+  while kill -0 "$parent" 2>/dev/null; do
+    sleep 0.2 &
+    nap=$!
+    wait "$nap"
+  done
+  kill -KILL 0
+) </dev/null >/dev/null 2>&1 &
 watcher=$!
 trap : TERM INT HUP
 "$@" <&0 &
@@ -24,11 +34,11 @@ child=$!
 while kill -0 "$child" 2>/dev/null; do wait "$child"; done
 wait "$child"
 rc=$?
-kill "$watcher" 2>/dev/null
+kill -USR1 "$watcher" 2>/dev/null
 wait "$watcher" 2>/dev/null
 if [ "$rc" -gt 128 ] && [ "$rc" -lt 160 ]; then
   trap - TERM INT HUP
-  kill -s "$((rc - 128))" "$BASHPID"
+  kill -s "$((rc - 128))" "$$"
 fi
 exit "$rc"`
 
