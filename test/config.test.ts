@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { defaultConfig, envLayer, loadConfig, validateConfig } from '../pipeline/config/config.js'
+import { deploySettingsOf } from '../pipeline/deploy/settings.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 
 const WS = '/ws'
@@ -51,6 +52,40 @@ describe('validateConfig', () => {
     expect(errors.some((e) => e.includes('"../other/docker-compose.yml" must be a path inside the workspace'))).toBe(
       true,
     )
+  })
+
+  it("an environment's verify/model_check: absent or null keeps deploy.*, false turns it off, an argv replaces it", () => {
+    const file = {
+      origin: 'modelship.yaml',
+      values: {
+        deploy: {
+          verify: ['curl', '-fsS', 'http://localhost/health'],
+          model_check: ['curl', 'http://localhost/model'],
+        },
+        environments: {
+          production: { compose: ['docker-compose.yml'], verify: null },
+          qa: { compose: ['docker-compose.yml'], verify: false, model_check: ['true'] },
+          dev: { compose: ['docker-compose.yml'], model_check: false },
+        },
+      },
+    }
+    const { config, errors } = validateConfig([defaults, file], WS)
+    expect(errors).toEqual([])
+    const of = (env: string) => {
+      const s = deploySettingsOf(config, env)
+      return [s.verify, s.modelCheck]
+    }
+    expect(of('production')).toEqual([
+      ['curl', '-fsS', 'http://localhost/health'],
+      ['curl', 'http://localhost/model'],
+    ])
+    expect(of('qa')).toEqual([null, ['true']])
+    expect(of('dev')).toEqual([['curl', '-fsS', 'http://localhost/health'], null])
+    const bad = validateConfig(
+      [defaults, { origin: 'modelship.yaml', values: { environments: { qa: { compose: ['a.yml'], verify: true } } } }],
+      WS,
+    )
+    expect(bad.errors.some((e) => e.startsWith('environments.qa.verify (modelship.yaml)'))).toBe(true)
   })
 
   it('an empty env value does not override the file', () => {

@@ -18,9 +18,12 @@ export interface EnvironmentConfig {
   env_file: string[]
   /** Docker context names or ssh://user@host[:port] URLs; empty: the current context. */
   hosts: string[]
-  /** Per-environment overrides of deploy.verify / model_check / health_timeout_s (null: not overridden). */
-  verify: Command | null | undefined
-  model_check: Command | null | undefined
+  /**
+   * Per-environment overrides of deploy.verify / model_check / health_timeout_s (null or absent: not
+   * overridden; false: none for this environment, whatever deploy.* says).
+   */
+  verify: Command | false | null | undefined
+  model_check: Command | false | null | undefined
   health_timeout_s: number | undefined
 }
 
@@ -314,6 +317,9 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     }
     return argv(path, value)
   }
+  // An environment's verify/model_check: absent or null keeps deploy.*, false turns it off here, else an argv.
+  const envCommand = (path: string, value: unknown): Command | false | null | undefined =>
+    value === undefined ? undefined : value === false ? false : argvOrNull(path, value)
   const section = (key: string): Raw => {
     const v = merged[key]
     if (!isObject(v)) {
@@ -416,8 +422,8 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       env_files: envFiles,
       env_file: envFile,
       hosts,
-      verify: value.verify === undefined ? undefined : argvOrNull(`${path}.verify`, value.verify),
-      model_check: value.model_check === undefined ? undefined : argvOrNull(`${path}.model_check`, value.model_check),
+      verify: envCommand(`${path}.verify`, value.verify),
+      model_check: envCommand(`${path}.model_check`, value.model_check),
       health_timeout_s:
         value.health_timeout_s === undefined || value.health_timeout_s === null
           ? undefined

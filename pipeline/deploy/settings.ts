@@ -36,9 +36,9 @@ export function deploySettingsOf(config: Config, envName: string): DeploySetting
     hosts: parseHosts(env.hosts, `environments.${envName}.hosts`),
     envFile: env.env_file ?? [],
     files: env.compose,
-    // As config.ts documents them: null or absent in an environment means "not overridden".
-    verify: env.verify ?? d.verify,
-    modelCheck: env.model_check ?? d.model_check,
+    // As config.ts documents them: null or absent in an environment means "not overridden", false "none here".
+    verify: env.verify === false ? null : (env.verify ?? d.verify),
+    modelCheck: env.model_check === false ? null : (env.model_check ?? d.model_check),
     healthTimeoutS: env.health_timeout_s ?? d.health_timeout_s,
     tagVar: d.tag_var,
     imageTagTemplate: d.image_tag,
