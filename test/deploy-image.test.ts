@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { brief, deployWorkspace, historyOf, IMAGE_REPO, noteCalls, writes } from './support/deploy-workspace.js'
 import { runCli } from './support/workspace.js'
@@ -150,6 +152,28 @@ describe('deploy.mode image on two hosts', () => {
     expect(r.stderr).toContain(
       `  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} up -d --no-deps app`,
     )
+    expect(historyOf(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
+  }, 120_000)
+
+  it('a first image-mode release (no tag recorded, nothing running) rolls back to the compose default; missing: exit 6', async () => {
+    const { ws, shim, env } = setup(['prod-a', 'prod-b'], {
+      health: [{ state: 'unhealthy', host: 'prod-a', tag: 'model-v1.0' }],
+    })
+    const before = readFileSync(join(ws, 'docker-compose.production.yml'))
+    const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
+    expect(r.code).toBe(6)
+    // Nothing said which tag ran before: the rollback pulls what `docker compose up` would, ${IMAGE_TAG:-latest}.
+    expect(r.stderr).toMatch(
+      /^error: restoring mdeberta failed too: .* pull app exited with 1: .*app:latest not found/m,
+    )
+    expect(writes(shim)).toEqual([
+      'default build model-v1.0',
+      'default push model-v1.0',
+      'prod-a pull model-v1.0',
+      'prod-a up model-v1.0',
+      'prod-a pull FAILED',
+    ])
+    expect(readFileSync(join(ws, 'docker-compose.production.yml')).equals(before)).toBe(true)
     expect(historyOf(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   }, 120_000)
 
