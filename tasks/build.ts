@@ -6,7 +6,7 @@ import { DEFAULT_HOST, hostLabel } from '../pipeline/deploy/host.js'
 import { imageTagForPlan, imageTagForRun } from '../pipeline/deploy/run-tag.js'
 import { deploySettingsOf } from '../pipeline/deploy/settings.js'
 import { need } from '../pipeline/release/context.js'
-import { defineStep } from './step.js'
+import { defineStep, showLine } from './step.js'
 
 export const buildStep = defineStep({
   name: 'build',
@@ -35,7 +35,7 @@ export const buildStep = defineStep({
   async run(ctx, deps, task) {
     const release = need(ctx, 'release')
     const s = deploySettingsOf(deps.config, ctx.envName)
-    const onLine = (line: string) => (task.output = line)
+    const onLine = (line: string) => showLine(task, line)
     const what = `${s.service} with ${s.buildArg}=${release.modelId}`
     if (s.mode === 'compose') {
       const host = s.hosts[0]!

@@ -8,7 +8,7 @@ import { ModelshipError } from '../pipeline/engine/errors.js'
 import { need } from '../pipeline/release/context.js'
 import type { Ctx } from '../pipeline/release/context.js'
 import type { Deps } from '../pipeline/ports/deps.js'
-import { defineStep } from './step.js'
+import { defineStep, showLine } from './step.js'
 
 /** Why publish does not apply: no deploy, not image mode, or the tag is in the registry already. */
 function notPublishing(ctx: Ctx, deps: Deps): string | false {
@@ -42,7 +42,7 @@ export const publishStep = defineStep({
     const image = need(ctx, 'image')
     const s = deploySettingsOf(deps.config, ctx.envName)
     if (!image.tag) throw new ModelshipError('MISSING_OUTPUT', 'publish: the build step recorded no image tag')
-    await publishImage(deps, s, { tag: image.tag, onLine: (l) => (task.output = l) })
+    await publishImage(deps, s, { tag: image.tag, onLine: (l) => showLine(task, l) })
     ctx.published = { tag: image.tag, ...(image.ref ? { ref: image.ref } : {}) }
     task.title = `Published ${image.ref ?? `${s.service} as ${image.tag}`}`
   },

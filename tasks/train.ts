@@ -7,7 +7,7 @@ import { saveTrainerHelp } from '../pipeline/model/trainer-help.js'
 import { modelDirOf, readMetrics, readModelLabels, trainCommand } from '../pipeline/model/trainer.js'
 import { classificationReportOf, openTrainLog, TRAIN_LOG } from '../pipeline/progress/train-log.js'
 import { need } from '../pipeline/release/context.js'
-import { defineStep } from './step.js'
+import { defineStep, showLine } from './step.js'
 
 export const trainStep = defineStep({
   name: 'train',
@@ -47,7 +47,7 @@ export const trainStep = defineStep({
         onLine: (line, stream) => {
           if (stream === 'stdout') printed.push(line)
           log.line(line)
-          task.output = line
+          showLine(task, line)
         },
       })
     } finally {

@@ -3,7 +3,7 @@ import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
 import { deploySettingsOf } from '../pipeline/deploy/settings.js'
 import { need } from '../pipeline/release/context.js'
-import { defineStep } from './step.js'
+import { defineStep, showLine } from './step.js'
 
 export const verifyStep = defineStep({
   name: 'verify',
@@ -23,7 +23,7 @@ export const verifyStep = defineStep({
     need(ctx, 'deployment')
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = need(ctx, 'release').modelId
-    const commands = await verifyService(deps, s, { modelId, onLine: (l) => (task.output = l) })
+    const commands = await verifyService(deps, s, { modelId, onLine: (l) => showLine(task, l) })
     ctx.verification = { commands }
     task.title = commands.length
       ? `Verified: ${commands.join('; ')}`

@@ -46,6 +46,9 @@ describe("an operator's view of releases (fixture app, real trainer, local regis
     const log = readFileSync(join(runDir, 'train.log'), 'utf8')
     expect(log).toMatch(/^epoch 3\/3 loss=/m)
     expect(log).toMatch(/^ +precision +recall +f1-score +support$/m)
+    // Laid out as printed, blank lines included: the header, a blank line, the rows.
+    expect(log).toMatch(/^ +precision +recall +f1-score +support\n\n +\S+ +\d/m)
+    expect(log).toMatch(/\n\n +accuracy +\d/)
     const reportRows = log.split('\n').filter((l) => /^\s*(chitchat|calculator|macro avg|weighted avg)\s+\d/.test(l))
     expect(reportRows).toHaveLength(4)
     // Each report row is printed as the trainer aligned it, indented as a block.

@@ -192,10 +192,11 @@ function pipeLines(stream: Readable, onLine: (line: string) => void): void {
     buffered += chunk.toString()
     const lines = buffered.split(/\r?\n|\r/)
     buffered = lines.pop() ?? ''
-    for (const line of lines) if (line.trim() !== '') onLine(line)
+    // Blank lines too: a trainer's classification report is laid out with them, and train.log keeps it whole.
+    for (const line of lines) onLine(line)
   })
   stream.on('end', () => {
-    if (buffered.trim() !== '') onLine(buffered)
+    if (buffered !== '') onLine(buffered)
     buffered = ''
   })
 }

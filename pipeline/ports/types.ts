@@ -9,7 +9,7 @@ export interface RunOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Working directory; default the workspace. */
   cwd?: string
-  /** Called with each output line (already redacted) as it arrives. */
+  /** Called with each output line (already redacted) as it arrives, blank lines included. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
 }
 
