@@ -28,6 +28,11 @@ const BACKSLASH = 0x5c
  * is split into rows here (CopyRows) and handed to the writer as byte ranges; rows without a backslash
  * (nearly all) are never decoded. A custom query is first described (LIMIT 0) to check it returns
  * `text` and `label` columns.
+ *
+ * The server is not asked to trim or JSON-escape (btrim, to_json, row_to_json): measured on 1M rows
+ * (PostgreSQL 15), to_json(query) alone adds ~0.3 s of server CPU, btrim with trim's characters ~0.33 s,
+ * whole lines ~0.6–1.1 s, against ~0.2 s for the plain query, while Node would save far less (the escaping
+ * rides along with the hash already); with to_json(query) the export took 1.35 s instead of 1.27 s.
  */
 export async function exportFromPostgres(
   req: ExportRequest,
