@@ -20,12 +20,13 @@ import {
   runCli,
   snapshotTree,
   TRAINER,
+  addLabelNoise,
+  FIXTURE_LABELS,
 } from './support/workspace.js'
 
 const STUB = join(REPO, 'test', 'fixtures', 'trainers', 'stub_trainer.py')
 const NO_SEED = join(REPO, 'test', 'fixtures', 'trainers', 'no_seed_trainer.py')
 const V1 = 'pratikoai/intent-classifier-v1.0'
-const LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
 const TOKEN = `hf_writer${randomBytes(12).toString('hex')}`
 
 const cleanups: Array<() => unknown> = []
@@ -49,20 +50,6 @@ function filesBelow(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? filesBelow(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
   )
-}
-
-/** Shifts the label of every `every`-th row to the next label: a model trained on it gets worse. */
-function addLabelNoise(ws: string, every: number): void {
-  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l, i) => {
-      const row = JSON.parse(l) as { text: string; label: string }
-      return JSON.stringify(
-        i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row,
-      )
-    })
-  writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
 }
 
 interface YamlConfig {
@@ -95,7 +82,7 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
       per_class: object
     }
     expect(metrics.source).toBe('classification_report')
-    expect(Object.keys(metrics.per_class).sort()).toEqual([...LABELS].sort())
+    expect(Object.keys(metrics.per_class).sort()).toEqual([...FIXTURE_LABELS].sort())
     // No absolute local path in any pushed file; training_args.json says where relative to the model.
     for (const f of pushed) expect(readFileSync(join(repo, f), 'utf8'), f).not.toContain(ws)
     const targs = JSON.parse(readFileSync(join(repo, 'training_args.json'), 'utf8')) as Record<string, string>
@@ -348,12 +335,12 @@ describe('pieces (pure or on real files)', () => {
   it('metrics.json with only f1 per class is accepted and the card renders; a wrong shape is exit 2 naming the file', async () => {
     const dir = workspace()
     writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { f1: 0.8 } } }))
-    const { metrics } = await readMetrics(dir, '', LABELS)
+    const { metrics } = await readMetrics(dir, '', FIXTURE_LABELS)
     expect(metrics.f1_macro).toBe(0.8)
     const card = renderModelCard({
       modelId: V1,
       origin: {},
-      labels: LABELS,
+      labels: FIXTURE_LABELS,
       metrics,
       datasetSha256: 'x',
       runId: 'r',
@@ -364,7 +351,7 @@ describe('pieces (pure or on real files)', () => {
       join(dir, 'metrics.json'),
       JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { precision: 0.8 } } }),
     )
-    const err = await readMetrics(dir, '', LABELS).catch((e: { exitCode: number; message: string }) => e)
+    const err = await readMetrics(dir, '', FIXTURE_LABELS).catch((e: { exitCode: number; message: string }) => e)
     expect(err).toMatchObject({
       exitCode: 2,
       message: `${join(dir, 'metrics.json')}: per_class.chitchat.f1 must be a number from 0 to 1`,

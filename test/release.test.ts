@@ -13,6 +13,7 @@ import {
   runCli,
   snapshotTree,
   TRAINER,
+  addLabelNoise,
 } from './support/workspace.js'
 
 const PROD = 'docker-compose.production.yml'
@@ -40,21 +41,6 @@ const INSTANT = { config: INSTANT_TRAINER_CONFIG }
 
 const release = (ws: string, env: Record<string, string>, ...flags: string[]) =>
   runCli(['release', '--workspace', ws, '--yes', ...flags], { env })
-
-const LABELS = ['chitchat', 'theoretical_definition', 'technical_research', 'calculator', 'normative_reference']
-/** Gives every `every`-th row of the workspace's feedback a wrong label: the model trained on it gets worse. */
-function addLabelNoise(ws: string, every: number): void {
-  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l, i) => {
-      const row = JSON.parse(l) as { text: string; label: string }
-      return JSON.stringify(
-        i % every === 0 ? { ...row, label: LABELS[(LABELS.indexOf(row.label) + 1) % LABELS.length] } : row,
-      )
-    })
-  writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
-}
 
 interface HistoryLine {
   action: string

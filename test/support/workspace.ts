@@ -161,3 +161,25 @@ export function readJsonLines<T>(path: string): T[] {
     return []
   }
 }
+
+/** The model's labels in the fixture data. */
+export const FIXTURE_LABELS = [
+  'chitchat',
+  'theoretical_definition',
+  'technical_research',
+  'calculator',
+  'normative_reference',
+]
+
+/** Shifts the label of every `every`-th row of the workspace's feedback to the next label: a model trained on it gets worse. */
+export function addLabelNoise(ws: string, every: number): void {
+  const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l, i) => {
+      const row = JSON.parse(l) as { text: string; label: string }
+      const next = FIXTURE_LABELS[(FIXTURE_LABELS.indexOf(row.label) + 1) % FIXTURE_LABELS.length]
+      return JSON.stringify(i % every === 0 ? { ...row, label: next } : row)
+    })
+  writeFileSync(join(ws, 'feedback.jsonl'), `${rows.join('\n')}\n`)
+}
