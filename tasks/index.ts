@@ -13,6 +13,12 @@ import { validateStep } from './validate.js'
 import { verifyStep } from './verify.js'
 import { versionStep } from './version.js'
 
+/**
+ * From the model to the running service: the tail of a release, and all of `promote` and `rollback`
+ * after their first step. A step added here is in both.
+ */
+const ROLLOUT_STEPS = [composeStep, buildStep, publishStep, deployStep, verifyStep, recordStep] as const
+
 /** The release, in order: one line per step. Adding a step = one file in tasks/ + one line here. */
 export const RELEASE_STEPS = [
   preflightStep,
@@ -22,24 +28,11 @@ export const RELEASE_STEPS = [
   gateStep,
   versionStep,
   pushStep,
-  composeStep,
-  buildStep,
-  publishStep,
-  deployStep,
-  verifyStep,
-  recordStep,
+  ...ROLLOUT_STEPS,
 ] as const
 
 /** `promote` and `rollback`: point an environment at an existing model, journaled like a release. */
-export const PROMOTE_STEPS = [
-  targetStep,
-  composeStep,
-  buildStep,
-  publishStep,
-  deployStep,
-  verifyStep,
-  recordStep,
-] as const
+export const PROMOTE_STEPS = [targetStep, ...ROLLOUT_STEPS] as const
 
 export type StepName = (typeof RELEASE_STEPS)[number]['name']
 export const STEP_NAMES: readonly StepName[] = RELEASE_STEPS.map((s) => s.name)
