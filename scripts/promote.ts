@@ -104,12 +104,8 @@ async function pointEnvironment(
   )
 }
 
-export async function promoteCommand(
-  modelRef: string,
-  flags: PromoteFlags,
-  signal: AbortSignal,
-  io: PromoteIo = {},
-): Promise<number> {
+/** The workspace and the environment `promote` and `rollback` act on (an unknown one is a usage error). */
+async function openForEnvironment(flags: PromoteFlags): Promise<{ ws: CommandContext; envName: string }> {
   const ws = await openWorkspace({
     workspaceFlag: flags.workspace,
     json: flags.json === true,
@@ -117,6 +113,16 @@ export async function promoteCommand(
   })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)
+  return { ws, envName }
+}
+
+export async function promoteCommand(
+  modelRef: string,
+  flags: PromoteFlags,
+  signal: AbortSignal,
+  io: PromoteIo = {},
+): Promise<number> {
+  const { ws, envName } = await openForEnvironment(flags)
   const modelId = shortRef(ws, modelRef)
   // A malformed id is bad input: refused before the run starts, it leaves nothing behind (history included).
   assertValidModelRef(modelId, ws.config.model.base_aliases)
@@ -159,13 +165,7 @@ export async function rollbackCommand(
   signal: AbortSignal,
   io: PromoteIo = {},
 ): Promise<number> {
-  const ws = await openWorkspace({
-    workspaceFlag: flags.workspace,
-    json: flags.json === true,
-    dryRun: flags.dryRun === true,
-  })
-  const envName = flags.env ?? 'production'
-  environmentOf(ws.config, envName)
+  const { ws, envName } = await openForEnvironment(flags)
   let target = flags.to === undefined ? undefined : shortRef(ws, flags.to)
   if (!target) {
     // "From" is what the files name, not what history last recorded: they differ after a `git checkout`.
