@@ -12,8 +12,11 @@ const C2 = 0xab0e9789
 const C3 = 0x38b34ae5
 const C4 = 0xa1e38b93
 
-/** MurmurHash3's finalizer: every input bit affects every output bit (also mixes dedup's label ids). */
-export function fmix(h: number): number {
+/**
+ * MurmurHash3's finalizer: every input bit affects every output bit (dedup.ts holds a copy: its table code
+ * runs on a worker thread from its own source text).
+ */
+function fmix(h: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
