@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
-import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'
+import { decideDeployTarget, deployRuledOut } from '../pipeline/deploy/deploy-target.js'
 import { checkApp } from '../pipeline/doctor/app-checks.js'
 import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource } from '../pipeline/doctor/workspace-checks.js'
@@ -49,7 +49,10 @@ export const preflightStep = defineStep({
         files,
         sh,
         env: deps.env ?? {},
-        willDeploy: ctx.options.noDeploy || config.deploy.mode === 'none' ? false : targetCheck.then((t) => t.enabled),
+        willDeploy:
+          deployRuledOut(config, { noDeploy: ctx.options.noDeploy }) !== undefined
+            ? false
+            : targetCheck.then((t) => t.enabled),
       })
       return { target: await targetCheck, app }
     })()

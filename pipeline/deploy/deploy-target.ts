@@ -12,9 +12,16 @@ export interface DeployTarget {
   problem?: string
 }
 
+/** Why the run cannot deploy whatever Docker says (--no-deploy, deploy.mode none); undefined: ask the engine. */
+export function deployRuledOut(config: Config, o: { noDeploy: boolean }): string | undefined {
+  if (o.noDeploy) return '--no-deploy'
+  if (config.deploy.mode === 'none') return 'deploy.mode is none'
+  return undefined
+}
+
 export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeploy: boolean }): Promise<DeployTarget> {
-  if (o.noDeploy) return { enabled: false, reason: '--no-deploy' }
-  if (config.deploy.mode === 'none') return { enabled: false, reason: 'deploy.mode is none' }
+  const ruledOut = deployRuledOut(config, o)
+  if (ruledOut) return { enabled: false, reason: ruledOut }
   try {
     await sh.read(engineInfoCommand(DEFAULT_HOST).argv)
     return { enabled: true }

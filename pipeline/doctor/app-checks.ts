@@ -39,13 +39,11 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
   const { config, envName, files } = o
   const env = environmentOf(config, envName)
   // `docker compose version` needs no engine: asked at once, it waits beside the file checks and `docker info`.
+  // It never rejects (each host's failure is a finding), so it may be left unawaited when no deploy follows.
   const plugin =
     o.willDeploy === false
       ? undefined
-      : checkComposePlugin(parseHosts(env.hosts, `environments.${envName}.hosts`), o.sh).then(
-          (findings) => ({ findings }),
-          (error: unknown) => ({ error }),
-        )
+      : checkComposePlugin(parseHosts(env.hosts, `environments.${envName}.hosts`), o.sh)
   const { service, build_arg: buildArg } = config.deploy
   const read = async (paths: readonly string[]): Promise<ComposeText[]> => {
     const out: ComposeText[] = []
@@ -163,11 +161,7 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
     )
   }
 
-  if (plugin && (await o.willDeploy)) {
-    const answer = await plugin
-    if ('error' in answer) throw answer.error
-    findings.push(...answer.findings)
-  }
+  if (plugin && (await o.willDeploy)) findings.push(...(await plugin))
   return findings
 }
 
