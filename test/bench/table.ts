@@ -3,7 +3,9 @@
  * ratio, the target and whether it is met. A row whose benchmark did not run (or failed) says so.
  */
 import type { CliBenchResult } from './cli-bench.js'
+import type { ExportBenchResult } from './export-bench.js'
 import type { Spread } from './measure.js'
+import type { PushBenchResult } from './push-bench.js'
 
 const MiB = 1024 * 1024
 
@@ -23,32 +25,11 @@ export interface Row {
 /** What the sub-benchmarks return (each is optional: a failed or skipped one leaves its rows unmeasured). */
 export interface BenchResults {
   cli?: CliBenchResult
-  push?: PushResult
-  export?: ExportResult
+  push?: PushBenchResult
+  export?: ExportBenchResult
   trainer?: TrainerResult
 }
 
-interface PushRow {
-  sizeMiB: number
-  modelshipPeakMiB: number
-  barePeakMiB: number
-  modelshipSeconds: number
-  bareSeconds: number
-  ratio: number
-  resentAfterDropBytes: number
-}
-interface PushResult {
-  rows: PushRow[]
-  chunkBytes: number
-}
-interface ExportResult {
-  rows: number
-  modelship: { min: number; median: number; max: number }
-  startup: { min: number; median: number; max: number }
-  psql: { min: number; median: number; max: number }
-  peakRssMiB: number
-  ratio: number
-}
 /** test/bench/trainer_bench.py's BENCH_JSON: per-size baseline runs and sklearn (older versions: one flat run). */
 interface TrainerRun {
   wall_s: number
