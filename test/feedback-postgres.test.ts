@@ -222,6 +222,41 @@ describe('postgres:// source', () => {
     expect(await readdir(dir)).toEqual(['dataset.jsonl'])
   })
 
+  // The COPY rows are parsed in place from the socket's chunks (copy-out.ts): an error the server raises
+  // after thousands of rows were sent, and notices sent between rows, take the paths a plain query never does.
+  it('fails with the server error raised mid-stream, after rows were sent, keeping the old dataset', async () => {
+    await writeFile(join(dir, 'dataset.jsonl'), 'previous\n')
+    const e = await failure(
+      run({
+        query:
+          "SELECT 'question ' || g AS text, CASE WHEN g < 150000 THEN 'x' ELSE (1 / (g - 150000))::text END AS label FROM generate_series(1, 200000) AS g",
+      }),
+    )
+    expect(e.code).toBe('STEP_FAILED')
+    expect(e.message).toMatch(/division by zero \(22012\)/)
+    expect(await readFile(join(dir, 'dataset.jsonl'), 'utf8')).toBe('previous\n')
+    expect(await readdir(dir)).toEqual(['dataset.jsonl'])
+  })
+
+  it('skips notices the server sends between rows', async () => {
+    await db.psql(`CREATE OR REPLACE FUNCTION pg_temp_noisy(t text) RETURNS text LANGUAGE plpgsql AS $$
+      BEGIN RAISE NOTICE 'row %', t; RETURN t; END $$`)
+    try {
+      await db.psql(
+        "INSERT INTO labeled_queries (query, expert_intent) SELECT 'domanda ' || g, 'a' FROM generate_series(1, 3000) g",
+      )
+      const result = await run({
+        query: 'SELECT id, pg_temp_noisy(query) AS text, expert_intent AS label FROM labeled_queries ORDER BY id',
+      })
+      const rows = await lines(result.path)
+      expect(rows).toHaveLength(3000)
+      expect(rows[0]).toEqual({ text: 'domanda 1', label: 'a' })
+      expect(rows.at(-1)).toEqual({ text: 'domanda 3000', label: 'a' })
+    } finally {
+      await db.psql('DROP FUNCTION pg_temp_noisy(text)')
+    }
+  })
+
   it('stops on abort mid-stream without leaving a file', async () => {
     await db.psql(
       "INSERT INTO labeled_queries (query, expert_intent) SELECT 'question ' || g, 'a' FROM generate_series(1, 200000) g",

@@ -1,8 +1,8 @@
 import { Socket } from 'node:net'
 import pg from 'pg'
-import { to as copyTo } from 'pg-copy-streams'
 import { ModelshipError, messageOf } from '../engine/errors.js'
 import type { Redactor } from '../secrets/redact.js'
+import { copyOutRows } from './copy-out.js'
 import { writeDataset, type DatasetWriter } from './dataset-writer.js'
 import type { ExportRequest, ExportResult } from './types.js'
 
@@ -11,23 +11,19 @@ export const DEFAULT_QUERY =
   'SELECT id, query AS text, expert_intent AS label FROM labeled_queries WHERE is_deleted = false AND expert_intent IS NOT NULL ORDER BY id'
 
 const CONNECT_TIMEOUT_MS = 15_000
-/** Longest row accepted (bytes); past this the COPY stream is not what we asked for. */
-const MAX_ROW_BYTES = 64 * 1024 * 1024
 /** How long closing the connection may take before the socket is cut. */
 const END_TIMEOUT_MS = 3000
 const TAB = 0x09
-const NEWLINE = 0x0a
-const BACKSLASH = 0x5c
 
 /**
  * Streams `query` (default: the app's labeled_queries) out of PostgreSQL inside a READ ONLY
  * transaction (rolled back at the end: nothing is ever written to the database).
  *
  * The rows travel as `COPY (query) TO STDOUT` through pg-copy-streams rather than through a cursor:
- * pg's per-row message objects cost more CPU than all the rest of the export together. The COPY text
- * is split into rows here (CopyRows) and handed to the writer as byte ranges; rows without a backslash
- * (nearly all) are never decoded. A custom query is first described (LIMIT 0) to check it returns
- * `text` and `label` columns.
+ * pg's per-row message objects cost more CPU than all the rest of the export together. Each row is read
+ * where it lies in the socket's chunks (copy-out.ts), split into fields here (CopyRows) and handed to the
+ * writer as byte ranges; rows without a backslash (nearly all) are never decoded. A custom query is first
+ * described (LIMIT 0) to check it returns `text` and `label` columns.
  *
  * The server is not asked to trim or JSON-escape (btrim, to_json, row_to_json): measured on 1M rows
  * (PostgreSQL 15), to_json(query) alone adds ~0.3 s of server CPU, btrim with trim's characters ~0.33 s,
@@ -83,12 +79,12 @@ export async function exportFromPostgres(
         ? `COPY (SELECT ${hasId ? 'q."id", ' : ''}q."text", q."label" FROM (${sql}) AS q) TO STDOUT`
         : `COPY (${DEFAULT_QUERY}) TO STDOUT`
       const rows = new CopyRows(writer, hasId)
-      for await (const chunk of client.query(copyTo(copySql)) as AsyncIterable<Buffer>) {
-        rows.push(chunk)
-        const wait = writer.ready()
-        if (wait) await wait
-      }
-      rows.end()
+      await copyOutRows(
+        client,
+        copySql,
+        (buf, start, end, escaped) => rows.row(buf, start, end, escaped),
+        () => writer.ready(),
+      )
       await client.query('ROLLBACK')
     })
   } catch (e) {
@@ -125,12 +121,10 @@ async function estimateRows(client: pg.Client): Promise<number> {
 }
 
 /**
- * Splits COPY text-format output (one row a line: tab-separated fields, backslash escapes, `\N` for
- * NULL; a raw newline only ends a row) into rows for the writer. Chunks split rows anywhere: the
- * unfinished row at the end of a chunk is carried to the next (only that row is copied).
+ * Splits rows of COPY text-format output (tab-separated fields, backslash escapes, `\N` for NULL) into
+ * fields for the writer: byte ranges, decoded only when the row holds an escape.
  */
 class CopyRows {
-  private carry: Buffer | undefined
   private rowNo = 0
 
   constructor(
@@ -138,45 +132,8 @@ class CopyRows {
     private readonly hasId: boolean,
   ) {}
 
-  push(chunk: Buffer): void {
-    let start = 0
-    if (this.carry) {
-      const nl = chunk.indexOf(NEWLINE)
-      if (nl === -1) {
-        this.carry = Buffer.concat([this.carry, chunk])
-        if (this.carry.length > MAX_ROW_BYTES)
-          throw new ModelshipError('STEP_FAILED', `a row longer than ${MAX_ROW_BYTES} bytes in the COPY stream`)
-        return
-      }
-      const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)])
-      this.carry = undefined
-      this.rows(row, 0, row.length)
-      start = nl + 1
-    }
-    const last = chunk.lastIndexOf(NEWLINE)
-    if (last >= start) this.rows(chunk, start, last + 1)
-    const rest = Math.max(start, last + 1)
-    if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest))
-  }
-
-  end(): void {
-    if (this.carry) throw unexpectedRow()
-  }
-
-  /** The complete rows in buf[start, end) (`end` is just past a newline). */
-  private rows(buf: Buffer, start: number, end: number): void {
-    let backslash = buf.indexOf(BACKSLASH, start)
-    let p = start
-    while (p < end) {
-      const nl = buf.indexOf(NEWLINE, p)
-      if (backslash !== -1 && backslash < p) backslash = buf.indexOf(BACKSLASH, p)
-      this.row(buf, p, nl, backslash !== -1 && backslash < nl)
-      p = nl + 1
-    }
-  }
-
-  /** One row in buf[s, e) (without its newline). */
-  private row(buf: Buffer, s: number, e: number, escaped: boolean): void {
+  /** One row in buf[s, e) (without its newline); `escaped` when it holds a backslash. */
+  row(buf: Buffer, s: number, e: number, escaped: boolean): void {
     const rowNo = ++this.rowNo
     if (escaped) return this.escapedRow(buf.toString('utf8', s, e), rowNo)
     let ts = s
