@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { lstat, mkdir, open, readlink, realpath, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { ModelshipError } from './engine/errors.js'
@@ -84,6 +84,34 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     await rename(tmp, target)
   } catch (e) {
     await rm(tmp, { force: true })
+    throw e
+  }
+}
+
+/**
+ * Replaces one of modelship's own files (a run's state.json) the way writeFileAtomic does — temp file
+ * beside it, fsync, rename — without what only a user's file needs: no symlink to follow, no workspace
+ * check, no permission bits to keep (0644). Synchronous on purpose: a run writes its state ~25 times and
+ * waits for each; the thread-pool round trips of eight async calls cost more than the write itself.
+ */
+export function writeOwnFileSync(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const fd = openSync(tmp, 'wx', 0o644)
+  try {
+    const bytes = Buffer.from(content)
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+    fsyncSync(fd)
+  } catch (e) {
+    closeSync(fd)
+    rmSync(tmp, { force: true })
+    throw e
+  }
+  closeSync(fd)
+  try {
+    renameSync(tmp, path)
+  } catch (e) {
+    rmSync(tmp, { force: true })
     throw e
   }
 }

@@ -5,7 +5,7 @@ import { findOccurrences, rawValueOf, stringOf, type ComposeKind, type ComposeTa
 import { flowScalars, renderScalar } from './render.js'
 import type { Change, EditResult } from './types.js'
 import { changedPaths, verifyEdit } from './verify.js'
-import { lineAt, lineColOf, parseCompose, TO_JS } from './yaml-source.js'
+import { lineAt, lineColOf, parseCompose, parseComposeForReading, TO_JS } from './yaml-source.js'
 
 // Pure text edits of the user's compose files. The rule: parse to FIND the value, then splice the
 // new characters into the ORIGINAL text at the node's range and re-parse to verify. Never
@@ -35,7 +35,7 @@ export interface ConfiguredValue {
  * runtime `environment`, map or list form — in file order.
  */
 export function readComposeModel(text: string, t: ComposeTarget): ConfiguredValue[] {
-  const doc = parseCompose(text, t.file)
+  const doc = parseComposeForReading(text, t.file)
   return findOccurrences(doc, t)
     .map((o) => {
       const offset = o.scalar?.range?.[0] ?? (o.pair?.key as Node | undefined)?.range?.[0] ?? 0

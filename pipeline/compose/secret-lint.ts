@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml'
 import { follow, isMergePair, keyOf, sectionOf } from './locate.js'
-import { lineColOf, parseCompose } from './yaml-source.js'
+import { lineColOf, parseComposeForReading } from './yaml-source.js'
 
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY/i
 
@@ -37,7 +37,7 @@ function mapArgNames(doc: Document.Parsed, map: YAMLMap): Array<{ name: string; 
 export function findBuildArgAsSecretWarning(text: string, opts: { service: string }): string[] {
   let doc: Document.Parsed
   try {
-    doc = parseCompose(text, 'compose file')
+    doc = parseComposeForReading(text, 'compose file')
   } catch {
     return []
   }

@@ -32,6 +32,25 @@ function yamlError(file: string, text: string, offset: number, message: string):
   return new ModelshipError('BAD_INPUT', `${file}:${line}:${col}: YAML error: ${message}`, { details })
 }
 
+/** Parsed documents by text, for readers (READ_CACHE_SIZE most recent texts). */
+const readCache = new Map<string, Document.Parsed>()
+const READ_CACHE_SIZE = 8
+
+/**
+ * parseCompose for code that only reads the document: the same text parses once per process, however
+ * many checks look at it (a release's preflight reads each compose file five times: services, model,
+ * variables, build, secrets). The document is shared: never change it — the editor takes its own
+ * (parseCompose).
+ */
+export function parseComposeForReading(text: string, file: string): Document.Parsed {
+  const cached = readCache.get(text)
+  if (cached) return cached
+  const doc = parseCompose(text, file)
+  if (readCache.size >= READ_CACHE_SIZE) readCache.delete(readCache.keys().next().value!)
+  readCache.set(text, doc)
+  return doc
+}
+
 /**
  * Parses a compose file. Unknown tags (`!override`, `!reset`) pass through: the yaml library only
  * warns about them and keeps the node, which is all a text splice needs. Merge keys are on, as in

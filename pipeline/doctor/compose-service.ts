@@ -1,7 +1,7 @@
 import { posix } from 'node:path'
 import { isMap, isScalar, type Node } from 'yaml'
 import { sectionOf } from '../compose/locate.js'
-import { lineColOf, parseCompose } from '../compose/yaml-source.js'
+import { lineColOf, parseComposeForReading } from '../compose/yaml-source.js'
 
 // Where the service's image is built from, as docker compose merges the environment's files: relative
 // paths are taken from the project directory (the first file's), the last file that sets a key wins,
@@ -36,7 +36,7 @@ export function serviceBuildOf(files: readonly ComposeText[], service: string): 
   for (const f of files) {
     let build: Node | null
     try {
-      build = sectionOf(parseCompose(f.text, f.path), service, ['build'])?.node ?? null
+      build = sectionOf(parseComposeForReading(f.text, f.path), service, ['build'])?.node ?? null
     } catch {
       continue
     }

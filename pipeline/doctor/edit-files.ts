@@ -1,7 +1,7 @@
 import { readComposeModel } from '../compose/edit.js'
 import { readEnvFileModel } from '../compose/env-file.js'
 import { sectionOf } from '../compose/locate.js'
-import { parseCompose } from '../compose/yaml-source.js'
+import { parseComposeForReading } from '../compose/yaml-source.js'
 import { messageOf } from '../engine/errors.js'
 import type { ComposeText } from './compose-service.js'
 import type { Finding } from './finding.js'
@@ -20,7 +20,7 @@ export function checkEditFiles(o: {
   const counts: Array<{ file: string; count: number; hasService: boolean }> = []
   for (const f of o.edit) {
     try {
-      const hasService = sectionOf(parseCompose(f.text, f.path), o.service, []) !== undefined
+      const hasService = sectionOf(parseComposeForReading(f.text, f.path), o.service, []) !== undefined
       const count = readComposeModel(f.text, { file: f.path, service: o.service, buildArg: o.buildArg }).length
       counts.push({ file: f.path, count, hasService })
     } catch (e) {

@@ -1,5 +1,5 @@
 import { isScalar, visit } from 'yaml'
-import { lineColOf, parseCompose } from '../compose/yaml-source.js'
+import { lineColOf, parseComposeForReading } from '../compose/yaml-source.js'
 import type { ComposeText } from './compose-service.js'
 import type { Finding } from './finding.js'
 
@@ -17,9 +17,9 @@ export interface RequiredVariable {
 
 export function requiredVariablesOf(file: ComposeText): RequiredVariable[] {
   const out: RequiredVariable[] = []
-  let doc: ReturnType<typeof parseCompose>
+  let doc: ReturnType<typeof parseComposeForReading>
   try {
-    doc = parseCompose(file.text, file.path)
+    doc = parseComposeForReading(file.text, file.path)
   } catch {
     return out
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../fs-atomic.js'
+import { writeOwnFileSync } from '../fs-atomic.js'
 import { redactDeep } from '../secrets/redact.js'
 import { ModelshipError } from './errors.js'
 
@@ -155,8 +155,7 @@ export function createStateStore(stateDir: string, redact: (s: string) => string
     list,
     async save(state) {
       state.updatedAt = now().toISOString()
-      await mkdir(runDir(state.runId), { recursive: true })
-      await writeFileAtomic(
+      writeOwnFileSync(
         join(runDir(state.runId), 'state.json'),
         `${JSON.stringify(redactDeep(state, redact), null, 2)}\n`,
       )

@@ -14,6 +14,8 @@ const HF_TOKEN_PATTERN = /\bhf_(?=[A-Za-z]*\d)[A-Za-z0-9]{10,}\b/g
 // user:password@ in any URL.
 const URL_PASSWORD_PATTERN = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]+)(@)/gi
 const BEARER_PATTERN = /(Bearer\s+)[^\s"']+/gi
+/** What any of the three patterns needs somewhere in a text: texts without it skip them (most texts). */
+const PATTERN_HINT = /hf_|:\/\/|bearer/i
 
 /** Masks known secret values and secret-looking patterns in text before it is printed or stored. */
 export interface Redactor {
@@ -24,6 +26,8 @@ export interface Redactor {
 
 export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
   const values = new Set<string>()
+  // Longest first so that a value containing another is masked whole.
+  let longestFirst: string[] = []
   const add = (secret: string | undefined): void => {
     if (!secret || secret.length < 4) return
     values.add(secret)
@@ -33,12 +37,13 @@ export function createRedactor(secrets: Iterable<string | undefined> = []): Reda
       values.add(password)
       values.add(encodeURIComponent(password))
     }
+    longestFirst = [...values].sort((a, b) => b.length - a.length)
   }
   for (const s of secrets) add(s)
   const redact = ((text: string): string => {
     let out = text
-    // Longest first so that a value containing another is masked whole.
-    for (const v of [...values].sort((a, b) => b.length - a.length)) out = out.split(v).join(MASK)
+    for (const v of longestFirst) if (out.includes(v)) out = out.split(v).join(MASK)
+    if (!PATTERN_HINT.test(out)) return out
     return out
       .replace(HF_TOKEN_PATTERN, MASK)
       .replace(URL_PASSWORD_PATTERN, `$1${MASK}$3`)
