@@ -71,7 +71,7 @@ export interface RunResult<C> {
 
 /**
  * Runs (or resumes) a step table: takes the lock, restores the run state, runs the steps through
- * listr2, saves state after every step, applies the failed step's failure policy, releases the lock.
+ * listr2, saves state as each step starts (with the steps done so far) and at the end, applies the failed step's failure policy, releases the lock.
  * It knows nothing about what the steps do.
  */
 export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
@@ -206,8 +206,11 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       if (result?.stop) stopped = result.stop
       const outputs: Record<string, unknown> = {}
       for (const key of def.outputs) if (c[key] !== undefined) outputs[key] = c[key]
+      // Written with the next step's start (or the run's end, or its failure), not on its own: one fsync'ed
+      // state write per step instead of two. A kill in between reruns this step, as a kill before any
+      // write after its side effect always did (steps are safe to replay); the gap is the next step's
+      // skip/inputs check.
       state.steps[def.name] = { ...state.steps[def.name]!, status: 'done', finishedAt: now().toISOString(), outputs }
-      await save()
       task.title = `${task.title ?? def.title} (${took()})`
     },
   }))
