@@ -531,7 +531,8 @@ describe('DatasetWriter', () => {
       expect(report.dropped.empty_label!.count).toBeGreaterThan(10)
       expect(report.conflicts.length).toBeGreaterThan(40)
       expect(report.conflicts.some((c) => c.labels.length === 4)).toBe(true)
-      for (const batchRows of [2, 7, 64, 1000, 16_384]) {
+      // undefined: the default, a small first batch and full ones after it.
+      for (const batchRows of [2, 7, 64, 1000, 16_384, undefined]) {
         expect(await exportRows(`b${batchRows}.jsonl`, rows, batchRows)).toEqual(oneByOne)
       }
     })

@@ -8,6 +8,8 @@ import { NEEDS_BACKSLASH, NEEDS_UNICODE_ESCAPE } from './text-hash.js'
 
 /** Output is assembled in buffers of this size, each one write to the file. */
 const OUT_BYTES = 1 << 20
+/** The first buffer's size; each next one doubles up to OUT_BYTES (a small dataset needs no megabyte). */
+const FIRST_OUT_BYTES = 1 << 16
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const TEXT_PREFIX = Buffer.from('{"text":"')
@@ -19,7 +21,7 @@ const LABEL_PREFIX = Buffer.from('","label":')
  * The sha256 of the bytes is computed as they are written.
  */
 export class JsonlFile {
-  private out: Buffer = Buffer.allocUnsafe(OUT_BYTES)
+  private out: Buffer = Buffer.allocUnsafe(FIRST_OUT_BYTES)
   /** Output buffers the file stream has finished with. */
   private readonly spare: Buffer[] = []
   private pos = 0
@@ -148,7 +150,7 @@ export class JsonlFile {
     this.stream.write(chunk, () => {
       if (full.length === OUT_BYTES && this.spare.length < 4) this.spare.push(full)
     })
-    this.out = this.spare.pop() ?? Buffer.allocUnsafe(OUT_BYTES)
+    this.out = this.spare.pop() ?? Buffer.allocUnsafe(Math.min(OUT_BYTES, Math.max(full.length, FIRST_OUT_BYTES) * 2))
     this.pos = 0
   }
 
