@@ -1,5 +1,5 @@
 import { constants } from 'node:fs'
-import { access, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { access, copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
@@ -30,10 +30,18 @@ export async function localManifest(
   exclude: readonly string[] = [],
 ): Promise<Manifest> {
   const manifest: Manifest = {}
-  for (const { path } of await listPushFiles(dir, exclude)) {
-    const full = join(dir, ...path.split('/'))
-    manifest[path] = { size: (await stat(full)).size, sha256: await sha256File(full) }
-  }
+  const paths = (await listPushFiles(dir, exclude)).map((f) => f.path)
+  // Hashed side by side, listed in the order of the listing.
+  const entries = await Promise.all(
+    paths.map(async (path) => {
+      const full = join(dir, ...path.split('/'))
+      const [{ size }, sha] = await Promise.all([stat(full), sha256File(full)])
+      return { size, sha256: sha }
+    }),
+  )
+  paths.forEach((path, i) => {
+    manifest[path] = entries[i]!
+  })
   for (const f of extraFiles) manifest[f.path] = { size: Buffer.byteLength(f.content), sha256: sha256(f.content) }
   return manifest
 }
@@ -205,17 +213,20 @@ export function createLocalRegistry(opts: {
       await mkdir(staging, { recursive: true })
       try {
         const generated = new Set(req.extraFiles.map((f) => f.path))
-        for (const [path, { size }] of Object.entries(files)) {
-          if (generated.has(path)) continue
-          req.signal?.throwIfAborted()
-          await mkdir(join(staging, ...path.split('/').slice(0, -1)), { recursive: true })
-          // A symlinked weights file is pushed as the file it points to, as the Hub backend does.
-          await cp(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')), { dereference: true })
-          req.onProgress?.({ file: redact(path), phase: 'uploading', bytes: size, total: size })
-        }
-        for (const f of req.extraFiles) {
-          await writeFileAtomic(join(staging, ...f.path.split('/')), f.content)
-        }
+        const copied = Object.entries(files).filter(([path]) => !generated.has(path))
+        for (const dir of new Set(copied.map(([path]) => path.split('/').slice(0, -1).join('/'))))
+          await mkdir(join(staging, ...dir.split('/')), { recursive: true })
+        // Side by side: a model is a handful of files, and each copy mostly waits on the disk.
+        await Promise.all([
+          ...copied.map(async ([path, { size }]) => {
+            req.signal?.throwIfAborted()
+            // copyFile copies what a symlink points to: a symlinked weights file is pushed as that file,
+            // as the Hub backend does.
+            await copyFile(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')))
+            req.onProgress?.({ file: redact(path), phase: 'uploading', bytes: size, total: size })
+          }),
+          ...req.extraFiles.map((f) => writeFileAtomic(join(staging, ...f.path.split('/')), f.content)),
+        ])
         const at = opts.now().toISOString()
         const commit = hashJson(manifest).slice(0, 40)
         const meta: RepoMeta = {
