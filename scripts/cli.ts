@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// The entry point. Startup matters for a CLI people run all day: `modelship --help` prints the help text
-// saved at build time (dist/scripts/help.txt, written by `npm run build` from the program itself) without
-// loading commander or anything else; every other invocation loads the program — the single-file bundle
-// `npm run build` makes beside this file (program.bundle.js: one file to read instead of ~200 modules,
-// ~0.1 s less per run) when it is there, else the compiled modules.
+// The entry point. Startup matters for a CLI people run all day:
+// - `modelship --help` prints the help text saved at build time (dist/scripts/help.txt, written by
+//   `npm run build` from the program itself) without loading anything else;
+// - every other invocation runs the program from the one-file bundle `npm run build` makes beside this
+//   file (program.cjs: one file to read instead of ~200 modules) when it is there, else the compiled modules;
+// - the bundle is compiled with a V8 code cache (compile-cache.ts), as Node 22's module.enableCompileCache
+//   does: a run that finds one skips parsing and compiling ~1 MB of JavaScript (measured: a release's fixed
+//   overhead 0.41 s → 0.32 s, a dry run 0.26 s → 0.17 s on a 2-core machine).
 import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { runCachedBundle } from './compile-cache.js'
 
 const args = process.argv.slice(2)
 let printed = false
@@ -17,6 +22,7 @@ if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
   }
 }
 if (!printed) {
-  const bundle = new URL('./program.bundle.js', import.meta.url)
-  await import(import.meta.url.endsWith('.js') && existsSync(bundle) ? bundle.href : './program.js')
+  const bundle = fileURLToPath(new URL('./program.cjs', import.meta.url))
+  if (import.meta.url.endsWith('.js') && existsSync(bundle)) runCachedBundle(bundle, args)
+  else await import('./program.js')
 }
