@@ -20,8 +20,9 @@ import { Script } from 'node:vm'
  * NODE_DISABLE_COMPILE_CACHE=1 (Node 22's switch) turns it off.
  */
 export function runCachedBundle(file: string, args: readonly string[]): void {
-  const source = readFileSync(file, 'utf8')
-  const store = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : openCacheStore(source)
+  const bytes = readFileSync(file)
+  const source = bytes.toString('utf8')
+  const store = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : openCacheStore(bytes)
   const cachedData = store?.read()
   // Module.wrap's header, on the bundle's first line: stack traces keep the file's line numbers.
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n})`
@@ -52,7 +53,7 @@ function runKind(args: readonly string[]): string {
   return args.includes('--dry-run') ? `${command} --dry-run` : command
 }
 
-function openCacheStore(source: string): CacheStore | undefined {
+function openCacheStore(source: Buffer): CacheStore | undefined {
   try {
     const uid = process.getuid?.()
     const dir = join(tmpdir(), `modelship-compile-cache-${uid ?? 'user'}`)
