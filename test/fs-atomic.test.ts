@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ModelshipError } from '../pipeline/engine/errors.js'
-import { checkWriteTarget, resolveWriteTarget, writeFileAtomic } from '../pipeline/fs-atomic.js'
+import { checkWriteTarget, resolveWriteTarget, writeFileAtomic, writeOwnFileSync } from '../pipeline/fs-atomic.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -90,5 +90,28 @@ describe('writeFileAtomic', () => {
     symlinkSync('b', join(dir, 'a'))
     symlinkSync('a', join(dir, 'b'))
     await expect(writeFileAtomic(join(dir, 'a'), 'x')).rejects.toThrow(/too many levels of symbolic links/)
+  })
+})
+
+describe('writeOwnFileSync (run state)', () => {
+  it('creates its directory, replaces the file whole and leaves no temp file', () => {
+    const dir = tempDir()
+    const path = join(dir, 'runs', 'r1', 'state.json')
+    writeOwnFileSync(path, '{"a":1}\n')
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n')
+    const big = `${'é'.repeat(300_000)}\n`
+    writeOwnFileSync(path, big)
+    expect(readFileSync(path, 'utf8')).toBe(big)
+    expect(statSync(path).mode & 0o777).toBe(0o644)
+    expect(readdirSync(join(dir, 'runs', 'r1'))).toEqual(['state.json'])
+  })
+
+  it('on a failed rename, keeps what was there and removes its temp file', () => {
+    const dir = tempDir()
+    const path = join(dir, 'state.json')
+    mkdirSync(join(path, 'occupied'), { recursive: true })
+    expect(() => writeOwnFileSync(path, 'x\n')).toThrow(/EISDIR|ENOTEMPTY|EEXIST/)
+    expect(readdirSync(dir)).toEqual(['state.json'])
+    expect(readdirSync(path)).toEqual(['occupied'])
   })
 })
