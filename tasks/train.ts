@@ -31,7 +31,9 @@ export const trainStep = defineStep({
   async run(ctx, deps, task) {
     const dataset = need(ctx, 'dataset')
     // The help cache is written here, not in preflight: a run refused before training leaves nothing behind.
-    await saveTrainerHelp(ctx.trainerHelp)
+    // It is written while the trainer starts, and waited for once it is done.
+    const helpSaved = saveTrainerHelp(ctx.trainerHelp)
+    helpSaved.catch(() => {}) // reported by the await below, after the trainer
     const outputDir = modelDirOf(ctx.runDir)
     const configured = deps.config.model.labels
     // A half-written model from an interrupted attempt must not be mistaken for this one.
@@ -53,6 +55,7 @@ export const trainStep = defineStep({
     } finally {
       await log.close()
     }
+    await helpSaved
     const { metrics, fromReport } = await readMetrics(outputDir, stdout ?? printed.join('\n'), configured)
     // Metrics travel with the model: the next release's gate, `list` and the card read them from the registry.
     if (fromReport) await writeFileAtomic(join(outputDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`)
