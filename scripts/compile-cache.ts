@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -16,7 +16,8 @@ import { Script } from 'node:vm'
  * is named by the bundle's sha256 and the Node version and architecture, so a rebuilt or upgraded modelship
  * never reads an old one; V8 itself rejects a cache made with other flags (then it is made again). A run
  * writes the cache again only when it is the first of its kind (command, and whether a dry run) since the
- * cache was made, so the cache grows to cover the commands in use and is otherwise only read.
+ * cache was made, so the cache grows to cover the commands in use and is otherwise only read. Writing one
+ * removes the caches of other builds not used for a day.
  * NODE_DISABLE_COMPILE_CACHE=1 (Node 22's switch) turns it off.
  */
 export function runCachedBundle(file: string, args: readonly string[]): void {
@@ -45,6 +46,23 @@ interface CacheStore {
   covers(kind: string): boolean
   /** Saves the code (atomically) and notes `kind`; with `keep`, the kinds noted before stay noted. */
   write(data: Buffer, kind: string, keep: boolean): void
+}
+
+const STALE_MS = 24 * 60 * 60 * 1000
+
+/** Removes the cache files of other builds (other keys) not read or written for STALE_MS. */
+function pruneOthers(dir: string, key: string): void {
+  const now = Date.now()
+  try {
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith(key)) continue
+      const path = join(dir, name)
+      const st = statSync(path, { throwIfNoEntry: false })
+      if (st?.isFile() && now - Math.max(st.mtimeMs, st.atimeMs) > STALE_MS) rmSync(path, { force: true })
+    }
+  } catch {
+    // Pruning is housekeeping: a file that went away or cannot be removed is left to the next run.
+  }
 }
 
 /** What a run exercises: its command, and whether it is a dry run (which skips most of a release). */
@@ -95,6 +113,7 @@ function openCacheStore(source: Buffer): CacheStore | undefined {
       write(data, kind, keep) {
         replace(dataPath, data)
         replace(kindsPath, `${JSON.stringify([...(keep ? readKinds() : []), kind])}\n`)
+        pruneOthers(dir, key)
       },
     }
   } catch {

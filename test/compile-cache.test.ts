@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -50,6 +59,25 @@ describe('compile cache', () => {
     expect((await runCli(['runs', '--help'], { env })).code).toBe(0)
     expect(kindsIn(kinds)).toEqual(['history', 'runs'])
     expect(statSync(bin).ino).not.toBe(written.ino)
+  })
+
+  it('writing one removes the caches of other builds unused for a day, and keeps recent ones', async () => {
+    const root = tempRoot()
+    const dir = cacheDirOf(root)
+    mkdirSync(dir, { mode: 0o700 })
+    const other = (name: string, ageHours: number): void => {
+      writeFileSync(join(dir, name), 'x')
+      const at = new Date(Date.now() - ageHours * 3600_000)
+      utimesSync(join(dir, name), at, at)
+    }
+    other('0123456789abcdef0123456789abcdef-v20.0.0-x64.bin', 48)
+    other('0123456789abcdef0123456789abcdef-v20.0.0-x64.kinds.json', 48)
+    other('fedcba9876543210fedcba9876543210-v20.0.0-x64.bin', 1)
+    expect((await runCli(['history', '--help'], { env: cliEnv({ TMPDIR: root }) })).code).toBe(0)
+    const names = readdirSync(dir)
+    expect(names).toContain('fedcba9876543210fedcba9876543210-v20.0.0-x64.bin')
+    expect(names.filter((n) => n.startsWith('0123'))).toEqual([])
+    expect(names.filter((n) => !n.startsWith('fedc'))).toHaveLength(2)
   })
 
   it('a damaged cache changes nothing the user sees and is made again', async () => {
