@@ -7,8 +7,9 @@
 // - the bundle is compiled with a V8 code cache (compile-cache.ts), as Node 22's module.enableCompileCache
 //   does: a run that finds one skips parsing and compiling ~1 MB of JavaScript (measured: a release's fixed
 //   overhead 0.41 s → 0.32 s, a dry run 0.26 s → 0.17 s on a 2-core machine).
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+//   Builtins come from process.getBuiltinModule rather than `import` (see compile-cache.ts).
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
+const { fileURLToPath } = process.getBuiltinModule('node:url')
 
 const args = process.argv.slice(2)
 let printed = false

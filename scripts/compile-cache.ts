@@ -1,9 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { Script } from 'node:vm'
+// Builtins through process.getBuiltinModule, not `import`: an ES module's builtin imports go through the
+// ESM loader, ~9 ms more at every start (measured) than the same modules taken this way.
+const { createHash, randomBytes } = process.getBuiltinModule('node:crypto')
+const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } =
+  process.getBuiltinModule('node:fs')
+const { createRequire } = process.getBuiltinModule('node:module')
+const { tmpdir } = process.getBuiltinModule('node:os')
+const { dirname, join } = process.getBuiltinModule('node:path')
+const { Script } = process.getBuiltinModule('node:vm')
 
 /**
  * Runs the CommonJS bundle `file` (dist/scripts/program.cjs) the way `require` would, compiled with a V8
