@@ -32,7 +32,7 @@ function cacheFiles(root: string): { bin: string; kinds: string } {
   const names = readdirSync(cacheDirOf(root)).sort()
   expect(names).toHaveLength(2)
   const [bin, kinds] = [names.find((n) => n.endsWith('.bin'))!, names.find((n) => n.endsWith('.kinds.json'))!]
-  expect(bin).toMatch(/^[0-9a-f]{32}-v\d+\.\d+\.\d+-\w+\.bin$/)
+  expect(bin).toMatch(/^[0-9a-f]+-[0-9a-f]{8}-v\d+\.\d+\.\d+-\w+\.bin$/)
   return { bin: join(cacheDirOf(root), bin), kinds: join(cacheDirOf(root), kinds) }
 }
 
