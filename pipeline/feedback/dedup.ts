@@ -196,7 +196,10 @@ export function dedupCode() {
     }
   }
 
-  /** MurmurHash3's finalizer (as text-hash.ts's fmix, copied: this code may not reference other modules). */
+  /**
+   * MurmurHash3's finalizer: every input bit affects every output bit. Defined here, inside the code a worker
+   * runs from its source text, and exported below for text-hash.ts's hash.
+   */
   function fmix(h: number): number {
     h ^= h >>> 16
     h = Math.imul(h, 0x85ebca6b)
@@ -210,11 +213,12 @@ export function dedupCode() {
     return Math.floor(((k0 >>> 8) * capacity) / 16777216)
   }
 
-  return { Dedup, Verdict }
+  return { Dedup, Verdict, fmix }
 }
 
 const code = dedupCode()
 export const Dedup = code.Dedup
 export type Dedup = InstanceType<typeof Dedup>
 export const Verdict = code.Verdict
+export const fmix = code.fmix
 export type Verdict = (typeof Verdict)[keyof typeof Verdict]

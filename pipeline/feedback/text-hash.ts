@@ -4,6 +4,8 @@
  * dedup and escaping together.
  */
 
+import { fmix } from './dedup.js'
+
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
@@ -11,18 +13,6 @@ const C1 = 0x239b961b
 const C2 = 0xab0e9789
 const C3 = 0x38b34ae5
 const C4 = 0xa1e38b93
-
-/**
- * MurmurHash3's finalizer: every input bit affects every output bit (dedup.ts holds a copy: its table code
- * runs on a worker thread from its own source text).
- */
-function fmix(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  return h ^ (h >>> 16)
-}
 
 /**
  * MurmurHash3 x86_128 of buf[start, end) with `seed`, into `out` (four 32-bit words). A 128-bit hash
