@@ -34,7 +34,7 @@ export const preflightStep = defineStep({
     const trainerCheck = checkTrainer(config, {
       sh,
       stateDir: deps.stateDir,
-      userCacheDir: userCacheDirOf(deps.env ?? process.env),
+      userCacheDir: userCacheDirOf(deps.env ?? {}),
     })
     const registryCheck = registry.checkAccess().then(
       () => undefined,
