@@ -295,7 +295,7 @@ export class DatasetWriter {
   private writeChecked(batch: Batch): void {
     const count = batch.count
     this.worker?.wait(batch.seq)
-    const { kinds, bufs, textStarts, textEnds, idStarts, idEnds, refs, texts, labelIds, hashes, verdicts } = batch
+    const { kinds, bufs, textStarts, textEnds, refs, texts, labelIds, hashes, verdicts } = batch
     const labels = this.policy.labelList
     for (let i = 0; i < count; i++) {
       const kind = kinds[i]
@@ -308,7 +308,7 @@ export class DatasetWriter {
       const te = textEnds[i]!
       const verdict = verdicts[i]
       if (verdict === Verdict.Duplicate) {
-        this.policy.drop('duplicate', idStarts[i]! >= 0 ? idRef(buf, idStarts[i]!, idEnds[i]!) : refs[i]!)
+        this.policy.drop('duplicate', batch.refOf(i))
         continue
       }
       const info = labels[labelIds[i]! - 1]!
@@ -324,8 +324,7 @@ export class DatasetWriter {
       }
       info.count++
       this.kept++
-      if (info.unknown)
-        this.policy.listUnknown(info, idStarts[i]! >= 0 ? idRef(buf, idStarts[i]!, idEnds[i]!) : refs[i]!)
+      if (info.unknown) this.policy.listUnknown(info, batch.refOf(i))
       this.file.writeLine(buf, ts, te, batch.escapeFlags[i]!, info.jsonBytes, texts[i])
     }
     // Let the batch's chunks and strings be collected; its arena is reused.
@@ -409,6 +408,12 @@ class Batch {
     this.hashes = new Int32Array(n * 4)
     this.verdicts = new Uint8Array(n)
     this.firstLabelIds = new Int32Array(n)
+  }
+
+  /** How the report names row i: its id from the source's bytes when it has one, else its reference. */
+  refOf(i: number): RowRef {
+    const idStart = this.idStarts[i]!
+    return idStart >= 0 ? idRef(this.bufs[i]!, idStart, this.idEnds[i]!) : this.refs[i]!
   }
 
   useSlot(slot: DedupSlot): void {
