@@ -78,10 +78,11 @@ def build_train_parser() -> argparse.ArgumentParser:
         epilog=("Subcommands: 'predict --model DIR TEXT...' and 'evaluate --model DIR --data FILE [--json]' "
                 "(see '<subcommand> --help'). The baseline backend ignores --learning-rate (its default 2e-5 "
                 "is a transformers fine-tuning rate) and uses its own SGD schedule starting at "
-                f"{BASELINE_DEFAULTS['learning_rate']} (override with --baseline-learning-rate); --epochs "
-                f"maps to max(epochs, min({BASELINE_DEFAULTS['min_passes']}, "
-                f"ceil({BASELINE_DEFAULTS['examples_seen']} / n_train))) optimiser passes spread over the "
-                "epochs, with one progress line per epoch; --batch-size is the SGD mini-batch. The sklearn "
+                f"{BASELINE_DEFAULTS['learning_rate']} (override with --baseline-learning-rate); it makes "
+                f"max({BASELINE_DEFAULTS['full_passes']}, min({BASELINE_DEFAULTS['min_passes']}, "
+                f"ceil({BASELINE_DEFAULTS['examples_seen']} / n_train))) optimiser passes over the data whatever "
+                "--epochs says, which sets the number of progress lines (evaluations) they are split into; "
+                "--batch-size is the SGD mini-batch. The sklearn "
                 "backend fits a logistic regression and ignores --epochs, --batch-size and the learning rates. "
                 "--max-length and --device apply to transformers only."))
     p.add_argument("--data", required=True, help="labeled JSONL file ({\"text\", \"label\"} per line)")

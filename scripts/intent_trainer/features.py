@@ -23,6 +23,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": 
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+|[%€?+/]")
 _DIGITS_RE = re.compile(r"\d+")
 _MASK = GROUP_SIZE - 1
+# Distinct words whose character n-gram ids are kept (~1 KiB each): 50k rows of feedback hold ~20k.
+CHAR_CACHE_WORDS = 100_000
 
 
 def normalize_text(text: str) -> str:
@@ -58,12 +60,26 @@ class HashedNgrams:
     def __init__(self, word_range=(1, 2), char_range=(2, 5)):
         self.word_range = tuple(word_range)
         self.char_range = tuple(char_range)
+        # word -> the ids of its character n-grams. Words repeat across texts far more than they vary, and
+        # cutting and hashing a word's n-grams is most of the featurisation's time; bounded, see _char_ids.
+        self._char_cache: dict[str, tuple[int, ...]] = {}
+
+    def _char_ids(self, word: str) -> tuple[int, ...]:
+        got = self._char_cache.get(word)
+        if got is None:
+            grams = char_ngrams(word, *self.char_range)
+            got = tuple(map(or_, map(and_, map(crc32, map(str.encode, grams)), repeat(_MASK)), repeat(GROUP_SIZE)))
+            if len(self._char_cache) >= CHAR_CACHE_WORDS:
+                self._char_cache.clear()
+            self._char_cache[word] = got
+        return got
 
     def ids(self, text: str) -> tuple[list[int], list[int]]:
         """(word n-gram ids, char n-gram ids), with repeats (one id per occurrence)."""
         norm = normalize_text(text)
         words = word_ngrams(norm, *self.word_range)
-        chars = char_ngrams(norm, *self.char_range)
         word_ids = list(map(and_, map(crc32, map(str.encode, words)), repeat(_MASK)))
-        char_ids = list(map(or_, map(and_, map(crc32, map(str.encode, chars)), repeat(_MASK)), repeat(GROUP_SIZE)))
+        char_ids: list[int] = []
+        for word in norm.split():
+            char_ids += self._char_ids(word)
         return word_ids, char_ids

@@ -396,6 +396,98 @@ class BadInputTest(TempDirCase):
         self.assertIn("ignores --learning-rate", " ".join(r.stdout.split()))
 
 
+class BaselineInternalsTest(unittest.TestCase):
+    """The baseline's fast paths against the plain computations they replace."""
+
+    def test_packed_sgd_equals_one_float_list_per_class(self):
+        import math
+        import random
+        from array import array
+        from operator import mul
+
+        from intent_trainer.baseline import train_softmax_sgd
+
+        rng = random.Random(7)
+        n_features, n_classes = 40, 5  # an odd class count: the last complex lane is half used
+        X, y = [], []
+        for _ in range(60):
+            cols = sorted(rng.sample(range(n_features), rng.randrange(1, 9)))
+            X.append((array("i", cols), array("f", [rng.uniform(0.1, 1.0) for _ in cols])))
+            y.append(rng.randrange(n_classes))
+        kw = dict(passes=3, epochs=4, batch_size=8, lr0=1.0, l2=1e-4, seed=3, label_smoothing=0.2)
+        got = train_softmax_sgd(X, y, n_features, n_classes, **kw)
+
+        # The same optimiser written the plain way: one list of floats per class, Python loops.
+        W = [[0.0] * n_features for _ in range(n_classes)]
+        b = [0.0] * n_classes
+        scale, t, order = 1.0, 0, list(range(len(X)))
+        order_rng = random.Random(f"sgd:{kw['seed']}")
+        smooth, keep = 0.2 / n_classes, 0.8
+        for _ in range(kw["passes"]):
+            order_rng.shuffle(order)
+            for start in range(0, len(order), kw["batch_size"]):
+                batch = order[start:start + kw["batch_size"]]
+                lr = 1.0 / (1.0 + 1.0 * 1e-4 * t)
+                grads = []
+                for i in batch:
+                    cols, vals = X[i][0].tolist(), X[i][1].tolist()
+                    scores = [scale * sum(map(mul, [Wk[j] for j in cols], vals)) + bk for Wk, bk in zip(W, b)]
+                    top = max(scores)
+                    e = [math.exp(s - top) for s in scores]
+                    z = sum(e)
+                    p = [x / z - smooth for x in e]
+                    p[y[i]] -= keep
+                    grads.append((cols, vals, p))
+                t += len(batch)
+                scale *= (1.0 - lr * 1e-4) ** len(batch)
+                step = lr / scale
+                for cols, vals, g in grads:
+                    for k in range(n_classes):
+                        for j, v in zip(cols, vals):
+                            W[k][j] -= step * g[k] * v
+                    b = [bk - lr * gk for bk, gk in zip(b, g)]
+        self.assertEqual(got.W, W)  # bit for bit
+        self.assertEqual(got.b, b)
+        self.assertEqual(got.scale, scale)
+
+    def test_epochs_split_the_passes_evenly(self):
+        from array import array
+
+        from intent_trainer.baseline import BASELINE_DEFAULTS, passes_for, train_softmax_sgd
+
+        self.assertEqual(passes_for(40000, 5, 16, BASELINE_DEFAULTS), 2)  # large data: the floor of two passes
+        self.assertEqual(passes_for(8000, 5, 16, BASELINE_DEFAULTS), 5)  # 40000 examples seen
+        self.assertEqual(passes_for(1301, 5, 16, BASELINE_DEFAULTS), 24)  # capped
+        self.assertEqual(passes_for(10, 30, 16, BASELINE_DEFAULTS), 30)  # a mini-batch for every epoch
+        X = [(array("i", [i % 3]), array("f", [1.0])) for i in range(20)]
+        seen = []
+        train_softmax_sgd(X, [i % 2 for i in range(20)], 3, 2, passes=2, epochs=5, batch_size=4, lr0=1.0,
+                          l2=1e-4, seed=1, on_epoch=lambda e, loss, m: seen.append((e, loss > 0)))
+        # 2 passes of 5 mini-batches = 10, in 5 runs of 2: one progress line each, each with its own loss.
+        self.assertEqual(seen, [(1, True), (2, True), (3, True), (4, True), (5, True)])
+
+    def test_cached_char_ngram_ids_equal_fresh_ones(self):
+        from itertools import repeat
+        from operator import and_, or_
+        from zlib import crc32
+
+        from intent_trainer import features
+
+        texts = ["Calcola l'IVA al 22% su 1000 euro", "Cos'è l'IVA? calcola, calcola", "IVA IVA iva"] * 3
+        ngrams = features.HashedNgrams()
+        old_limit = features.CHAR_CACHE_WORDS
+        features.CHAR_CACHE_WORDS = 4  # also across the cache being emptied when full
+        try:
+            for text in texts:
+                grams = features.char_ngrams(normalize_text(text), 2, 5)
+                fresh = list(map(or_, map(and_, map(crc32, map(str.encode, grams)), repeat(features._MASK)),
+                                 repeat(features.GROUP_SIZE)))
+                self.assertEqual(ngrams.ids(text)[1], fresh)
+                self.assertLessEqual(len(ngrams._char_cache), 4)
+        finally:
+            features.CHAR_CACHE_WORDS = old_limit
+
+
 class ReportFormatTest(unittest.TestCase):
     def test_matches_scikit_learn_example(self):
         # sklearn.metrics.classification_report([0, 1, 2, 2, 2], [0, 0, 2, 2, 1],
