@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // The entry point. Startup matters for a CLI people run all day:
+// - `npm run build` makes this file CommonJS (dist/scripts/cli.js, see tools/bundle.mjs): Node starts a
+//   CommonJS entry without first setting up its ES module loader (~8 ms on every command);
 // - `modelship --help` prints the help text saved at build time (dist/scripts/help.txt, written by
 //   `npm run build` from the program itself) without loading anything else;
 // - every other invocation runs the program from the one-file bundle `npm run build` makes beside this
-//   file (program.cjs: one file to read instead of ~200 modules) when it is there, else the compiled modules;
+//   file (program.cjs: one file to read instead of ~200 modules) when it is there, else the modules
+//   themselves (run from the sources);
 // - the bundle is compiled with a V8 code cache (compile-cache.ts), as Node 22's module.enableCompileCache
 //   does: a run that finds one skips parsing and compiling ~1 MB of JavaScript (measured: a release's fixed
 //   overhead 0.41 s → 0.32 s, a dry run 0.26 s → 0.17 s on a 2-core machine).
 //   Builtins come from process.getBuiltinModule rather than `import` (see compile-cache.ts).
+// No top-level await: a CommonJS file cannot have one.
 const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
 const { fileURLToPath } = process.getBuiltinModule('node:url')
 
@@ -24,7 +28,13 @@ if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
 if (!printed) {
   const bundle = fileURLToPath(new URL('./program.cjs', import.meta.url))
   // Imported here, not above: `--help` loads nothing it does not use.
-  if (import.meta.url.endsWith('.js') && existsSync(bundle))
-    (await import('./compile-cache.js')).runCachedBundle(bundle, args)
-  else await import('./program.js')
+  const started =
+    import.meta.url.endsWith('.js') && existsSync(bundle)
+      ? import('./compile-cache.js').then((m) => m.runCachedBundle(bundle, args))
+      : import('./program.js')
+  started.catch((e: unknown) => {
+    // The program catches its own errors; this is a bundle that could not be read or started at all.
+    process.stderr.write(`modelship: cannot start: ${(e as Error).message}\n`)
+    process.exitCode = 1
+  })
 }

@@ -33,7 +33,7 @@ describe('CLI conventions', () => {
     const fast = await runCli(['--help'])
     expect(fast.code).toBe(0)
     const { spawnSync } = await import('node:child_process')
-    const program = spawnSync(process.execPath, [join(REPO, 'dist', 'scripts', 'program.js'), '--help'], {
+    const program = spawnSync(process.execPath, [join(REPO, 'dist', 'esm', 'scripts', 'program.js'), '--help'], {
       encoding: 'utf8',
     })
     expect(program.status).toBe(0)

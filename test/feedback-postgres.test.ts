@@ -284,7 +284,7 @@ describe('postgres:// source', () => {
         SELECT 'Come si calcola l''imposta per la pratica numero ' || g || ' del contribuente?', (ARRAY['a','b','c','d','e'])[1 + g % 5], false
         FROM generate_series(1, 1000000) AS g`)
     const script = `
-        const { exportFeedback } = await import(${JSON.stringify(new URL('../dist/pipeline/feedback/index.js', import.meta.url).href)})
+        const { exportFeedback } = await import(${JSON.stringify(new URL('../dist/esm/pipeline/feedback/index.js', import.meta.url).href)})
         const { readFileSync } = await import('node:fs')
         const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
         const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])

@@ -8,7 +8,7 @@ import { runNodeScript } from './support/node-script.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'modelship-lock-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const lockModule = pathToFileURL(resolve('dist/pipeline/engine/lock.js')).href
+const lockModule = pathToFileURL(resolve('dist/esm/pipeline/engine/lock.js')).href
 
 /**
  * A contender: waits for the shared start instant, tries the lock once and marks that it tried; a

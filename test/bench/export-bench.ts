@@ -138,15 +138,15 @@ interface ChildEntry {
 }
 
 /**
- * What the child imports: the compiled dist/ when it is up to date (as after `npm run bench`), else the
+ * What the child imports: the compiled dist/esm/ when it is up to date (as after `npm run bench`), else the
  * feedback module compiled by tsc into node_modules/.cache — compiled either way, as the CLI runs.
  */
 async function childEntry(): Promise<ChildEntry> {
-  const compiled = join(ROOT, 'dist', 'pipeline', 'feedback', 'index.js')
+  const compiled = join(ROOT, 'dist', 'esm', 'pipeline', 'feedback', 'index.js')
   const sources = ['pipeline/feedback', 'pipeline/engine/errors.ts', 'pipeline/secrets/redact.ts']
   const newest = Math.max(...sources.flatMap((s) => newestMtimes(join(ROOT, s))))
   if (existsSync(compiled) && newest <= statSync(compiled).mtimeMs) {
-    return { module: pathToFileURL(compiled).href, describe: 'dist/ (compiled)' }
+    return { module: pathToFileURL(compiled).href, describe: 'dist/esm/ (compiled)' }
   }
   const outDir = join(ROOT, 'node_modules', '.cache', 'modelship-bench')
   const out = join(outDir, 'pipeline', 'feedback', 'index.js')
@@ -184,7 +184,7 @@ async function childEntry(): Promise<ChildEntry> {
   }
   return {
     module: pathToFileURL(out).href,
-    describe: 'pipeline/feedback compiled by tsc into node_modules/.cache (dist/ missing or stale)',
+    describe: 'pipeline/feedback compiled by tsc into node_modules/.cache (dist/esm/ missing or stale)',
   }
 }
 
