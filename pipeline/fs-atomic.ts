@@ -90,18 +90,19 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
 
 /**
  * Replaces one of modelship's own files (a run's state.json) the way writeFileAtomic does — temp file
- * beside it, fsync, rename — without what only a user's file needs: no symlink to follow, no workspace
- * check, no permission bits to keep (0644). Synchronous on purpose: a run writes its state ~25 times and
- * waits for each; the thread-pool round trips of eight async calls cost more than the write itself.
+ * beside it, rename — without what only a user's file needs: no symlink to follow, no workspace check, no
+ * permission bits to keep (0644). Synchronous on purpose: a run writes its state once per step and waits
+ * for each; the thread-pool round trips of eight async calls cost more than the write itself.
+ * `fsync: false` leaves the data to the kernel's writeback (see the state store for when that is enough).
  */
-export function writeOwnFileSync(path: string, content: string): void {
+export function writeOwnFileSync(path: string, content: string, o: { fsync?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true })
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   const fd = openSync(tmp, 'wx', 0o644)
   try {
     const bytes = Buffer.from(content)
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
-    fsyncSync(fd)
+    if (o.fsync !== false) fsyncSync(fd)
   } catch (e) {
     closeSync(fd)
     rmSync(tmp, { force: true })

@@ -149,16 +149,22 @@ export function createStateStore(stateDir: string, redact: (s: string) => string
     }
     return out
   }
+  const flushed = new Set<string>()
   return {
     runDir,
     load,
     list,
     async save(state) {
       state.updatedAt = now().toISOString()
-      writeOwnFileSync(
-        join(runDir(state.runId), 'state.json'),
-        `${JSON.stringify(redactDeep(state, redact), null, 2)}\n`,
-      )
+      const path = join(runDir(state.runId), 'state.json')
+      // Only a run's first state is flushed to disk before it is renamed into place. Later saves replace
+      // it, and a replacing rename makes ext4 (its default auto_da_alloc) and btrfs write the new data
+      // first: after a crash the file holds the old state or the new one, not a torn one. An old one only
+      // reruns steps, which every step is made to survive (a SIGKILL before a save does the same).
+      // A flush per save cost ~10 ms of a release's fixed overhead (14 saves).
+      const first = !flushed.has(path)
+      writeOwnFileSync(path, `${JSON.stringify(redactDeep(state, redact), null, 2)}\n`, { fsync: first })
+      flushed.add(path)
     },
     async newestUnfinished(kind = 'release') {
       for (const run of await list()) {

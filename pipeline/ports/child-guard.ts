@@ -8,6 +8,7 @@
  * group once modelship is gone, so no orphan can later write into a run.
  *
  * Why bash and not a node script: it sits on every write, and bash starts in ~3 ms where node takes ~40.
+ * It is the very bash zx starts for the command (zx runs its commands with `bash -c`), not one more.
  * Bash 3.2 compatible (macOS's /bin/bash): no named file descriptors, no fractional `read -t`, no $BASHPID.
  * The watcher ignores the group's SIGTERM (a Ctrl-C stop, then modelship killed during the grace period, must
  * still end the group); the guard stops it, and its `sleep`, with SIGUSR1 once the command is done.
@@ -46,9 +47,15 @@ exit "$rc"`
 export const GUARD_NOT_FOUND_PREFIX = 'modelship-child-guard:'
 
 /**
- * The argv that runs `command` under the guard, watching `parentPid` (modelship). The group's signals
+ * The guard as the text of a `bash -c` command: `set -- <args>` (the words of {@link guardArgs}, quoted by
+ * whoever runs it: zx) comes before it, then this.
+ */
+export const GUARD_BODY = `\n${GUARD_SCRIPT}`
+
+/**
+ * The guard's arguments: the pid it watches (`parentPid`, modelship), then `command`. The group's signals
  * reach the guard too: it lets the command act on them and then dies the way the command died.
  */
-export function guardedCommand(parentPid: number, command: readonly string[]): string[] {
-  return ['bash', '-c', GUARD_SCRIPT, 'modelship-child-guard', String(parentPid), ...command]
+export function guardArgs(parentPid: number, command: readonly string[]): string[] {
+  return [String(parentPid), ...command]
 }

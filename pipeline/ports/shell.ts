@@ -4,7 +4,7 @@ import type { ProcessPromise } from 'zx/core'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command, RunOptions, Shell } from './types.js'
 import type { Redactor } from '../secrets/redact.js'
-import { GUARD_NOT_FOUND_PREFIX, guardedCommand } from './child-guard.js'
+import { GUARD_BODY, GUARD_NOT_FOUND_PREFIX, guardArgs } from './child-guard.js'
 import { formatCommand } from './format-command.js'
 
 /** How many trailing lines of a failed command's stderr go into its error message. */
@@ -48,6 +48,9 @@ interface Spawn {
   env: Record<string, string | undefined>
 }
 
+/** `set -- ${args}` + the guard: a template whose only interpolation is the argument list (quoted by zx). */
+const GUARD_TEMPLATE: TemplateStringsArray = Object.assign(['set -- ', GUARD_BODY], { raw: ['set -- ', GUARD_BODY] })
+
 /**
  * Probes (`read`) are spawned directly, without a shell: they sit on the startup path of every command
  * (`release --dry-run` runs only probes), and zx costs ~60–90 ms to import plus a bash per command.
@@ -76,9 +79,11 @@ const loadZx = () => (zxModule ??= import('zx/core'))
 
 /**
  * Changes (`write`: the trainer, docker build/up) run through zx, imported on the first one only: a dry
- * run never pays for it. Each argv element is quoted by zx, never concatenated.
+ * run never pays for it. The bash zx starts runs the child guard (child-guard.ts) with `s.argv`, each
+ * element quoted by zx, never concatenated; zx's `set -euo pipefail` prefix is left out (the guard checks
+ * its own exit codes).
  */
-async function startZx(s: Spawn): Promise<Started> {
+async function startGuarded(s: Spawn, parentPid: number): Promise<Started> {
   const { $: zx } = await loadZx()
   const $ = zx({
     cwd: s.cwd,
@@ -87,11 +92,13 @@ async function startZx(s: Spawn): Promise<Started> {
     nothrow: true,
     verbose: false,
     detached: true,
+    prefix: '',
+    postfix: '',
     // No stdin: node's stdio pipes are socketpairs, and bash whose stdin is a socket takes itself for an
     // ssh session and runs the user's ~/.bashrc (pyenv init and the like: ~0.5 s) before every write.
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const child: ProcessPromise = $`${s.argv}`
+  const child: ProcessPromise = $(GUARD_TEMPLATE, guardArgs(parentPid, s.argv))
   const done = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr }))
   return {
     // Read when needed: zx may start the process a moment after returning it.
@@ -115,10 +122,9 @@ export function createShell(o: ShellOptions): Shell {
   // kills its group when modelship dies without a chance to clean up (SIGKILL).
   const run = async (cmd: Command, opts: RunOptions = {}, guarded = false): Promise<string> => {
     const env = { ...o.env, ...opts.env }
-    const argv: readonly string[] = guarded ? guardedCommand(process.pid, cmd) : cmd
-    const spawned = { argv, cwd: opts.cwd ?? o.cwd, env }
+    const spawned = { argv: cmd, cwd: opts.cwd ?? o.cwd, env }
     let child: Started
-    const start = (async () => (guarded ? startZx(spawned) : startDirect(spawned)))()
+    const start = (async () => (guarded ? startGuarded(spawned, process.pid) : startDirect(spawned)))()
     starting.add(start)
     try {
       child = await start
