@@ -136,11 +136,15 @@ describe('per-environment settings', () => {
     expect(r.code).toBe(0)
     const production = shim.calls().slice(0, mark)
     const qa = shim.calls().slice(mark)
-    // (the read-only `compose version` probe of preflight aside)
+    // (the read-only `compose version` probe of preflight aside; `config --images` runs beside the build,
+    // so the two may start in either order)
     const composeCommands = (calls: typeof production) =>
-      calls.filter((c) => c.files && c.name !== 'version').map((c) => c.name)
-    expect(composeCommands(production)).toEqual(['build', 'config', 'up', 'ps'])
-    expect(composeCommands(qa)).toEqual(['build', 'config', 'up', 'ps'])
+      calls
+        .filter((c) => c.files && c.name !== 'version')
+        .map((c) => c.name)
+        .sort()
+    expect(composeCommands(production)).toEqual(['build', 'config', 'ps', 'up'])
+    expect(composeCommands(qa)).toEqual(['build', 'config', 'ps', 'up'])
     expect(envFilesOf(production)).toEqual(['.env.production'])
     expect(envFilesOf(qa)).toEqual(['.env.qa'])
     noteCalls('env files: release production, then promote v1.0 to qa --deploy', shim)

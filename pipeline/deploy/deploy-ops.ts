@@ -87,21 +87,34 @@ export async function buildImage(
     ...(override ? { secretOverride: override } : {}),
     ...(o.tag ? { tag: o.tag } : {}),
   })
+  // The image's reference does not depend on the build: compose answers it while the build runs (one
+  // docker command less to wait for), and the id is read once the build is done.
+  const ref = imageRefOf(deps, s, o.host, o.tag)
+  ref.catch(() => {}) // a build that fails first is the error reported; this one is then moot
   await write(deps, cmd, {
     ...(deps.secrets.hfToken ? { env: { HF_TOKEN: deps.secrets.hfToken } } : {}),
     ...(o.onLine ? { onLine: o.onLine } : {}),
   })
-  return localImageOf(deps, s, o.host, o.tag)
+  return imageOf(deps, o.host, await ref)
 }
 
 /** The service's image on a host: its reference (`config --images`) and, when the host has it, its id. */
 export async function localImageOf(deps: Deps, s: DeploySettings, host: Host, tag?: string): Promise<BuiltImage> {
+  return imageOf(deps, host, await imageRefOf(deps, s, host, tag))
+}
+
+/** The image reference compose gives the service (`config --images`), if any. */
+async function imageRefOf(deps: Deps, s: DeploySettings, host: Host, tag?: string): Promise<string | undefined> {
   const t = tagOf(s, tag)
   const images = await read(
     deps,
     composeConfigCommand({ target: targetOn(s, host), show: 'images', service: s.service, ...(t ? { tag: t } : {}) }),
   )
-  const ref = images.split(/\s+/).filter(Boolean)[0]
+  return images.split(/\s+/).filter(Boolean)[0]
+}
+
+/** `ref` and, when the host has that image, its id. */
+async function imageOf(deps: Deps, host: Host, ref: string | undefined): Promise<BuiltImage> {
   if (!ref) return {}
   const imageId = (await read(deps, imageIdCommand({ host, image: ref }))).trim()
   return { ref, ...(imageId ? { imageId } : {}) }

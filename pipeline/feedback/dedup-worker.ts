@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import type { MessagePort, Worker } from 'node:worker_threads'
 import { ModelshipError } from '../engine/errors.js'
 import { dedupCode } from './dedup.js'
 
@@ -48,6 +48,8 @@ export class DedupWorker {
     this.control = new Int32Array(control)
     const buffers = Array.from({ length: DEDUP_SLOTS }, () => new SharedArrayBuffer(batchRows * 25))
     this.slots = buffers.map((b) => slotViews(b, batchRows))
+    // Taken here, not imported: only exports big enough for a worker load worker_threads (~1 ms at startup).
+    const { MessageChannel, Worker } = process.getBuiltinModule('node:worker_threads')
     const { port1, port2 } = new MessageChannel()
     this.port = port1
     this.worker = new Worker(`(${dedupWorkerMain.toString()})(${dedupCode.toString()})`, {
@@ -80,7 +82,7 @@ export class DedupWorker {
       const done = Atomics.load(control, DONE)
       if (done > seq) return
       if (Atomics.load(control, FAILED) !== 0) {
-        const message = receiveMessageOnPort(this.port)?.message
+        const message = process.getBuiltinModule('node:worker_threads').receiveMessageOnPort(this.port)?.message
         throw new ModelshipError('STEP_FAILED', `deduplication failed: ${String(message ?? 'unknown error')}`)
       }
       if (this.failure) throw new ModelshipError('STEP_FAILED', `deduplication failed: ${this.failure.message}`)
