@@ -1,6 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { lstat, mkdir, open, readlink, realpath, rename, rm, stat } from 'node:fs/promises'
+import {
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { ModelshipError } from './engine/errors.js'
 
@@ -19,24 +32,37 @@ export interface WriteOptions {
   allowOutsideWorkspace?: boolean
 }
 
+// The writers below make their system calls synchronously, behind async signatures. The files are small
+// (compose files, reports, a model's card): each call takes microseconds, while the same call on
+// fs/promises is a round trip through libuv's thread pool, ~0.1 ms of waiting on this 2-core machine
+// (measured: an async stat 0.10–0.13 ms, a sync one 0.006–0.017). A write of a user's file is ~10 calls.
+
 /** Follows `path`'s symlinks, including dangling ones, to the file a write should replace. */
 export async function resolveWriteTarget(path: string): Promise<WriteTarget> {
+  return resolveWriteTargetSync(path)
+}
+
+function resolveWriteTargetSync(path: string): WriteTarget {
   let current = resolve(path)
   for (let hops = 0; hops <= 40; hops++) {
-    const st = await lstat(current).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined
-      throw e
-    })
+    const st = lstatSync(current, { throwIfNoEntry: false })
     if (!st?.isSymbolicLink()) return { target: current, isLink: hops > 0 }
-    current = resolve(dirname(current), await readlink(current))
+    current = resolve(dirname(current), readlinkSync(current))
   }
   throw new ModelshipError('BAD_INPUT', `${path}: too many levels of symbolic links`)
 }
 
 /** The real path of a file that may not exist yet: its directory's real path plus its name. */
-async function realPathOf(path: string): Promise<string> {
-  const dir = await realpath(dirname(path)).catch(() => dirname(path))
-  return join(dir, basename(path))
+function realPathOf(path: string): string {
+  return join(realPathOr(dirname(path)), basename(path))
+}
+
+function realPathOr(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
 }
 
 /**
@@ -45,10 +71,14 @@ async function realPathOf(path: string): Promise<string> {
  * the first write of a batch, so a refused file leaves every file untouched.
  */
 export async function checkWriteTarget(path: string, o: WriteOptions = {}): Promise<WriteTarget> {
-  const resolved = await resolveWriteTarget(path)
+  return checkWriteTargetSync(path, o)
+}
+
+function checkWriteTargetSync(path: string, o: WriteOptions): WriteTarget {
+  const resolved = resolveWriteTargetSync(path)
   if (o.workspace === undefined || o.allowOutsideWorkspace === true) return resolved
-  const root = await realpath(o.workspace).catch(() => resolve(o.workspace!))
-  const rel = relative(root, await realPathOf(resolved.target))
+  const root = realPathOr(resolve(o.workspace))
+  const rel = relative(root, realPathOf(resolved.target))
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
     const what = resolved.isLink ? `${path} is a symlink to ${resolved.target}, which is` : `${path} is`
     const message = `${what} outside the workspace ${o.workspace}; modelship does not write there`
@@ -65,25 +95,26 @@ export async function checkWriteTarget(path: string, o: WriteOptions = {}): Prom
  * link stays a link. With `workspace`, a target outside it is refused (see {@link checkWriteTarget}).
  */
 export async function writeFileAtomic(path: string, content: string | Uint8Array, o: WriteOptions = {}): Promise<void> {
-  const { target } = await checkWriteTarget(path, o)
-  await mkdir(dirname(target), { recursive: true })
+  const { target } = checkWriteTargetSync(path, o)
+  mkdirSync(dirname(target), { recursive: true })
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   // Keep the target's permission bits: a compose file that was 0644 stays 0644.
-  const mode = await stat(target).then(
-    (s) => s.mode & 0o777,
-    () => 0o644,
-  )
-  const handle = await open(tmp, 'w', mode)
+  const existing = statSync(target, { throwIfNoEntry: false })
+  const fd = openSync(tmp, 'w', existing ? existing.mode & 0o777 : 0o644)
   try {
-    await handle.writeFile(content)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(tmp, target)
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+    fsyncSync(fd)
   } catch (e) {
-    await rm(tmp, { force: true })
+    closeSync(fd)
+    rmSync(tmp, { force: true })
+    throw e
+  }
+  closeSync(fd)
+  try {
+    renameSync(tmp, target)
+  } catch (e) {
+    rmSync(tmp, { force: true })
     throw e
   }
 }
@@ -117,8 +148,15 @@ export function writeOwnFileSync(path: string, content: string, o: { fsync?: boo
   }
 }
 
+/** Files up to this size are hashed from one synchronous read (see above); larger ones are streamed. */
+const HASH_IN_ONE_READ_BYTES = 8 * 1024 * 1024
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256')
+  const size = statSync(path).size
+  if (size <= HASH_IN_ONE_READ_BYTES) {
+    return hash.update(readFileSync(path)).digest('hex')
+  }
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
@@ -144,8 +182,10 @@ export function stableStringify(value: unknown): string {
 }
 
 export async function pathExists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  )
+  try {
+    statSync(path)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { writeFileAtomic } from '../pipeline/fs-atomic.js'
@@ -37,7 +37,7 @@ export const trainStep = defineStep({
     const outputDir = modelDirOf(ctx.runDir)
     const configured = deps.config.model.labels
     // A half-written model from an interrupted attempt must not be mistaken for this one.
-    await rm(outputDir, { recursive: true, force: true })
+    rmSync(outputDir, { recursive: true, force: true })
     const printed: string[] = []
     // The whole output is kept beside the model: the live view shows only the last lines.
     const logPath = join(ctx.runDir, TRAIN_LOG)

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
 import { ModelshipError } from '../engine/errors.js'
@@ -519,7 +519,7 @@ export async function readConfigFile(workspace: string): Promise<ConfigLayer | u
   const path = join(workspace, 'modelship.yaml')
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = readFileSync(path, 'utf8')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new ModelshipError('CONFIG', `${path}: cannot read (${(e as Error).message})`)

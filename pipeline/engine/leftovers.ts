@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises'
+import { type Dirent, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { isProcessAlive } from './lock.js'
 
@@ -14,13 +14,20 @@ const LEFTOVER =
 export async function removeLeftovers(deepDirs: readonly string[], flatDirs: readonly string[]): Promise<string[]> {
   const removed: string[] = []
   const visit = async (dir: string, deep: boolean, depth: number): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+    // Synchronous: a workspace with many runs has many directories, and each async readdir waits on the
+    // thread pool (fs-atomic.ts).
+    let entries: Dirent[] = []
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch {
+      // gone or unreadable: nothing to clean
+    }
     for (const e of entries) {
       const full = join(dir, e.name)
       const m = LEFTOVER.exec(e.name)
       const pid = m ? Number(m[2] ?? m[4] ?? m[6] ?? m[8]) : undefined
       if (pid !== undefined && pid !== process.pid && !isProcessAlive(pid)) {
-        await rm(full, { recursive: true, force: true })
+        rmSync(full, { recursive: true, force: true })
         removed.push(full)
       } else if (deep && e.isDirectory() && depth < 6) await visit(full, deep, depth + 1)
     }

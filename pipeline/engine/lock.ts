@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { ModelshipError } from './errors.js'
@@ -65,34 +64,30 @@ export async function acquireLock(
   const pidStart = processStartTime(process.pid)
   const full: LockInfo = { pid: process.pid, ...(pidStart ? { pidStart } : {}), host: hostname(), ...info }
   const content = `${JSON.stringify(full)}\n`
-  await mkdir(dirname(path), { recursive: true })
-  const isDir = await lstat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  )
+  // Synchronous calls: each is microseconds, where fs/promises would wait on the thread pool (fs-atomic.ts).
+  mkdirSync(dirname(path), { recursive: true })
+  const isDir = lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true
   if (isDir)
     throw new ModelshipError('BAD_INPUT', `${path}: the lock path is a directory`, {
       hint: `remove the directory ${path}; modelship keeps a lock file there`,
     })
   const tmp = `${path}.${unique()}.tmp`
-  await writeFile(tmp, content, { mode: 0o644 })
+  writeFileSync(tmp, content, { mode: 0o644 })
   try {
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
-        await link(tmp, path)
+        linkSync(tmp, path)
         return {
           info: full,
           release: async () => {
             const holder = await readLock(path)
-            if (holder && holder.pid === full.pid && holder.runId === full.runId) await rm(path, { force: true })
+            if (holder && holder.pid === full.pid && holder.runId === full.runId) rmSync(path, { force: true })
           },
         }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       }
-      const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) =>
-        e.code === 'ENOENT' ? undefined : Promise.reject(e),
-      )
+      const text = readTextUnlessGone(path)
       if (text === undefined) continue
       const holder = parseLock(text)
       if (holder && (holder.host !== full.host || isHolderAlive(holder))) {
@@ -104,19 +99,23 @@ export async function acquireLock(
       // Stale (or unreadable: a lock is never written in place, so garbage is not a holder mid-write).
       const aside = `${path}.stale-${unique()}`
       try {
-        await rename(path, aside)
+        renameSync(path, aside)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue
         throw e
       }
-      const moved = await readFile(aside, 'utf8').catch(() => undefined)
+      const moved = readTextOrUndefined(aside)
       if (moved !== text) {
         // Another run replaced the stale lock between our read and our rename: give its lock back.
-        await link(aside, path).catch(() => {})
-        await rm(aside, { force: true })
+        try {
+          linkSync(aside, path)
+        } catch {
+          // someone took the lock meanwhile: theirs stands
+        }
+        rmSync(aside, { force: true })
         continue
       }
-      await rm(aside, { force: true })
+      rmSync(aside, { force: true })
       warn(
         holder
           ? `taking over a stale lock: run ${holder.runId} (pid ${holder.pid} on ${holder.host}) is no longer running`
@@ -125,7 +124,7 @@ export async function acquireLock(
     }
     throw new ModelshipError('LOCKED', `could not take the lock ${path}`)
   } finally {
-    await rm(tmp, { force: true })
+    rmSync(tmp, { force: true })
   }
 }
 
@@ -140,6 +139,24 @@ function parseLock(text: string): LockInfo | undefined {
 }
 
 export async function readLock(path: string): Promise<LockInfo | undefined> {
-  const text = await readFile(path, 'utf8').catch(() => undefined)
+  const text = readTextOrUndefined(path)
   return text === undefined ? undefined : parseLock(text)
+}
+
+function readTextOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** The file's text; undefined when it is gone (ENOENT); other errors are thrown. */
+function readTextUnlessGone(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw e
+  }
 }

@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeOwnFileSync } from '../fs-atomic.js'
 import { redactDeep } from '../secrets/redact.js'
 import { ModelshipError } from './errors.js'
+
+/** The names in `dir`, none when it cannot be read. Synchronous, as the store's reads: see fs-atomic.ts. */
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped'
 export type RunStatus =
@@ -122,7 +131,7 @@ export function createStateStore(stateDir: string, redact: (s: string) => string
     const path = join(runDir(runId), 'state.json')
     let text: string
     try {
-      text = await readFile(path, 'utf8')
+      text = readFileSync(path, 'utf8')
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw corrupt(path, 'is a directory')
       throw new ModelshipError('USAGE', `no run ${runId} in ${runsDir}`, { hint: '`modelship runs` lists the runs' })
@@ -138,7 +147,7 @@ export function createStateStore(stateDir: string, redact: (s: string) => string
     return parsed as RunState
   }
   const list = async (): Promise<Array<{ runId: string; state?: RunState; problem?: string }>> => {
-    const ids = (await readdir(runsDir).catch(() => [] as string[])).filter((id) => /^[\w.-]+$/.test(id))
+    const ids = readdirOrEmpty(runsDir).filter((id) => /^[\w.-]+$/.test(id))
     const out: Array<{ runId: string; state?: RunState; problem?: string }> = []
     for (const runId of ids.sort().reverse()) {
       try {

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { hostname, userInfo } from 'node:os'
 import { dirname } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
@@ -116,14 +116,14 @@ export function createHistory(path: string, redact: (s: string) => string): Hist
       const same = (e: HistoryEntry): boolean =>
         e.runId === entry.runId && e.action === entry.action && e.outcome === entry.outcome && e.step === entry.step
       if (entry.runId !== undefined && (await this.read()).some(same)) return
-      await mkdir(dirname(path), { recursive: true })
+      mkdirSync(dirname(path), { recursive: true })
       // One write of one line with O_APPEND: concurrent appends never interleave within a line.
-      await appendFile(path, `${JSON.stringify(redactDeep(entry, redact))}\n`, { encoding: 'utf8', flag: 'a' })
+      appendFileSync(path, `${JSON.stringify(redactDeep(entry, redact))}\n`, { encoding: 'utf8', flag: 'a' })
     },
     async read() {
       let text: string
       try {
-        text = await readFile(path, 'utf8')
+        text = readFileSync(path, 'utf8')
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
         throw e

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { ModelshipError } from '../engine/errors.js'
@@ -58,13 +58,22 @@ export const modelDirOf = (runDir: string): string => join(runDir, 'model')
  * metrics.json when the trainer wrote one (validated: a wrong shape is bad input naming the file),
  * else the classification_report it printed (`fromReport`: modelship then stores them as metrics.json).
  */
+/** A small file's text, or undefined when it cannot be read. */
+function readTextIfAny(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
 export async function readMetrics(
   outputDir: string,
   stdout: string,
   labels: readonly string[],
 ): Promise<{ metrics: TrainingMetrics; fromReport: boolean }> {
   const path = join(outputDir, 'metrics.json')
-  const text = await readFile(path, 'utf8').catch(() => undefined)
+  const text = readTextIfAny(path)
   if (text !== undefined) {
     const parsed = parseMetricsJson(text)
     if (!parsed.ok)
@@ -81,7 +90,7 @@ export async function readMetrics(
 
 /** The labels of the model's config.json (id2label), or undefined when it has none. */
 export async function readModelLabels(outputDir: string): Promise<string[] | undefined> {
-  const text = await readFile(join(outputDir, 'config.json'), 'utf8').catch(() => undefined)
+  const text = readTextIfAny(join(outputDir, 'config.json'))
   return text === undefined ? undefined : labelsOfModelConfig(text)
 }
 

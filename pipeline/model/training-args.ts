@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { isAbsolute, join, relative, sep } from 'node:path'
 
 /** How a model was trained, as its trainer recorded it (training_args.json, else config.json). */
@@ -11,7 +11,7 @@ export interface TrainingOrigin {
 
 const readJson = async (path: string): Promise<Record<string, unknown> | undefined> => {
   try {
-    const value = JSON.parse(await readFile(path, 'utf8')) as unknown
+    const value = JSON.parse(readFileSync(path, 'utf8')) as unknown
     return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
   } catch {
     return undefined
@@ -81,7 +81,7 @@ export async function withoutAbsolutePathFiles(
     if (!f.path.endsWith('.json') || f.size > MAX_SCRUBBED_BYTES) continue
     let parsed: unknown
     try {
-      const text = await readFile(join(modelDir, ...f.path.split('/')), 'utf8')
+      const text = readFileSync(join(modelDir, ...f.path.split('/')), 'utf8')
       // Most files (a 650 KB weights JSON) hold no string that starts like a path: not parsed, not walked.
       if (!MAY_HOLD_ABSOLUTE_PATH.test(text)) continue
       parsed = JSON.parse(text)

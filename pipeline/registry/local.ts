@@ -1,5 +1,5 @@
-import { constants } from 'node:fs'
-import { access, copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { constants, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { access, copyFile, cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
 import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs-atomic.js'
@@ -9,6 +9,9 @@ import { redactManifestPaths, sameManifest } from './manifest.js'
 import { listPushFiles } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushRecord, PushRequest, RegistryModel } from './types.js'
 import { compareVersions, versionOfRepo } from './version.js'
+
+/** Files up to this size are copied with one synchronous call (see push). */
+const SYNC_COPY_BYTES = 8 * 1024 * 1024
 
 /** Per-repo metadata the local store keeps beside the files (the Hub keeps the same facts server-side). */
 interface RepoMeta {
@@ -35,8 +38,8 @@ export async function localManifest(
   const entries = await Promise.all(
     paths.map(async (path) => {
       const full = join(dir, ...path.split('/'))
-      const [{ size }, sha] = await Promise.all([stat(full), sha256File(full)])
-      return { size, sha256: sha }
+      const size = statSync(full).size
+      return { size, sha256: await sha256File(full) }
     }),
   )
   paths.forEach((path, i) => {
@@ -75,7 +78,7 @@ export function createLocalRegistry(opts: {
     const path = join(dir, META_FILE)
     let text: string
     try {
-      text = await readFile(path, 'utf8')
+      text = readFileSync(path, 'utf8')
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw corruptEntry(path, (e as Error).message)
       if (await pathExists(dir))
@@ -209,20 +212,25 @@ export function createLocalRegistry(opts: {
       }
       const replacing = existing !== undefined
       const staging = `${target}.partial-${process.pid}`
-      await rm(staging, { recursive: true, force: true })
-      await mkdir(staging, { recursive: true })
+      // Synchronous file system calls below, except for big copies: a model's few small files take less
+      // time to copy than fs/promises takes to hand each call to the thread pool and back (fs-atomic.ts).
+      rmSync(staging, { recursive: true, force: true })
+      mkdirSync(staging, { recursive: true })
       try {
         const generated = new Set(req.extraFiles.map((f) => f.path))
         const copied = Object.entries(files).filter(([path]) => !generated.has(path))
         for (const dir of new Set(copied.map(([path]) => path.split('/').slice(0, -1).join('/'))))
-          await mkdir(join(staging, ...dir.split('/')), { recursive: true })
+          mkdirSync(join(staging, ...dir.split('/')), { recursive: true })
         // Side by side: a model is a handful of files, and each copy mostly waits on the disk.
         await Promise.all([
           ...copied.map(async ([path, { size }]) => {
             req.signal?.throwIfAborted()
             // copyFile copies what a symlink points to: a symlinked weights file is pushed as that file,
             // as the Hub backend does.
-            await copyFile(join(req.dir, ...path.split('/')), join(staging, ...path.split('/')))
+            const from = join(req.dir, ...path.split('/'))
+            const to = join(staging, ...path.split('/'))
+            if (size <= SYNC_COPY_BYTES) copyFileSync(from, to)
+            else await copyFile(from, to)
             req.onProgress?.({ file: redact(path), phase: 'uploading', bytes: size, total: size })
           }),
           ...req.extraFiles.map((f) => writeFileAtomic(join(staging, ...f.path.split('/')), f.content)),
@@ -237,17 +245,17 @@ export function createLocalRegistry(opts: {
           commitMessage: req.commitMessage,
           manifest,
         }
-        await writeFile(join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`)
-        await mkdir(join(opts.root, req.modelId.split('/')[0]!), { recursive: true })
+        writeFileSync(join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`)
+        mkdirSync(join(opts.root, req.modelId.split('/')[0]!), { recursive: true })
         if (replacing) {
           // Swap in two renames so the repo is never half old, half new.
           const retired = `${target}.replaced-${process.pid}`
-          await rename(target, retired)
-          await rename(staging, target)
-          await rm(retired, { recursive: true, force: true })
+          renameSync(target, retired)
+          renameSync(staging, target)
+          rmSync(retired, { recursive: true, force: true })
         } else {
           if (await pathExists(target)) throw new ModelshipError('STEP_FAILED', `${target} appeared while pushing`)
-          await rename(staging, target)
+          renameSync(staging, target)
         }
         return { modelId: req.modelId, commit: meta.commit, manifest }
       } catch (e) {

@@ -1,6 +1,6 @@
 import { formatBytes } from '../format/bytes.js'
 import type { Dirent } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import picomatch from 'picomatch'
 import { ModelshipError } from '../engine/errors.js'
@@ -56,7 +56,7 @@ export async function listPushFiles(dir: string, exclude: readonly string[] = []
   const walk = async (rel: string): Promise<void> => {
     let entries: Dirent[]
     try {
-      entries = await readdir(join(dir, rel), { withFileTypes: true })
+      entries = readdirSync(join(dir, rel), { withFileTypes: true })
     } catch (e) {
       if (rel === '') {
         const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message
@@ -66,11 +66,11 @@ export async function listPushFiles(dir: string, exclude: readonly string[] = []
     }
     for (const entry of entries) {
       const path = rel ? `${rel}/${entry.name}` : entry.name
-      const target = entry.isSymbolicLink() ? await stat(join(dir, path)) : entry
+      const target = entry.isSymbolicLink() ? statSync(join(dir, path)) : entry
       if (target.isDirectory()) {
         if (!excluded(path, true)) await walk(path)
       } else if (target.isFile() && !excluded(path, false)) {
-        out.push({ path, size: 'size' in target ? target.size : (await stat(join(dir, path))).size })
+        out.push({ path, size: 'size' in target ? target.size : statSync(join(dir, path)).size })
       }
     }
   }

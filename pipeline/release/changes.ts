@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HistoryEntry } from '../history/audit-log.js'
 
@@ -83,7 +83,7 @@ export async function loadBaseline(
   if (!made?.runId) return { ...base, datasetUnknown: `no release of ${modelId} in the history` }
   const reportPath = join(stateDir, 'runs', made.runId, 'dataset-report.json')
   try {
-    const report = JSON.parse(await readFile(reportPath, 'utf8')) as { perLabel?: unknown }
+    const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { perLabel?: unknown }
     if (!isCounts(report.perLabel)) return { ...base, datasetUnknown: `${reportPath} has no perLabel counts` }
     return { ...base, perLabel: report.perLabel }
   } catch {
