@@ -531,7 +531,7 @@ describe('DatasetWriter', () => {
       expect(report.dropped.empty_label!.count).toBeGreaterThan(10)
       expect(report.conflicts.length).toBeGreaterThan(40)
       expect(report.conflicts.some((c) => c.labels.length === 4)).toBe(true)
-      // undefined: the default, a small first batch and full ones after it.
+      // undefined: the default, a small first batch, then bigger ones up to full size.
       for (const batchRows of [2, 7, 64, 1000, 16_384, undefined]) {
         expect(await exportRows(`b${batchRows}.jsonl`, rows, batchRows)).toEqual(oneByOne)
       }

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { open, type FileHandle } from 'node:fs/promises'
+import { closeSync, createReadStream, fstatSync, openSync, type ReadStream, readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import type { CsvError } from 'csv-parse'
 import { ModelshipError, messageOf } from '../engine/errors.js'
@@ -29,9 +29,15 @@ export async function exportFromFile(req: ExportRequest, identity: string): Prom
       `feedback.source ${path}: unsupported file type ${ext} (expected .jsonl or .csv, an http(s) export URL or a postgres:// URL)`,
     )
   }
-  const handle = await openInput(path)
+  const fd = openInput(path)
+  // A small file is read in one synchronous call: its stream's reads and close would each wait on the
+  // thread pool (fs-atomic.ts). A big one is streamed, in constant memory; the stream owns the descriptor
+  // then (destroying it closes the file once a read in flight is done).
+  let stream: ReadStream | undefined
   try {
-    const input = handle.createReadStream({ highWaterMark: 1 << 16, autoClose: false })
+    let input: AsyncIterable<Uint8Array>
+    if (fstatSync(fd).size <= READ_IN_ONE_CALL_BYTES) input = oneChunk(readFileSync(fd))
+    else input = stream = createReadStream('', { fd, highWaterMark: 1 << 16 })
     const opts = {
       source: identity,
       refs: 'line' as const,
@@ -43,14 +49,23 @@ export async function exportFromFile(req: ExportRequest, identity: string): Prom
       await readRecords(format, input, path, 'line', writer)
     })
   } finally {
-    await handle.close()
+    if (stream) stream.destroy()
+    else closeSync(fd)
   }
 }
 
-async function openInput(path: string): Promise<FileHandle> {
-  let handle: FileHandle
+/** Files up to this size are read whole (see exportFromFile). */
+const READ_IN_ONE_CALL_BYTES = 4 * 1024 * 1024
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes
+}
+
+/** Opens the file for reading (a file descriptor), or throws BAD_INPUT naming what is wrong with it. */
+function openInput(path: string): number {
+  let fd: number
   try {
-    handle = await open(path, 'r')
+    fd = openSync(path, 'r')
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     const why =
@@ -59,15 +74,15 @@ async function openInput(path: string): Promise<FileHandle> {
       hint: 'check feedback.source (FEEDBACK_SOURCE); relative paths are resolved against the workspace',
     })
   }
-  const st = await handle.stat()
+  const st = fstatSync(fd)
   if (!st.isFile()) {
-    await handle.close()
+    closeSync(fd)
     const what = st.isDirectory() ? 'a directory, not a file' : 'not a regular file'
     throw new ModelshipError('BAD_INPUT', `${path}: ${what}`, {
       hint: 'feedback.source must name a .jsonl or .csv file',
     })
   }
-  return handle
+  return fd
 }
 
 /**
@@ -226,6 +241,10 @@ async function readCsv(
   const feeding = (async () => {
     try {
       for await (const chunk of text) if (!parser.write(chunk)) await once(parser, 'drain')
+      // The records parsed so far reach the loop below before end(): csv-parse reports an unterminated
+      // quote at end(), and an error ends the loop at once, dropping records still buffered (then the
+      // error would name the wrong line). A file read in one chunk has all of its records buffered here.
+      while (parser.readableLength > 0 && !parser.destroyed) await new Promise((r) => setImmediate(r))
       parser.end()
     } catch (e) {
       parser.destroy(e as Error)
