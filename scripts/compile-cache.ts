@@ -26,7 +26,8 @@ const { Script } = process.getBuiltinModule('node:vm')
  */
 export function runCachedBundle(file: string, args: readonly string[]): void {
   const bytes = readFileSync(file)
-  const source = bytes.toString('utf8')
+  // The bundle is ASCII (tools/bundle.mjs checks): read as Latin-1, V8 keeps it one byte a character.
+  const source = bytes.toString('latin1')
   const store = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : openCacheStore(bytes)
   const cachedData = store?.read()
   // Module.wrap's header, on the bundle's first line: stack traces keep the file's line numbers.

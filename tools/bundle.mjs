@@ -7,7 +7,7 @@
 //   dist/scripts/package.json saying so: Node starts a CommonJS entry ~8 ms sooner than an ES module one,
 //   which initialises the ES module loader first (measured on `modelship --help`).
 import { buildSync } from 'esbuild'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 
 // import.meta.url, which the sources use to find files beside them, as the bundle's own URL.
 const importMetaUrl = {
@@ -39,3 +39,15 @@ buildSync({
   external: ['./program.js'],
 })
 writeFileSync('dist/scripts/package.json', '{ "type": "commonjs" }\n')
+
+// The bundle must be ASCII: V8 then holds its source as one byte a character, not two, which parses and
+// deserializes faster (compile-cache.ts). esbuild escapes every non-ASCII character in code; only a
+// comment esbuild keeps (a class field's doc comment) can bring one in.
+const bundle = readFileSync('dist/scripts/program.cjs', 'latin1')
+const at = bundle.search(/[^\x00-\x7f]/)
+if (at >= 0) {
+  const line = bundle.slice(0, at).split('\n').length
+  const text = readFileSync('dist/scripts/program.cjs', 'utf8').split('\n')[line - 1]?.trim()
+  console.error(`dist/scripts/program.cjs:${line}: a non-ASCII character; write it in ASCII in the source:\n  ${text}`)
+  process.exit(1)
+}

@@ -36,7 +36,7 @@ export function dedupCode() {
   const MIN_SHARD_CAPACITY = 64
 
   class Dedup {
-    /** Text hash → 1-based id of the first label seen with it (| CONFLICT_FLAG once it conflicts). */
+    /** Text hash -> 1-based id of the first label seen with it (| CONFLICT_FLAG once it conflicts). */
     private readonly texts = new HashTable128()
     /** (text, label) keys of rows whose label differs from the first label seen for that text. */
     private pairs: HashTable128 | undefined
@@ -139,7 +139,7 @@ export function dedupCode() {
       if (perShard > MIN_SHARD_CAPACITY) this.shards = Array.from({ length: SHARDS }, () => new Shard(perShard))
     }
 
-    /** Inserts `key → value` (value ≠ 0) when absent and returns -1; otherwise returns the key's slot in its shard. */
+    /** Inserts `key -> value` (value != 0) when absent and returns -1; otherwise returns the key's slot in its shard. */
     insertIfAbsent(key: Int32Array, value: number): number {
       return this.shards[key[1]! >>> SHARD_SHIFT]!.insertIfAbsent(key[0]!, key[1]!, key[2]!, key[3]!, value)
     }

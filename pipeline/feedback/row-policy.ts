@@ -33,9 +33,9 @@ export interface LabelInfo {
 }
 
 export class RowPolicy {
-  /** Trimmed label → info. */
+  /** Trimmed label -> info. */
   private readonly labels = new Map<string, LabelInfo>()
-  /** Label as the source spelled it → info (null: empty), so most rows skip trimming the label. */
+  /** Label as the source spelled it -> info (null: empty), so most rows skip trimming the label. */
   private readonly rawLabels = new Map<string, LabelInfo | null>()
   /** The same for labels given as bytes: a short list, compared bytewise. */
   private readonly byteLabels: Array<{ bytes: Buffer; info: LabelInfo | null }> = []
@@ -44,7 +44,7 @@ export class RowPolicy {
   private readonly dropped: DatasetReport['dropped'] = {}
   private readonly malformed: NonNullable<DatasetReport['malformed']> = { count: 0, first: [] }
   private readonly conflicts: DatasetReport['conflicts'] = []
-  /** Text hash (as "w0,w1,w2,w3") → index in `conflicts`, for listed conflicts only. */
+  /** Text hash (as "w0,w1,w2,w3") -> index in `conflicts`, for listed conflicts only. */
   private readonly conflictIndex = new Map<string, number>()
   private conflictCount = 0
 
