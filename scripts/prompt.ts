@@ -1,5 +1,3 @@
-import { createInterface } from 'node:readline/promises'
-
 /** Asks one question and resolves with the answer as typed. Tests inject their own. */
 export type Ask = (question: string) => Promise<string>
 
@@ -37,6 +35,8 @@ export function promptsAllowed(o: {
 }
 
 function readlineAsk(question: string): Promise<string> {
+  // Taken here: a run nobody is asked anything in (--yes, CI, no terminal) does not load readline.
+  const { createInterface } = process.getBuiltinModule('node:readline/promises')
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   return rl.question(question).finally(() => rl.close())
 }
