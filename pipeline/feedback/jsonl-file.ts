@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, fsync, type WriteStream } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
 import { once } from 'node:events'
 import { basename, dirname, join } from 'node:path'
@@ -10,6 +10,12 @@ import { NEEDS_BACKSLASH, NEEDS_UNICODE_ESCAPE } from './text-hash.js'
 const OUT_BYTES = 1 << 20
 /** The first buffer's size; each next one doubles up to OUT_BYTES (a small dataset needs no megabyte). */
 const FIRST_OUT_BYTES = 1 << 16
+/**
+ * Written bytes after which the file is flushed to disk while the export goes on (on the thread pool), so
+ * that the flush before the rename only has the tail left: 80 MB flushed at the end cost the 1M-row
+ * export ~50 ms of waiting (measured), in slices it overlaps with the rows still coming.
+ */
+const SYNC_EVERY_BYTES = 16 << 20
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const TEXT_PREFIX = Buffer.from('{"text":"')
@@ -28,11 +34,16 @@ export class JsonlFile {
   private readonly sha = createHash('sha256')
   private failure: Error | undefined
   private closed = false
+  /** Bytes written since the last flush to disk was started, and that flush while it runs. */
+  private unsynced = 0
+  private syncing: Promise<void> | undefined
 
   private constructor(
     readonly destPath: string,
     readonly tempPath: string,
     private readonly stream: WriteStream,
+    /** The temp file's descriptor (the stream's), for the flushes along the way. */
+    private readonly fd: number,
   ) {
     stream.on('error', (e) => {
       this.failure ??= e
@@ -50,8 +61,8 @@ export class JsonlFile {
         highWaterMark: 2 * OUT_BYTES,
         flush: true,
       })
-      await once(stream, 'open')
-      return new JsonlFile(destPath, tempPath, stream)
+      const [fd] = (await once(stream, 'open')) as [number]
+      return new JsonlFile(destPath, tempPath, stream, fd)
     } catch (e) {
       await rm(tempPath, { force: true })
       throw new ModelshipError('STEP_FAILED', `cannot write the dataset beside ${destPath}: ${messageOf(e)}`)
@@ -111,6 +122,7 @@ export class JsonlFile {
     this.flushOut()
     this.closed = true
     try {
+      await this.syncing
       if (this.failure) throw this.failure
       this.stream.end()
       await once(this.stream, 'close')
@@ -126,6 +138,7 @@ export class JsonlFile {
   /** Removes the temp file; `destPath` is left as it was. Safe to call more than once. */
   async discard(): Promise<void> {
     this.closed = true
+    await this.syncing
     if (!this.stream.closed) {
       this.stream.destroy()
       await once(this.stream, 'close').catch(() => undefined)
@@ -147,11 +160,26 @@ export class JsonlFile {
     const full = this.out
     const chunk = full.subarray(0, this.pos)
     this.sha.update(chunk)
-    this.stream.write(chunk, () => {
+    this.stream.write(chunk, (e) => {
       if (full.length === OUT_BYTES && this.spare.length < 4) this.spare.push(full)
+      this.unsynced += chunk.length
+      if (!e && this.unsynced >= SYNC_EVERY_BYTES && this.syncing === undefined) this.syncInBackground()
     })
     this.out = this.spare.pop() ?? Buffer.allocUnsafe(Math.min(OUT_BYTES, Math.max(full.length, FIRST_OUT_BYTES) * 2))
     this.pos = 0
+  }
+
+  /** Starts a flush to disk of what is written so far; commit() and discard() wait for it before closing. */
+  private syncInBackground(): void {
+    if (this.closed) return
+    this.unsynced = 0
+    this.syncing = new Promise<void>((resolve) =>
+      fsync(this.fd, (e) => {
+        if (e) this.failure ??= e
+        this.syncing = undefined
+        resolve()
+      }),
+    )
   }
 
   private writeError(e: unknown): ModelshipError {

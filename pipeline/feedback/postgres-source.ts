@@ -1,5 +1,6 @@
 import { Socket } from 'node:net'
-import pg from 'pg'
+import type pg from 'pg'
+import { loadPg } from './pg-module.js'
 import { ModelshipError, messageOf } from '../engine/errors.js'
 import type { Redactor } from '../secrets/redact.js'
 import { copyOutRows } from './copy-out.js'
@@ -43,7 +44,8 @@ export async function exportFromPostgres(
   // We create the socket (pg's documented `stream` option) so that an abort can cut it: a running
   // query, or a COPY the server is still producing, cannot be stopped through pg's API.
   let socket: Socket | undefined
-  const client = new pg.Client({
+  const { Client } = await loadPg()
+  const client = new Client({
     connectionString: req.source,
     application_name: 'modelship',
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
