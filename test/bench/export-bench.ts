@@ -7,7 +7,7 @@
  *
  *   npx tsx test/bench/export-bench.ts [rows] [rounds]
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -55,6 +55,8 @@ export async function runExportBench(
   const dir = await mkdtemp(join(tmpdir(), 'modelship-export-bench-'))
   try {
     await seed(db, rows)
+    // The table just written reaches the disk before any round: its writeback would land on the rounds.
+    spawnSync('sync', { stdio: 'ignore' })
     const version = (await db.psql('SHOW server_version')).trim()
     const entry = await childEntry()
     log(`export bench: ${rows} rows in labeled_queries (PostgreSQL ${version}); modelship runs from ${entry.describe}`)

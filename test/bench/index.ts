@@ -3,7 +3,7 @@
 // do not compete for the CPU. Prints their logs, then ONE table with every row of issue 15 (figures,
 // reference, ratio, target, met), and writes bench-results.json. BENCH_QUICK=1: small sizes, few rounds
 // (a smoke run; its figures are not the issue's). Nothing here is asserted: tests never time anything.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -108,6 +108,10 @@ console.log(
 for (const [name, bench] of Object.entries(BENCHES) as [keyof BenchResults, (typeof BENCHES)[keyof BenchResults]][]) {
   if (wanted.size > 0 && !wanted.has(name)) continue
   console.log(`== ${bench.title}`)
+  // The previous benchmark's files (the push benchmark writes 2.5 GiB) are written back to disk first:
+  // the kernel's writeback would otherwise land on this one, and on whichever contender flushes a file
+  // (modelship's export flushes its dataset before the rename; psql \copy does not).
+  spawnSync('sync', { stdio: 'ignore' })
   const t0 = Date.now()
   try {
     ;(results as Record<string, unknown>)[name] = await runBench(bench.argv)
