@@ -206,7 +206,7 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
       if (result?.stop) stopped = result.stop
       const outputs: Record<string, unknown> = {}
       for (const key of def.outputs) if (c[key] !== undefined) outputs[key] = c[key]
-      // Written with the next step's start (or the run's end, or its failure), not on its own: one fsync'ed
+      // Written with the next step's start (or the run's end, or its failure), not on its own: one
       // state write per step instead of two. A kill in between reruns this step, as a kill before any
       // write after its side effect always did (steps are safe to replay); the gap is the next step's
       // skip/inputs check.
