@@ -96,15 +96,35 @@ function checkWriteTargetSync(path: string, o: WriteOptions): WriteTarget {
  */
 export async function writeFileAtomic(path: string, content: string | Uint8Array, o: WriteOptions = {}): Promise<void> {
   const { target } = checkWriteTargetSync(path, o)
-  mkdirSync(dirname(target), { recursive: true })
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   // Keep the target's permission bits: a compose file that was 0644 stays 0644.
   const existing = statSync(target, { throwIfNoEntry: false })
-  const fd = openSync(tmp, 'w', existing ? existing.mode & 0o777 : 0o644)
+  replaceFileSync(target, content, { mode: existing ? existing.mode & 0o777 : 0o644, flag: 'w', fsync: true })
+}
+
+/**
+ * Replaces one of modelship's own files (a run's state.json) the way writeFileAtomic does — temp file
+ * beside it, rename — without what only a user's file needs: no symlink to follow, no workspace check, no
+ * permission bits to keep (0644). Synchronous on purpose: a run writes its state once per step and waits
+ * for each; the thread-pool round trips of eight async calls cost more than the write itself.
+ * `fsync: false` leaves the data to the kernel's writeback (see the state store for when that is enough).
+ */
+export function writeOwnFileSync(path: string, content: string, o: { fsync?: boolean } = {}): void {
+  replaceFileSync(path, content, { mode: 0o644, flag: 'wx', fsync: o.fsync !== false })
+}
+
+/** Both writers' last part: `content` into a temp file beside `target` (its directory made), renamed over it. */
+function replaceFileSync(
+  target: string,
+  content: string | Uint8Array,
+  o: { mode: number; flag: 'w' | 'wx'; fsync: boolean },
+): void {
+  mkdirSync(dirname(target), { recursive: true })
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const fd = openSync(tmp, o.flag, o.mode)
   try {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
-    fsyncSync(fd)
+    if (o.fsync) fsyncSync(fd)
   } catch (e) {
     closeSync(fd)
     rmSync(tmp, { force: true })
@@ -119,32 +139,12 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   }
 }
 
-/**
- * Replaces one of modelship's own files (a run's state.json) the way writeFileAtomic does — temp file
- * beside it, rename — without what only a user's file needs: no symlink to follow, no workspace check, no
- * permission bits to keep (0644). Synchronous on purpose: a run writes its state once per step and waits
- * for each; the thread-pool round trips of eight async calls cost more than the write itself.
- * `fsync: false` leaves the data to the kernel's writeback (see the state store for when that is enough).
- */
-export function writeOwnFileSync(path: string, content: string, o: { fsync?: boolean } = {}): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  const fd = openSync(tmp, 'wx', 0o644)
+/** A small file's text, or undefined when it cannot be read (missing, a directory, no permission). */
+export function readTextIfAny(path: string): string | undefined {
   try {
-    const bytes = Buffer.from(content)
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
-    if (o.fsync !== false) fsyncSync(fd)
-  } catch (e) {
-    closeSync(fd)
-    rmSync(tmp, { force: true })
-    throw e
-  }
-  closeSync(fd)
-  try {
-    renameSync(tmp, path)
-  } catch (e) {
-    rmSync(tmp, { force: true })
-    throw e
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
+import { readTextIfAny } from '../fs-atomic.js'
 import { ModelshipError } from './errors.js'
 
 export interface LockInfo {
@@ -104,7 +105,7 @@ export async function acquireLock(
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue
         throw e
       }
-      const moved = readTextOrUndefined(aside)
+      const moved = readTextIfAny(aside)
       if (moved !== text) {
         // Another run replaced the stale lock between our read and our rename: give its lock back.
         try {
@@ -139,16 +140,8 @@ function parseLock(text: string): LockInfo | undefined {
 }
 
 export async function readLock(path: string): Promise<LockInfo | undefined> {
-  const text = readTextOrUndefined(path)
+  const text = readTextIfAny(path)
   return text === undefined ? undefined : parseLock(text)
-}
-
-function readTextOrUndefined(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
 }
 
 /** The file's text; undefined when it is gone (ENOENT); other errors are thrown. */

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { ModelshipError } from '../engine/errors.js'
 import type { Command } from '../ports/types.js'
 import { labelsOfModelConfig, parseClassificationReport, parseMetricsJson, type TrainingMetrics } from './metrics.js'
+import { readTextIfAny } from '../fs-atomic.js'
 
 /** What modelship learnt from the trainer's `--help` (preflight): whether it takes `--labels`. */
 export interface TrainerFlags {
@@ -58,15 +58,6 @@ export const modelDirOf = (runDir: string): string => join(runDir, 'model')
  * metrics.json when the trainer wrote one (validated: a wrong shape is bad input naming the file),
  * else the classification_report it printed (`fromReport`: modelship then stores them as metrics.json).
  */
-/** A small file's text, or undefined when it cannot be read. */
-function readTextIfAny(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
 export async function readMetrics(
   outputDir: string,
   stdout: string,

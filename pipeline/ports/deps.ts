@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { createPlan, type Plan } from '../engine/plan.js'
-import { pathExists, writeFileAtomic } from '../fs-atomic.js'
+import { pathExists, readTextIfAny, writeFileAtomic } from '../fs-atomic.js'
 import { createHistory, type History } from '../history/audit-log.js'
 import { resolveHfToken } from '../registry/hf/token.js'
 import { createRegistry } from '../registry/index.js'
@@ -63,13 +63,7 @@ export function secretsFromEnv(env: Readonly<Record<string, string | undefined>>
   const pick = (k: string): string | undefined => (env[k] ? env[k] : undefined)
   const secrets: Secrets = {}
   // As huggingface_hub does: HF_TOKEN, else HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token.
-  const found = resolveHfToken(env, (path) => {
-    try {
-      return readFileSync(path, 'utf8')
-    } catch {
-      return undefined
-    }
-  })
+  const found = resolveHfToken(env, readTextIfAny)
   const hf = found?.token
   if (found) secrets.hfTokenSource = found.source
   const api = pick('FEEDBACK_API_TOKEN')
