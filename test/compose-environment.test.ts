@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { loadConfig } from '../pipeline/config/config.js'
+import { loadConfig } from '../pipeline/config/load.js'
 import { userFiles } from '../pipeline/ports/deps.js'
 import {
   applyModelToEnvironment,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../pipeline/config/config.js'
+import { loadConfig } from '../pipeline/config/load.js'
 import { readHostRuntimes } from '../pipeline/deploy/host-status.js'
 import type { ModelshipError } from '../pipeline/engine/errors.js'
 import { createDeps } from '../pipeline/ports/deps.js'

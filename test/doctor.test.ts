@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../pipeline/config/config.js'
+import { loadConfig } from '../pipeline/config/load.js'
 import { checkApp } from '../pipeline/doctor/app-checks.js'
 import { isExcluded } from '../pipeline/doctor/dockerignore.js'
 import { checkDockerfile } from '../pipeline/doctor/dockerfile.js'

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../pipeline/config/config.js'
+import { loadConfig } from '../pipeline/config/load.js'
 import { createDeps } from '../pipeline/ports/deps.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { runRelease as runReleaseWith, type ReleaseRequest } from '../pipeline/release/run-release.js'

@@ -26,3 +26,13 @@ export interface EditResult {
    */
   alsoChanged: string[]
 }
+
+/** A file edited by the compose step, with the backup that restores it byte-identical. */
+export interface EditedFile {
+  path: string
+  /** The original bytes, kept in the run directory. */
+  backup: string
+  beforeSha256: string
+  afterSha256: string
+  changed: boolean
+}

@@ -1,7 +1,7 @@
 import { messageOf, ModelshipError } from '../engine/errors.js'
+import type { EditedFile } from '../compose/types.js'
 import { restoreEditedFiles } from '../environment.js'
 import type { Deps } from '../ports/deps.js'
-import type { EditedFile } from '../release/context.js'
 import { formatHostCommand } from './commands.js'
 import {
   buildCommandOn,

@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { hostname, userInfo } from 'node:os'
 import { dirname } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
-import type { ReleaseChanges } from '../release/changes.js'
+import type { ReleaseChanges } from '../release/change-types.js'
 import { redactDeep } from '../secrets/redact.js'
 
 export type HistoryAction = 'release' | 'promote' | 'rollback'

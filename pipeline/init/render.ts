@@ -1,5 +1,6 @@
 import { parse } from 'yaml'
-import { defaultConfig, validateConfig } from '../config/config.js'
+import { defaultConfig } from '../config/config.js'
+import { validateConfig } from '../config/validate.js'
 import { ModelshipError } from '../engine/errors.js'
 import { versionOfRepo } from '../registry/version.js'
 import { type AppTree, DEFAULT_TRAINER } from './inspect.js'

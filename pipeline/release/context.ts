@@ -1,3 +1,4 @@
+import type { EditedFile } from '../compose/types.js'
 import type { Config } from '../config/config.js'
 import { ModelshipError } from '../engine/errors.js'
 import type { EngineCtx } from '../engine/step.js'
@@ -6,7 +7,7 @@ import type { GateTable } from '../model/gate-table.js'
 import type { EvalSetMetrics, TrainingMetrics } from '../model/metrics.js'
 import type { TrainerFlags } from '../model/trainer.js'
 import type { PushRecord } from '../registry/types.js'
-import type { ReleaseChanges } from './changes.js'
+import type { ReleaseChanges } from './change-types.js'
 import type { Version } from '../registry/version.js'
 import type { HostDeployment } from '../deploy/deploy-ops.js'
 
@@ -29,16 +30,6 @@ export interface ReleaseOptions {
    * hosts pull it; nothing is built or pushed.
    */
   imageTag?: string
-}
-
-/** A file edited by the compose step, with the backup that restores it byte-identical. */
-export interface EditedFile {
-  path: string
-  /** The original bytes, kept in the run directory. */
-  backup: string
-  beforeSha256: string
-  afterSha256: string
-  changed: boolean
 }
 
 /** Outputs steps add to the context; each is persisted in state.json by the step that produced it. */

@@ -1,6 +1,6 @@
 import type { PlanEntry } from '../engine/plan.js'
 import type { RunStatus } from '../engine/state.js'
-import type { ReleaseChanges } from './changes.js'
+import type { ReleaseChanges } from './change-types.js'
 import type { GateTable } from '../model/gate-table.js'
 import type { Ctx } from './context.js'
 
