@@ -35,6 +35,9 @@ export const exportStep = defineStep({
       source,
       query: deps.config.feedback.query,
       destPath: path,
+      // A dry run's run directory is scratch, removed at its end: its dataset is written (validate reads
+      // the report, the plan names the file) but never flushed to disk, which only waited for the disk.
+      durable: !ctx.dryRun,
       labels: deps.config.model.labels,
       ...(deps.secrets.feedbackApiToken ? { apiToken: deps.secrets.feedbackApiToken } : {}),
       onProgress: (line) => (task.output = line),

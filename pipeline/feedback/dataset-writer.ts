@@ -26,6 +26,8 @@ export interface DatasetWriterOptions {
    * announces at least WORKER_MIN_ROWS rows. The output does not depend on it.
    */
   dedupWorker?: boolean
+  /** `false`: the file is not flushed to disk (see ExportRequest.durable). Default `true`. */
+  durable?: boolean
 }
 
 const PROGRESS_EVERY_ROWS = 100_000
@@ -108,7 +110,7 @@ export class DatasetWriter {
   }
 
   static async open(destPath: string, opts: DatasetWriterOptions): Promise<DatasetWriter> {
-    return new DatasetWriter(await JsonlFile.open(destPath), opts)
+    return new DatasetWriter(await JsonlFile.open(destPath, { durable: opts.durable ?? true }), opts)
   }
 
   get destPath(): string {

@@ -44,6 +44,7 @@ export async function exportFromFile(req: ExportRequest, identity: string): Prom
       labels: req.labels,
       onProgress: req.onProgress,
       signal: req.signal,
+      durable: req.durable,
     }
     return await writeDataset(req.destPath, opts, async (writer) => {
       await readRecords(format, input, path, 'line', writer)

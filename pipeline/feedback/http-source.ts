@@ -88,6 +88,7 @@ async function exportOnce(
       labels: req.labels,
       onProgress: req.onProgress,
       signal: req.signal,
+      durable: req.durable,
     }
     return await writeDataset(req.destPath, writerOpts, async (writer) => {
       try {

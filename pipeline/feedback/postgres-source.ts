@@ -71,6 +71,7 @@ export async function exportFromPostgres(
     labels: req.labels,
     onProgress: req.onProgress,
     signal: req.signal,
+    durable: req.durable,
   }
   try {
     return await writeDataset(req.destPath, opts, async (writer) => {

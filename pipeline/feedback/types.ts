@@ -38,6 +38,11 @@ export interface ExportRequest {
   query: string | null
   /** Where the normalized dataset.jsonl is written (atomically: nothing is left there on failure). */
   destPath: string
+  /**
+   * `false`: the file is scratch, removed soon after (a dry run's run directory), so it is written and renamed
+   * into place as always but not flushed to disk (no fsync): nothing waits for the disk. Default `true`.
+   */
+  durable?: boolean
   /** The model's labels: rows with any other label are listed in the report's `unknownLabels`. */
   labels?: readonly string[]
   /** Bearer token for the http(s) source (FEEDBACK_API_TOKEN). */

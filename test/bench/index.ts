@@ -41,7 +41,7 @@ const BENCHES: Record<keyof BenchResults, { title: string; argv: string[] }> = {
       : tsx('push-bench.ts', '512', '2048', '--rounds', '3'),
   },
   export: {
-    title: 'export: rows from PostgreSQL, modelship vs psql \\copy, whole processes',
+    title: 'export: rows from PostgreSQL, release --dry-run and the export alone vs psql \\copy, whole processes',
     argv: tsxCall(
       'export-bench.ts',
       'runExportBench',

@@ -114,12 +114,30 @@ export function tableRows(r: BenchResults, failures: Record<string, string> = {}
     })
   }
 
-  // Export
+  // Export: the release path (issue 23: what a user waits for), then the export alone
   const e = r.export
+  const releaseWhat = 'release --dry-run, 1,000,000 rows from PostgreSQL (feedback.source: database), whole process'
+  const releaseTarget = '≤ 1.5× psql \\copy after the fixed cost; < 150 MiB'
+  if (!e) rows.push(missing(releaseWhat, releaseTarget, why('export')))
+  else if (!e.release || !e.releaseFixed || e.releaseRatio === undefined)
+    rows.push(missing(releaseWhat, releaseTarget, 'not measured (an export bench without the release path)'))
+  else {
+    const limit = 1.5 * e.psql.median + e.releaseFixed.median
+    rows.push({
+      what: `release --dry-run, ${e.rows.toLocaleString('en')} rows from PostgreSQL (feedback.source: database), whole process`,
+      modelship: secs(e.release, 1),
+      peakRss: mib(e.releasePeakRssMiB ?? 0),
+      reference: `psql \\copy ${e.psql.median.toFixed(2)} s; ${e.releaseFixedRows} rows ${e.releaseFixed.median.toFixed(2)} s`,
+      ratio: `${e.releaseRatio.toFixed(2)}× (less the fixed cost)`,
+      target: `≤ 1.5× psql + fixed cost = ${limit.toFixed(2)} s; < 150 MiB`,
+      met: e.releaseRatio <= 1.5 && (e.releasePeakRssMiB ?? 0) < 150,
+      note: `the ${e.releaseFixedRows}-row run ${secs(e.releaseFixed, 1)}`,
+    })
+  }
   if (!e)
     rows.push(
       missing(
-        'export: 1,000,000 rows from PostgreSQL, whole process',
+        'export alone: 1,000,000 rows from PostgreSQL, whole process',
         '≤ 1.5× psql \\copy + startup; < 150 MiB',
         why('export'),
       ),
@@ -127,7 +145,7 @@ export function tableRows(r: BenchResults, failures: Record<string, string> = {}
   else {
     const limit = 1.5 * e.psql.median + e.startup.median
     rows.push({
-      what: `export: ${e.rows.toLocaleString('en')} rows from PostgreSQL, whole process`,
+      what: `export alone: ${e.rows.toLocaleString('en')} rows from PostgreSQL, whole process`,
       modelship: secs(e.modelship, 1),
       peakRss: mib(e.peakRssMiB),
       reference: `psql \\copy ${e.psql.median.toFixed(2)} s; startup ${e.startup.median.toFixed(2)} s`,
