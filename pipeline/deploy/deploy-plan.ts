@@ -2,7 +2,7 @@ import type { PlanEntry } from '../engine/plan.js'
 import type { HostCommand } from './commands.js'
 import { buildCommandOn, psCommandOn, publishCommandOf, secretOverridePath, startCommandsOn } from './deploy-ops.js'
 import { DEFAULT_HOST } from './host.js'
-import type { DeploySettings } from './settings.js'
+import { type DeploySettings, publishesImage } from './settings.js'
 
 // The dry-run plans of build, publish and deploy, from the same builders the real run uses.
 
@@ -22,9 +22,9 @@ export function planEntryOf(cmd: HostCommand, o: { read?: boolean; note?: string
 
 /** Image mode: one build where modelship runs, under the tag. Compose mode: the build on the first host. */
 export function buildPlan(s: DeploySettings, o: { modelId: string; tag?: string; withSecret: boolean }): PlanEntry[] {
-  const host = s.mode === 'image' ? DEFAULT_HOST : s.hosts[0]!
+  const host = publishesImage(s) ? DEFAULT_HOST : s.hosts[0]!
   const secret = o.withSecret ? { secretOverride: secretOverridePath('<run-dir>') } : {}
-  const tag = s.mode === 'image' && o.tag ? { tag: o.tag } : {}
+  const tag = publishesImage(s) && o.tag ? { tag: o.tag } : {}
   return [planEntryOf(buildCommandOn(s, { host, modelId: o.modelId, ...secret, ...tag }))]
 }
 
