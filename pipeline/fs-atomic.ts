@@ -30,6 +30,8 @@ export interface WriteOptions {
   workspace?: string
   /** Lets a target outside `workspace` be written (config `allow_outside_workspace`). */
   allowOutsideWorkspace?: boolean
+  /** The permission bits of a new file (default 0644; an existing file keeps its own). */
+  mode?: number
 }
 
 // The writers below make their system calls synchronously, behind async signatures. The files are small
@@ -98,7 +100,11 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   const { target } = checkWriteTargetSync(path, o)
   // Keep the target's permission bits: a compose file that was 0644 stays 0644.
   const existing = statSync(target, { throwIfNoEntry: false })
-  replaceFileSync(target, content, { mode: existing ? existing.mode & 0o777 : 0o644, flag: 'w', fsync: true })
+  replaceFileSync(target, content, {
+    mode: existing ? existing.mode & 0o777 : (o.mode ?? 0o644),
+    flag: 'w',
+    fsync: true,
+  })
 }
 
 /**

@@ -69,11 +69,11 @@ async function confirmChange(
 }
 
 /**
- * Image mode: the tag `model` was published under in this environment's history. The hosts then pull it
- * and nothing is built; without one, the run builds and publishes it under `deploy.image_tag`.
+ * Image and swarm mode: the tag `model` was published under in this environment's history. The hosts pull it
+ * (swarm: the stack is deployed with it) and nothing is built; without one, the run builds and publishes it.
  */
 async function recordedImageTag(ws: CommandContext, envName: string, model: string): Promise<{ imageTag?: string }> {
-  if (ws.config.deploy.mode !== 'image') return {}
+  if (ws.config.deploy.mode !== 'image' && ws.config.deploy.mode !== 'swarm') return {}
   const tag = tagOfModel(await ws.deps.history.read(), envName, model)
   return tag ? { imageTag: tag } : {}
 }

@@ -5,7 +5,7 @@ import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { restoreFilesAfter } from '../pipeline/deploy/failure-policy.js'
 import { DEFAULT_HOST, hostLabel } from '../pipeline/deploy/host.js'
 import { imageTagForPlan, imageTagForRun } from '../pipeline/deploy/run-tag.js'
-import { deploySettingsOf } from '../pipeline/deploy/settings.js'
+import { deploySettingsOf, publishesImage } from '../pipeline/deploy/settings.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep, showLine } from './step.js'
 
@@ -22,7 +22,7 @@ export const buildStep = defineStep({
     if (reason) return [{ kind: 'note', text: `build: ${reason}` }]
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = ctx.release?.modelId ?? '<next model>'
-    if (s.mode === 'image' && ctx.options.imageTag) {
+    if (publishesImage(s) && ctx.options.imageTag) {
       return [
         { kind: 'note', text: `build: nothing to build, ${modelId} is in the registry as ${ctx.options.imageTag}` },
       ]

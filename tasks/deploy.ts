@@ -6,14 +6,17 @@ import { previousTagsOf } from '../pipeline/deploy/previous-tag.js'
 import { rollOut } from '../pipeline/deploy/rollout.js'
 import { imageTagForPlan } from '../pipeline/deploy/run-tag.js'
 import { deploySettingsOf } from '../pipeline/deploy/settings.js'
+import { deploySwarm } from '../pipeline/deploy/swarm-deploy.js'
+import { swarmDeployPlan } from '../pipeline/deploy/swarm-plan.js'
+import { ModelshipError } from '../pipeline/engine/errors.js'
 import { need } from '../pipeline/release/context.js'
-import { defineStep } from './step.js'
+import { defineStep, showLine } from './step.js'
 
 export const deployStep = defineStep({
   name: 'deploy',
   title: 'Redeploy service',
   inDryRun: 'skip',
-  outputs: ['deployment', 'rollout'],
+  outputs: ['deployment', 'rollout', 'swarm'],
   always: true,
   skip: (ctx) => skipWithoutDeploy(ctx.deployTarget),
   plan: (ctx, deps) => {
@@ -30,7 +33,7 @@ export const deployStep = defineStep({
       secret: deps.secrets.hfToken !== undefined,
       runDir: '<run-dir>',
     })
-    return deployPlan(s, { modelId, tag, inputs })
+    return s.mode === 'swarm' ? swarmDeployPlan(s, { tag }) : deployPlan(s, { modelId, tag, inputs })
   },
   inputs: (ctx) => ({ image: ctx.image }),
   onFailure: rollBackEnvironmentAfter,
@@ -38,6 +41,21 @@ export const deployStep = defineStep({
     const image = need(ctx, 'image')
     const release = need(ctx, 'release')
     const s = deploySettingsOf(deps.config, ctx.envName)
+    if (s.mode === 'swarm') {
+      if (!image.tag) throw new ModelshipError('MISSING_OUTPUT', 'deploy: the build step recorded no image tag')
+      ctx.rollout = { previousTags: {}, touched: [] }
+      const d = await deploySwarm(deps, s, {
+        tag: image.tag,
+        runDir: ctx.runDir,
+        progress: ctx.rollout,
+        onLine: (l) => showLine(task, l),
+      })
+      ctx.swarm = { stack: d.stack, service: d.service, tag: d.tag }
+      const running = d.tasks.filter((t) => t.desired === 'running')
+      ctx.deployment = { health: 'running', tag: image.tag }
+      task.title = `Deployed stack ${d.stack}: ${d.service} ${image.tag} on ${running.length} replica${running.length === 1 ? '' : 's'} (Swarm: completed)`
+      return
+    }
     // What each host runs now is what a failure rolls it back to: read before anything changes.
     const previousTags = s.mode === 'image' ? await previousTagsOf(deps, s) : {}
     ctx.rollout = { previousTags, touched: [] }

@@ -3,18 +3,18 @@ import { publishImage } from '../pipeline/deploy/deploy-ops.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { restoreFilesAfter } from '../pipeline/deploy/failure-policy.js'
 import { imageTagForPlan } from '../pipeline/deploy/run-tag.js'
-import { deploySettingsOf } from '../pipeline/deploy/settings.js'
+import { deploySettingsOf, publishesImage } from '../pipeline/deploy/settings.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { need } from '../pipeline/release/context.js'
 import type { Ctx } from '../pipeline/release/context.js'
 import type { Deps } from '../pipeline/ports/deps.js'
 import { defineStep, showLine } from './step.js'
 
-/** Why publish does not apply: no deploy, not image mode, or the tag is in the registry already. */
+/** Why publish does not apply: no deploy, not image or swarm mode, or the tag is in the registry already. */
 function notPublishing(ctx: Ctx, deps: Deps): string | false {
   const reason = skipWithoutDeploy(ctx.deployTarget)
   if (reason) return reason
-  if (deploySettingsOf(deps.config, ctx.envName).mode !== 'image') return 'skipped: deploy.mode is not image'
+  if (!publishesImage(deploySettingsOf(deps.config, ctx.envName))) return 'skipped: deploy.mode is not image'
   const tag = ctx.options.imageTag
   return tag ? `skipped: ${tag} is in the registry already` : false
 }

@@ -2,6 +2,8 @@ import { verifyCommands, verifyService } from '../pipeline/deploy/deploy-ops.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
 import { deploySettingsOf } from '../pipeline/deploy/settings.js'
+import { swarmVerifyPlan } from '../pipeline/deploy/swarm-plan.js'
+import { verifyReplicas } from '../pipeline/deploy/swarm-verify.js'
 import { need } from '../pipeline/release/context.js'
 import { defineStep, showLine } from './step.js'
 
@@ -16,6 +18,7 @@ export const verifyStep = defineStep({
     const reason = skipWithoutDeploy(ctx.deployTarget)
     if (reason) return [{ kind: 'note', text: `verify: ${reason}` }]
     const s = deploySettingsOf(deps.config, ctx.envName)
+    if (s.mode === 'swarm') return swarmVerifyPlan(s)
     return verifyCommands(s).map((argv) => ({ kind: 'exec' as const, argv, read: true }))
   },
   onFailure: rollBackEnvironmentAfter,
@@ -23,7 +26,11 @@ export const verifyStep = defineStep({
     need(ctx, 'deployment')
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = need(ctx, 'release').modelId
-    const commands = await verifyService(deps, s, { modelId, onLine: (l) => showLine(task, l) })
+    const onLine = (l: string) => showLine(task, l)
+    const commands =
+      s.mode === 'swarm'
+        ? await verifyReplicas(deps, s, { service: need(ctx, 'swarm').service, modelId, onLine })
+        : await verifyService(deps, s, { modelId, onLine })
     ctx.verification = { commands }
     task.title = commands.length
       ? `Verified: ${commands.join('; ')}`

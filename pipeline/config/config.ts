@@ -1,7 +1,7 @@
 // The configuration's shape (keys as in modelship.yaml) and its defaults layer.
 import type { Command } from '../ports/types.js'
 
-export type DeployMode = 'compose' | 'image' | 'none' | 'auto'
+export type DeployMode = 'compose' | 'image' | 'swarm' | 'none' | 'auto'
 export type RegistryKind = 'hf' | 'local'
 
 export interface EnvironmentConfig {
@@ -62,6 +62,8 @@ export interface Config {
     image_tag: string
     /** image mode: the compose variable in the service's `image:` tag. */
     tag_var: string
+    /** swarm mode: the stack name (null: the compose project name). */
+    stack: string | null
     service: string
     build_arg: string
     health_timeout_s: number
@@ -107,6 +109,7 @@ export function defaultConfig(): Record<string, unknown> {
       mode: 'compose',
       image_tag: 'model-{version}',
       tag_var: 'IMAGE_TAG',
+      stack: null,
       service: 'app',
       build_arg: 'HF_INTENT_MODEL',
       health_timeout_s: 120,

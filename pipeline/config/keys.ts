@@ -18,6 +18,7 @@ export const SCHEMA: Schema = {
     mode: 1,
     image_tag: 1,
     tag_var: 1,
+    stack: 1,
     service: 1,
     build_arg: 1,
     health_timeout_s: 1,

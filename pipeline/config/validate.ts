@@ -131,8 +131,8 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const gates = section('gates')
   const deploy = section('deploy')
   const mode = deploy.mode
-  if (mode !== 'compose' && mode !== 'image' && mode !== 'none' && mode !== 'auto')
-    errors.push(`${where('deploy.mode')}: expected compose, image, none or auto, got ${describe(mode)}`)
+  if (mode !== 'compose' && mode !== 'image' && mode !== 'swarm' && mode !== 'none' && mode !== 'auto')
+    errors.push(`${where('deploy.mode')}: expected compose, image, swarm, none or auto, got ${describe(mode)}`)
   const optionalPath = (path: string, value: unknown): string | null =>
     value === null || value === undefined ? null : str(path, value)
   const oneOrMany = (path: string, value: unknown): string[] =>
@@ -217,7 +217,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       eval_set: optionalPath('gates.eval_set', gates.eval_set),
     },
     deploy: {
-      mode: mode === 'none' || mode === 'auto' || mode === 'image' ? mode : 'compose',
+      mode: mode === 'none' || mode === 'auto' || mode === 'image' || mode === 'swarm' ? mode : 'compose',
       image_tag: str(
         'deploy.image_tag',
         deploy.image_tag,
@@ -225,6 +225,11 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
         'a tag template (letters, digits, . _ - and {version} {run} {sha})',
       ),
       tag_var: str('deploy.tag_var', deploy.tag_var, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'),
+      // Docker's stack names: what a compose project name may be (lowercase letters, digits, '_', '-').
+      stack:
+        deploy.stack === null || deploy.stack === undefined
+          ? null
+          : str('deploy.stack', deploy.stack, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a stack name (a-z, 0-9, _ and -)'),
       service: str('deploy.service', deploy.service, NAME, 'a service name'),
       build_arg: str('deploy.build_arg', deploy.build_arg, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a build arg name'),
       health_timeout_s: num('deploy.health_timeout_s', deploy.health_timeout_s, 0, 86400),

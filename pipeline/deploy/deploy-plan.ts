@@ -3,7 +3,7 @@ import type { HostCommand } from './commands.js'
 import type { BuildInputs } from './build-inputs.js'
 import { buildCommandOn, preBuildCommandsOn, psCommandOn, publishCommandOf, startCommandsOn } from './deploy-ops.js'
 import { DEFAULT_HOST } from './host.js'
-import type { DeploySettings } from './settings.js'
+import { type DeploySettings, publishesImage } from './settings.js'
 
 // The dry-run plans of build, publish and deploy, from the same builders the real run uses.
 
@@ -26,8 +26,8 @@ export function planEntryOf(cmd: HostCommand, o: { read?: boolean; note?: string
  * local registry, the model files image first (from the version's files, downloaded into the run directory).
  */
 export function buildPlan(s: DeploySettings, o: { modelId: string; tag?: string; inputs: BuildInputs }): PlanEntry[] {
-  const host = s.mode === 'image' ? DEFAULT_HOST : s.hosts[0]!
-  const tag = s.mode === 'image' && o.tag ? { tag: o.tag } : {}
+  const host = publishesImage(s) ? DEFAULT_HOST : s.hosts[0]!
+  const tag = publishesImage(s) && o.tag ? { tag: o.tag } : {}
   return [
     ...(o.inputs.modelFiles
       ? [

@@ -27,7 +27,7 @@ export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeplo
     return { enabled: true }
   } catch (e) {
     const mode = config.deploy.mode
-    if (mode === 'compose' || mode === 'image') {
+    if (mode === 'compose' || mode === 'image' || mode === 'swarm') {
       const problem = `deploy.mode is ${mode} but no Docker engine answers: ${messageOf(e)}`
       return { enabled: false, reason: 'no Docker engine answers', problem }
     }

@@ -5,6 +5,7 @@ import type { Ctx } from '../release/context.js'
 import { hostLabel } from './host.js'
 import { rollBackAfter } from './rollout.js'
 import { deploySettingsOf } from './settings.js'
+import { swarmRollBackAfter } from './swarm-deploy.js'
 
 /** build or publish failed: nothing running changed, so put the files back (a resumed run edits them again). */
 export async function restoreFilesAfter(ctx: Ctx, deps: Deps, failure: unknown): Promise<unknown> {
@@ -33,6 +34,18 @@ export async function rollBackEnvironmentAfter(ctx: Ctx, deps: Deps, failure: un
   const edit = ctx.composeEdit
   if (!edit) return failure
   const s = deploySettingsOf(deps.config, ctx.envName)
+  if (s.mode === 'swarm') {
+    const previousTag = Object.values(ctx.rollout?.previousTags ?? {})[0] ?? null
+    return swarmRollBackAfter(deps, s, failure, {
+      newTag: ctx.image?.tag,
+      ...(ctx.swarm ? { service: ctx.swarm.service } : {}),
+      previousTag,
+      previousModel: edit.previousModel,
+      edited: edit.files,
+      runDir: ctx.runDir,
+      onLine: (l) => deps.log.info(l),
+    })
+  }
   const progress = ctx.rollout ?? { previousTags: {}, touched: s.hosts.map(hostLabel) }
   return rollBackAfter(deps, s, failure, {
     touched: progress.touched,

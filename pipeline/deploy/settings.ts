@@ -11,7 +11,7 @@ import { type Host, parseHosts } from './host.js'
  */
 export interface DeploySettings {
   readonly envName: string
-  readonly mode: 'compose' | 'image'
+  readonly mode: 'compose' | 'image' | 'swarm'
   readonly service: string
   readonly buildArg: string
   readonly hosts: readonly Host[]
@@ -22,6 +22,8 @@ export interface DeploySettings {
   readonly healthTimeoutS: number
   readonly tagVar: string
   readonly imageTagTemplate: string
+  /** swarm mode: `deploy.stack` (null: the compose project name, read from `docker compose config`). */
+  readonly stack: string | null
 }
 
 export function deploySettingsOf(config: Config, envName: string): DeploySettings {
@@ -30,7 +32,7 @@ export function deploySettingsOf(config: Config, envName: string): DeploySetting
   return {
     envName,
     // `auto` deploys like `compose` once an engine answers; `none` never gets here (the steps are skipped).
-    mode: d.mode === 'image' ? 'image' : 'compose',
+    mode: d.mode === 'image' || d.mode === 'swarm' ? d.mode : 'compose',
     service: d.service,
     buildArg: d.build_arg,
     hosts: parseHosts(env.hosts, `environments.${envName}.hosts`),
@@ -42,6 +44,7 @@ export function deploySettingsOf(config: Config, envName: string): DeploySetting
     healthTimeoutS: env.health_timeout_s ?? d.health_timeout_s,
     tagVar: d.tag_var,
     imageTagTemplate: d.image_tag,
+    stack: d.stack,
   }
 }
 
@@ -54,3 +57,9 @@ export function targetOn(s: DeploySettings, host: Host, extraFiles: readonly str
 export function tagOf(s: DeploySettings, value: string | undefined): ImageTag | undefined {
   return value === undefined ? undefined : { variable: s.tagVar, value }
 }
+
+/**
+ * Image and swarm mode build one image where modelship runs and push it under the release's tag (`publish`);
+ * compose mode builds on each host and pushes nothing.
+ */
+export const publishesImage = (s: Pick<DeploySettings, 'mode'>): boolean => s.mode !== 'compose'

@@ -102,7 +102,7 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
 
   const build = serviceBuildOf(compose, service)
   if (!build) {
-    if (config.deploy.mode !== 'image') {
+    if (config.deploy.mode !== 'image' && config.deploy.mode !== 'swarm') {
       findings.push({
         check: 'dockerfile',
         level: 'warn',
@@ -143,7 +143,7 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
     findings.push(await dockerignoreFinding(o, build))
   }
 
-  if (config.deploy.mode === 'image') {
+  if (config.deploy.mode === 'image' || config.deploy.mode === 'swarm') {
     const image = checkServiceImage({ files: compose, service, tagVar: config.deploy.tag_var })
     findings.push(
       image.ok

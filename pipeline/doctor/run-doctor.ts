@@ -4,6 +4,7 @@ import { messageOf } from '../engine/errors.js'
 import type { Shell, UserFiles } from '../ports/types.js'
 import type { ModelRegistry } from '../registry/types.js'
 import { checkApp } from './app-checks.js'
+import { checkSwarm } from './swarm-checks.js'
 import type { Finding } from './finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource, checkTrainer } from './workspace-checks.js'
 
@@ -49,6 +50,7 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
     findings.push({ check: 'deploy', level: 'ok', message: how })
   }
   findings.push(...(await checkApp({ ...o, willDeploy: target.enabled })))
+  if (config.deploy.mode === 'swarm' && target.enabled) findings.push(...(await checkSwarm(config, o.envName, sh)))
   return findings
 }
 

@@ -140,6 +140,12 @@ export function createShell(o: ShellOptions): Shell {
       pipeLines(child.stdout, (l) => onLine(o.redact(l), 'stdout'))
       pipeLines(child.stderr, (l) => onLine(o.redact(l), 'stderr'))
     }
+    const onAbort = () => {
+      signalGroup(child, 'SIGTERM')
+      setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS).unref()
+    }
+    if (opts.signal?.aborted) onAbort()
+    else opts.signal?.addEventListener('abort', onAbort, { once: true })
     try {
       const result = await child.done
       if (result.exitCode === 0) return o.redact(result.stdout).trimEnd()
@@ -161,6 +167,7 @@ export function createShell(o: ShellOptions): Shell {
       const message = o.redact((e as Error).message)
       throw new ModelshipError('STEP_FAILED', `${o.redact(formatCommand(cmd))} failed: ${message}`)
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort)
       running.delete(child)
     }
   }

@@ -11,6 +11,12 @@ export interface RunOptions {
   cwd?: string
   /** Called with each output line (already redacted) as it arrives, blank lines included. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
+  /**
+   * Stops this one child's process group when aborted (SIGTERM, then SIGKILL after the grace period): for a
+   * command whose outcome is read elsewhere, e.g. `docker stack deploy --detach=false`, which waits forever
+   * on an update that stalls. The run then rejects as a stopped command.
+   */
+  signal?: AbortSignal
 }
 
 /**

@@ -70,6 +70,8 @@ export interface StepOutputs {
   rollout: { previousTags: Record<string, string | null>; touched: string[] }
   /** deploy: what runs on each host, in order (the first is the canary); the other fields are the first host's */
   deployment: { health: string; containerId?: string; imageId?: string; tag?: string; hosts?: HostDeployment[] }
+  /** deploy (swarm mode): the stack, its swarm service and the tag Swarm runs */
+  swarm: { stack: string; service: string; tag: string }
   /** verify */
   verification: { commands: string[] }
   /** record (a release): what changed since the environment's current model. */

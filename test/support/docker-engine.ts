@@ -194,7 +194,7 @@ function logTail(file: string): string {
 
 /**
  * Starts a dockerd of its own and waits until `docker info` answers. `netns` runs it in that network namespace
- * (`ip netns exec`); `extraArgs` go to dockerd as they are.
+ * (`nsenter --net`); `extraArgs` go to dockerd as they are.
  */
 export async function startEngine(
   o: { name?: string; netns?: string; extraArgs?: string[] } = {},
@@ -251,7 +251,11 @@ export async function startEngine(
   ]
   const log = join(dir, 'dockerd.log')
   const logFd = openSync(log, 'a')
-  const [bin, args] = netns ? ['ip', ['netns', 'exec', netns, 'dockerd', ...dockerdArgs]] : ['dockerd', dockerdArgs]
+  // nsenter, not `ip netns exec`: that one mounts a sysfs of its own, without the cgroup hierarchy, and dockerd
+  // then refuses to start ("Devices cgroup isn't mounted").
+  const [bin, args] = netns
+    ? ['nsenter', [`--net=/run/netns/${netns}`, 'dockerd', ...dockerdArgs]]
+    : ['dockerd', dockerdArgs]
   // Own process group (detached): stop() signals dockerd and the containerd it starts together.
   const dockerd: ChildProcess = spawn(bin, args, { detached: true, stdio: ['ignore', logFd, logFd] })
   closeSync(logFd)
