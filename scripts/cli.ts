@@ -35,6 +35,21 @@ if (!printed) {
   started.catch((e: unknown) => {
     // The program catches its own errors; this is a bundle that could not be read or started at all.
     process.stderr.write(`modelship: cannot start: ${(e as Error).message}\n`)
+    // --json: one JSON object on every exit, this one too (the program's own answer never ran).
+    const end = args.indexOf('--')
+    if ((end < 0 ? args : args.slice(0, end)).includes('--json'))
+      process.stdout.write(
+        `${JSON.stringify({
+          ok: false,
+          status: 'failed',
+          exitCode: 1,
+          error: {
+            code: 'STEP_FAILED',
+            message: `cannot start: ${(e as Error).message}`,
+            hint: 'reinstall modelship (npm ci, npm run build)',
+          },
+        })}\n`,
+      )
     process.exitCode = 1
   })
 }

@@ -1,11 +1,18 @@
 import { Command, CommanderError, Option } from 'commander'
-import { exitCodeOf, isModelshipError, messageOf } from '../pipeline/engine/errors.js'
-import { sessionRedactor as redact, session } from './session.js'
+import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
+import { jsonAnswer, sessionRedactor as redact, session, wantsJson, writeJson } from './session.js'
 
 // The CLI program (commander): every command and the one top-level catch. scripts/cli.ts is the entry.
 // The one top-level catch: every error becomes one redacted line (+ details and a hint) and its exit code.
 const controller = new AbortController()
 let interrupts = 0
+// With --json every exit prints exactly one JSON value on stdout (issue 25): the command's answer, else
+// the one answerJson prints here for it — an error, a usage error, help, an interrupt, an uncaught throw.
+const jsonMode = wantsJson(process.argv.slice(2))
+/** The error the run ended with (for the failure's JSON object). */
+let failure: unknown
+/** Help or version text commander printed (on stderr in --json mode; the JSON object carries it too). */
+let shownText = ''
 
 // A reader that closes the pipe early (`modelship history | head -1`) is not an error: later writes are
 // dropped and the command runs to its normal end (a release keeps going, then releases its lock).
@@ -19,7 +26,11 @@ for (const stream of [process.stdout, process.stderr]) {
 // Second: SIGKILL the children at once; the run still unwinds (lock, state, history). Third: exit now.
 function onSignal(signal: NodeJS.Signals): void {
   interrupts++
-  if (interrupts > 2) process.exit(130)
+  if (interrupts > 2) {
+    failure ??= new ModelshipError('INTERRUPTED', `${signal}: stopped at once (third interrupt)`)
+    answerJson(130)
+    process.exit(130)
+  }
   if (interrupts === 2) {
     process.stderr.write(`\n${signal}: stopping now\n`)
     void session.stopChildren?.({ now: true })
@@ -33,6 +44,7 @@ process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 
 function fail(e: unknown): number {
+  failure = e
   const code = exitCodeOf(e)
   if (code === 130 && interrupts > 0) {
     process.stderr.write('interrupted: run `modelship release --resume` to continue\n')
@@ -46,6 +58,58 @@ function fail(e: unknown): number {
     process.stderr.write(`${redact(e.stack)}\n`)
   }
   return code
+}
+
+/** What to do next, by exit code, when the error brought no hint of its own. */
+const GENERIC_HINTS: Record<number, string> = {
+  1: '`modelship runs` shows the run; `modelship release --resume` continues a release from the failed step',
+  2: 'fix what the message names and run the command again; nothing was changed',
+  3: 'the gate table above shows which gate; `--force` passes only the no-regression gate',
+  4: 'wait for the other run to finish; `modelship runs` shows it',
+  5: 'the previous model was restored; fix what the message names and release again',
+  6: 'the message says what state things are in; `modelship current` shows what the files name',
+  130: '`modelship release --resume` continues an interrupted release',
+}
+
+/** The failure's one JSON object (CONTRACT.md "Refused input and --json"). */
+function failureObject(e: unknown, exitCode: number): Record<string, unknown> {
+  const message =
+    e === undefined
+      ? `exit ${exitCode}`
+      : (messageOf(e)
+          .replace(/^error: /, '')
+          .split('\n')[0] ?? '')
+  const own = isModelshipError(e) ? e : undefined
+  return {
+    ok: false,
+    status: 'failed',
+    exitCode,
+    error: {
+      code: own?.code ?? (e instanceof CommanderError ? 'USAGE' : 'STEP_FAILED'),
+      message,
+      hint:
+        own?.hint ?? (e instanceof CommanderError ? 'run with --help for usage' : (GENERIC_HINTS[exitCode] ?? null)),
+      ...(own?.details ? { details: own.details } : {}),
+    },
+  }
+}
+
+/** In --json mode, the one JSON value of this exit when the command printed none. */
+function answerJson(exitCode: number): void {
+  if (!jsonMode || jsonAnswer.printed) return
+  if (exitCode !== 0) writeJson(failureObject(failure, exitCode))
+  else writeJson({ ok: true, exitCode: 0, ...(shownText ? { output: shownText } : {}) })
+}
+
+// An error thrown outside any command's promise chain still ends in one JSON object.
+if (jsonMode) {
+  const uncaught = (e: unknown): void => {
+    const code = fail(e)
+    answerJson(code)
+    process.exit(code)
+  }
+  process.on('uncaughtException', uncaught)
+  process.on('unhandledRejection', uncaught)
 }
 
 const workspaceOption = (): Option =>
@@ -89,7 +153,15 @@ async function main(argv: string[]): Promise<number> {
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // --json keeps stdout for the one JSON value: help and version go to stderr, and into that value.
+      writeOut: (s) => {
+        if (!jsonMode) return void process.stdout.write(s)
+        shownText += s
+        process.stderr.write(s)
+      },
+    })
     .addHelpText(
       'after',
       helpFooter(
@@ -335,6 +407,7 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
         return 0
+      failure = e
       return 2
     }
     return fail(e)
@@ -344,9 +417,12 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv).then(
   (code) => {
+    answerJson(code)
     process.exitCode = code
   },
   (e: unknown) => {
-    process.exitCode = fail(e)
+    const code = fail(e)
+    answerJson(code)
+    process.exitCode = code
   },
 )

@@ -97,10 +97,11 @@ async function pointEnvironment(
       renderer: 'silent',
       signal,
       command: `${options.action ?? 'promote'} ${options.target ?? ''}`.trim(),
+      // A refused promote (an unknown model) is a recorded attempt in history, but no run: its directory
+      // goes (issue 23). A malformed id is refused before the run starts (below), leaving nothing behind.
+      auditRefused: true,
     },
-    // A promote's failures are journaled (an unknown model is a recorded attempt); a malformed id is
-    // refused before the run starts (below), leaving nothing behind.
-    [],
+    ['target'],
   )
 }
 
@@ -110,6 +111,7 @@ async function openForEnvironment(flags: PromoteFlags): Promise<{ ws: CommandCon
     workspaceFlag: flags.workspace,
     json: flags.json === true,
     dryRun: flags.dryRun === true,
+    writes: true,
   })
   const envName = flags.env ?? 'production'
   environmentOf(ws.config, envName)

@@ -33,6 +33,7 @@ export async function pushCommand(
     workspaceFlag: flags.workspace,
     json: flags.json === true,
     dryRun: flags.dryRun === true,
+    writes: true,
   })
   const { config, registry } = ws.deps
   const { org, prefix } = config.model

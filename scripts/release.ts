@@ -1,4 +1,4 @@
-import { exitCodeOf, isModelshipError, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
+import { exitCodeOf, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { PLAN_LEGEND } from '../pipeline/engine/plan.js'
 import type { StepDef } from '../pipeline/engine/step.js'
 import type { Deps } from '../pipeline/ports/deps.js'
@@ -94,6 +94,7 @@ export async function releaseCommand(
     workspaceFlag: flags.workspace,
     json: flags.json === true,
     dryRun: flags.dryRun === true,
+    writes: true,
   })
   const envName = flags.env
   if (envName !== undefined && !ws.config.environments[envName]) {
@@ -141,13 +142,7 @@ export async function releaseCommand(
       STEPS_BEFORE_LONG_WORK,
     )
   } catch (e) {
-    // Scripts reading --json get an object on failure too (the one-line error still goes to stderr).
-    if (flags.json)
-      ws.printJson({
-        status: 'failed',
-        exitCode: exitCodeOf(e),
-        error: { code: isModelshipError(e) ? e.code : 'STEP_FAILED', message: messageOf(e) },
-      })
+    // --json: the top-level catch (program.ts) prints the failure's one object.
     await appendStepSummary(ws.env, failureMarkdown(ws.deps.redact(messageOf(e)), exitCodeOf(e)))
     throw e
   }

@@ -3,7 +3,7 @@ import { ModelshipError } from '../pipeline/engine/errors.js'
 import { acquireLock } from '../pipeline/engine/lock.js'
 import { createStateStore, UNFINISHED, type RunState } from '../pipeline/engine/state.js'
 import { alignColumns } from './list.js'
-import { sessionRedactor as redact } from './session.js'
+import { sessionRedactor as redact, writeJson } from './session.js'
 import { resolveWorkspace } from './workspace.js'
 
 /** One line of `modelship runs`. */
@@ -97,7 +97,7 @@ export async function runsCommand(flags: RunsFlags): Promise<number> {
   const now = new Date()
   const rows = (await store.list()).map((r) => rowOf(r, now))
   if (flags.json) {
-    process.stdout.write(`${redact(JSON.stringify(rows, null, 2))}\n`)
+    writeJson(rows)
     return 0
   }
   const print = printer(false)
@@ -150,6 +150,6 @@ export async function abandonCommand(runId: string, flags: RunsFlags): Promise<n
         : `its reserved version ${row.modelId} is released: it was never pushed, so the next release may take that number again`,
     )
   }
-  if (flags.json) process.stdout.write(`${redact(JSON.stringify(row, null, 2))}\n`)
+  if (flags.json) writeJson(row)
   return 0
 }

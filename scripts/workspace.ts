@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import type { Config } from '../pipeline/config/config.js'
 import { loadConfig } from '../pipeline/config/load.js'
+import { checkOwnDirs } from '../pipeline/doctor/workspace-checks.js'
 import { createDeps, type Deps } from '../pipeline/ports/deps.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
-import { learnSecrets, session, sessionRedactor } from './session.js'
+import { learnSecrets, session, sessionRedactor, writeJson } from './session.js'
 
 export interface CommandContext {
   workspace: string
@@ -52,6 +53,8 @@ export async function openWorkspace(o: {
   json: boolean
   dryRun?: boolean
   flags?: Record<string, unknown>
+  /** The command writes below `.modelship/` (a run, a lock, a local registry): refused when that leads out. */
+  writes?: boolean
 }): Promise<CommandContext> {
   const workspace = resolveWorkspace(o.workspaceFlag, process.env, process.cwd())
   const env = loadEnv(workspace, process.env)
@@ -65,6 +68,10 @@ export async function openWorkspace(o: {
     ...(o.flags ? { flags: o.flags } : {}),
     warn: (m) => print(`warning: ${m}`),
   })
+  if (o.writes) {
+    const [outside] = checkOwnDirs(config, join(workspace, '.modelship'))
+    if (outside) throw new ModelshipError('BAD_INPUT', outside.message, outside.fix ? { hint: outside.fix } : {})
+  }
   const deps = createDeps({ config, env, dryRun: o.dryRun ?? false, write: print, overrides: { redact } })
   session.stopChildren = (stop) => deps.sh.killAll(stop)
   return {
@@ -73,6 +80,6 @@ export async function openWorkspace(o: {
     config,
     deps,
     print,
-    printJson: (value) => void process.stdout.write(`${redact(JSON.stringify(value, null, 2))}\n`),
+    printJson: writeJson,
   }
 }

@@ -3,7 +3,7 @@ import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
 import { decideDeployTarget, deployRuledOut } from '../pipeline/deploy/deploy-target.js'
 import { checkApp } from '../pipeline/doctor/app-checks.js'
 import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
-import { checkEnvironmentFiles, checkFeedbackSource } from '../pipeline/doctor/workspace-checks.js'
+import { checkEnvironmentFiles, checkFeedbackSource, checkRunPaths } from '../pipeline/doctor/workspace-checks.js'
 import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { checkTrainer, userCacheDirOf } from '../pipeline/model/trainer-help.js'
@@ -25,6 +25,7 @@ export const preflightStep = defineStep({
     const problems = errorsOf([
       ...(await checkEnvironmentFiles(config, ctx.envName, files)),
       await checkFeedbackSource(config, files, deps.secrets.databaseUrl),
+      ...checkRunPaths(config, deps.stateDir),
     ])
     if (problems.length > 0) throw aggregateProblems(problems)
 

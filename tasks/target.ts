@@ -1,4 +1,6 @@
-import { ModelshipError } from '../pipeline/engine/errors.js'
+import { checkEnvironmentFiles } from '../pipeline/doctor/workspace-checks.js'
+import { findingLine } from '../pipeline/doctor/finding.js'
+import { aggregateProblems, ModelshipError } from '../pipeline/engine/errors.js'
 import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { assertValidModelRef } from '../pipeline/registry/version.js'
@@ -20,6 +22,11 @@ export const targetStep = defineStep({
     if (!modelId) throw new ModelshipError('USAGE', 'no model to promote')
     environmentOf(config, ctx.envName)
     assertValidModelRef(modelId, config.model.base_aliases)
+    // The files it edits, of the right kind and inside the workspace, before anything else (issue 25).
+    const fileProblems = (await checkEnvironmentFiles(config, ctx.envName, deps.files))
+      .filter((f) => f.level === 'error')
+      .map(findingLine)
+    if (fileProblems.length > 0) throw aggregateProblems(fileProblems)
     if (!config.model.base_aliases.includes(modelId)) {
       const model = await registry.getModel(modelId)
       if (!model)

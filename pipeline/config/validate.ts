@@ -3,6 +3,7 @@ import type { Command } from '../ports/types.js'
 import type { Config, EnvironmentConfig } from './config.js'
 import { SCHEMA, unknownKeys } from './keys.js'
 import { type ConfigLayer, isObject, mergeLayers, originOf, type Raw } from './layers.js'
+import { NUMERIC_SETTINGS, numberText, outOfRange, TRAINER_ARG_RANGES, type NumericRange } from './ranges.js'
 
 export interface ValidationResult {
   config: Config
@@ -15,7 +16,12 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const { merged, origins } = mergeLayers(layers)
   const errors: string[] = []
   const warnings: string[] = []
-  const where = (path: string): string => `${path} (${originOf(origins, path)})`
+  // `gates.min_accuracy (modelship.yaml:12)`: the key, the layer it came from and, for the file, its line.
+  const where = (path: string): string => {
+    const origin = originOf(origins, path)
+    const line = layers.find((l) => l.origin === origin)?.lines?.get(path)
+    return `${path} (${origin}${line ? `:${line}` : ''})`
+  }
 
   const str = (path: string, value: unknown, pattern?: RegExp, what?: string): string => {
     if (typeof value !== 'string' || value.trim() === '') {
@@ -25,18 +31,15 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     if (pattern && !pattern.test(value)) errors.push(`${where(path)}: ${JSON.stringify(value)} is not ${what}`)
     return value
   }
-  const num = (path: string, value: unknown, min: number, max: number): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      errors.push(`${where(path)}: expected a number from ${min} to ${max}, got ${describe(value)}`)
-      return min
-    }
-    return value
+  // Every numeric setting: finite, in its range (ranges.ts), whole where it counts something.
+  const ranged = (path: string, value: unknown, range: NumericRange): number => {
+    const problem = outOfRange(value, range)
+    if (problem === undefined) return value as number
+    errors.push(`${where(path)}: ${problem}, got ${describe(value)}`)
+    return range.min
   }
-  const int = (path: string, value: unknown, min: number, max: number): number => {
-    const n = num(path, value, min, max)
-    if (!Number.isInteger(n)) errors.push(`${where(path)}: expected a whole number, got ${n}`)
-    return n
-  }
+  const setting = (path: string, value: unknown, key: string = path): number =>
+    ranged(path, value, NUMERIC_SETTINGS[key]!)
   const bool = (path: string, value: unknown): boolean => {
     if (typeof value !== 'boolean') {
       errors.push(`${where(path)}: expected true or false, got ${describe(value)}`)
@@ -125,6 +128,13 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       if (k === 'data' || k === 'output') errors.push(`${where(`trainer.args.${k}`)}: --${k} is set by modelship`)
       if (!['string', 'number', 'boolean'].includes(typeof v))
         errors.push(`${where(`trainer.args.${k}`)}: expected a string, number or boolean, got ${describe(v)}`)
+      else if (typeof v === 'number') {
+        // A known argument has its range; any other number must at least be one (not `1e400` or `.nan`).
+        const range = TRAINER_ARG_RANGES[k]
+        if (range) ranged(`trainer.args.${k}`, v, range)
+        else if (!Number.isFinite(v))
+          errors.push(`${where(`trainer.args.${k}`)}: expected a finite number, got ${describe(v)}`)
+      }
     }
   }
 
@@ -181,7 +191,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       health_timeout_s:
         value.health_timeout_s === undefined || value.health_timeout_s === null
           ? undefined
-          : num(`${path}.health_timeout_s`, value.health_timeout_s, 0, 86400),
+          : setting(`${path}.health_timeout_s`, value.health_timeout_s, 'environments.*.health_timeout_s'),
     }
   }
   if (Object.keys(environments).length === 0 && isObject(envs))
@@ -210,10 +220,10 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       evaluate: argvOrNull('trainer.evaluate', trainer.evaluate),
     },
     gates: {
-      min_accuracy: num('gates.min_accuracy', gates.min_accuracy, 0, 1),
-      min_class_f1: num('gates.min_class_f1', gates.min_class_f1, 0, 1),
+      min_accuracy: setting('gates.min_accuracy', gates.min_accuracy),
+      min_class_f1: setting('gates.min_class_f1', gates.min_class_f1),
       no_regression: bool('gates.no_regression', gates.no_regression),
-      min_per_label: int('gates.min_per_label', gates.min_per_label, 1, 1e9),
+      min_per_label: setting('gates.min_per_label', gates.min_per_label),
       eval_set: optionalPath('gates.eval_set', gates.eval_set),
     },
     deploy: {
@@ -232,7 +242,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
           : str('deploy.stack', deploy.stack, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a stack name (a-z, 0-9, _ and -)'),
       service: str('deploy.service', deploy.service, NAME, 'a service name'),
       build_arg: str('deploy.build_arg', deploy.build_arg, /^[A-Za-z_][A-Za-z0-9_]*$/, 'a build arg name'),
-      health_timeout_s: num('deploy.health_timeout_s', deploy.health_timeout_s, 0, 86400),
+      health_timeout_s: setting('deploy.health_timeout_s', deploy.health_timeout_s),
       verify: argvOrNull('deploy.verify', deploy.verify),
       model_check: argvOrNull('deploy.model_check', deploy.model_check),
     },
@@ -246,5 +256,6 @@ function describe(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'a mapping'
+  if (typeof v === 'number') return `number ${numberText(v)}`
   return `${typeof v} ${JSON.stringify(v)}`
 }

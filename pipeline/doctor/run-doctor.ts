@@ -6,7 +6,7 @@ import type { ModelRegistry } from '../registry/types.js'
 import { checkApp } from './app-checks.js'
 import { checkSwarm } from './swarm-checks.js'
 import type { Finding } from './finding.js'
-import { checkEnvironmentFiles, checkFeedbackSource, checkTrainer } from './workspace-checks.js'
+import { checkEnvironmentFiles, checkFeedbackSource, checkRunPaths, checkTrainer } from './workspace-checks.js'
 
 export interface DoctorInput {
   config: Config
@@ -27,6 +27,7 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
   const findings: Finding[] = [
     ...(await checkEnvironmentFiles(config, o.envName, o.files)),
     await checkFeedbackSource(config, o.files, o.databaseUrl),
+    ...checkRunPaths(config, o.stateDir),
     ...(await checkTrainer(config, sh, o.stateDir)),
   ]
   try {

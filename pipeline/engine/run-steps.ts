@@ -57,9 +57,10 @@ export interface RunRequest<C extends EngineCtx> {
   onFailed?(ctx: C, info: FailureInfo): Promise<void>
   /**
    * Whether a failed new run leaves no trace (bad input found before long work): its run directory
-   * is removed and nothing is journaled.
+   * is removed and nothing is journaled; `'journal'`: the run directory is removed, the history line stays
+   * (a refused promote is an attempt worth auditing, not a run to list or resume).
    */
-  discard?(info: FailureInfo & { exitCode: number }): boolean
+  discard?(info: FailureInfo & { exitCode: number }): boolean | 'journal'
 }
 
 export interface RunResult<C> {
@@ -267,10 +268,12 @@ export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
     }
     state.status = runStatusOf(code)
     state.error = info
-    if (!req.resume && !req.dryRun && req.discard?.({ ...info, exitCode: exitCodeOf(final) })) {
-      // Bad input changes nothing: the run leaves neither state nor history behind.
+    const discard = !req.resume && !req.dryRun && req.discard?.({ ...info, exitCode: exitCodeOf(final) })
+    if (discard) {
+      // Bad input changes nothing: the run leaves no state behind (nor history, unless asked to journal it).
       await rm(runDir, { recursive: true, force: true })
       discarded = true
+      if (discard === 'journal') await req.onFailed?.(ctx, info)
       throw final
     }
     await save()

@@ -15,6 +15,8 @@ function userDirsOf(deps: Deps, envName: string | undefined): string[] {
 
 export interface ReleaseRequest extends Omit<RunRequest<Ctx>, 'makeCtx' | 'onFailed' | 'discard' | 'options'> {
   options: ReleaseOptions
+  /** A run refused as bad input (exit 2) before long work keeps its history line (promote, rollback). */
+  auditRefused?: boolean
 }
 
 /**
@@ -42,7 +44,7 @@ export async function runRelease(
       signal: req.signal,
     }),
     onFailed: (c, info) => deps.history.append(failedEntry(c, deps.clock.now(), info)),
-    discard: (info) => isDiscardable(info, stepsBeforeLongWork),
+    discard: (info) => isDiscardable(info, stepsBeforeLongWork) && (req.auditRefused ? 'journal' : true),
   })
   return summarize(ctx, {
     status: state.status,
