@@ -4,6 +4,7 @@ import { messageOf } from '../engine/errors.js'
 import type { Shell, UserFiles } from '../ports/types.js'
 import type { ModelRegistry } from '../registry/types.js'
 import { checkApp } from './app-checks.js'
+import { checkComposeConfig } from './compose-config.js'
 import type { Finding } from './finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource, checkTrainer } from './workspace-checks.js'
 
@@ -49,6 +50,17 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
     findings.push({ check: 'deploy', level: 'ok', message: how })
   }
   findings.push(...(await checkApp({ ...o, willDeploy: target.enabled })))
+  // Compose's own reading of the environment's files, with the --env-file and -f files a release passes.
+  findings.push(
+    ...(await checkComposeConfig({
+      config,
+      envName: o.envName,
+      envNames: [o.envName],
+      sh,
+      files: o.files,
+      level: 'error',
+    })),
+  )
   return findings
 }
 
