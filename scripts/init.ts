@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises'
+import { parse as parseDotenv } from 'dotenv'
 import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ModelshipError } from '../pipeline/engine/errors.js'
-import { pathExists, writeFileAtomic } from '../pipeline/fs-atomic.js'
-import { DEFAULT_TRAINER, inspectAppTree } from '../pipeline/init/inspect.js'
-import { checkRenderedConfig, renderConfig } from '../pipeline/init/render.js'
+import { pathExists, readTextIfAny, writeFileAtomic } from '../pipeline/fs-atomic.js'
+import { type AppTree, DEFAULT_TRAINER, inspectAppTree } from '../pipeline/init/inspect.js'
+import { checkRenderedConfig, imageModeReason, renderConfig } from '../pipeline/init/render.js'
+import { resolveHfToken } from '../pipeline/registry/hf/token.js'
 import { createPrompter, type Prompter } from './prompt.js'
 import { resolveWorkspace } from './workspace.js'
 
@@ -41,11 +43,71 @@ export async function addIgnoreLine(path: string): Promise<'added' | 'present' |
   return before === undefined ? 'created' : 'added'
 }
 
+/** One thing the app's CI workflows do with the model, as `doctor` reports it, and the setting it leads to. */
+export interface WorkflowNote {
+  /** The finding, one line, as doctor prints it (file:line: message — fix). */
+  finding: string
+  /** The modelship.yaml setting that follows from it (e.g. `deploy.mode: github`), if any. */
+  setting?: string
+}
+
+/**
+ * The workflows under .github/workflows/ that build the service with the build arg from `vars.`,
+ * `secrets.` or `env.` (issue 25 item 9; the scan is doctor's, pipeline/doctor/workflows.ts of the
+ * CI-built images issue, 26). initCommand calls it once, after writing the config; none by default.
+ */
+export type WorkflowScan = (workspace: string, o: { service: string; buildArg: string }) => Promise<WorkflowNote[]>
+const noWorkflowScan: WorkflowScan = async () => []
+
+export interface InitIo {
+  prompter?: Prompter
+  out?: (line: string) => void
+  /** The workflow scan (default: none yet); see {@link WorkflowScan}. */
+  workflows?: WorkflowScan
+}
+
+/** The env files only a `.example` of exists: copied when someone at a terminal says yes, else the command printed. */
+async function offerEnvFileCopies(
+  workspace: string,
+  tree: AppTree,
+  prompter: Prompter,
+  print: (line: string) => void,
+): Promise<void> {
+  for (const env of tree.environments) {
+    if (!env.envFileExample || !env.envFile) continue
+    const [from, to] = [env.envFileExample, env.envFile]
+    const command = `cp ${from} ${to}`
+    if (prompter.interactive && (await prompter.confirm([], `Copy ${from} to ${to} (then fill in its values)?`))) {
+      const dest = join(workspace, to)
+      // Never over a file that appeared meanwhile: it may hold the real secrets.
+      if (await pathExists(dest)) print(`${to} exists now: not copied over`)
+      else {
+        await writeFileAtomic(dest, await readFile(join(workspace, from)))
+        print(`copied ${from} to ${to}: fill in its values (environments.${env.name}.env_file names it)`)
+      }
+      continue
+    }
+    print(`${env.name}: ${to} is not in the tree; copy it from the example and fill in its values: ${command}`)
+  }
+}
+
+/**
+ * When no Hugging Face token is found (the environment, the workspace .env, the token files), how to
+ * give one: without it `release --dry-run` shows the plan and stops with the token error.
+ */
+function tokenNotes(workspace: string): string[] {
+  const dotenv = parseDotenv(readTextIfAny(join(workspace, '.env')) ?? '')
+  if (resolveHfToken({ ...dotenv, ...process.env }, readTextIfAny)) return []
+  return [
+    'note: no Hugging Face token found (registry: hf pushes to private repos on the Hub); give one by either',
+    '  HF_TOKEN=hf_… in the environment or in .env (modelship reads it; keep .env out of git),',
+    '  or a token file: ~/.cache/huggingface/token (what `hf auth login` writes), $HF_HOME/token, or the file HF_TOKEN_PATH names',
+    '  without one, `release --dry-run` shows the whole plan, marks the steps the token is needed for, and exits 2',
+  ]
+}
+
 /** `modelship init`: writes a working, commented modelship.yaml for the app tree; never overwrites one. */
-export async function initCommand(
-  flags: InitFlags,
-  io: { prompter?: Prompter; out?: (line: string) => void } = {},
-): Promise<number> {
+export async function initCommand(flags: InitFlags, io: InitIo = {}): Promise<number> {
   const workspace = resolveWorkspace(flags.workspace, process.env, process.cwd())
   const print = io.out ?? ((line: string) => void process.stdout.write(`${line}\n`))
   const configPath = join(workspace, 'modelship.yaml')
@@ -92,8 +154,17 @@ export async function initCommand(
   ) {
     print(IGNORE_MESSAGES[await addIgnoreLine(join(workspace, '.dockerignore'))]('.dockerignore'))
   }
+  if (tree.image) print(`deploy.mode: image: ${imageModeReason(tree)}`)
+  await offerEnvFileCopies(workspace, tree, prompter, print)
   for (const note of tree.notes) print(`note: ${note}`)
   if (!tree.trainer) print(`note: no ${DEFAULT_TRAINER} in the app: trainer.command runs modelship's bundled trainer`)
+  // The one call site of the workflow scan (issue 26).
+  const scan = io.workflows ?? noWorkflowScan
+  for (const w of await scan(workspace, { service: tree.service ?? 'app', buildArg: tree.buildArg })) {
+    print(`ci: ${w.finding}`)
+    if (w.setting) print(`  setting: ${w.setting}`)
+  }
+  for (const line of tokenNotes(workspace)) print(line)
   const env = tree.environments.some((e) => e.name === 'production') ? '' : ` --env ${tree.environments[0]?.name}`
   print('')
   print(`next: npx modelship release --dry-run${env}`)

@@ -241,10 +241,18 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('current')
-    .description('the model each environment is configured with, per file')
+    .description('the model each environment is configured with, per file, and the value that wins after overrides')
     .addOption(workspaceOption())
-    .addOption(jsonOption('{ environments: { <env>: { model, files } }, env } (every place each file sets the model)'))
-    .addHelpText('after', helpFooter(['npx modelship current', 'npx modelship current --json'], [EXIT.ok, EXIT.usage]))
+    .addOption(new Option('--env <name>', 'only this environment (default: every environment)'))
+    .addOption(
+      jsonOption(
+        '{ environments: { <env>: { model, files, effective } }, env } (every place each file sets the model, and the winner)',
+      ),
+    )
+    .addHelpText(
+      'after',
+      helpFooter(['npx modelship current', 'npx modelship current --env production --json'], [EXIT.ok, EXIT.usage]),
+    )
     .action(async (opts) => {
       const { currentCommand } = await import('./current.js')
       exitCode = await currentCommand(opts)

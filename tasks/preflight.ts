@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { findBuildArgAsSecretWarning } from '../pipeline/compose/secret-lint.js'
 import { decideDeployTarget, deployRuledOut } from '../pipeline/deploy/deploy-target.js'
 import { checkApp } from '../pipeline/doctor/app-checks.js'
+import { checkComposeConfig, withoutRepeats } from '../pipeline/doctor/compose-config.js'
 import { type Finding, findingLine } from '../pipeline/doctor/finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource, checkRunPaths } from '../pipeline/doctor/workspace-checks.js'
 import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine/errors.js'
@@ -57,7 +58,21 @@ export const preflightStep = defineStep({
       })
       return { target: await targetCheck, app }
     })()
-    const [trainer, registryError, { target, app }] = await Promise.all([trainerCheck, registryCheck, deployCheck])
+    // Compose's own view of this environment's files (plugin only, no engine): an error when the run deploys.
+    const composeCheck = checkComposeConfig({
+      config,
+      envName: ctx.envName,
+      envNames: [ctx.envName],
+      sh,
+      files,
+      level: 'error',
+    })
+    const [trainer, registryError, { target, app }, composeConfig] = await Promise.all([
+      trainerCheck,
+      registryCheck,
+      deployCheck,
+      composeCheck,
+    ])
     // Trainer flags (pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
     problems.push(...trainer.problems)
     for (const w of trainer.warnings) log.warn(w)
@@ -69,8 +84,14 @@ export const preflightStep = defineStep({
     }
     if (target.problem) problems.push(target.problem)
     problems.push(...errorsOf(app))
+    // Without a deploy the files are only edited: compose refusing them is worth a warning, not a stop.
+    const composeView = withoutRepeats(composeConfig, app).map((f) =>
+      target.enabled || f.level !== 'error' ? f : { ...f, level: 'warn' as const },
+    )
+    problems.push(...errorsOf(composeView))
     if (problems.length > 0) throw aggregateProblems(problems)
-    for (const f of app.filter((x) => x.level === 'warn')) log.warn(findingLine(f))
+    for (const f of [...app, ...composeView].filter((x) => x.level === 'warn')) log.warn(findingLine(f))
+    for (const f of composeView.filter((x) => x.message.startsWith('skipped:'))) log.info(`${f.check}: ${f.message}`)
 
     for (const file of env.compose) {
       for (const w of findBuildArgAsSecretWarning(await files.readText(join(config.workspace, file)), {

@@ -61,7 +61,13 @@ describe('compose mode on several hosts', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(writes(shim)).toEqual(['prod-a build', 'prod-a up', 'prod-b build', 'prod-b up'])
-    expect(shim.calls('default').map((c) => c.name)).toEqual(['info'])
+    // Locally only the engine probe and compose's own read of the files (`config --quiet`, no engine needed).
+    expect(
+      shim
+        .calls('default')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['config', 'info'])
     for (const host of ['prod-a', 'prod-b']) expect(shim.container('app', host)).toMatchObject({ model: V1 })
     expect(historyOf(ws).at(-1)).toMatchObject({ outcome: 'success', hosts: ['prod-a', 'prod-b'] })
     noteCalls('compose mode on two hosts (release v1.0)', shim)
@@ -136,11 +142,11 @@ describe('per-environment settings', () => {
     expect(r.code).toBe(0)
     const production = shim.calls().slice(0, mark)
     const qa = shim.calls().slice(mark)
-    // (the read-only `compose version` probe of preflight aside; `config --images` runs beside the build,
-    // so the two may start in either order)
+    // (the read-only `compose version` and `config --quiet` probes of preflight aside; `config --images`
+    // runs beside the build, so the two may start in either order)
     const composeCommands = (calls: typeof production) =>
       calls
-        .filter((c) => c.files && c.name !== 'version')
+        .filter((c) => c.files && c.name !== 'version' && !c.argv.includes('--quiet'))
         .map((c) => c.name)
         .sort()
     expect(composeCommands(production)).toEqual(['build', 'config', 'ps', 'up'])

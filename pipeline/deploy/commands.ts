@@ -165,12 +165,19 @@ export function composePsCommand(o: { target: ComposeTarget; service: string; ta
 export function composeConfigCommand(o: {
   target: ComposeTarget
   show?: 'config' | 'images' | 'services'
+  /** `--format json`: the merged configuration as JSON (what `current` reads the winning values from). */
+  format?: 'json'
   service?: string
   tag?: ImageTag
 }): HostCommand {
   if (o.service !== undefined) assertService(o.service)
   const show = o.show ?? 'config'
-  const args = ['config', ...(show === 'config' ? [] : [`--${show}`]), ...(o.service === undefined ? [] : [o.service])]
+  const args = [
+    'config',
+    ...(show === 'config' ? [] : [`--${show}`]),
+    ...(o.format === undefined ? [] : ['--format', o.format]),
+    ...(o.service === undefined ? [] : [o.service]),
+  ]
   return compose(o.target, args, o.tag)
 }
 

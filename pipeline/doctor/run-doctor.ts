@@ -5,6 +5,7 @@ import type { Shell, UserFiles } from '../ports/types.js'
 import type { ModelRegistry } from '../registry/types.js'
 import { checkApp } from './app-checks.js'
 import { checkSwarm } from './swarm-checks.js'
+import { checkComposeConfig } from './compose-config.js'
 import type { Finding } from './finding.js'
 import { checkEnvironmentFiles, checkFeedbackSource, checkRunPaths, checkTrainer } from './workspace-checks.js'
 
@@ -51,6 +52,17 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
     findings.push({ check: 'deploy', level: 'ok', message: how })
   }
   findings.push(...(await checkApp({ ...o, willDeploy: target.enabled })))
+  // Compose's own reading of the environment's files, with the --env-file and -f files a release passes.
+  findings.push(
+    ...(await checkComposeConfig({
+      config,
+      envName: o.envName,
+      envNames: [o.envName],
+      sh,
+      files: o.files,
+      level: 'error',
+    })),
+  )
   if (config.deploy.mode === 'swarm' && target.enabled) findings.push(...(await checkSwarm(config, o.envName, sh)))
   return findings
 }

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, posix } from 'node:path'
-import { parse } from 'yaml'
+import { isScalar, parse, parseDocument } from 'yaml'
 import { readComposeModel } from '../compose/edit.js'
 import { readEnvFileModel } from '../compose/env-file.js'
 import { DEFAULT_LABELS } from '../config/config.js'
@@ -31,6 +31,11 @@ export interface InspectedEnvironment {
   edit: string[]
   /** `.env.<name>`, passed as --env-file. */
   envFile?: string
+  /**
+   * `.env.<name>.example` when only the example exists (the real file holds secrets and is not in the
+   * tree): `envFile` names the real file, which has to be copied from it first.
+   */
+  envFileExample?: string
   /** Whether that env file has a `<VAR>=` line (then a release edits it too). */
   envFileSetsModel: boolean
 }
@@ -47,8 +52,41 @@ export interface AppTree {
   feedback?: { path: string; labels: string[] }
   /** The model the tree is configured with now (the base file's, or the first override's). */
   currentModel?: string
+  /** The service's `image:` when it names a registry and takes its tag from a variable: image mode fits. */
+  image?: RegistryImage
   /** Things the user should know or fix, one line each. */
   notes: string[]
+}
+
+/** A service image pushed to a registry, tagged by a variable (`ghcr.io/o/app:${IMAGE_TAG:-latest}`). */
+export interface RegistryImage {
+  file: string
+  line: number
+  image: string
+  registry: string
+  tagVar: string
+}
+
+/**
+ * `image` names a registry (its first path part is a host: has a dot or a port, or is localhost) and
+ * its tag interpolates a variable: the registry and the variable, else undefined.
+ */
+export function registryImageOf(image: string): { registry: string; tagVar: string } | undefined {
+  const slash = image.indexOf('/')
+  if (slash < 0) return undefined
+  const first = image.slice(0, slash)
+  if (!/[.:]/.test(first) && first !== 'localhost') return undefined
+  // The tag starts at the first ':' after the last '/' outside `${…}` (`${IMAGE_TAG:-latest}` has its own).
+  let depth = 0
+  let colon = -1
+  for (let i = image.lastIndexOf('/') + 1; i < image.length && colon < 0; i++) {
+    if (image.startsWith('${', i)) depth++
+    else if (image[i] === '}' && depth > 0) depth--
+    else if (image[i] === ':' && depth === 0) colon = i
+  }
+  if (colon < 0) return undefined
+  const tagVar = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(image.slice(colon + 1))?.[1]
+  return tagVar ? { registry: first, tagVar } : undefined
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -179,14 +217,18 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
     if (base && edit.includes(base) && overrides.length > 1) {
       notes.push(`${env}: ${base} sets the model for every environment; releasing ${env} changes it there too`)
     }
-    const envFile = names.includes(`.env.${env}`) ? `.env.${env}` : undefined
+    // The real env file often holds secrets and is kept out of the repo, with a `.example` beside it.
+    const envFileExample =
+      !names.includes(`.env.${env}`) && names.includes(`.env.${env}.example`) ? `.env.${env}.example` : undefined
+    const envFile = names.includes(`.env.${env}`) || envFileExample ? `.env.${env}` : undefined
     let envFileSetsModel = false
     if (envFile) {
-      const text = (await readText(workspace, envFile)) ?? ''
+      const read = envFileExample ?? envFile
+      const text = (await readText(workspace, read)) ?? ''
       try {
-        envFileSetsModel = readEnvFileModel(text, buildArg, envFile).length > 0
+        envFileSetsModel = readEnvFileModel(text, buildArg, read).length > 0
       } catch (e) {
-        notes.push(`${envFile}: ${(e as Error).message.split('\n')[0]}`)
+        notes.push(`${read}: ${(e as Error).message.split('\n')[0]}`)
       }
     }
     environments.push({
@@ -195,7 +237,16 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
       edit: edit.length ? edit : compose.slice(-1),
       envFileSetsModel,
       ...(envFile ? { envFile } : {}),
+      ...(envFileExample ? { envFileExample } : {}),
     })
+  }
+  for (const name of names) {
+    const other = /^\.env\.([A-Za-z0-9][\w-]*)\.example$/.exec(name)?.[1]
+    if (other && !environments.some((e) => e.name === other)) {
+      notes.push(
+        `${name}: no compose override names an environment ${other}; add environments.${other} by hand if it deploys`,
+      )
+    }
   }
 
   const dockerfile = await findDockerfile(workspace, base ? texts.get(base) : undefined, service, buildArg)
@@ -212,6 +263,7 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
     break
   }
   const currentModel = places.find((p) => p.file === base)?.value ?? places[0]?.value
+  const image = service ? registryImageIn(texts, service) : undefined
   return {
     ...(base ? { base } : {}),
     ...(service ? { service } : {}),
@@ -222,8 +274,22 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
     ...(trainer ? { trainer } : {}),
     ...(feedback ? { feedback } : {}),
     ...(currentModel ? { currentModel } : {}),
+    ...(image ? { image } : {}),
     notes,
   }
+}
+
+/** The service's `image:` as the files merge it (the last that sets it), when it is a registry image with a tag variable. */
+function registryImageIn(texts: ReadonlyMap<string, string>, service: string): RegistryImage | undefined {
+  let found: { file: string; line: number; image: string } | undefined
+  for (const [file, text] of texts) {
+    const doc = parseDocument(text, { merge: true, uniqueKeys: false, logLevel: 'silent' })
+    const node = doc.getIn(['services', service, 'image'], true)
+    if (!isScalar(node) || typeof node.value !== 'string') continue
+    found = { file, line: text.slice(0, node.range?.[0] ?? 0).split('\n').length, image: node.value }
+  }
+  const parts = found ? registryImageOf(found.image) : undefined
+  return found && parts ? { ...found, ...parts } : undefined
 }
 
 /** The service's Dockerfile (its build context and `dockerfile:`), else `./Dockerfile`. */

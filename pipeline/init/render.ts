@@ -81,7 +81,17 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
   line("  no_regression: true           # the new accuracy must reach the current model's")
   line('  min_per_label: 1              # fewest examples a label may have')
   line('deploy:')
-  line('  mode: auto                     # compose when a Docker engine answers, else build/deploy/verify are skipped')
+  if (tree.image) {
+    line(`  mode: image                    # ${imageModeReason(tree)}`)
+    line(
+      `  tag_var: ${scalar(tree.image.tagVar)}  # the variable in the tag of services.${tree.service ?? 'app'}.image`,
+    )
+    line('  image_tag: model-{version}     # the tag a release pushes and the hosts pull ({version} = v1.3)')
+  } else {
+    line(
+      '  mode: auto                     # compose when a Docker engine answers, else build/deploy/verify are skipped',
+    )
+  }
   line(`  service: ${scalar(tree.service ?? 'app')}${tree.service ? '' : '  # CHANGE ME: no service sets the model'}`)
   const where = [...new Set(tree.places.map((p) => (p.kind === 'build_arg' ? 'build args' : 'runtime environment')))]
   line(`  build_arg: ${scalar(tree.buildArg)}${where.length ? `  # set in its ${where.join(' and ')}` : ''}`)
@@ -93,7 +103,8 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
     line(`    compose: ${list(env.compose)}  # passed as -f, in order`)
     line(`    edit: ${list(env.edit)}  # where a release sets ${tree.buildArg}`)
     if (env.envFile) {
-      line(`    env_file: ${scalar(env.envFile)}  # passed as --env-file`)
+      const copy = env.envFileExample ? `; not in the tree: cp ${env.envFileExample} ${env.envFile}` : ''
+      line(`    env_file: ${scalar(env.envFile)}  # passed as --env-file${copy}`)
       if (env.envFileSetsModel) line(`    env_files: ${list([env.envFile])}  # its ${tree.buildArg}= line is set too`)
     }
   }
@@ -103,6 +114,16 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
     for (const n of tree.notes) line(`#   - ${n}`)
   }
   return `${out.join('\n')}\n`
+}
+
+/** Why init chose image mode, in one line (the config's comment and what init prints). */
+export function imageModeReason(tree: AppTree): string {
+  const i = tree.image
+  if (!i) return ''
+  return (
+    `services.${tree.service ?? 'app'}.image ${i.image} (${i.file}:${i.line}) is on the registry ${i.registry} ` +
+    `with its tag from \${${i.tagVar}}: a release builds once, pushes the image tagged model-<version> and the hosts pull it`
+  )
 }
 
 /**

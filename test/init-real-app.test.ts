@@ -1,0 +1,118 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { initCommand } from '../scripts/init.js'
+import type { Prompter } from '../scripts/prompt.js'
+import { cleanup, cliEnv, REPO, runCli } from './support/workspace.js'
+
+// `modelship init` on a tree shaped like the real app (issue 25 item 9; issue 23 item 3): env files that
+// exist only as `.env.<env>.example`, the service image on a registry with a tag variable, no HF token.
+
+const REAL_APP = join(REPO, 'test', 'fixtures', 'doctor', 'real-app')
+const dirs: string[] = []
+afterEach(() => {
+  while (dirs.length) cleanup(dirs.pop()!)
+})
+
+/** The real-app tree as the repo ships it: the env files only as examples (the real ones hold secrets). */
+function shippedRealApp(): string {
+  const ws = mkdtempSync(join(tmpdir(), 'modelship-init-real-'))
+  dirs.push(ws)
+  cpSync(REAL_APP, ws, { recursive: true })
+  rmSync(join(ws, '.env.production'))
+  return ws
+}
+
+const IMAGE_LINE =
+  'deploy.mode: image: services.app.image ghcr.io/pratikoai/pratikoai-backend:${IMAGE_TAG:-latest} (docker-compose.yml:10) ' +
+  'is on the registry ghcr.io with its tag from ${IMAGE_TAG}: a release builds once, pushes the image tagged ' +
+  'model-<version> and the hosts pull it'
+
+/** A person at a terminal who says yes to everything. */
+const sayYes: Prompter = { interactive: true, confirm: async () => true, text: async (_q, fallback) => fallback }
+
+describe('init on the real app tree (item 9)', () => {
+  it('names the env file only its example exists for, prints the copy command, and picks image mode saying why', async () => {
+    const ws = shippedRealApp()
+    const r = await runCli(['init', '--workspace', ws, '--yes'], { env: cliEnv() })
+    expect(r.code, r.stderr).toBe(0)
+    process.stdout.write(`--- init, real-app ---\n${r.stdout}`)
+    const config = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as Record<string, any>
+    expect(config.deploy).toMatchObject({ mode: 'image', tag_var: 'IMAGE_TAG', image_tag: 'model-{version}' })
+    expect(config.environments.production).toMatchObject({ env_file: '.env.production' })
+    const lines = r.stdout.split('\n')
+    expect(lines).toContain(IMAGE_LINE)
+    expect(lines).toContain(
+      'production: .env.production is not in the tree; copy it from the example and fill in its values: ' +
+        'cp .env.production.example .env.production',
+    )
+    expect(lines).toContain(
+      'note: .env.qa.example: no compose override names an environment qa; add environments.qa by hand if it deploys',
+    )
+    // Nobody at a terminal: nothing is copied.
+    expect(existsSync(join(ws, '.env.production'))).toBe(false)
+    expect(r.stdout).toMatch(/next: npx modelship release --dry-run\n$/)
+  })
+
+  it('in a terminal it offers to copy the example, and copies it when asked to', async () => {
+    const ws = shippedRealApp()
+    const out: string[] = []
+    expect(await initCommand({ workspace: ws }, { prompter: sayYes, out: (l) => out.push(l) })).toBe(0)
+    expect(readFileSync(join(ws, '.env.production'), 'utf8')).toBe(
+      readFileSync(join(ws, '.env.production.example'), 'utf8'),
+    )
+    expect(out).toContain(
+      'copied .env.production.example to .env.production: fill in its values (environments.production.env_file names it)',
+    )
+  })
+
+  it("prints what the workflow scan finds, through init's one call site for it", async () => {
+    const ws = shippedRealApp()
+    const out: string[] = []
+    const seen: unknown[] = []
+    await initCommand(
+      { workspace: ws, yes: true },
+      {
+        out: (l) => out.push(l),
+        workflows: async (workspace, o) => {
+          seen.push({ workspace, ...o })
+          return [
+            {
+              finding: '.github/workflows/build-images.yml:12: builds app with vars.HF_INTENT_MODEL',
+              setting: 'deploy.mode: github',
+            },
+          ]
+        },
+      },
+    )
+    expect(seen).toEqual([{ workspace: ws, service: 'app', buildArg: 'HF_INTENT_MODEL' }])
+    expect(out).toContain('ci: .github/workflows/build-images.yml:12: builds app with vars.HF_INTENT_MODEL')
+    expect(out).toContain('  setting: deploy.mode: github')
+  })
+})
+
+describe('init says how to provide a Hugging Face token when it finds none (issue 23 item 3)', () => {
+  it('names HF_TOKEN and the token files; says nothing when HF_TOKEN or a token file is there', async () => {
+    const none = await runCli(['init', '--workspace', shippedRealApp(), '--yes'], { env: cliEnv() })
+    expect(none.stdout).toContain('note: no Hugging Face token found')
+    expect(none.stdout).toContain('HF_TOKEN=hf_… in the environment or in .env')
+    expect(none.stdout).toContain('~/.cache/huggingface/token (what `hf auth login` writes)')
+
+    const withEnv = await runCli(['init', '--workspace', shippedRealApp(), '--yes'], {
+      env: cliEnv({ HF_TOKEN: 'hf_abcdefghijklmnopqrstuvwxyz0123456789' }),
+    })
+    expect(withEnv.stdout).not.toContain('no Hugging Face token found')
+    expect(withEnv.stdout).not.toContain('hf_abcdefghijklmnopqrstuvwxyz0123456789')
+
+    const cache = mkdtempSync(join(tmpdir(), 'modelship-hf-cache-'))
+    dirs.push(cache)
+    mkdirSync(join(cache, 'huggingface'))
+    writeFileSync(join(cache, 'huggingface', 'token'), 'hf_abcdefghijklmnopqrstuvwxyz0123456789\n')
+    const withFile = await runCli(['init', '--workspace', shippedRealApp(), '--yes'], {
+      env: cliEnv({ XDG_CACHE_HOME: cache }),
+    })
+    expect(withFile.stdout).not.toContain('no Hugging Face token found')
+  })
+})
