@@ -1,8 +1,9 @@
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Command } from '../ports/types.js'
-import type { Config, EnvironmentConfig } from './config.js'
+import type { Config, EnvironmentConfig, GithubConfig } from './config.js'
 import { SCHEMA, unknownKeys } from './keys.js'
 import { type ConfigLayer, isObject, mergeLayers, originOf, type Raw } from './layers.js'
+import { validateGithub } from './validate-github.js'
 
 export interface ValidationResult {
   config: Config
@@ -131,8 +132,9 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const gates = section('gates')
   const deploy = section('deploy')
   const mode = deploy.mode
-  if (mode !== 'compose' && mode !== 'image' && mode !== 'none' && mode !== 'auto')
-    errors.push(`${where('deploy.mode')}: expected compose, image, none or auto, got ${describe(mode)}`)
+  if (mode !== 'compose' && mode !== 'image' && mode !== 'github' && mode !== 'none' && mode !== 'auto')
+    errors.push(`${where('deploy.mode')}: expected compose, image, github, none or auto, got ${describe(mode)}`)
+  const github = validateGithub(deploy.github, 'deploy.github', where, errors, false) as GithubConfig
   const optionalPath = (path: string, value: unknown): string | null =>
     value === null || value === undefined ? null : str(path, value)
   const oneOrMany = (path: string, value: unknown): string[] =>
@@ -182,6 +184,8 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
         value.health_timeout_s === undefined || value.health_timeout_s === null
           ? undefined
           : num(`${path}.health_timeout_s`, value.health_timeout_s, 0, 86400),
+      github:
+        value.github === undefined ? undefined : validateGithub(value.github, `${path}.github`, where, errors, true),
     }
   }
   if (Object.keys(environments).length === 0 && isObject(envs))
@@ -217,7 +221,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       eval_set: optionalPath('gates.eval_set', gates.eval_set),
     },
     deploy: {
-      mode: mode === 'none' || mode === 'auto' || mode === 'image' ? mode : 'compose',
+      mode: mode === 'none' || mode === 'auto' || mode === 'image' || mode === 'github' ? mode : 'compose',
       image_tag: str(
         'deploy.image_tag',
         deploy.image_tag,
@@ -230,6 +234,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       health_timeout_s: num('deploy.health_timeout_s', deploy.health_timeout_s, 0, 86400),
       verify: argvOrNull('deploy.verify', deploy.verify),
       model_check: argvOrNull('deploy.model_check', deploy.model_check),
+      github,
     },
     environments,
   }
