@@ -1,7 +1,7 @@
 import { buildInputsOf } from '../pipeline/deploy/build-inputs.js'
 import { buildPlan } from '../pipeline/deploy/deploy-plan.js'
 import { buildImage, localImageOf } from '../pipeline/deploy/deploy-ops.js'
-import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
+import { skipInGithubMode, skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { restoreFilesAfter } from '../pipeline/deploy/failure-policy.js'
 import { DEFAULT_HOST, hostLabel } from '../pipeline/deploy/host.js'
 import { imageTagForPlan, imageTagForRun } from '../pipeline/deploy/run-tag.js'
@@ -16,9 +16,9 @@ export const buildStep = defineStep({
   outputs: ['image'],
   always: true,
   outputBar: 5,
-  skip: (ctx) => skipWithoutDeploy(ctx.deployTarget),
+  skip: (ctx, deps) => skipWithoutDeploy(ctx.deployTarget) || skipInGithubMode(deps.config),
   plan: (ctx, deps) => {
-    const reason = skipWithoutDeploy(ctx.deployTarget)
+    const reason = skipWithoutDeploy(ctx.deployTarget) || skipInGithubMode(deps.config)
     if (reason) return [{ kind: 'note', text: `build: ${reason}` }]
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = ctx.release?.modelId ?? '<next model>'

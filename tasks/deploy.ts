@@ -2,6 +2,7 @@ import { buildInputsOf } from '../pipeline/deploy/build-inputs.js'
 import { deployPlan } from '../pipeline/deploy/deploy-plan.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
+import { deployWithGithub, githubDeployPlan, restoreAfterGithub } from '../pipeline/github/rollout.js'
 import { previousTagsOf } from '../pipeline/deploy/previous-tag.js'
 import { rollOut } from '../pipeline/deploy/rollout.js'
 import { imageTagForPlan } from '../pipeline/deploy/run-tag.js'
@@ -16,7 +17,7 @@ export const deployStep = defineStep({
   name: 'deploy',
   title: 'Redeploy service',
   inDryRun: 'skip',
-  outputs: ['deployment', 'rollout', 'swarm'],
+  outputs: ['deployment', 'rollout', 'swarm', 'workflowRun'],
   always: true,
   skip: (ctx) => skipWithoutDeploy(ctx.deployTarget),
   plan: (ctx, deps) => {
@@ -24,6 +25,7 @@ export const deployStep = defineStep({
     if (reason) return [{ kind: 'note', text: `deploy: ${reason}` }]
     const s = deploySettingsOf(deps.config, ctx.envName)
     const modelId = ctx.release?.modelId ?? '<next model>'
+    if (deps.config.deploy.mode === 'github') return githubDeployPlan(deps, ctx, ctx.githubTarget, modelId)
     const version = ctx.release?.version
     const tag =
       ctx.options.imageTag ??
@@ -36,8 +38,19 @@ export const deployStep = defineStep({
     return s.mode === 'swarm' ? swarmDeployPlan(s, { tag }) : deployPlan(s, { modelId, tag, inputs })
   },
   inputs: (ctx) => ({ image: ctx.image }),
-  onFailure: rollBackEnvironmentAfter,
+  onFailure: (ctx, deps, failure) =>
+    deps.config.deploy.mode === 'github'
+      ? restoreAfterGithub(ctx, deps, failure, 'deploy')
+      : rollBackEnvironmentAfter(ctx, deps, failure),
   async run(ctx, deps, task) {
+    if (deps.config.deploy.mode === 'github') {
+      const modelId = need(ctx, 'release').modelId
+      const { run, settings } = await deployWithGithub(deps, ctx, { modelId, onLine: (l) => showLine(task, l) })
+      ctx.workflowRun = { id: run.id, htmlUrl: run.htmlUrl, conclusion: run.conclusion ?? 'success' }
+      ctx.deployment = { health: `workflow run ${run.id} succeeded` }
+      task.title = `Deployed by ${settings.workflow} on ${settings.repo}: run ${run.id} succeeded (${run.htmlUrl})`
+      return
+    }
     const image = need(ctx, 'image')
     const release = need(ctx, 'release')
     const s = deploySettingsOf(deps.config, ctx.envName)

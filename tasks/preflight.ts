@@ -9,6 +9,7 @@ import { aggregateProblems, messageOf, ModelshipError } from '../pipeline/engine
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { checkTrainer, userCacheDirOf } from '../pipeline/model/trainer-help.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
+import { checkGithubTarget } from '../pipeline/github/access.js'
 import { defineStep } from './step.js'
 
 /** Checks everything a release needs before any long work; all problems are reported together. */
@@ -51,8 +52,9 @@ export const preflightStep = defineStep({
         files,
         sh,
         env: deps.env ?? {},
+        // deploy.mode github: the workflow's runner builds and deploys, no compose plugin is needed here.
         willDeploy:
-          deployRuledOut(config, { noDeploy: ctx.options.noDeploy }) !== undefined
+          deployRuledOut(config, { noDeploy: ctx.options.noDeploy }) !== undefined || config.deploy.mode === 'github'
             ? false
             : targetCheck.then((t) => t.enabled),
       })
@@ -67,12 +69,17 @@ export const preflightStep = defineStep({
       files,
       level: 'error',
     })
-    const [trainer, registryError, { target, app }, composeConfig] = await Promise.all([
+    const githubCheck =
+      config.deploy.mode === 'github' && !ctx.options.noDeploy ? checkGithubTarget(deps, ctx.envName) : undefined
+    const [trainer, registryError, { target, app }, composeConfig, github] = await Promise.all([
       trainerCheck,
       registryCheck,
       deployCheck,
       composeCheck,
+      githubCheck,
     ])
+    if (github) problems.push(...github.problems)
+    if (github?.target) ctx.githubTarget = github.target
     // Trainer flags (pipeline/model/trainer-help.ts): every --flag a training run passes is in its --help.
     problems.push(...trainer.problems)
     for (const w of trainer.warnings) log.warn(w)
@@ -120,6 +127,9 @@ export const preflightStep = defineStep({
     }
     ctx.currentModel = current
     ctx.deployTarget = target.reason ? { enabled: target.enabled, reason: target.reason } : { enabled: target.enabled }
-    task.title = `Preflight: ${ctx.envName} runs ${current}; ${registry.describe()}${target.enabled ? '' : `; build/deploy/verify skipped (${target.reason})`}`
+    const via = ctx.githubTarget
+      ? `; deploys through ${ctx.githubTarget.workflow} on ${ctx.githubTarget.repo} (${ctx.githubTarget.variable}=${ctx.githubTarget.current ?? 'unset'})`
+      : ''
+    task.title = `Preflight: ${ctx.envName} runs ${current}; ${registry.describe()}${target.enabled ? via : `; build/deploy/verify skipped (${target.reason})`}`
   },
 })

@@ -1,6 +1,6 @@
 import { publishPlan } from '../pipeline/deploy/deploy-plan.js'
 import { publishImage } from '../pipeline/deploy/deploy-ops.js'
-import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
+import { skipInGithubMode, skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { restoreFilesAfter } from '../pipeline/deploy/failure-policy.js'
 import { imageTagForPlan } from '../pipeline/deploy/run-tag.js'
 import { deploySettingsOf, publishesImage } from '../pipeline/deploy/settings.js'
@@ -14,6 +14,8 @@ import { defineStep, showLine } from './step.js'
 function notPublishing(ctx: Ctx, deps: Deps): string | false {
   const reason = skipWithoutDeploy(ctx.deployTarget)
   if (reason) return reason
+  const github = skipInGithubMode(deps.config)
+  if (github) return github
   if (!publishesImage(deploySettingsOf(deps.config, ctx.envName))) return 'skipped: deploy.mode is not image'
   const tag = ctx.options.imageTag
   return tag ? `skipped: ${tag} is in the registry already` : false

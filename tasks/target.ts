@@ -4,6 +4,7 @@ import { aggregateProblems, ModelshipError } from '../pipeline/engine/errors.js'
 import { decideDeployTarget } from '../pipeline/deploy/deploy-target.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { assertValidModelRef } from '../pipeline/registry/version.js'
+import { checkGithubTarget } from '../pipeline/github/access.js'
 import { defineStep } from './step.js'
 
 /**
@@ -14,7 +15,7 @@ export const targetStep = defineStep({
   name: 'target',
   title: 'Check the model and the environment',
   inDryRun: 'run',
-  outputs: ['release', 'currentModel', 'deployTarget'],
+  outputs: ['release', 'currentModel', 'deployTarget', 'githubTarget'],
   always: true,
   async run(ctx, deps, task) {
     const { config, registry } = deps
@@ -42,6 +43,11 @@ export const targetStep = defineStep({
     const target = await decideDeployTarget(config, deps.sh, { noDeploy: ctx.options.noDeploy })
     if (target.problem || (ctx.options.deploy === true && !target.enabled)) {
       throw new ModelshipError('CONFIG', `--deploy: ${target.problem ?? target.reason ?? 'cannot deploy'}`)
+    }
+    if (target.enabled && config.deploy.mode === 'github') {
+      const github = await checkGithubTarget(deps, ctx.envName)
+      if (github.problems.length) throw aggregateProblems(github.problems)
+      if (github.target) ctx.githubTarget = github.target
     }
     if (!target.enabled && ctx.options.deploy === undefined && target.reason?.startsWith('no Docker engine')) {
       deps.log.warn('no Docker engine answers (deploy.mode: auto): the files are changed, nothing is redeployed')

@@ -1,6 +1,7 @@
 import { verifyCommands, verifyService } from '../pipeline/deploy/deploy-ops.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
+import { restoreAfterGithub } from '../pipeline/github/rollout.js'
 import { deploySettingsOf } from '../pipeline/deploy/settings.js'
 import { swarmVerifyPlan } from '../pipeline/deploy/swarm-plan.js'
 import { verifyReplicas } from '../pipeline/deploy/swarm-verify.js'
@@ -21,7 +22,10 @@ export const verifyStep = defineStep({
     if (s.mode === 'swarm') return swarmVerifyPlan(s)
     return verifyCommands(s).map((argv) => ({ kind: 'exec' as const, argv, read: true }))
   },
-  onFailure: rollBackEnvironmentAfter,
+  onFailure: (ctx, deps, failure) =>
+    deps.config.deploy.mode === 'github'
+      ? restoreAfterGithub(ctx, deps, failure, 'verify')
+      : rollBackEnvironmentAfter(ctx, deps, failure),
   async run(ctx, deps, task) {
     need(ctx, 'deployment')
     const s = deploySettingsOf(deps.config, ctx.envName)

@@ -113,7 +113,7 @@ describe('loadConfig', () => {
     await writeFile(join(dir, 'modelship.yaml'), 'deploy:\n  mode: kubernetes\ngates:\n  min_per_label: 0\n')
     const err = (await loadConfig({ workspace: dir, env: {} }).catch((e: unknown) => e)) as ModelshipError
     expect(err.message).toBe(
-      'invalid configuration: deploy.mode (modelship.yaml:2): expected compose, image, swarm, none or auto, got string "kubernetes"',
+      'invalid configuration: deploy.mode (modelship.yaml:2): expected compose, image, github, swarm, none or auto, got string "kubernetes"',
     )
     expect(err.details).toContain(
       'gates.min_per_label (modelship.yaml:4): expected a whole number from 1 to 1000000000, got number 0',

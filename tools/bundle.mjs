@@ -6,13 +6,28 @@
 // - dist/scripts/cli.js: the entry point (scripts/cli.ts and compile-cache.ts), as CommonJS too, with
 //   dist/scripts/package.json saying so: Node starts a CommonJS entry ~8 ms sooner than an ES module one,
 //   which initialises the ES module loader first (measured on `modelship --help`).
-import { buildSync } from 'esbuild'
+import { build, buildSync } from 'esbuild'
 import { readFileSync, writeFileSync } from 'node:fs'
 
 // import.meta.url, which the sources use to find files beside them, as the bundle's own URL.
 const importMetaUrl = {
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+}
+// Octokit (loaded only in deploy.mode github) keeps a comment with a non-ASCII character inside an expression,
+// where esbuild keeps comments: its files are read with every non-ASCII UTF-16 unit escaped (\uXXXX means the
+// same in strings, templates and regular expressions; in a comment it is just text).
+const asciiOctokit = {
+  name: 'ascii-octokit',
+  setup(build) {
+    build.onLoad({ filter: /node_modules[\\/]@octokit[\\/].*\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(
+        /[^\x00-\x7f]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      ),
+      loader: 'js',
+    }))
+  },
 }
 const common = {
   bundle: true,
@@ -25,8 +40,9 @@ const common = {
   ...importMetaUrl,
 }
 
-buildSync({
+await build({
   ...common,
+  plugins: [asciiOctokit],
   entryPoints: ['dist/esm/scripts/program.js'],
   outfile: 'dist/scripts/program.cjs',
   external: ['pg', 'pg-copy-streams', '@huggingface/hub'],

@@ -1,7 +1,7 @@
 // The configuration's shape (keys as in modelship.yaml) and its defaults layer.
 import type { Command } from '../ports/types.js'
 
-export type DeployMode = 'compose' | 'image' | 'swarm' | 'none' | 'auto'
+export type DeployMode = 'compose' | 'image' | 'github' | 'swarm' | 'none' | 'auto'
 export type RegistryKind = 'hf' | 'local'
 
 export interface EnvironmentConfig {
@@ -22,6 +22,28 @@ export interface EnvironmentConfig {
   verify: Command | false | null | undefined
   model_check: Command | false | null | undefined
   health_timeout_s: number | undefined
+  /** deploy.mode github: keys of deploy.github this environment overrides (its own workflow, variable scope …). */
+  github: Partial<GithubConfig> | undefined
+}
+
+/** deploy.mode github: the app's CI builds and deploys; a release sets its variable and starts its workflow. */
+export interface GithubConfig {
+  /** `owner/name`; null: from `git remote get-url origin`. */
+  repo: string | null
+  /** The Actions variable the CI build reads; null: deploy.build_arg. */
+  variable: string | null
+  /** `repository`, or `environment:<GitHub environment name>`. */
+  scope: string
+  /** The workflow file name (or id) to start. */
+  workflow: string | null
+  /** The branch dispatched on (trigger dispatch) or pushed to (trigger push); null: the repo's default branch. */
+  ref: string | null
+  trigger: 'dispatch' | 'push'
+  /** workflow_dispatch inputs. */
+  inputs: Record<string, string>
+  timeout_s: number
+  /** The REST API base URL (GitHub Enterprise Server: https://HOST/api/v3); null: https://api.github.com. */
+  api_url: string | null
 }
 
 /** The validated configuration (keys as in modelship.yaml). Secrets are not part of it. */
@@ -69,6 +91,7 @@ export interface Config {
     health_timeout_s: number
     verify: Command | null
     model_check: Command | null
+    github: GithubConfig
   }
   environments: Record<string, EnvironmentConfig>
 }
@@ -115,6 +138,17 @@ export function defaultConfig(): Record<string, unknown> {
       health_timeout_s: 120,
       verify: null,
       model_check: null,
+      github: {
+        repo: null,
+        variable: null,
+        scope: 'repository',
+        workflow: null,
+        ref: null,
+        trigger: 'dispatch',
+        inputs: {},
+        timeout_s: 3600,
+        api_url: null,
+      },
     },
     environments: {
       production: {

@@ -5,6 +5,18 @@ import { isObject, type Raw } from './layers.js'
  * Every key modelship knows, at every depth (`*`: any name; `{}`: free-form mapping). A key not here is
  * an error naming the closest known one: a misspelled `model_check` must not silently disable a check.
  */
+const GITHUB_KEYS: Schema = {
+  repo: 1,
+  variable: 1,
+  scope: 1,
+  workflow: 1,
+  ref: 1,
+  trigger: 1,
+  inputs: {},
+  timeout_s: 1,
+  api_url: 1,
+}
+
 export const SCHEMA: Schema = {
   model: { org: 1, prefix: 1, labels: 1, base_aliases: 1, base_model: 1, license: 1 },
   registry: 1,
@@ -24,9 +36,20 @@ export const SCHEMA: Schema = {
     health_timeout_s: 1,
     verify: 1,
     model_check: 1,
+    github: GITHUB_KEYS,
   },
   environments: {
-    '*': { compose: 1, edit: 1, env_files: 1, env_file: 1, hosts: 1, verify: 1, model_check: 1, health_timeout_s: 1 },
+    '*': {
+      compose: 1,
+      edit: 1,
+      env_files: 1,
+      env_file: 1,
+      hosts: 1,
+      verify: 1,
+      model_check: 1,
+      health_timeout_s: 1,
+      github: GITHUB_KEYS,
+    },
   },
 }
 type Schema = { [key: string]: Schema | 1 }

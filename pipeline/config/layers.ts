@@ -14,6 +14,7 @@ export const ENV_KEYS: ReadonlyArray<readonly [envVar: string, path: readonly st
   ['MODELSHIP_REGISTRY_DIR', ['registry_dir']],
   ['HF_ENDPOINT', ['hf_endpoint']],
   ['FEEDBACK_SOURCE', ['feedback', 'source']],
+  ['GITHUB_API_URL', ['deploy', 'github', 'api_url']],
 ]
 
 export interface ConfigLayer {

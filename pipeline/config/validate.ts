@@ -1,9 +1,10 @@
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Command } from '../ports/types.js'
-import type { Config, EnvironmentConfig } from './config.js'
+import type { Config, EnvironmentConfig, GithubConfig } from './config.js'
 import { SCHEMA, unknownKeys } from './keys.js'
 import { type ConfigLayer, isObject, mergeLayers, originOf, type Raw } from './layers.js'
 import { NUMERIC_SETTINGS, numberText, outOfRange, TRAINER_ARG_RANGES, type NumericRange } from './ranges.js'
+import { validateGithub } from './validate-github.js'
 
 export interface ValidationResult {
   config: Config
@@ -141,8 +142,12 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
   const gates = section('gates')
   const deploy = section('deploy')
   const mode = deploy.mode
-  if (mode !== 'compose' && mode !== 'image' && mode !== 'swarm' && mode !== 'none' && mode !== 'auto')
-    errors.push(`${where('deploy.mode')}: expected compose, image, swarm, none or auto, got ${describe(mode)}`)
+  const DEPLOY_MODES = ['compose', 'image', 'github', 'swarm', 'none', 'auto'] as const
+  const isDeployMode = (m: unknown): m is (typeof DEPLOY_MODES)[number] =>
+    (DEPLOY_MODES as readonly unknown[]).includes(m)
+  if (!isDeployMode(mode))
+    errors.push(`${where('deploy.mode')}: expected compose, image, github, swarm, none or auto, got ${describe(mode)}`)
+  const github = validateGithub(deploy.github, 'deploy.github', where, errors, false) as GithubConfig
   const optionalPath = (path: string, value: unknown): string | null =>
     value === null || value === undefined ? null : str(path, value)
   const oneOrMany = (path: string, value: unknown): string[] =>
@@ -192,6 +197,8 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
         value.health_timeout_s === undefined || value.health_timeout_s === null
           ? undefined
           : setting(`${path}.health_timeout_s`, value.health_timeout_s, 'environments.*.health_timeout_s'),
+      github:
+        value.github === undefined ? undefined : validateGithub(value.github, `${path}.github`, where, errors, true),
     }
   }
   if (Object.keys(environments).length === 0 && isObject(envs))
@@ -227,7 +234,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       eval_set: optionalPath('gates.eval_set', gates.eval_set),
     },
     deploy: {
-      mode: mode === 'none' || mode === 'auto' || mode === 'image' || mode === 'swarm' ? mode : 'compose',
+      mode: isDeployMode(mode) ? mode : 'compose',
       image_tag: str(
         'deploy.image_tag',
         deploy.image_tag,
@@ -245,6 +252,7 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
       health_timeout_s: setting('deploy.health_timeout_s', deploy.health_timeout_s),
       verify: argvOrNull('deploy.verify', deploy.verify),
       model_check: argvOrNull('deploy.model_check', deploy.model_check),
+      github,
     },
     environments,
   }

@@ -22,6 +22,8 @@ export function deployRuledOut(config: Config, o: { noDeploy: boolean }): string
 export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeploy: boolean }): Promise<DeployTarget> {
   const ruledOut = deployRuledOut(config, o)
   if (ruledOut) return { enabled: false, reason: ruledOut }
+  // The app's CI builds and deploys: no Docker engine is needed here (preflight checks GitHub instead).
+  if (config.deploy.mode === 'github') return { enabled: true }
   try {
     await sh.read(engineInfoCommand(DEFAULT_HOST).argv)
     return { enabled: true }
@@ -34,6 +36,10 @@ export async function decideDeployTarget(config: Config, sh: Shell, o: { noDeplo
     return { enabled: false, reason: 'no Docker engine answers (deploy.mode: auto)' }
   }
 }
+
+/** build and publish in deploy.mode github: the workflow builds (and pushes) the image, not modelship. */
+export const skipInGithubMode = (config: Config): string | false =>
+  config.deploy.mode === 'github' ? 'skipped: deploy.mode is github (the workflow builds the image)' : false
 
 /** The skip rule of build, deploy and verify. */
 export const skipWithoutDeploy = (target: DeployTarget | undefined): string | false =>

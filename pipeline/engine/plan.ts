@@ -14,6 +14,16 @@ export type PlanEntry =
   | { kind: 'push'; target: string; files?: number; bytes?: number; detail?: string }
   /** A line the run would append to a journal (history.jsonl). */
   | { kind: 'append'; path: string; summary: string }
+  /** A GitHub REST call: reads it makes (`$`), writes it would make (`!`), with the body and what a write starts. */
+  | {
+      kind: 'api'
+      method: string
+      path: string
+      read?: boolean
+      body?: Readonly<Record<string, unknown>>
+      starts?: string
+      note?: string
+    }
   /** Anything else worth saying (`#`). */
   | { kind: 'note'; text: string }
 
@@ -39,6 +49,11 @@ export function planLine(e: PlanEntry): string {
       return `! would push ${e.files === undefined ? 'the model' : `${e.files} files (${formatBytes(e.bytes ?? 0)})`} → ${e.target}${e.detail ? ` ${e.detail}` : ''}`
     case 'append':
       return `! would append to ${e.path}: ${e.summary}`
+    case 'api': {
+      const body = e.body && Object.keys(e.body).length ? ` ${JSON.stringify(e.body)}` : ''
+      const notes = [...(e.starts ? [`starts ${e.starts}`] : []), ...(e.note ? [e.note] : [])]
+      return `${e.read ? '$' : '!'} ${e.method} ${e.path}${body}${notes.length ? `  # ${notes.join('; ')}` : ''}`
+    }
     case 'note':
       return `# ${e.text}`
   }

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { createPlan, type Plan } from '../engine/plan.js'
 import { pathExists, readTextIfAny, writeFileAtomic } from '../fs-atomic.js'
+import { type GitHubApi, createGitHubApi } from '../github/api.js'
+import { resolveGithubToken } from '../github/token.js'
 import { createHistory, type History } from '../history/audit-log.js'
 import { resolveHfToken } from '../registry/hf/token.js'
 import { createRegistry } from '../registry/index.js'
@@ -28,6 +30,8 @@ export interface Deps {
   readonly sh: Shell
   readonly registry: ModelRegistry
   readonly files: UserFiles
+  /** GitHub's REST API (deploy.mode github); Octokit loads on its first call. */
+  readonly github: GitHubApi
   /** The audit log, `.modelship/history.jsonl`. */
   readonly history: History
   readonly clock: Clock
@@ -98,6 +102,8 @@ export function createDeps(o: {
   const stateDir = join(o.config.workspace, '.modelship')
   const killPoint = o.env.MODELSHIP_TEST_KILL_AT
   const childEnv = childEnvOf(o.env)
+  const sh =
+    o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnv, redact, preloadWriter: !o.dryRun })
   const ports = {
     ...(killPoint ? { killPoint } : {}),
     config: o.config,
@@ -108,7 +114,9 @@ export function createDeps(o: {
     plan,
     stateDir,
     env: o.overrides?.env ?? childEnv,
-    sh: o.overrides?.sh ?? createShell({ cwd: o.config.workspace, env: childEnv, redact, preloadWriter: !o.dryRun }),
+    sh,
+    github:
+      o.overrides?.github ?? createGitHubApi({ token: (apiUrl) => resolveGithubToken(o.env, sh, apiUrl), redact }),
     files: o.overrides?.files ?? userFiles,
     history: o.overrides?.history ?? createHistory(join(stateDir, 'history.jsonl'), redact),
     registry:

@@ -1,4 +1,5 @@
-import type { Plan } from '../engine/plan.js'
+import type { Plan, PlanEntry } from '../engine/plan.js'
+import { type ApiRequest, type GitHubApi, pathOf } from '../github/api.js'
 import type { History } from '../history/audit-log.js'
 import type { ModelRegistry } from '../registry/types.js'
 import type { Shell, UserFiles } from './types.js'
@@ -9,6 +10,20 @@ export interface WritePorts {
   files: UserFiles
   registry: ModelRegistry
   history: History
+  github: GitHubApi
+}
+
+/** A GitHub call as a plan line: method, path and body (the redactor masks what it knows; bodies hold no token). */
+export function apiPlanEntry(req: ApiRequest, o: { read?: boolean; note?: string } = {}): PlanEntry {
+  return {
+    kind: 'api',
+    method: req.method,
+    path: pathOf(req),
+    ...(o.read ? { read: true } : {}),
+    ...(req.body ? { body: req.body } : {}),
+    ...(req.starts ? { starts: req.starts } : {}),
+    ...(o.note ? { note: o.note } : {}),
+  }
 }
 
 /**
@@ -47,6 +62,14 @@ export function withDryRun<P extends WritePorts>(ports: P, plan: Plan): P {
         return { modelId: req.modelId, commit: '<dry-run>', manifest: {} }
       },
     }),
+    github: {
+      read: ports.github.read.bind(ports.github),
+      describe: ports.github.describe.bind(ports.github),
+      async write(req) {
+        plan.add(apiPlanEntry(req))
+        return undefined
+      },
+    },
     history: {
       ...ports.history,
       read: ports.history.read.bind(ports.history),

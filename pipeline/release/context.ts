@@ -10,6 +10,7 @@ import type { PushRecord } from '../registry/types.js'
 import type { ReleaseChanges } from './change-types.js'
 import type { Version } from '../registry/version.js'
 import type { HostDeployment } from '../deploy/deploy-ops.js'
+import type { GithubTarget } from '../github/access.js'
 
 export interface ReleaseOptions {
   bump?: 'major' | 'minor'
@@ -36,6 +37,10 @@ export interface ReleaseOptions {
 export interface StepOutputs {
   /** preflight: whether build/deploy/verify apply, and why not. */
   deployTarget: { enabled: boolean; reason?: string }
+  /** preflight (deploy.mode github): the repository, variable, workflow and branch, and the variable's value now. */
+  githubTarget: GithubTarget
+  /** deploy (deploy.mode github): the workflow run that built and deployed the model. */
+  workflowRun: { id: number; htmlUrl: string; conclusion: string }
   /** preflight: the model the target environment is configured with now. */
   currentModel: string
   /** preflight: what the trainer's --help says about optional flags. */

@@ -1,6 +1,8 @@
 /** Names of environment variables whose values are secrets and must never be printed or stored. */
 export const SECRET_ENV_VARS = [
   'HF_TOKEN',
+  'GITHUB_TOKEN',
+  'GH_TOKEN',
   'FEEDBACK_API_TOKEN',
   'DATABASE_URL',
   'TEST_DATABASE_URL',
