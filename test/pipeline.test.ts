@@ -79,19 +79,21 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
         'python3 *': 'usage: train',
         'docker info --format {{.ServerVersion}}': '28.2.2',
         'docker compose version --short': '2.29.1',
+        'docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml config --quiet': '',
       },
       true,
     )
     const before = snapshotTree(ws)
     const summary = await runRelease(d, request(true))
     expect(snapshotTree(ws)).toEqual(before)
-    // Only these three read-only probes ran (side by side, so in any order); the docker ones in this order.
-    expect(calls).toHaveLength(3)
+    // Only these four read-only probes ran (side by side, so in any order); the docker ones in this order.
+    expect(calls).toHaveLength(4)
     expect(calls).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^python3 \S+train_intent_classifier\.py --help$/),
         'docker info --format {{.ServerVersion}}',
         'docker compose version --short',
+        'docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml config --quiet',
       ]),
     )
     expect(calls.indexOf('docker info --format {{.ServerVersion}}')).toBeLessThan(
