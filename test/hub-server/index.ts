@@ -53,8 +53,8 @@ export interface HubFailures {
   commits500?: number
   /** Answer 429 once on this endpoint (any endpoint when `true`). */
   once429?: Endpoint | true
-  /** The next `count` requests to `endpoint` answer `status`. */
-  status?: { endpoint: Endpoint; status: number; count: number }
+  /** The next `count` requests to `endpoint` (whose path ends with `pathEndsWith`, when given) answer `status`. */
+  status?: { endpoint: Endpoint; status: number; count: number; pathEndsWith?: string }
   /** Destroy the socket of the LFS upload during which the total LFS bytes received (since this call) reach N. Once. */
   dropAfterLfsBytes?: number
   /** After the next commit, corrupt what the tree says about `path` (its size, or its LFS sha256). Once. */
@@ -457,13 +457,18 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     return c
   }
 
-  function injectedFailure(endpoint: Endpoint): { status: number; message: string } | undefined {
+  function injectedFailure(endpoint: Endpoint, path: string): { status: number; message: string } | undefined {
     if (failures.once429 === true || failures.once429 === endpoint) {
       failures.once429 = undefined
       return { status: 429, message: 'You have been rate-limited; you can retry this action later.' }
     }
     const s = failures.status
-    if (s && s.endpoint === endpoint && s.count > 0) {
+    if (
+      s &&
+      s.endpoint === endpoint &&
+      s.count > 0 &&
+      (s.pathEndsWith === undefined || path.endsWith(s.pathEndsWith))
+    ) {
       s.count--
       return { status: s.status, message: `Injected failure (${s.status})` }
     }
@@ -1137,7 +1142,7 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     const r = routes.find((x) => x.method.includes(req.method ?? 'GET') && x.re.test(u.pathname))
     const endpoint: Endpoint = r?.endpoint ?? 'other'
     stats.requests[endpoint]++
-    const fail = injectedFailure(endpoint)
+    const fail = injectedFailure(endpoint, u.pathname)
     const m = r?.re.exec(u.pathname)
     const run = async (): Promise<void> => {
       if (fail) {

@@ -19,7 +19,7 @@ sweep() {
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
     [ "$pid" = "$$" ] && continue
-    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" \
+    if { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -qF -- "$dir/" \
       || grep -qF -- ":/$cgroup/" "$p/cgroup" 2>/dev/null; then
       kill -9 "$pid" 2>/dev/null && found=1
     fi

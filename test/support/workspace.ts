@@ -61,7 +61,7 @@ export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true })
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a }
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k]
