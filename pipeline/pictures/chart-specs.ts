@@ -37,8 +37,8 @@ const CONFIG = {
 const fixed = (n: number, digits: number): number => Number(n.toFixed(digits))
 
 /**
- * Counts with row-normalised shading (each true label's row sums to 100 %), the diagonal outlined: a dark
- * cell off the diagonal is the confusion to look at. The true label is on the left, the prediction on top.
+ * Counts with row-normalised shading (each true label's row sums to 100 %), the diagonal outlined: a tinted
+ * cell off the diagonal is a confusion to look at. The true label is on the left, the prediction on top.
  */
 export function confusionMatrixSpec(matrix: ConfusionMatrix, title: string): TopLevelSpec {
   const cells = matrix.labels.flatMap((trueLabel, i) => {
@@ -77,10 +77,11 @@ export function confusionMatrixSpec(matrix: ConfusionMatrix, title: string): Top
           color: {
             field: 'share',
             type: 'quantitative',
-            scale: { domain: [0, 1], range: ['#ffffff', '#08519c'] },
-            legend: { title: 'share of row', format: '.0%' },
+            // Square-root shading: a confusion of a few examples in sixty is still a visible tint, not white.
+            scale: { type: 'sqrt', domain: [0, 1], range: ['#ffffff', '#08519c'], interpolate: 'rgb' },
+            legend: { title: 'share of row', format: '.0%', values: [0, 0.1, 0.25, 0.5, 1] },
           },
-          stroke: { condition: { test: 'datum.diagonal', value: '#d94801' }, value: '#ffffff' },
+          stroke: { condition: { test: 'datum.diagonal', value: '#d94801' }, value: '#d0d7de' },
           strokeWidth: { condition: { test: 'datum.diagonal', value: 3 }, value: 1 },
         },
       },
@@ -88,7 +89,7 @@ export function confusionMatrixSpec(matrix: ConfusionMatrix, title: string): Top
         mark: { type: 'text', fontSize: 14, fontWeight: 'bold' },
         encoding: {
           text: { field: 'count', type: 'quantitative' },
-          color: { condition: { test: 'datum.share > 0.5', value: 'white' }, value: '#08306b' },
+          color: { condition: { test: 'datum.share > 0.3', value: 'white' }, value: '#08306b' },
         },
       },
     ],
@@ -131,7 +132,7 @@ export function perClassF1Spec(rows: readonly ClassF1[], labels: readonly string
         type: 'quantitative',
         scale: { domain: [0, 1.12] },
         title: 'F1',
-        axis: { values: [0, 0.25, 0.5, 0.75, 1] },
+        axis: { values: [0, 0.25, 0.5, 0.75, 1], format: '.2f' },
       },
       color: {
         field: 'series',
