@@ -1,7 +1,9 @@
 import { currentModelOf } from '../pipeline/environment.js'
 import { runningModelOf } from '../pipeline/history/audit-log.js'
 import { parseMetricsJson } from '../pipeline/model/metrics.js'
+import { sparkline } from '../pipeline/pictures/sparkline.js'
 import { formatVersion } from '../pipeline/registry/version.js'
+import { mapLimit } from '../pipeline/pictures/line-metrics.js'
 import { openWorkspace } from './workspace.js'
 
 /** How many metrics.json files are fetched at once. */
@@ -15,6 +17,8 @@ export interface ListedModel {
   lastModified: string | null
   accuracy: number | null
   f1_macro: number | null
+  /** Macro F1 of the line's versions up to this one, oldest first (null: a version without metrics.json). */
+  f1_macro_trend: Array<number | null>
   /** Environments whose compose/env files name this model (CONFIGURED). */
   environments: string[]
   /** Environments where it runs per the last redeploy in the history (DEPLOYED). */
@@ -42,6 +46,9 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
     const parsed = text === undefined ? undefined : parseMetricsJson(text)
     return parsed?.ok ? parsed.metrics : undefined
   })
+  // `listModels` is ascending by version: each row's trend is the line up to it.
+  const f1s = metrics.map((m) => m?.f1_macro ?? null)
+  const TREND_WIDTH = 8
   const rows: ListedModel[] = models
     .map((m, i) => ({
       id: m.id,
@@ -51,6 +58,7 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
       lastModified: m.lastModified ?? null,
       accuracy: metrics[i]?.accuracy ?? null,
       f1_macro: metrics[i]?.f1_macro ?? null,
+      f1_macro_trend: f1s.slice(Math.max(0, i + 1 - TREND_WIDTH), i + 1),
       environments: usedBy.get(m.id) ?? [],
       deployedIn: runningIn.get(m.id) ?? [],
     }))
@@ -64,7 +72,12 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
     return 0
   }
   ws.print(`${registry.describe()}:`)
-  const table = [['MODEL', 'VERSION', 'PRIVATE', 'CREATED', 'ACCURACY', 'F1', 'CONFIGURED', 'DEPLOYED']].concat(
+  // One scale for the whole column: a row's last block compares with every other row's.
+  const known = f1s.filter((v): v is number => v !== null)
+  const scale = { min: Math.min(...known), max: Math.max(...known) }
+  const table = [
+    ['MODEL', 'VERSION', 'PRIVATE', 'CREATED', 'ACCURACY', 'F1', 'F1-TREND', 'CONFIGURED', 'DEPLOYED'],
+  ].concat(
     rows.map((r) => [
       r.id,
       r.version,
@@ -72,6 +85,7 @@ export async function listCommand(flags: { workspace?: string; json?: boolean })
       (r.created ?? r.lastModified)?.slice(0, 19).replace('T', ' ') ?? '-',
       r.accuracy?.toFixed(4) ?? '-',
       r.f1_macro?.toFixed(4) ?? '-',
+      sparkline(r.f1_macro_trend, scale),
       r.environments.join(',') || '-',
       r.deployedIn.join(',') || '-',
     ]),
@@ -88,17 +102,4 @@ export function alignColumns(rows: string[][]): string[] {
       .join('  ')
       .trimEnd(),
   )
-}
-
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await fn(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }

@@ -240,6 +240,26 @@ async function main(argv: string[]): Promise<number> {
     })
 
   program
+    .command('show')
+    .description("a version's card: its metrics, the confusion matrix as a table, the trend and where its pictures are")
+    .argument('<model-id>', 'a model id, short (v1.3, 1.3, <prefix>-v1.3) or full (<org>/<prefix>-v1.3)')
+    .addOption(workspaceOption())
+    .addOption(
+      jsonOption('{ id, version, metrics, confusion_matrix: { labels, counts, total }, eval_set, trend, pictures }'),
+    )
+    .addHelpText(
+      'after',
+      helpFooter(
+        ['npx modelship show v1.1', 'npm run -s models -- show pratikoai/intent-classifier-v1.1 --json'],
+        [EXIT.ok, `${EXIT.usage} (also: no such version in the registry)`],
+      ),
+    )
+    .action(async (modelId: string, opts) => {
+      const { showCommand } = await import('./show.js')
+      exitCode = await showCommand(modelId, opts)
+    })
+
+  program
     .command('current')
     .description('the model each environment is configured with, per file, and the value that wins after overrides')
     .addOption(workspaceOption())

@@ -4,7 +4,9 @@ import { ModelshipError } from '../pipeline/engine/errors.js'
 import { acquireLock } from '../pipeline/engine/lock.js'
 import { parseMetricsJson, type TrainingMetrics } from '../pipeline/model/metrics.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
-import { modelIdFor, parseVersion, versionOfRepo } from '../pipeline/registry/version.js'
+import { compareVersions, modelIdFor, parseVersion, versionOfRepo } from '../pipeline/registry/version.js'
+import { describePictures, PICTURE_FILES, renderPictureFiles } from '../pipeline/pictures/card-pictures.js'
+import { readLineMetrics } from '../pipeline/pictures/line-metrics.js'
 import { resolveModelRef } from '../pipeline/model/model-ref.js'
 import { readLabels } from '../pipeline/model/trainer.js'
 import { describePushFiles, formatBytes, listPushFiles } from '../pipeline/registry/model-folder.js'
@@ -67,7 +69,9 @@ export async function pushCommand(
   const hasCard = files.some((f) => f.path === 'README.md')
   const listing = [
     ...files.map((f) => `  ${f.path}  ${formatBytes(f.size)}`),
-    ...(hasCard ? [] : ['  README.md  (model card, generated)']),
+    ...(hasCard
+      ? []
+      : ['  README.md  (model card, generated)', ...PICTURES.map((f) => `  ${f}  (picture, generated)`)]),
   ]
   if (flags.dryRun) {
     ws.print(
@@ -80,7 +84,7 @@ export async function pushCommand(
         dryRun: true,
         modelId,
         registry: registry.describe(),
-        files: hasCard ? files : [...files, { path: 'README.md', size: null }],
+        files: hasCard ? files : [...files, ...['README.md', ...PICTURES].map((p) => ({ path: p, size: null }))],
       })
     return 0
   }
@@ -102,7 +106,14 @@ export async function pushCommand(
   const rewritten = await withoutAbsolutePathFiles(dir, await listPushFiles(dir, config.trainer.exclude))
   if (rewritten.length)
     ws.print(`absolute local paths rewritten in the pushed ${rewritten.map((f) => f.path).join(', ')}`)
+  // The pictures (when the folder brings no card of its own): its matrix, its per-class F1 beside the version
+  // before it, and the trend of the line as the registry holds it.
+  const line = hasCard ? [] : await readLineMetrics(registry)
+  const earlier = line.filter((v) => compareVersions(v.version, version) < 0).at(-1)
+  const pictures = describePictures({ modelId, version, metrics, labels, line, replaces: earlier?.id ?? null })
+  const pictureFiles = hasCard ? [] : await renderPictureFiles(pictures)
   const card = renderModelCard({
+    pictures,
     modelId,
     origin: await readTrainingOrigin(dir),
     license: config.model.license,
@@ -134,7 +145,7 @@ export async function pushCommand(
           () => false,
         ))
           ? []
-          : [{ path: 'README.md', content: card }]),
+          : [{ path: 'README.md', content: card }, ...pictureFiles]),
       ],
       commitMessage: `modelship push: ${modelId}`,
       onProgress: showProgress.update,
@@ -149,6 +160,8 @@ export async function pushCommand(
   if (flags.json) ws.printJson(pushed)
   return 0
 }
+
+const PICTURES = Object.values(PICTURE_FILES)
 
 /**
  * Live progress of a push: in a terminal one line redrawn in place (on stderr, up to 5 times a

@@ -4,9 +4,13 @@ import type { Config } from '../pipeline/config/config.js'
 import type { RunState } from '../pipeline/engine/state.js'
 import type { TrainingMetrics } from '../pipeline/model/metrics.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
+import type { CardPictures } from '../pipeline/pictures/card-pictures.js'
+import { matrixMarkdown } from '../pipeline/pictures/card-sections.js'
+import { trendMermaid } from '../pipeline/pictures/mermaid.js'
 import { gateRows } from './release-facts.js'
 
-// The Markdown a release appends to $GITHUB_STEP_SUMMARY: model id, gate table, diff and step timings.
+// The Markdown a release appends to $GITHUB_STEP_SUMMARY: model id, gate table, the trend (Mermaid) and the
+// confusion matrix, diff and step timings.
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 const fmt = (n: number | null): string => (n === null ? '–' : n.toFixed(4))
@@ -33,6 +37,8 @@ export function releaseMarkdown(s: ReleaseSummary, config: Config, state: RunSta
       )
     out.push('')
   }
+  const pictures = state?.steps.push?.outputs?.pictures as CardPictures | undefined
+  if (pictures) out.push(...picturesSummary(pictures))
   if (s.diff) out.push('```diff', s.diff.trimEnd(), '```', '')
   if (state) {
     out.push('| step | status | time |', '| --- | --- | ---: |')
@@ -43,6 +49,23 @@ export function releaseMarkdown(s: ReleaseSummary, config: Config, state: RunSta
     out.push('', `Total: ${seconds(state.createdAt, state.updatedAt)}`, '')
   }
   return `${out.join('\n')}\n`
+}
+
+/** The card's pictures as GitHub shows them in a step summary: the trend as Mermaid, the matrix as a table. */
+function picturesSummary(p: CardPictures): string[] {
+  const out: string[] = []
+  const chart = trendMermaid(p.trend, `Accuracy and macro F1 by version (${p.version} marked)`)
+  if (chart) {
+    out.push('### Trend', '', ...chart, '')
+    out.push('The lines, in order: accuracy, then macro F1 (xychart-beta draws no legend). The numbers:', '')
+    out.push('| version | accuracy | macro F1 |', '| --- | ---: | ---: |')
+    for (const t of p.trend)
+      out.push(`| ${t.version}${t.current ? ' (this)' : ''} | ${fmt(t.accuracy)} | ${fmt(t.f1_macro)} |`)
+    out.push('')
+  }
+  out.push('### Confusion matrix (held-out split)', '')
+  out.push(...(p.matrix ? matrixMarkdown(p.matrix) : [`No confusion matrix: ${p.noMatrix}.`]), '')
+  return out
 }
 
 export function failureMarkdown(message: string, exitCode: number): string {

@@ -52,7 +52,7 @@ export const gateStep = defineStep({
       const info = await describeEvalSet(path)
       task.output = `scoring the new model on ${info.name}`
       const newScores = await evaluateModel(deps.sh, trainer.evaluate, model.dir, path)
-      let currentScores: GateScores | undefined
+      let currentScores: Awaited<ReturnType<typeof evaluateModel>> | undefined
       if (isBase) notes.push(`${current} is a base alias, not a registry model: not scored, nothing to compare with`)
       else if (gates.no_regression) {
         task.output = `downloading ${current} from ${deps.registry.describe()}`
@@ -62,7 +62,8 @@ export const gateStep = defineStep({
           currentScores = await evaluateModel(deps.sh, trainer.evaluate, dir, path)
         } else notes.push(`${current} is not in ${deps.registry.describe()}: nothing to compare with`)
       }
-      evalSet = { ...info, ...newScores }
+      // The running model's scores (and matrix) travel too: the card shows both on the same exam.
+      evalSet = { ...info, ...newScores, ...(currentScores ? { current: { modelId: current, ...currentScores } } : {}) }
       table = buildGateTable({
         basis: 'eval set',
         evalSet: info,

@@ -1,5 +1,8 @@
 import { readTrainingOrigin, withoutAbsolutePathFiles } from '../pipeline/model/training-args.js'
 import { renderModelCard } from '../pipeline/registry/model-card.js'
+import { describePictures, renderPictureFiles } from '../pipeline/pictures/card-pictures.js'
+import { readLineMetrics } from '../pipeline/pictures/line-metrics.js'
+import { versionOfRepo } from '../pipeline/registry/version.js'
 import { describePushFiles, listPushFiles } from '../pipeline/registry/model-folder.js'
 import { modelDirOf } from '../pipeline/model/trainer.js'
 import { createThrottle, createTransferMeter, formatTransferLine } from '../pipeline/progress/transfer.js'
@@ -14,12 +17,12 @@ export const pushStep = defineStep({
   name: 'push',
   title: 'Push model to registry',
   inDryRun: 'skip',
-  outputs: ['pushed', 'changes'],
+  outputs: ['pushed', 'changes', 'pictures'],
   plan: (ctx, deps) => [
     {
       kind: 'push',
       target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`,
-      detail: `from ${modelDirOf(ctx.runDir)} + README.md (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
+      detail: `from ${modelDirOf(ctx.runDir)} + README.md, confusion_matrix.svg, per_class_f1.svg, trend.svg (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
     },
   ],
   inputs: (ctx) => ({
@@ -45,7 +48,21 @@ export const pushStep = defineStep({
       perLabel: dataset.report.perLabel,
       metrics: { accuracy: model.metrics.accuracy, f1_macro: model.metrics.f1_macro },
     })
+    // The pictures: this version's matrix and per-class F1 beside the model it replaces, and the trend of every
+    // version of the line from the registry's metrics.json files (this one added: it is not pushed yet).
+    const { org, prefix } = deps.config.model
+    ctx.pictures = describePictures({
+      modelId: release.modelId,
+      version: release.version ?? versionOfRepo(release.modelId, prefix, org) ?? { major: 0, minor: 0 },
+      metrics: model.metrics,
+      labels: model.labels,
+      line: await readLineMetrics(deps.registry),
+      replaces: replaced,
+    })
+    task.output = 'drawing the model card pictures'
+    const pictureFiles = await renderPictureFiles(ctx.pictures)
     const card = renderModelCard({
+      pictures: ctx.pictures,
       changes: renderChangesMarkdown(ctx.changes),
       modelId: release.modelId,
       origin: await readTrainingOrigin(model.dir),
@@ -68,7 +85,7 @@ export const pushStep = defineStep({
       exclude: deps.config.trainer.exclude,
       modelId: release.modelId,
       dir: model.dir,
-      extraFiles: [...rewritten, { path: 'README.md', content: card }],
+      extraFiles: [...rewritten, { path: 'README.md', content: card }, ...pictureFiles],
       commitMessage: `modelship: ${release.modelId} (run ${ctx.runId})`,
       ...(ctx.pushed?.modelId === release.modelId ? { replaces: ctx.pushed } : {}),
       signal: ctx.signal,

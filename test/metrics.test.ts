@@ -36,6 +36,63 @@ describe('metrics', () => {
     expect(metricsProblem([])).toBe('"accuracy" must be a number from 0 to 1')
   })
 
+  it('a confusion matrix is optional (older metrics.json files still read) and, when present, square and whole', () => {
+    const base = { accuracy: 0.75, f1_macro: 0.7, per_class: { a: { f1: 0.8 }, b: { f1: 0.6 } } }
+    const matrix = {
+      labels: ['a', 'b'],
+      counts: [
+        [2, 1],
+        [0, 1],
+      ],
+    }
+    expect(parseMetricsJson(JSON.stringify({ ...base, confusion_matrix: matrix }))).toEqual({
+      ok: true,
+      metrics: { ...base, confusion_matrix: matrix },
+    })
+    expect(metricsProblem(base)).toBeUndefined()
+    const problem = (confusion_matrix: unknown) => metricsProblem({ ...base, confusion_matrix })
+    expect(problem({ labels: ['a', 'b'], counts: [[2, 1]] })).toBe(
+      'confusion_matrix.counts must have one row per label (2)',
+    )
+    expect(problem({ labels: ['a', 'b'], counts: [[2, 1], [0]] })).toBe(
+      'confusion_matrix.counts[1] must have one count per label (2)',
+    )
+    expect(
+      problem({
+        labels: ['a', 'b'],
+        counts: [
+          [2, 1],
+          [0, -1],
+        ],
+      }),
+    ).toBe('confusion_matrix.counts[1] must hold whole numbers')
+    expect(
+      problem({
+        labels: ['a', 'b'],
+        counts: [
+          [2, 1.5],
+          [0, 1],
+        ],
+      }),
+    ).toBe('confusion_matrix.counts[0] must hold whole numbers')
+    expect(
+      problem({
+        labels: ['a', 'a'],
+        counts: [
+          [2, 1],
+          [0, 1],
+        ],
+      }),
+    ).toBe('confusion_matrix.labels must not repeat a label')
+    expect(problem('a,b')).toBe('"confusion_matrix" must be an object')
+    expect(
+      metricsProblem({
+        ...base,
+        eval_set: { sha256: 'x', accuracy: 0.5, confusion_matrix: { labels: [], counts: [] } },
+      }),
+    ).toBe('eval_set.confusion_matrix.labels must be a list of label names')
+  })
+
   it('gates name the metric, its value and the bound', () => {
     const m = parseClassificationReport(REPORT, ['chitchat', 'theoretical_definition', 'calculator'])!
     const gates = { min_accuracy: 0.96, min_class_f1: 0.9, no_regression: true, min_per_label: 1, eval_set: null }

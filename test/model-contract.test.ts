@@ -71,7 +71,21 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     expect(first.code).toBe(0)
     const repo = localRepo(ws)
     const pushed = filesBelow(repo).filter((f) => !f.startsWith('.modelship-repo'))
-    expect(pushed.sort()).toEqual(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json'])
+    expect(pushed.sort()).toEqual([
+      'README.md',
+      'config.json',
+      'confusion_matrix.svg',
+      'metrics.json',
+      'model.json',
+      'per_class_f1.svg',
+      'training_args.json',
+      'trend.svg',
+    ])
+    // Its printed report has no predictions behind it: the card and the picture say so, nothing is drawn.
+    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toContain(
+      'No confusion matrix: the trainer printed only a classification report',
+    )
+    expect(readFileSync(join(repo, 'confusion_matrix.svg'), 'utf8')).not.toMatch(/<text[^>]*>\d+<\/text>/)
     // The size summary of what is uploaded is printed before the upload.
     expect(first.stdout).toMatch(
       /push: uploading 4 files, [\d.]+ KiB \+ README\.md to pratikoai\/intent-classifier-v1\.0/,

@@ -5,7 +5,7 @@ import { sha256 } from '../fs-atomic.js'
 import { formatCommand } from '../ports/format-command.js'
 import type { Command, Shell } from '../ports/types.js'
 import type { GateScores } from './gate-table.js'
-import { parseMetricsJson } from './metrics.js'
+import { parseMetricsJson, type ConfusionMatrix } from './metrics.js'
 import { evaluateCommand } from './trainer.js'
 
 /** What identifies the fixed evaluation set: its file name, row count and content hash. */
@@ -41,13 +41,14 @@ export function parseEvaluatorOutput(stdout: string): ReturnType<typeof parseMet
   return last === undefined ? whole : parseMetricsJson(last)
 }
 
-/** Runs `<trainer.evaluate> --model DIR --data FILE --json` and returns the scores it printed. */
+/** Runs `<trainer.evaluate> --model DIR --data FILE --json` and returns the scores it printed (and its confusion
+ * matrix, when the evaluator printed one). */
 export async function evaluateModel(
   sh: Shell,
   evaluate: Command,
   modelDir: string,
   dataPath: string,
-): Promise<GateScores> {
+): Promise<GateScores & { confusion_matrix?: ConfusionMatrix }> {
   const cmd = evaluateCommand(evaluate, modelDir, dataPath)
   const stdout = await sh.read(cmd)
   const parsed = parseEvaluatorOutput(stdout)
@@ -60,6 +61,6 @@ export async function evaluateModel(
       },
     )
   }
-  const { accuracy, f1_macro, per_class } = parsed.metrics
-  return { accuracy, f1_macro, per_class }
+  const { accuracy, f1_macro, per_class, confusion_matrix } = parsed.metrics
+  return { accuracy, f1_macro, per_class, ...(confusion_matrix ? { confusion_matrix } : {}) }
 }

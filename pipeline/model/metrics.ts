@@ -6,6 +6,25 @@ export interface ClassMetrics {
   support?: number
 }
 
+/**
+ * Which true label was predicted as which: `counts[i][j]` examples of `labels[i]` were predicted as `labels[j]`.
+ * Written by the bundled trainer (held-out split) and by `trainer.evaluate` (the eval set); absent when a
+ * trainer recorded only scores (its classification report has no predictions behind it).
+ */
+export interface ConfusionMatrix {
+  labels: string[]
+  counts: number[][]
+}
+
+/** The model the environment ran before, scored on the same eval set by the gate. */
+export interface EvalSetBaseline {
+  modelId: string
+  accuracy: number
+  f1_macro: number
+  per_class: Record<string, ClassMetrics>
+  confusion_matrix?: ConfusionMatrix
+}
+
 /** Scores on the fixed evaluation set (`gates.eval_set`), with what identifies that set. */
 export interface EvalSetMetrics {
   name: string
@@ -14,6 +33,9 @@ export interface EvalSetMetrics {
   accuracy: number
   f1_macro: number
   per_class: Record<string, ClassMetrics>
+  confusion_matrix?: ConfusionMatrix
+  /** The running model's scores on the same set, when the gate compared the two. */
+  current?: EvalSetBaseline
 }
 
 /** The contract's metrics.json shape, plus where the numbers came from and the eval-set scores. */
@@ -26,6 +48,7 @@ export interface TrainingMetrics {
   /** `classification_report` when modelship read the numbers from the trainer's printed report. */
   source?: string
   eval_set?: EvalSetMetrics
+  confusion_matrix?: ConfusionMatrix
 }
 
 const REPORT_ROW = /^\s*(\S+(?:\s\S+)*?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+)\s*$/
@@ -81,6 +104,23 @@ function perClassProblem(value: unknown, where: string): string | undefined {
   return undefined
 }
 
+/** What is wrong with a confusion matrix: labels unique strings, counts a square of whole numbers. */
+export function confusionMatrixProblem(value: unknown, where: string): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return `"${where}" must be an object`
+  const { labels, counts } = value as Record<string, unknown>
+  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string'))
+    return `${where}.labels must be a list of label names`
+  if (new Set(labels).size !== labels.length) return `${where}.labels must not repeat a label`
+  const n = labels.length
+  if (!Array.isArray(counts) || counts.length !== n) return `${where}.counts must have one row per label (${n})`
+  for (const [i, row] of counts.entries()) {
+    if (!Array.isArray(row) || row.length !== n) return `${where}.counts[${i}] must have one count per label (${n})`
+    if (!row.every((c) => Number.isSafeInteger(c) && (c as number) >= 0))
+      return `${where}.counts[${i}] must hold whole numbers`
+  }
+  return undefined
+}
+
 /**
  * Checks a parsed metrics.json against the contract's shape; returns a problem or undefined. Optional
  * fields (`f1_macro`, per-class precision/recall/support, n_train/n_test) may be missing; present ones must fit.
@@ -97,6 +137,10 @@ export function metricsProblem(value: unknown): string | undefined {
     if (m[k] !== undefined && m[k] !== null && !(Number.isInteger(m[k]) && (m[k] as number) >= 0))
       return `"${k}" must be a whole number`
   }
+  if (m.confusion_matrix !== undefined && m.confusion_matrix !== null) {
+    const matrix = confusionMatrixProblem(m.confusion_matrix, 'confusion_matrix')
+    if (matrix) return matrix
+  }
   if (m.eval_set !== undefined && m.eval_set !== null) {
     const e = m.eval_set as Record<string, unknown>
     if (typeof e !== 'object' || typeof e.sha256 !== 'string' || !isScore(e.accuracy)) {
@@ -104,6 +148,10 @@ export function metricsProblem(value: unknown): string | undefined {
     }
     const evalPerClass = perClassProblem(e.per_class ?? {}, 'eval_set.per_class')
     if (evalPerClass) return evalPerClass
+    if (e.confusion_matrix !== undefined && e.confusion_matrix !== null) {
+      const matrix = confusionMatrixProblem(e.confusion_matrix, 'eval_set.confusion_matrix')
+      if (matrix) return matrix
+    }
   }
   return undefined
 }

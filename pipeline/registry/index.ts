@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js'
 import { createLocalRegistry } from './local.js'
 import type { Redactor } from '../secrets/redact.js'
-import { normalizeEndpoint } from './hf/endpoint.js'
+import { hubFileUrl, normalizeEndpoint } from './hf/endpoint.js'
 import type { HfRegistryOptions } from './hf/index.js'
 import type { ModelRegistry } from './types.js'
 
@@ -44,6 +44,7 @@ function lazyHfRegistry(o: HfRegistryOptions): ModelRegistry {
     kind: 'hf',
     // The same words as the Hub backend's own describe(), without loading it.
     describe: () => `Hugging Face Hub ${endpoint} (org ${o.org})`,
+    locate: (modelId, path) => hubFileUrl(endpoint, modelId, path),
     checkAccess: async (access) => (await hub()).checkAccess(access),
     listModels: async () => (await hub()).listModels(),
     getModel: async (modelId) => (await hub()).getModel(modelId),

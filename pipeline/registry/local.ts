@@ -127,6 +127,7 @@ export function createLocalRegistry(opts: {
   return {
     kind: 'local',
     describe: () => `local registry at ${opts.root}`,
+    locate: (modelId, path) => join(repoDir(modelId), ...path.split('/')),
     // A check, not a write: the store (or, before the first push, its nearest existing parent) must be a
     // writable directory. Creating it here would leave a directory behind a dry run.
     async checkAccess() {

@@ -1,6 +1,8 @@
 import { stringify } from 'yaml'
 import type { EvalSetMetrics, TrainingMetrics } from '../model/metrics.js'
 import type { TrainingOrigin } from '../model/training-args.js'
+import type { CardPictures } from '../pictures/card-pictures.js'
+import { picturesMarkdown } from '../pictures/card-sections.js'
 
 export interface ModelCardInput {
   modelId: string
@@ -19,6 +21,8 @@ export interface ModelCardInput {
   metricsUnknown?: boolean
   /** The release note (rows per label and metric deltas against the model it replaces), as Markdown. */
   changes?: string
+  /** What the pictures beside the card show (confusion matrix, F1 per class, trend): their sections and tables. */
+  pictures?: CardPictures
 }
 
 /** One sentence on how the model was trained, from what the trainer recorded. */
@@ -121,6 +125,7 @@ export function renderModelCard(input: ModelCardInput): string {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...(input.pictures ? picturesMarkdown(input.pictures, evalSet) : []),
     ...(input.changes ? [input.changes.trimEnd(), ''] : []),
   ].join('\n')
 }

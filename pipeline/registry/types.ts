@@ -74,6 +74,8 @@ export interface ModelRegistry {
   listModels(): Promise<RegistryModel[]>
   /** One repo by id (any name), or undefined when it does not exist or we cannot see it. */
   getModel(modelId: string): Promise<RegistryModel | undefined>
+  /** Where a person finds one file of a model: its path on disk (local) or its page on the Hub. No I/O. */
+  locate(modelId: string, path: string): string
   /** The text of one file of a model (e.g. metrics.json, config.json), or undefined when absent. */
   readFile(modelId: string, path: string): Promise<string | undefined>
   /**

@@ -11,6 +11,7 @@ import type { ReleaseChanges } from './change-types.js'
 import type { Version } from '../registry/version.js'
 import type { HostDeployment } from '../deploy/deploy-ops.js'
 import type { GithubTarget } from '../github/access.js'
+import type { CardPictures } from '../pictures/card-pictures.js'
 
 export interface ReleaseOptions {
   bump?: 'major' | 'minor'
@@ -65,6 +66,8 @@ export interface StepOutputs {
   release: { modelId: string; version?: Version; bump?: 'major' | 'minor'; reason: string }
   /** push */
   pushed: PushRecord
+  /** push: what the model card's pictures show (matrix, F1 per class, trend), for the CI summary. */
+  pictures: CardPictures
   /** compose */
   composeEdit: { previousModel: string; files: EditedFile[]; diff: string }
   /** build (image mode: the tag, and `built: false` when the tag was in the registry already) */

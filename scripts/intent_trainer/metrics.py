@@ -1,4 +1,5 @@
-"""Accuracy, macro F1, per-class precision/recall/F1/support and scikit-learn's text report layout."""
+"""Accuracy, macro F1, per-class precision/recall/F1/support, the confusion matrix and scikit-learn's text
+report layout."""
 
 from __future__ import annotations
 
@@ -23,7 +24,22 @@ def compute_metrics(y_true: list[str], y_pred: list[str], labels: list[str]) -> 
     n = len(y_true)
     accuracy = sum(hits.values()) / n if n else 0.0
     f1_macro = sum(per_class[l]["f1"] for l in present) / len(present)
-    return {"accuracy": accuracy, "f1_macro": f1_macro, "per_class": per_class, "_macro_labels": present}
+    return {"accuracy": accuracy, "f1_macro": f1_macro, "per_class": per_class,
+            "confusion_matrix": confusion_matrix(y_true, y_pred, labels), "_macro_labels": present}
+
+
+def confusion_matrix(y_true: list[str], y_pred: list[str], labels: list[str]) -> dict:
+    """Counts of (true label, predicted label): `counts[i][j]` examples of `labels[i]` were predicted as
+    `labels[j]`. Rows and columns follow the given label order (the model's own, fixed across versions), so
+    the counts add up to the number of examples scored; a prediction outside the labels is refused, as it
+    would drop out of the matrix unseen."""
+    index = {label: i for i, label in enumerate(labels)}
+    counts = [[0] * len(labels) for _ in labels]
+    for t, p in zip(y_true, y_pred):
+        if t not in index or p not in index:
+            raise ValueError(f"label {t if t not in index else p!r} is not one of {labels}")
+        counts[index[t]][index[p]] += 1
+    return {"labels": list(labels), "counts": counts}
 
 
 def rounded(metrics: dict, digits: int = 6) -> dict:

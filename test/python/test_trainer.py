@@ -140,6 +140,21 @@ class TempDirCase(unittest.TestCase):
         return r
 
 
+def assert_confusion_matrix(case: unittest.TestCase, m: dict, n_scored: int) -> None:
+    """metrics.json's confusion matrix: labels in the model's order, one row per true label whose sum is that
+    label's support, the diagonal the correct predictions (accuracy), every scored example counted once."""
+    cm = m["confusion_matrix"]
+    case.assertEqual(cm["labels"], list(m["per_class"]))
+    case.assertEqual(len(cm["counts"]), len(cm["labels"]))
+    for label, row in zip(cm["labels"], cm["counts"]):
+        case.assertEqual(len(row), len(cm["labels"]))
+        case.assertTrue(all(isinstance(c, int) and c >= 0 for c in row), row)
+        case.assertEqual(sum(row), m["per_class"][label]["support"], label)
+    case.assertEqual(sum(map(sum, cm["counts"])), n_scored)
+    diagonal = sum(cm["counts"][i][i] for i in range(len(cm["labels"])))
+    case.assertAlmostEqual(diagonal / n_scored, m["accuracy"], places=5)
+
+
 class TrainTinyTest(TempDirCase):
     """One training run on 60 rows, inspected from several angles."""
 
@@ -186,6 +201,7 @@ class TrainTinyTest(TempDirCase):
         # stratified: 20% of 12 rows per label
         self.assertTrue(all(c["support"] == 2 for c in m["per_class"].values()))
         self.assertNotIn("train_time_s", m)  # timings live in training_args.json only
+        assert_confusion_matrix(self, m, m["n_test"])
 
     def test_training_args_json(self):
         a = load_json(os.path.join(self.out, "training_args.json"))
@@ -256,6 +272,7 @@ class TrainTinyTest(TempDirCase):
         self.assertEqual(sum(c["support"] for c in m["per_class"].values()), len(TINY_ROWS))
         for c in m["per_class"].values():
             self.assertEqual(set(c), {"precision", "recall", "f1", "support"})
+        assert_confusion_matrix(self, m, len(TINY_ROWS))
 
     def test_evaluate_text(self):
         r = run("evaluate", "--model", self.out, "--data", self.tiny)
@@ -499,6 +516,12 @@ class ReportFormatTest(unittest.TestCase):
         self.assertEqual(trainer_metrics.classification_report(metrics, names), SKLEARN_REPORT)
         self.assertAlmostEqual(metrics["accuracy"], 0.6)
         self.assertAlmostEqual(metrics["f1_macro"], (2 / 3 + 0 + 0.8) / 3)
+        # sklearn.metrics.confusion_matrix([0, 1, 2, 2, 2], [0, 0, 2, 2, 1])
+        self.assertEqual(metrics["confusion_matrix"], {"labels": names, "counts": [[1, 0, 0], [1, 0, 0], [0, 1, 2]]})
+
+    def test_a_prediction_outside_the_labels_is_refused(self):
+        with self.assertRaises(ValueError):
+            trainer_metrics.compute_metrics(["a", "b"], ["a", "c"], ["a", "b"])
 
 
 class ExampleDataTest(unittest.TestCase):
@@ -596,6 +619,7 @@ class SklearnBackendTest(TempDirCase):
         self.assertEqual(sum(c["support"] for c in m["per_class"].values()), m["n_test"])
         self.assertEqual(m["n_train"] + m["n_test"], len(TINY_ROWS))
         self.assertIn("weighted avg", self.result.stdout)
+        assert_confusion_matrix(self, m, m["n_test"])
 
     def test_predict_and_evaluate_the_saved_model(self):
         texts = ["Calcola l'IVA al 22% su 300 euro", "Ciao, grazie mille!"]
@@ -611,6 +635,7 @@ class SklearnBackendTest(TempDirCase):
         self.assertEqual((m["backend"], m["n_test"]), ("sklearn", len(TINY_ROWS)))
         self.assertEqual(sum(c["support"] for c in m["per_class"].values()), len(TINY_ROWS))
         self.assertGreaterEqual(m["accuracy"], 0.8, m)
+        assert_confusion_matrix(self, m, len(TINY_ROWS))
 
     def test_clears_heldout_bar(self):
         m = heldout_metrics("sklearn", python=self.python)

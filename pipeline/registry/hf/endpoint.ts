@@ -18,3 +18,8 @@ export function normalizeEndpoint(endpoint: string): string {
     throw new ModelshipError('CONFIG', 'HF_ENDPOINT must not contain credentials; use HF_TOKEN')
   return trimmed
 }
+
+/** The page of a repo file on the Hub (where a person opens it; the Hub renders SVGs and the card there). */
+export function hubFileUrl(endpoint: string, modelId: string, path: string): string {
+  return `${endpoint}/${modelId}/blob/main/${path.split('/').map(encodeURIComponent).join('/')}`
+}

@@ -3,7 +3,7 @@ import { createRetrier } from '../../net/index.js'
 import { createRedactor, type Redactor } from '../../secrets/redact.js'
 import type { ModelRegistry } from '../types.js'
 import { assertMayRead, assertMayWrite, type WhoAmI } from './access.js'
-import { normalizeEndpoint } from './endpoint.js'
+import { hubFileUrl, normalizeEndpoint } from './endpoint.js'
 import { createHubContext } from './context.js'
 import { pushModel } from './push.js'
 import { download, downloadModel, listVersions, readManifest, repoInfo } from './reads.js'
@@ -61,6 +61,7 @@ export function createHfRegistry(opts: HfRegistryOptions): ModelRegistry {
       if (access === 'write') assertMayWrite(who, opts.org)
       else assertMayRead(who, opts.org)
     },
+    locate: (modelId, path) => hubFileUrl(endpoint, modelId, path),
     listModels: () => listVersions(ctx),
     async getModel(modelId) {
       return (await repoInfo(ctx, modelId))?.model
