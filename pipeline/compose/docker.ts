@@ -1,3 +1,4 @@
+import { parse } from 'yaml'
 import { assertService } from '../deploy/commands.js'
 import { ModelshipError } from '../engine/errors.js'
 
@@ -5,23 +6,27 @@ import { ModelshipError } from '../engine/errors.js'
 export const HF_TOKEN_SECRET = 'hf_token'
 
 /**
- * The compose override modelship writes to a temp file and passes with `-f` after the user's
- * files when HF_TOKEN is set: the token reaches the build as a BuildKit secret
- * (`RUN --mount=type=secret,id=hf_token`) read from the environment, never as a build arg.
+ * The compose override modelship writes into the run directory for one build and passes with `-f` after the
+ * user's files: with `secret`, HF_TOKEN reaches the build as a BuildKit secret (`RUN --mount=type=secret,id=hf_token`)
+ * read from the environment, never as a build arg; with `hostNetwork`, the build's RUN steps use the host's
+ * network (the Hub endpoint is a loopback address, which only the host network reaches).
  */
-export function secretOverrideYaml(service: string): string {
+export function buildOverrideYaml(service: string, o: { secret: boolean; hostNetwork: boolean }): string {
   assertService(service)
   return [
-    '# Written by modelship for one build; deleted afterwards.',
-    '# HF_TOKEN reaches the build as a secret (RUN --mount=type=secret,id=hf_token), never as a build arg.',
+    '# Written by modelship for one build, in its run directory.',
+    ...(o.secret
+      ? ['# HF_TOKEN reaches the build as a secret (RUN --mount=type=secret,id=hf_token), never as a build arg.']
+      : []),
+    ...(o.hostNetwork
+      ? ['# The Hub endpoint is a loopback address: the build uses the host network to reach it.']
+      : []),
     'services:',
     `  ${service}:`,
     '    build:',
-    '      secrets:',
-    `        - ${HF_TOKEN_SECRET}`,
-    'secrets:',
-    `  ${HF_TOKEN_SECRET}:`,
-    '    environment: HF_TOKEN',
+    ...(o.hostNetwork ? ['      network: host'] : []),
+    ...(o.secret ? ['      secrets:', `        - ${HF_TOKEN_SECRET}`] : []),
+    ...(o.secret ? ['secrets:', `  ${HF_TOKEN_SECRET}:`, '    environment: HF_TOKEN'] : []),
     '',
   ].join('\n')
 }
@@ -113,4 +118,24 @@ export function healthOf(entries: readonly PsEntry[], service: string): ServiceH
   if (mine.length === 0) return 'missing'
   const states = mine.map(healthOfEntry)
   return SEVERITY.find((s) => states.includes(s)) ?? 'missing'
+}
+
+/**
+ * The image of `service` in `docker compose config` output (YAML): its `image`, else compose's default name for
+ * a built image, `<project name>-<service>`. Undefined when the output names no such service.
+ */
+export function serviceImageOf(configYaml: string, service: string): string | undefined {
+  let doc: unknown
+  try {
+    doc = parse(configYaml)
+  } catch (cause) {
+    throw new ModelshipError('STEP_FAILED', `docker compose config printed no YAML: ${configYaml.slice(0, 200)}`, {
+      cause,
+    })
+  }
+  const root = (doc ?? {}) as { name?: unknown; services?: Record<string, { image?: unknown } | null> }
+  const svc = root.services?.[service]
+  if (svc === undefined) return undefined
+  if (typeof svc?.image === 'string' && svc.image !== '') return svc.image
+  return typeof root.name === 'string' && root.name !== '' ? `${root.name}-${service}` : undefined
 }
