@@ -27,7 +27,7 @@ describe.skipIf(!requireSwarmOrSkip(2))('deploy.mode swarm on a real two-node sw
   afterAll(async () => {
     await swarm?.stop()
     if (ws) cleanup(ws)
-  })
+  }, 240_000)
 
   it('release: one replica on each node, each checked on its own engine and serving the new model', async () => {
     const r = await swarmCli(swarm, ws, ['release', '--yes'])

@@ -31,7 +31,7 @@ describe.skipIf(!requireSwarmOrSkip(1))('deploy.mode swarm on a real single-node
   afterAll(async () => {
     await swarm?.stop()
     if (ws) cleanup(ws)
-  })
+  }, 240_000)
 
   it('doctor: the manager and the service settings Swarm needs, on the real engine', async () => {
     const r = await swarmCli(swarm, ws, ['doctor', '--json'])
