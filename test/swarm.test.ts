@@ -82,6 +82,8 @@ describe.skipIf(!requireSwarmOrSkip(1))('deploy.mode swarm on a real single-node
     const before = readFileSync(edit)
     try {
       const r = await swarmCli(swarm, ws, ['release', '--yes', '--force'])
+      // SWARM_SHOW_OUTPUT=1: the progress lines of the rolled-back release, as a person sees them.
+      if (process.env.SWARM_SHOW_OUTPUT) console.log(`${r.stdout}\n${r.stderr}`)
       expect(r.code, r.stderr + r.stdout).toBe(5)
       expect(r.stderr).toMatch(
         /Swarm rolled back the update of msw_app: msw_app\.\d on \S+: \w+ \(model-v1\.2\): .*unhealthy container/,
