@@ -30,12 +30,13 @@ export const deployStep = defineStep({
     const tag =
       ctx.options.imageTag ??
       imageTagForPlan(deps.config, { modelId, ...(version ? { version } : {}), runId: ctx.runId })
+    if (s.mode === 'swarm') return swarmDeployPlan(s, { tag })
     const inputs = buildInputsOf(deps.config, s, {
       modelId,
       secret: deps.secrets.hfToken !== undefined,
       runDir: '<run-dir>',
     })
-    return s.mode === 'swarm' ? swarmDeployPlan(s, { tag }) : deployPlan(s, { modelId, tag, inputs })
+    return deployPlan(s, { modelId, tag, inputs })
   },
   inputs: (ctx) => ({ image: ctx.image }),
   onFailure: (ctx, deps, failure) =>

@@ -1,107 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DockerEngine } from './support/docker-engine.js'
 import { requireSwarmOrSkip, startSwarm, type TestSwarm } from './support/swarm.js'
-import {
-  cleanup,
-  cliEnv,
-  FIXTURES,
-  INSTANT_TRAINER_CONFIG,
-  makeWorkspace,
-  readJsonLines,
-  runCli,
-} from './support/workspace.js'
+import { modelsServed, SERVICE, specImage, specTag, swarmCli, swarmWorkspace } from './support/swarm-app.js'
+import { cleanup, readJsonLines } from './support/workspace.js'
 
 // deploy.mode swarm on a real swarm (dockerd 20.10 in a network namespace of its own, Swarm's own rolling
 // update). Every assertion reads what Swarm and the containers say: the service's spec, each running
 // replica's /model answer through `docker exec`, the files — never the argv modelship ran.
 
-export const SWARM_APP = join(FIXTURES, 'swarm-app')
-const STACK = 'msw'
-const SERVICE = `${STACK}_app`
 const ORG = 'pratikoai/intent-classifier'
-
-/** A workspace with the swarm test app; `hosts` are Docker context names (two-node tests). */
-export function swarmWorkspace(swarm: TestSwarm, o: { hosts?: string[]; healthTimeoutS?: number } = {}): string {
-  const ws = makeWorkspace({
-    app: SWARM_APP,
-    config: {
-      ...INSTANT_TRAINER_CONFIG,
-      deploy: {
-        mode: 'swarm',
-        stack: STACK,
-        health_timeout_s: o.healthTimeoutS ?? 90,
-        model_check: ['python3', '/app/get.py', '/model'],
-      },
-      environments: {
-        production: {
-          compose: ['docker-compose.yml', 'docker-compose.production.yml'],
-          env_file: ['.env.swarm'],
-          ...(o.hosts ? { hosts: o.hosts } : {}),
-        },
-      },
-    },
-  })
-  writeFileSync(join(ws, '.env.swarm'), `REGISTRY=${swarm.registry}\nBASE_IMAGE=${swarm.baseImage}\n`)
-  return ws
-}
-
-/** The CLI against the swarm's manager (DOCKER_HOST; the contexts of a two-node swarm live in its DOCKER_CONFIG). */
-export const swarmCli = (swarm: TestSwarm, ws: string, args: string[], timeoutMs = 240_000) =>
-  runCli([...args, '--workspace', ws], { env: cliEnv(swarm.manager.env), timeoutMs })
-
-/** What each running replica serves (tasks meant to run that do not run yet are left out): `/model` asked inside its container, on the engine that holds it. */
-export async function modelsServed(swarm: TestSwarm, service = SERVICE): Promise<string[]> {
-  const engines = [swarm.manager, ...swarm.workers]
-  const byNode = new Map<string, DockerEngine>()
-  for (const e of engines) byNode.set((await e.docker(['info', '--format', '{{.Swarm.NodeID}}'])).trim(), e)
-  const ids = (
-    await swarm.manager.docker(['service', 'ps', '-q', '--no-trunc', '--filter', 'desired-state=running', service])
-  )
-    .split(/\s+/)
-    .filter(Boolean)
-  const tasks = JSON.parse(await swarm.manager.docker(['inspect', '--type', 'task', ...ids])) as Array<{
-    NodeID: string
-    Status: { State: string; ContainerStatus?: { ContainerID: string } }
-  }>
-  const served: string[] = []
-  for (const t of tasks) {
-    // A task meant to run that waits for a node (a stalled update) serves nothing.
-    if (t.Status.State !== 'running') continue
-    const engine = byNode.get(t.NodeID)!
-    const out = await engine.docker(['exec', t.Status.ContainerStatus!.ContainerID, 'python3', '/app/get.py', '/model'])
-    served.push((JSON.parse(out) as { model: string }).model)
-  }
-  return served.sort()
-}
-
-/** The image of the service's spec, as Swarm pinned it (`ref:tag@sha256:…`). */
-export async function specImage(swarm: TestSwarm, service = SERVICE): Promise<string> {
-  return (
-    await swarm.manager.docker([
-      'service',
-      'inspect',
-      '--format',
-      '{{.Spec.TaskTemplate.ContainerSpec.Image}}',
-      service,
-    ])
-  ).trim()
-}
-
-/** The tag in the service's spec, as Swarm holds it. */
-export async function specTag(swarm: TestSwarm, service = SERVICE): Promise<string> {
-  const image = (
-    await swarm.manager.docker([
-      'service',
-      'inspect',
-      '--format',
-      '{{.Spec.TaskTemplate.ContainerSpec.Image}}',
-      service,
-    ])
-  ).trim()
-  return image.split('@')[0]!.split(':').pop()!
-}
 
 interface HistoryLine {
   action: string
@@ -123,7 +31,7 @@ describe.skipIf(!requireSwarmOrSkip(1))('deploy.mode swarm on a real single-node
   afterAll(async () => {
     await swarm?.stop()
     if (ws) cleanup(ws)
-  })
+  }, 240_000)
 
   it('doctor: the manager and the service settings Swarm needs, on the real engine', async () => {
     const r = await swarmCli(swarm, ws, ['doctor', '--json'])
@@ -174,6 +82,8 @@ describe.skipIf(!requireSwarmOrSkip(1))('deploy.mode swarm on a real single-node
     const before = readFileSync(edit)
     try {
       const r = await swarmCli(swarm, ws, ['release', '--yes', '--force'])
+      // SWARM_SHOW_OUTPUT=1: the progress lines of the rolled-back release, as a person sees them.
+      if (process.env.SWARM_SHOW_OUTPUT) console.log(`${r.stdout}\n${r.stderr}`)
       expect(r.code, r.stderr + r.stdout).toBe(5)
       expect(r.stderr).toMatch(
         /Swarm rolled back the update of msw_app: msw_app\.\d on \S+: \w+ \(model-v1\.2\): .*unhealthy container/,

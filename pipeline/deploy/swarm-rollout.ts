@@ -22,8 +22,8 @@ import { stackConfigCommand, stackFileOf } from './swarm-stack-file.js'
 // Swarm's own rolling update, followed through `docker service inspect` and `docker service ps` until Swarm
 // says how it ended. Swarm rolls a failed update back by itself (update_config.failure_action: rollback).
 
-/** How often the service is looked at while Swarm updates it. */
-const POLL_MS = 1000
+/** How often the service is looked at while Swarm updates it (two docker commands each time, run at once). */
+const POLL_MS = 500
 
 async function read(deps: Deps, cmd: HostCommand): Promise<string> {
   return deps.sh.read(cmd.argv, Object.keys(cmd.env).length ? { env: cmd.env } : {})
@@ -103,9 +103,12 @@ export async function deployStack(
   o: { tag: string; runDir: string; stack?: RenderedStack; onLine?: (line: string) => void },
 ): Promise<StackDeployResult> {
   const stack = o.stack ?? (await renderStack(deps, s, o))
-  const before = await readService(deps, s, stack.service)
+  const [before, tasksBefore] = await Promise.all([
+    readService(deps, s, stack.service),
+    readTasks(deps, s, stack.service),
+  ])
   const baselineStartedAt = before?.update?.startedAt
-  const seen = new Map((await readTasks(deps, s, stack.service)).map((t) => [t.id, taskProgressLine(t)]))
+  const seen = new Map(tasksBefore.map((t) => [t.id, taskProgressLine(t)]))
   const cmd = stackDeployCommand({ host: managerOf(s), stackFile: stack.path, stack: stack.stack })
   const abort = new AbortController()
   let cli: Observation['cli'] = { state: 'running' }
@@ -132,11 +135,11 @@ export async function deployStack(
     for (;;) {
       // The CLI's end is worth a look at once (it failed, or Swarm converged); after it, the poll's pace.
       await (cliDone ? clock.sleep(POLL_MS) : Promise.race([running, clock.sleep(POLL_MS)]))
-      const observation: Observation = {
-        service: await readService(deps, s, stack.service),
-        tasks: await readTasks(deps, s, stack.service),
-        cli,
-      }
+      const [service, tasks] = await Promise.all([
+        readService(deps, s, stack.service),
+        readTasks(deps, s, stack.service),
+      ])
+      const observation: Observation = { service, tasks, cli }
       const update = observation.service?.update
       const updateKey = update ? `${update.state}@${update.startedAt}` : ''
       if (update && updateKey !== lastUpdate) {

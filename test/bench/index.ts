@@ -52,6 +52,10 @@ const BENCHES: Record<keyof BenchResults, { title: string; argv: string[] }> = {
     title: 'cli: --help, release --dry-run, a full release and --resume on the bundled example',
     argv: tsx('cli-bench.ts'),
   },
+  swarm: {
+    title: "swarm: a deploy on a real single-node swarm, modelship vs a script's stack deploy + inspect",
+    argv: tsxCall('swarm-bench.ts', 'runSwarmBench', { rounds: QUICK ? 1 : 3 }),
+  },
   trainer: {
     title: 'trainer: the bundled trainer, baseline backend by size, and sklearn',
     argv: ['python3', join(BENCH, 'trainer_bench.py'), ...(QUICK ? ['--quick'] : [])],

@@ -6,6 +6,8 @@ import type { CliBenchResult } from './cli-bench.js'
 import type { ExportBenchResult } from './export-bench.js'
 import type { Spread } from './measure.js'
 import type { PushBenchResult } from './push-bench.js'
+import type { SwarmBenchResult } from './swarm-bench.js'
+import { swarmRow } from './swarm-row.js'
 
 const MiB = 1024 * 1024
 
@@ -28,6 +30,7 @@ export interface BenchResults {
   push?: PushBenchResult
   export?: ExportBenchResult
   trainer?: TrainerResult
+  swarm?: SwarmBenchResult
 }
 
 /** test/bench/trainer_bench.py's BENCH_JSON: per-size baseline runs and sklearn (older versions: one flat run). */
@@ -259,6 +262,7 @@ export function tableRows(r: BenchResults, failures: Record<string, string> = {}
       met: sk.heldout_accuracy >= HELDOUT_ACCURACY_FLOOR,
       note: `held-out accuracy ${sk.heldout_accuracy.toFixed(3)}`,
     })
+  rows.push(swarmRow(r.swarm, why('swarm')))
   return rows
 }
 

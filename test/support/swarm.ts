@@ -123,7 +123,12 @@ export async function startSwarm(o: { nodes: 1 | 2 }): Promise<TestSwarm> {
   const engines: DockerEngine[] = []
   let registry: { stop(): void } | undefined
   const stop = async () => {
-    for (const e of engines.reverse()) await e.stop().catch(() => {})
+    // Services first: an engine removing a task's container while its service exists gets a new task started.
+    try {
+      const services = (await engines[0]?.docker(['service', 'ls', '-q']))?.split(/\s+/).filter(Boolean) ?? []
+      if (services.length > 0) await engines[0]!.docker(['service', 'rm', ...services])
+    } catch {}
+    await Promise.all(engines.map((e) => e.stop().catch(() => {})))
     registry?.stop()
     for (const n of names) {
       try {
