@@ -1,3 +1,4 @@
+import { buildInputsOf } from '../pipeline/deploy/build-inputs.js'
 import { buildPlan } from '../pipeline/deploy/deploy-plan.js'
 import { buildImage, localImageOf } from '../pipeline/deploy/deploy-ops.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
@@ -28,7 +29,12 @@ export const buildStep = defineStep({
     }
     const version = ctx.release?.version
     const tag = imageTagForPlan(deps.config, { modelId, ...(version ? { version } : {}), runId: ctx.runId })
-    return buildPlan(s, { modelId, tag, withSecret: deps.secrets.hfToken !== undefined })
+    const inputs = buildInputsOf(deps.config, s, {
+      modelId,
+      secret: deps.secrets.hfToken !== undefined,
+      runDir: '<run-dir>',
+    })
+    return buildPlan(s, { modelId, tag, inputs })
   },
   inputs: (ctx) => ({ modelId: ctx.release?.modelId }),
   onFailure: restoreFilesAfter,

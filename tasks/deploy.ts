@@ -1,3 +1,4 @@
+import { buildInputsOf } from '../pipeline/deploy/build-inputs.js'
 import { deployPlan } from '../pipeline/deploy/deploy-plan.js'
 import { skipWithoutDeploy } from '../pipeline/deploy/deploy-target.js'
 import { rollBackEnvironmentAfter } from '../pipeline/deploy/failure-policy.js'
@@ -24,7 +25,12 @@ export const deployStep = defineStep({
     const tag =
       ctx.options.imageTag ??
       imageTagForPlan(deps.config, { modelId, ...(version ? { version } : {}), runId: ctx.runId })
-    return deployPlan(s, { modelId, tag })
+    const inputs = buildInputsOf(deps.config, s, {
+      modelId,
+      secret: deps.secrets.hfToken !== undefined,
+      runDir: '<run-dir>',
+    })
+    return deployPlan(s, { modelId, tag, inputs })
   },
   inputs: (ctx) => ({ image: ctx.image }),
   onFailure: rollBackEnvironmentAfter,

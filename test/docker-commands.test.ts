@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { healthOf, parsePsJson, secretOverrideYaml } from '../pipeline/compose/docker.js'
+import { healthOf, parsePsJson, buildOverrideYaml } from '../pipeline/compose/docker.js'
 import {
   type ComposeTarget,
   composeBuildCommand,
@@ -24,7 +24,7 @@ const files = ['docker-compose.yml', 'docker-compose.production.yml']
 
 describe('command builders on the current engine (the default host)', () => {
   const local: ComposeTarget = { host: DEFAULT_HOST, files }
-  const buildCommand = (o: { buildArg: string; modelId: string; service: string; secretOverride?: string }) =>
+  const buildCommand = (o: { buildArg: string; modelId: string; service: string; buildOverride?: string }) =>
     composeBuildCommand({ target: local, ...o }).argv
 
   it('composeGlobalArgs passes every file with -f, in order', () => {
@@ -55,13 +55,32 @@ describe('command builders on the current engine (the default host)', () => {
     ])
   })
 
+  it('buildCommand adds the extra build args before the model', () => {
+    const argv = composeBuildCommand({
+      target: local,
+      buildArg: 'HF_INTENT_MODEL',
+      modelId: 'o/m-v1.0',
+      service: 'app',
+      buildArgs: { HF_ENDPOINT: 'http://127.0.0.1:9/', MODELSHIP_MODEL_FILES: 'modelship-model-files:o-m-v1.0' },
+    }).argv
+    expect(argv.slice(-7)).toEqual([
+      '--build-arg',
+      'HF_ENDPOINT=http://127.0.0.1:9/',
+      '--build-arg',
+      'MODELSHIP_MODEL_FILES=modelship-model-files:o-m-v1.0',
+      '--build-arg',
+      'HF_INTENT_MODEL=o/m-v1.0',
+      'app',
+    ])
+  })
+
   it('buildCommand puts the secret override after the user files', () => {
     expect(
       buildCommand({
         buildArg: 'HF_INTENT_MODEL',
         modelId: 'mdeberta',
         service: 'app',
-        secretOverride: '/tmp/ms-secret.yml',
+        buildOverride: '/tmp/ms-secret.yml',
       }),
     ).toEqual([
       'docker',
@@ -127,9 +146,9 @@ describe('command builders on the current engine (the default host)', () => {
   })
 })
 
-describe('secretOverrideYaml', () => {
+describe('buildOverrideYaml', () => {
   it('declares the hf_token secret for the service build, sourced from HF_TOKEN', () => {
-    expect(parse(secretOverrideYaml('app'))).toEqual({
+    expect(parse(buildOverrideYaml('app', { secret: true, hostNetwork: false }))).toEqual({
       services: { app: { build: { secrets: ['hf_token'] } } },
       secrets: { hf_token: { environment: 'HF_TOKEN' } },
     })
@@ -285,7 +304,7 @@ describe('host-aware command builders', () => {
         service: 'app',
         buildArg: 'HF_INTENT_MODEL',
         modelId: 'o/m-v1.3',
-        secretOverride: '/r/s.yml',
+        buildOverride: '/r/s.yml',
       }),
     ).toEqual({ argv: [...pre, '-f', '/r/s.yml', 'build', '--build-arg', 'HF_INTENT_MODEL=o/m-v1.3', 'app'], env: {} })
     expect(composeUpCommand({ target: t, service: 'app', forceRecreate: true })).toEqual({
@@ -389,7 +408,7 @@ describe('host-aware command builders', () => {
       service: 'app',
       buildArg: 'B',
       modelId: 'm',
-      secretOverride: '/run/s.yml',
+      buildOverride: '/run/s.yml',
     })
     expect(cmd.argv.slice(4, 12)).toEqual(['--env-file', '.env', ...fileArgs, '-f', '/run/s.yml'])
   })

@@ -138,11 +138,11 @@ describe('doctor findings on fixture sets', () => {
 
   it('an ARG only before FROM never reaches the build: an error', async () => {
     const ws = workspace(CLEAN)
-    edit(ws, 'Dockerfile', (t) =>
-      t.replace(
-        'FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n',
-        'ARG HF_INTENT_MODEL=mdeberta\nFROM python:3.11-slim\n',
-      ),
+    edit(
+      ws,
+      'Dockerfile',
+      (t) =>
+        `ARG HF_INTENT_MODEL=mdeberta\n${t.replace('FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n', 'FROM python:3.11-slim\n')}`,
     )
     const list = await findings(ws)
     expect(problems(list)).toContainEqual({ check: 'dockerfile.arg', level: 'error', at: 'Dockerfile:' })
@@ -245,6 +245,7 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
       { check: 'compose.variables', level: 'error', at: 'docker-compose.yml:5' },
       { check: 'dockerfile.secret', level: 'warn', at: 'Dockerfile:6' },
       { check: 'dockerfile.swallow', level: 'warn', at: 'Dockerfile:6' },
+      { check: 'dockerfile.model_files', level: 'warn', at: 'Dockerfile:' },
       { check: 'dockerignore', level: 'warn', at: ':' },
       { check: 'compose.plugin', level: 'error', at: ':' },
     ])
@@ -252,10 +253,11 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
 
     // The fixes doctor asked for.
     edit(ws, 'Dockerfile', (t) =>
-      t
+      `ARG MODELSHIP_MODEL_FILES=scratch\nFROM \${MODELSHIP_MODEL_FILES} AS model-files\n${t}`
         .replace(
           'RUN python',
-          'RUN --mount=type=secret,id=hf_token,required=false HF_TOKEN="$(cat /run/secrets/hf_token)" python',
+          'RUN --mount=type=secret,id=hf_token,required=false --mount=type=bind,from=model-files,target=/model-files ' +
+            'HF_TOKEN="$(cat /run/secrets/hf_token)" python',
         )
         .replace(' 2>/dev/null || true', '')
         .replace('WORKDIR', 'ENV HF_INTENT_MODEL=$HF_INTENT_MODEL\nWORKDIR'),

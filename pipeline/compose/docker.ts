@@ -5,23 +5,27 @@ import { ModelshipError } from '../engine/errors.js'
 export const HF_TOKEN_SECRET = 'hf_token'
 
 /**
- * The compose override modelship writes to a temp file and passes with `-f` after the user's
- * files when HF_TOKEN is set: the token reaches the build as a BuildKit secret
- * (`RUN --mount=type=secret,id=hf_token`) read from the environment, never as a build arg.
+ * The compose override modelship writes into the run directory for one build and passes with `-f` after the
+ * user's files: with `secret`, HF_TOKEN reaches the build as a BuildKit secret (`RUN --mount=type=secret,id=hf_token`)
+ * read from the environment, never as a build arg; with `hostNetwork`, the build's RUN steps use the host's
+ * network (the Hub endpoint is a loopback address, which only the host network reaches).
  */
-export function secretOverrideYaml(service: string): string {
+export function buildOverrideYaml(service: string, o: { secret: boolean; hostNetwork: boolean }): string {
   assertService(service)
   return [
-    '# Written by modelship for one build; deleted afterwards.',
-    '# HF_TOKEN reaches the build as a secret (RUN --mount=type=secret,id=hf_token), never as a build arg.',
+    '# Written by modelship for one build, in its run directory.',
+    ...(o.secret
+      ? ['# HF_TOKEN reaches the build as a secret (RUN --mount=type=secret,id=hf_token), never as a build arg.']
+      : []),
+    ...(o.hostNetwork
+      ? ['# The Hub endpoint is a loopback address: the build uses the host network to reach it.']
+      : []),
     'services:',
     `  ${service}:`,
     '    build:',
-    '      secrets:',
-    `        - ${HF_TOKEN_SECRET}`,
-    'secrets:',
-    `  ${HF_TOKEN_SECRET}:`,
-    '    environment: HF_TOKEN',
+    ...(o.hostNetwork ? ['      network: host'] : []),
+    ...(o.secret ? ['      secrets:', `        - ${HF_TOKEN_SECRET}`] : []),
+    ...(o.secret ? ['secrets:', `  ${HF_TOKEN_SECRET}:`, '    environment: HF_TOKEN'] : []),
     '',
   ].join('\n')
 }

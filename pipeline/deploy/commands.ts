@@ -86,8 +86,9 @@ function onHost(host: Host, args: readonly string[]): HostCommand {
 }
 
 /**
- * `docker compose … build --build-arg KEY=<id> <service>`. The secret override (the compose file that
- * hands HF_TOKEN to the build as a secret) comes after the user's files. In image mode the tag is in
+ * `docker compose … build [--build-arg K=V…] --build-arg KEY=<id> <service>`. The build override (the compose
+ * file that hands HF_TOKEN to the build as a secret, or sets its network) comes after the user's files; the
+ * extra build args are what the model needs to reach the build (build-inputs.ts). In image mode the tag is in
  * the environment, so the image is built under the tag it will be pushed as.
  */
 export function composeBuildCommand(o: {
@@ -95,13 +96,32 @@ export function composeBuildCommand(o: {
   service: string
   buildArg: string
   modelId: string
-  secretOverride?: string
+  buildOverride?: string
+  buildArgs?: Readonly<Record<string, string>>
   tag?: ImageTag
 }): HostCommand {
   assertService(o.service)
   assertBuildArg(o.buildArg)
-  const files = o.secretOverride === undefined ? o.target.files : [...o.target.files, o.secretOverride]
-  return compose({ ...o.target, files }, ['build', '--build-arg', `${o.buildArg}=${o.modelId}`, o.service], o.tag)
+  const files = o.buildOverride === undefined ? o.target.files : [...o.target.files, o.buildOverride]
+  const extra = Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => {
+    assertBuildArg(k)
+    return ['--build-arg', `${k}=${v}`]
+  })
+  // The model's own build arg last, right before the service: the one a reader looks for.
+  const args = ['build', ...extra, '--build-arg', `${o.buildArg}=${o.modelId}`, o.service]
+  return compose({ ...o.target, files }, args, o.tag)
+}
+
+/**
+ * `docker [--context X] build --tag <image> --file <dockerfile> <dir>`: the image that hands a model's files
+ * from the local registry to the service's build (`FROM scratch`, `COPY . /`).
+ */
+export function modelFilesBuildCommand(o: { host: Host; image: string; dockerfile: string; dir: string }): HostCommand {
+  assertObjectRef(o.image, 'image')
+  for (const p of [o.dockerfile, o.dir]) {
+    if (p === '' || p.startsWith('-')) throw new ModelshipError('STEP_FAILED', `not a path: ${JSON.stringify(p)}`)
+  }
+  return onHost(o.host, ['build', '--tag', o.image, '--file', o.dockerfile, o.dir])
 }
 
 /** `docker compose … push <service>`: publishes the image under the tag (image mode's `publish` step). */

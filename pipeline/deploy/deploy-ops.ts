@@ -1,5 +1,6 @@
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { healthOf, parsePsJson, secretOverrideYaml } from '../compose/docker.js'
+import { buildOverrideYaml, healthOf, parsePsJson } from '../compose/docker.js'
 import { ModelshipError } from '../engine/errors.js'
 import { writeFileAtomic } from '../fs-atomic.js'
 import type { Deps } from '../ports/deps.js'
@@ -15,14 +16,20 @@ import {
   containerImageCommand,
   type HostCommand,
   imageIdCommand,
+  modelFilesBuildCommand,
 } from './commands.js'
+import {
+  BUILD_OVERRIDE_FILE,
+  type BuildInputs,
+  buildInputsOf,
+  MODEL_FILES_DOCKERFILE,
+  needsBuildOverride,
+} from './build-inputs.js'
 import { DEFAULT_HOST, type Host, hostLabel } from './host.js'
 import { type DeploySettings, tagOf, targetOn } from './settings.js'
 
 // The deploy operations, one host at a time: build, publish (image mode), pull + up, wait healthy, check
 // the running image, verify. Which hosts, in which order, and what a failure undoes is rollout.ts's job.
-
-export const SECRET_OVERRIDE_FILE = 'compose.hf-token-secret.yml'
 
 /** Runs a write command: argv plus its own environment (DOCKER_HOST, the tag; HF_TOKEN for builds). */
 async function write(
@@ -41,24 +48,33 @@ async function read(deps: Deps, cmd: HostCommand): Promise<string> {
   return deps.sh.read(cmd.argv, Object.keys(cmd.env).length ? { env: cmd.env } : {})
 }
 
-/** The build command on a host; with a token, the secret override (in the run directory) after the user's files. */
+/** The build command on a host: the override (in the run directory) after the user's files, the inputs' build args. */
 export function buildCommandOn(
   s: DeploySettings,
-  o: { host: Host; modelId: string; secretOverride?: string; tag?: string },
+  o: { host: Host; modelId: string; inputs?: BuildInputs; runDir?: string; tag?: string },
 ): HostCommand {
   const tag = tagOf(s, o.tag)
+  const override =
+    o.inputs && o.runDir !== undefined && needsBuildOverride(o.inputs) ? buildOverridePath(o.runDir) : undefined
   return composeBuildCommand({
     target: targetOn(s, o.host),
     service: s.service,
     buildArg: s.buildArg,
     modelId: o.modelId,
-    ...(o.secretOverride ? { secretOverride: o.secretOverride } : {}),
+    ...(override ? { buildOverride: override } : {}),
+    ...(o.inputs ? { buildArgs: o.inputs.buildArgs } : {}),
     ...(tag ? { tag } : {}),
   })
 }
 
-/** Where the HF-token secret override of a build would be written (`<run-dir>` in plans). */
-export const secretOverridePath = (runDir: string): string => join(runDir, SECRET_OVERRIDE_FILE)
+/** The commands that run before the service's build on a host: the model files image (registry local). */
+export function preBuildCommandsOn(inputs: BuildInputs, host: Host): HostCommand[] {
+  const m = inputs.modelFiles
+  return m ? [modelFilesBuildCommand({ host, image: m.image, dockerfile: m.dockerfile, dir: m.dir })] : []
+}
+
+/** Where the build override of a run is written (`<run-dir>` in plans). */
+export const buildOverridePath = (runDir: string): string => join(runDir, BUILD_OVERRIDE_FILE)
 
 export interface BuiltImage {
   /** The image reference compose uses for the service (with the tag in image mode). */
@@ -70,21 +86,27 @@ export interface BuiltImage {
  * Builds the service image with the model as build arg on one host (image mode: where modelship runs,
  * with `<tag_var>=<tag>` in the command's environment). HF_TOKEN reaches the build only as a Compose
  * build secret (never a build arg, which would persist in the image history), and only in this command's env.
+ * With the local registry the model's files come first, as an image the Dockerfile builds a stage from.
  */
 export async function buildImage(
   deps: Deps,
   s: DeploySettings,
   o: { host: Host; modelId: string; runDir: string; tag?: string; onLine?: (line: string) => void },
 ): Promise<BuiltImage> {
-  let override: string | undefined
-  if (deps.secrets.hfToken) {
-    override = secretOverridePath(o.runDir)
-    await writeFileAtomic(override, secretOverrideYaml(s.service))
+  const inputs = buildInputsOf(deps.config, s, {
+    modelId: o.modelId,
+    secret: deps.secrets.hfToken !== undefined,
+    runDir: o.runDir,
+  })
+  if (needsBuildOverride(inputs)) {
+    await writeFileAtomic(buildOverridePath(o.runDir), buildOverrideYaml(s.service, inputs))
   }
+  if (inputs.modelFiles) await buildModelFiles(deps, inputs.modelFiles, o)
   const cmd = buildCommandOn(s, {
     host: o.host,
     modelId: o.modelId,
-    ...(override ? { secretOverride: override } : {}),
+    inputs,
+    runDir: o.runDir,
     ...(o.tag ? { tag: o.tag } : {}),
   })
   // The image's reference does not depend on the build: compose answers it while the build runs (one
@@ -96,6 +118,30 @@ export async function buildImage(
     ...(o.onLine ? { onLine: o.onLine } : {}),
   })
   return imageOf(deps, o.host, await ref)
+}
+
+/**
+ * The local registry's copy of the model, as an image on the host: downloaded into the run directory (a fresh
+ * copy each time, so a half-written earlier one never counts), built, then the copy is removed.
+ */
+async function buildModelFiles(
+  deps: Deps,
+  m: NonNullable<BuildInputs['modelFiles']>,
+  o: { host: Host; modelId: string; onLine?: (line: string) => void },
+): Promise<void> {
+  rmSync(m.dir, { recursive: true, force: true })
+  mkdirSync(m.dir, { recursive: true })
+  if (!(await deps.registry.download(o.modelId, m.dir))) {
+    throw new ModelshipError('STEP_FAILED', `${o.modelId} is not in the ${deps.registry.describe()}: nothing to build`)
+  }
+  await writeFileAtomic(m.dockerfile, MODEL_FILES_DOCKERFILE)
+  try {
+    await write(deps, modelFilesBuildCommand({ host: o.host, image: m.image, dockerfile: m.dockerfile, dir: m.dir }), {
+      ...(o.onLine ? { onLine: o.onLine } : {}),
+    })
+  } finally {
+    rmSync(m.dir, { recursive: true, force: true })
+  }
 }
 
 /** The service's image on a host: its reference (`config --images`) and, when the host has it, its id. */

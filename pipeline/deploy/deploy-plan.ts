@@ -1,6 +1,7 @@
 import type { PlanEntry } from '../engine/plan.js'
 import type { HostCommand } from './commands.js'
-import { buildCommandOn, psCommandOn, publishCommandOf, secretOverridePath, startCommandsOn } from './deploy-ops.js'
+import type { BuildInputs } from './build-inputs.js'
+import { buildCommandOn, preBuildCommandsOn, psCommandOn, publishCommandOf, startCommandsOn } from './deploy-ops.js'
 import { DEFAULT_HOST } from './host.js'
 import type { DeploySettings } from './settings.js'
 
@@ -20,12 +21,25 @@ export function planEntryOf(cmd: HostCommand, o: { read?: boolean; note?: string
   }
 }
 
-/** Image mode: one build where modelship runs, under the tag. Compose mode: the build on the first host. */
-export function buildPlan(s: DeploySettings, o: { modelId: string; tag?: string; withSecret: boolean }): PlanEntry[] {
+/**
+ * Image mode: one build where modelship runs, under the tag. Compose mode: the build on the first host. With the
+ * local registry, the model files image first (from the version's files, downloaded into the run directory).
+ */
+export function buildPlan(s: DeploySettings, o: { modelId: string; tag?: string; inputs: BuildInputs }): PlanEntry[] {
   const host = s.mode === 'image' ? DEFAULT_HOST : s.hosts[0]!
-  const secret = o.withSecret ? { secretOverride: secretOverridePath('<run-dir>') } : {}
   const tag = s.mode === 'image' && o.tag ? { tag: o.tag } : {}
-  return [planEntryOf(buildCommandOn(s, { host, modelId: o.modelId, ...secret, ...tag }))]
+  return [
+    ...(o.inputs.modelFiles
+      ? [
+          {
+            kind: 'note' as const,
+            text: `build: ${o.modelId}'s files from the local registry into ${o.inputs.modelFiles.dir}`,
+          },
+        ]
+      : []),
+    ...preBuildCommandsOn(o.inputs, host).map((c) => planEntryOf(c)),
+    planEntryOf(buildCommandOn(s, { host, modelId: o.modelId, inputs: o.inputs, runDir: '<run-dir>', ...tag })),
+  ]
 }
 
 export function publishPlan(s: DeploySettings, tag: string): PlanEntry[] {
@@ -33,10 +47,14 @@ export function publishPlan(s: DeploySettings, tag: string): PlanEntry[] {
 }
 
 /** Per host in order: (compose mode, after the first: build), pull + up or up, then ps until healthy. */
-export function deployPlan(s: DeploySettings, o: { modelId: string; tag?: string }): PlanEntry[] {
+export function deployPlan(s: DeploySettings, o: { modelId: string; tag?: string; inputs?: BuildInputs }): PlanEntry[] {
   const tag = s.mode === 'image' ? o.tag : undefined
+  const build = (host: (typeof s.hosts)[number]) => [
+    ...(o.inputs ? preBuildCommandsOn(o.inputs, host) : []),
+    buildCommandOn(s, { host, modelId: o.modelId, ...(o.inputs ? { inputs: o.inputs, runDir: '<run-dir>' } : {}) }),
+  ]
   return s.hosts.flatMap((host, i) => [
-    ...(s.mode === 'compose' && i > 0 ? [planEntryOf(buildCommandOn(s, { host, modelId: o.modelId }))] : []),
+    ...(s.mode === 'compose' && i > 0 ? build(host).map((c) => planEntryOf(c)) : []),
     ...startCommandsOn(s, host, tag).map((c) => planEntryOf(c)),
     planEntryOf(psCommandOn(s, host, tag), { read: true, note: `until healthy, up to ${s.healthTimeoutS}s` }),
   ])

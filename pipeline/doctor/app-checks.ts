@@ -7,7 +7,7 @@ import { environmentOf, modelsInEffect, readEnvironmentModels } from '../environ
 import type { Shell, UserFiles } from '../ports/types.js'
 import { checkComposePlugin } from './compose-plugin.js'
 import { type ComposeText, serviceBuildOf } from './compose-service.js'
-import { checkDockerfile } from './dockerfile.js'
+import { checkDockerfile, checkModelFiles } from './dockerfile.js'
 import { checkDockerignore } from './dockerignore.js'
 import { checkEditFiles } from './edit-files.js'
 import type { Finding } from './finding.js'
@@ -135,6 +135,10 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
       findings.push(
         ...checkDockerfile({ path: build.dockerfile, text, buildArg, composeSetsRuntimeEnv, privateModels }),
       )
+      // The local registry's files reach the build only through the Dockerfile (modelship never edits it).
+      if (config.registry === 'local' && config.deploy.mode !== 'none') {
+        findings.push(checkModelFiles({ path: build.dockerfile, text, buildArg }))
+      }
     }
     findings.push(await dockerignoreFinding(o, build))
   }

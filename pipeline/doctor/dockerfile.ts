@@ -109,6 +109,45 @@ function readsSecret(ins: Instruction): { mounted: boolean; read: boolean } {
   return { mounted: false, read: false }
 }
 
+/**
+ * The build arg through which modelship hands a model's files to the build when they come from its local
+ * registry: the name of an image holding them at `/` (`scratch`, an empty one, otherwise). The Dockerfile
+ * declares it before the first FROM and builds a stage FROM it, which the download step mounts or copies.
+ */
+export const MODEL_FILES_ARG = 'MODELSHIP_MODEL_FILES'
+
+/** Does the Dockerfile take the model's files as an image (`ARG MODELSHIP_MODEL_FILES` … `FROM ${…}`)? */
+export function receivesModelFiles(text: string): boolean {
+  const { globalArgs, stages } = stagesOf(parseDockerfile(text))
+  return globalArgs.has(MODEL_FILES_ARG) && stages.some((s) => mentions(s.from, MODEL_FILES_ARG.toLowerCase()))
+}
+
+/** registry: local — can the build receive the released files? (what to add when it cannot) */
+export function checkModelFiles(o: { path: string; text: string; buildArg: string }): Finding {
+  if (receivesModelFiles(o.text)) {
+    return ok(
+      'dockerfile.model_files',
+      `the build receives the local registry's model files (ARG ${MODEL_FILES_ARG})`,
+      {
+        file: o.path,
+      },
+    )
+  }
+  return {
+    check: 'dockerfile.model_files',
+    // A warning: such a build fails (the model is nowhere to download from) rather than ship the wrong one.
+    level: 'warn',
+    file: o.path,
+    message:
+      `registry is local, but the Dockerfile cannot receive the released model's files (no ARG ${MODEL_FILES_ARG} ` +
+      `used in a FROM): the build cannot fetch ${o.buildArg} from anywhere`,
+    fix:
+      `before the first FROM add "ARG ${MODEL_FILES_ARG}=scratch" and "FROM \${${MODEL_FILES_ARG}} AS model-files"; ` +
+      'in the download step add --mount=type=bind,from=model-files,target=/model-files and use the files there ' +
+      'when it is not empty (modelship passes an image holding them as --build-arg)',
+  }
+}
+
 export function checkDockerfile(input: DockerfileInput): Finding[] {
   const { path: file, buildArg, privateModels } = input
   const { globalArgs, stages } = stagesOf(parseDockerfile(input.text))
