@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../pipeline/config/config.js'
+import { loadConfig } from '../pipeline/config/load.js'
 import { buildInputsOf, isLoopbackUrl, modelFilesImageOf } from '../pipeline/deploy/build-inputs.js'
 import { deploySettingsOf } from '../pipeline/deploy/settings.js'
 import { receivesModelFiles } from '../pipeline/doctor/dockerfile.js'
