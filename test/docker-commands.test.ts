@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { healthOf, parsePsJson, buildOverrideYaml } from '../pipeline/compose/docker.js'
+import { buildOverrideYaml, healthOf, parsePsJson, serviceImageOf } from '../pipeline/compose/docker.js'
 import {
   type ComposeTarget,
   composeBuildCommand,
@@ -143,6 +143,32 @@ describe('command builders on the current engine (the default host)', () => {
     )
     expect(() => composePsCommand({ target: local, service: 'app x' })).toThrow(ModelshipError)
     expect(() => buildCommand({ buildArg: 'A=B', modelId: 'a/b', service: 'app' })).toThrow(/not a build argument name/)
+  })
+})
+
+describe('serviceImageOf', () => {
+  // The shape compose 2.26 prints for `config app` of the example: app builds (no image key) and depends on db and
+  // redis, whose images `config --images app` would list too, in no fixed order.
+  const config = [
+    'name: app',
+    'services:',
+    '  app:',
+    '    build:',
+    '      context: /w',
+    '    depends_on:',
+    '      db: { condition: service_healthy, required: true }',
+    '  db:',
+    '    image: pgvector/pgvector:pg16',
+    '  redis:',
+    '    image: redis:7-alpine',
+    '  worker:',
+    '    image: ghcr.io/o/app:model-v1.3',
+    '',
+  ].join('\n')
+  it("is the service's image, else compose's default <project>-<service> for a built one", () => {
+    expect(serviceImageOf(config, 'app')).toBe('app-app')
+    expect(serviceImageOf(config, 'worker')).toBe('ghcr.io/o/app:model-v1.3')
+    expect(serviceImageOf(config, 'nope')).toBeUndefined()
   })
 })
 

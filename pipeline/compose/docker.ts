@@ -1,3 +1,4 @@
+import { parse } from 'yaml'
 import { assertService } from '../deploy/commands.js'
 import { ModelshipError } from '../engine/errors.js'
 
@@ -117,4 +118,24 @@ export function healthOf(entries: readonly PsEntry[], service: string): ServiceH
   if (mine.length === 0) return 'missing'
   const states = mine.map(healthOfEntry)
   return SEVERITY.find((s) => states.includes(s)) ?? 'missing'
+}
+
+/**
+ * The image of `service` in `docker compose config` output (YAML): its `image`, else compose's default name for
+ * a built image, `<project name>-<service>`. Undefined when the output names no such service.
+ */
+export function serviceImageOf(configYaml: string, service: string): string | undefined {
+  let doc: unknown
+  try {
+    doc = parse(configYaml)
+  } catch (cause) {
+    throw new ModelshipError('STEP_FAILED', `docker compose config printed no YAML: ${configYaml.slice(0, 200)}`, {
+      cause,
+    })
+  }
+  const root = (doc ?? {}) as { name?: unknown; services?: Record<string, { image?: unknown } | null> }
+  const svc = root.services?.[service]
+  if (svc === undefined) return undefined
+  if (typeof svc?.image === 'string' && svc.image !== '') return svc.image
+  return typeof root.name === 'string' && root.name !== '' ? `${root.name}-${service}` : undefined
 }

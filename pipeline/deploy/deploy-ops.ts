@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { buildOverrideYaml, healthOf, parsePsJson } from '../compose/docker.js'
+import { buildOverrideYaml, healthOf, parsePsJson, serviceImageOf } from '../compose/docker.js'
 import { ModelshipError } from '../engine/errors.js'
 import { writeFileAtomic } from '../fs-atomic.js'
 import type { Deps } from '../ports/deps.js'
@@ -144,19 +144,22 @@ async function buildModelFiles(
   }
 }
 
-/** The service's image on a host: its reference (`config --images`) and, when the host has it, its id. */
+/** The service's image on a host: its reference (from `config`) and, when the host has it, its id. */
 export async function localImageOf(deps: Deps, s: DeploySettings, host: Host, tag?: string): Promise<BuiltImage> {
   return imageOf(deps, host, await imageRefOf(deps, s, host, tag))
 }
 
-/** The image reference compose gives the service (`config --images`), if any. */
+/**
+ * The image reference compose gives the service, read from the merged `config`: not `config --images <service>`,
+ * which also lists the images of the services it depends on, in no fixed order (compose 2.26).
+ */
 async function imageRefOf(deps: Deps, s: DeploySettings, host: Host, tag?: string): Promise<string | undefined> {
   const t = tagOf(s, tag)
-  const images = await read(
+  const config = await read(
     deps,
-    composeConfigCommand({ target: targetOn(s, host), show: 'images', service: s.service, ...(t ? { tag: t } : {}) }),
+    composeConfigCommand({ target: targetOn(s, host), service: s.service, ...(t ? { tag: t } : {}) }),
   )
-  return images.split(/\s+/).filter(Boolean)[0]
+  return serviceImageOf(config, s.service)
 }
 
 /** `ref` and, when the host has that image, its id. */
