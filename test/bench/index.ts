@@ -52,6 +52,10 @@ const BENCHES: Record<keyof BenchResults, { title: string; argv: string[] }> = {
     title: 'cli: --help, release --dry-run, a full release and --resume on the bundled example',
     argv: tsx('cli-bench.ts'),
   },
+  engine: {
+    title: 'engine: a release and --resume on a real Docker engine vs the same docker commands run by a shell script',
+    argv: tsxCall('engine-bench.ts', 'runEngineBench', { quick: QUICK }),
+  },
   trainer: {
     title: 'trainer: the bundled trainer, baseline backend by size, and sklearn',
     argv: ['python3', join(BENCH, 'trainer_bench.py'), ...(QUICK ? ['--quick'] : [])],
