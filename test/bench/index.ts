@@ -56,6 +56,10 @@ const BENCHES: Record<keyof BenchResults, { title: string; argv: string[] }> = {
     title: "swarm: a deploy on a real single-node swarm, modelship vs a script's stack deploy + inspect",
     argv: tsxCall('swarm-bench.ts', 'runSwarmBench', { rounds: QUICK ? 1 : 3 }),
   },
+  engine: {
+    title: 'engine: a release and --resume on a real Docker engine vs the same docker commands run by a shell script',
+    argv: tsxCall('engine-bench.ts', 'runEngineBench', { quick: QUICK }),
+  },
   trainer: {
     title: 'trainer: the bundled trainer, baseline backend by size, and sklearn',
     argv: ['python3', join(BENCH, 'trainer_bench.py'), ...(QUICK ? ['--quick'] : [])],
