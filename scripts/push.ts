@@ -135,7 +135,7 @@ export async function pushCommand(
           () => false,
         ))
           ? []
-          : [{ path: 'README.md', content: card }]),
+          : [{ path: 'README.md', content: ws.deps.redact(card) }]),
       ],
       commitMessage: `modelship push: ${modelId}`,
       onProgress: showProgress.update,
