@@ -49,6 +49,8 @@ export async function pushCommand(
     () => false,
   )
   if (!isDir) throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} is not a directory`)
+  // The folder is a boundary: a link leading out of it is refused before any of its files is read (issue 25).
+  const files = await listPushFiles(dir, config.trainer.exclude)
   const configJson = await readFile(join(dir, 'config.json'), 'utf8').catch(() => undefined)
   if (configJson === undefined)
     throw new ModelshipError('BAD_INPUT', `push <path>: ${dir} holds no config.json (is it a model folder?)`)
@@ -65,7 +67,6 @@ export async function pushCommand(
     metrics = parsed.metrics
   }
   const modelId = modelIdFor(config.model.org, config.model.prefix, version)
-  const files = await listPushFiles(dir, config.trainer.exclude)
   const hasCard = files.some((f) => f.path === 'README.md')
   const listing = [
     ...files.map((f) => `  ${f.path}  ${formatBytes(f.size)}`),
@@ -145,7 +146,7 @@ export async function pushCommand(
           () => false,
         ))
           ? []
-          : [{ path: 'README.md', content: card }, ...pictureFiles]),
+          : [{ path: 'README.md', content: ws.deps.redact(card) }, ...pictureFiles]),
       ],
       commitMessage: `modelship push: ${modelId}`,
       onProgress: showProgress.update,

@@ -85,7 +85,7 @@ export const pushStep = defineStep({
       exclude: deps.config.trainer.exclude,
       modelId: release.modelId,
       dir: model.dir,
-      extraFiles: [...rewritten, { path: 'README.md', content: card }, ...pictureFiles],
+      extraFiles: [...rewritten, { path: 'README.md', content: deps.redact(card) }, ...pictureFiles],
       commitMessage: `modelship: ${release.modelId} (run ${ctx.runId})`,
       ...(ctx.pushed?.modelId === release.modelId ? { replaces: ctx.pushed } : {}),
       signal: ctx.signal,

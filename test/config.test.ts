@@ -165,3 +165,30 @@ describe('feedback source', () => {
     )
   })
 })
+
+describe('numeric settings (issue 25 item 4)', () => {
+  it('refuses each out-of-range trainer argument naming the key, the value and the range', () => {
+    const file = {
+      origin: 'modelship.yaml',
+      values: {
+        trainer: { args: { 'test-size': 1, learning_rate: 0, batch_size: 2.5, seed: -3, dropout: Number.NaN } },
+      },
+    }
+    const { errors } = validateConfig([defaults, file], WS)
+    expect(errors).toEqual([
+      'trainer.args.test-size (modelship.yaml): expected a number above 0 and below 1, got number 1',
+      'trainer.args.learning_rate (modelship.yaml): expected a number above 0 and up to 1000, got number 0',
+      'trainer.args.batch_size (modelship.yaml): expected a whole number from 1 to 1000000, got number 2.5',
+      'trainer.args.seed (modelship.yaml): expected a whole number from 0 to 4294967295, got number -3',
+      'trainer.args.dropout (modelship.yaml): expected a finite number, got number .nan',
+    ])
+  })
+
+  it('accepts numbers in range, and strings and booleans as before', () => {
+    const file = {
+      origin: 'modelship.yaml',
+      values: { trainer: { args: { epochs: 3, 'test-size': 0.2, backend: 'baseline', fast: true } } },
+    }
+    expect(validateConfig([defaults, file], WS).errors).toEqual([])
+  })
+})

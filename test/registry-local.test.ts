@@ -26,20 +26,21 @@ async function folder(files: Record<string, string>): Promise<string> {
 }
 
 describe('local registry', () => {
-  it('pushes the same files as the Hub backend would: symlinks followed, hidden files left out; the same push again is a no-op', async () => {
+  it('pushes the same files as the Hub backend would: symlinks inside followed, hidden files left out; the same push again is a no-op', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ms-local-reg-'))
     const dir = await mkdtemp(join(tmpdir(), 'ms-model-'))
-    const elsewhere = await mkdtemp(join(tmpdir(), 'ms-weights-'))
-    await writeFile(join(elsewhere, 'weights.bin'), 'W'.repeat(1000))
+    // A link that stays inside the folder uploads the file it names (one leading out is refused: issue 25).
+    await mkdir(join(dir, 'blobs'))
+    await writeFile(join(dir, 'blobs', 'weights.bin'), 'W'.repeat(1000))
     await writeFile(join(dir, 'config.json'), '{"id2label":{"0":"a"}}')
-    await symlink(join(elsewhere, 'weights.bin'), join(dir, 'model.bin'))
+    await symlink(join(dir, 'blobs', 'weights.bin'), join(dir, 'model.bin'))
     await mkdir(join(dir, '.cache'))
     await writeFile(join(dir, '.cache', 'junk'), 'x')
     await writeFile(join(dir, '.DS_Store'), 'x')
     const registry = registryAt(root)
     const req = { modelId: ID, dir, extraFiles: [{ path: 'README.md', content: '# card\n' }], commitMessage: 'm' }
     const first = await registry.push(req)
-    expect(Object.keys(first.manifest).sort()).toEqual(['README.md', 'config.json', 'model.bin'])
+    expect(Object.keys(first.manifest).sort()).toEqual(['README.md', 'blobs/weights.bin', 'config.json', 'model.bin'])
     expect(await readFile(join(root, 'acme', 'intent-classifier-v1.0', 'model.bin'), 'utf8')).toBe('W'.repeat(1000))
     expect(await registry.readFile(ID, '.cache/junk')).toBeUndefined()
     expect(await registry.push(req)).toEqual(first)

@@ -50,9 +50,10 @@ export const TRAINER_ARG_RANGES: Readonly<Record<string, NumericRange>> = {
 
 /** "a whole number from 1 to 86400", "a number above 0 and below 1": the range as the error message says it. */
 export function describeRange(r: NumericRange): string {
-  const low = r.minInclusive === false ? `above ${r.min}` : `from ${r.min}`
+  const what = r.integer ? 'a whole number' : 'a number'
   const high = r.maxInclusive === false ? `below ${r.max}` : `to ${r.max}`
-  return `${r.integer ? 'a whole number' : 'a number'} ${low} ${r.minInclusive === false ? 'and ' : ''}${high}`
+  if (r.minInclusive !== false) return `${what} from ${r.min} ${high}`
+  return `${what} above ${r.min} and ${r.maxInclusive === false ? high : `up ${high}`}`
 }
 
 /** A number's text as written, for messages: JSON would print Infinity and NaN as `null`. */

@@ -1,4 +1,15 @@
-import { constants, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  constants,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { access, copyFile, cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
@@ -6,7 +17,7 @@ import { hashJson, pathExists, sha256, sha256File, writeFileAtomic } from '../fs
 import type { Redactor } from '../secrets/redact.js'
 import { assertMayReplace } from './immutable.js'
 import { redactManifestPaths, sameManifest } from './manifest.js'
-import { listPushFiles } from './model-folder.js'
+import { scanModelFolder } from './model-folder.js'
 import type { Manifest, ModelRegistry, PushRecord, PushRequest, RegistryModel } from './types.js'
 import { compareVersions, versionOfRepo } from './version.js'
 
@@ -32,21 +43,52 @@ export async function localManifest(
   extraFiles: PushRequest['extraFiles'],
   exclude: readonly string[] = [],
 ): Promise<Manifest> {
+  return (await scanFolder(dir, extraFiles, exclude)).manifest
+}
+
+/** The manifest, and the real path each folder file is read from (listPushFiles checked it stays inside). */
+async function scanFolder(
+  dir: string,
+  extraFiles: PushRequest['extraFiles'],
+  exclude: readonly string[],
+): Promise<{ manifest: Manifest; sources: Map<string, string> }> {
   const manifest: Manifest = {}
-  const paths = (await listPushFiles(dir, exclude)).map((f) => f.path)
+  const sources = new Map<string, string>()
+  const files = await scanModelFolder(dir, exclude)
   // Hashed side by side, listed in the order of the listing.
   const entries = await Promise.all(
-    paths.map(async (path) => {
-      const full = join(dir, ...path.split('/'))
+    files.map(async ({ path, source }) => {
+      const full = source
+      sources.set(path, full)
       const size = statSync(full).size
       return { size, sha256: await sha256File(full) }
     }),
   )
-  paths.forEach((path, i) => {
+  files.forEach(({ path }, i) => {
     manifest[path] = entries[i]!
   })
   for (const f of extraFiles) manifest[f.path] = { size: Buffer.byteLength(f.content), sha256: sha256(f.content) }
-  return manifest
+  return { manifest, sources }
+}
+
+/**
+ * The local registry writes only into folders it made: a symbolic link placed in its tree (the org folder,
+ * a repo, a leftover staging folder) would make a push write wherever it leads. Refused, naming it.
+ */
+function assertNoLinkOnTheWay(root: string, parts: readonly string[]): void {
+  let at = root
+  for (const part of parts) {
+    at = join(at, part)
+    const st = lstatSync(at, { throwIfNoEntry: false })
+    if (st === undefined) return
+    if (st.isSymbolicLink())
+      throw new ModelshipError(
+        'BAD_INPUT',
+        `local registry ${root}: ${at} is a symbolic link (to ${readlinkSync(at)}); modelship never writes through one there`,
+        { hint: `remove the link ${at}; the local registry makes its own folders` },
+      )
+    if (!st.isDirectory()) throw new ModelshipError('BAD_INPUT', `local registry ${root}: ${at} is not a directory`)
+  }
 }
 
 export { sameManifest } from './manifest.js'
@@ -192,7 +234,9 @@ export function createLocalRegistry(opts: {
     },
     async push(req: PushRequest): Promise<PushRecord> {
       const target = repoDir(req.modelId)
-      const files = await localManifest(req.dir, req.extraFiles, req.exclude)
+      const [org, name] = req.modelId.split('/') as [string, string]
+      assertNoLinkOnTheWay(opts.root, [org, name])
+      const { manifest: files, sources } = await scanFolder(req.dir, req.extraFiles, req.exclude ?? [])
       const manifest = redactManifestPaths(files, redact)
       const existing = await readMeta(req.modelId)
       if (existing && !existing.private) {
@@ -228,7 +272,7 @@ export function createLocalRegistry(opts: {
             req.signal?.throwIfAborted()
             // copyFile copies what a symlink points to: a symlinked weights file is pushed as that file,
             // as the Hub backend does.
-            const from = join(req.dir, ...path.split('/'))
+            const from = sources.get(path) ?? join(req.dir, ...path.split('/'))
             const to = join(staging, ...path.split('/'))
             if (size <= SYNC_COPY_BYTES) copyFileSync(from, to)
             else await copyFile(from, to)

@@ -1,9 +1,10 @@
 import { formatBytes } from '../format/bytes.js'
-import type { Dirent } from 'node:fs'
-import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import type { Dirent, Stats } from 'node:fs'
+import { readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { isAbsolute, join, relative } from 'node:path'
 import picomatch from 'picomatch'
 import { ModelshipError } from '../engine/errors.js'
+import { specialKindOf } from '../path-kind.js'
 
 /** Training leftovers a push never uploads: Trainer checkpoints, TensorBoard runs, optimizer state, temp files. */
 export const DEFAULT_PUSH_EXCLUDE: readonly string[] = [
@@ -19,6 +20,15 @@ export const DEFAULT_PUSH_EXCLUDE: readonly string[] = [
 export interface PushFile {
   path: string
   size: number
+}
+
+/** A file of a model folder as the backends read it: also the real path its bytes come from. */
+export interface FolderFile extends PushFile {
+  /**
+   * The absolute real path of the file (a symbolic link inside the folder resolved to the file it names):
+   * what every backend reads, so a link swapped after the check cannot make a push read elsewhere.
+   */
+  source: string
 }
 
 /**
@@ -44,16 +54,43 @@ export function createPushFilter(extra: readonly string[] = []): (path: string, 
   return (path, isDir) => path.split('/').some((p) => p.startsWith('.')) || (isDir ? matchDir(path) : matchFile(path))
 }
 
+/** Entries a model folder may have (links followed): a model is a handful of files. */
+const MAX_ENTRIES = 100_000
+
 /**
- * The files of a model folder that a push uploads, sorted by path: every file below `dir`, symbolic
- * links followed, hidden files and folders (.git, .cache, editor files) and training leftovers
- * (DEFAULT_PUSH_EXCLUDE plus `exclude`) left out. One rule for every registry backend, for the push
- * step's summary and for the dry-run plan.
+ * The files of a model folder that a push uploads, sorted by path: every regular file whose real path is
+ * inside `dir`, hidden files and folders (.git, .cache, editor files) and training leftovers
+ * (DEFAULT_PUSH_EXCLUDE plus `exclude`) left out. One rule for every registry backend, for the push step's
+ * summary and for the dry-run plan.
+ *
+ * The folder is a boundary (issue 25): it is often the output of a trainer someone else wrote, and its
+ * files go to the registry. A symbolic link that leads out of it (`tokenizer.json -> /etc/passwd`), a link
+ * loop, a dangling link, a FIFO, socket or device is refused — every one named with where it leads — before
+ * anything is read or sent. A link that stays inside uploads the file it names.
  */
 export async function listPushFiles(dir: string, exclude: readonly string[] = []): Promise<PushFile[]> {
+  return (await scanModelFolder(dir, exclude)).map(({ path, size }) => ({ path, size }))
+}
+
+/** listPushFiles with each file's real path: what the registry backends read. */
+export async function scanModelFolder(dir: string, exclude: readonly string[] = []): Promise<FolderFile[]> {
   const excluded = createPushFilter(exclude)
-  const out: PushFile[] = []
-  const walk = async (rel: string): Promise<void> => {
+  const out: FolderFile[] = []
+  const problems: string[] = []
+  let seen = 0
+  let root: string
+  try {
+    root = realpathSync(dir)
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message
+    throw new ModelshipError('BAD_INPUT', `model folder ${dir} cannot be read (${why})`, { cause: e })
+  }
+  const inside = (real: string): boolean => {
+    const rel = relative(root, real)
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+  }
+  // `realDirs`: the real paths of the folders on the way down, to tell a link back up (a loop) from a link across.
+  const walk = (rel: string, realDirs: readonly string[]): void => {
     let entries: Dirent[]
     try {
       entries = readdirSync(join(dir, rel), { withFileTypes: true })
@@ -65,16 +102,60 @@ export async function listPushFiles(dir: string, exclude: readonly string[] = []
       throw e
     }
     for (const entry of entries) {
+      // Links between sibling folders can make the walk exponential without any loop: bounded here.
+      if (++seen > MAX_ENTRIES)
+        throw new ModelshipError('BAD_INPUT', `model folder ${dir}: more than ${MAX_ENTRIES} entries; nothing was sent`)
       const path = rel ? `${rel}/${entry.name}` : entry.name
-      const target = entry.isSymbolicLink() ? statSync(join(dir, path)) : entry
+      const full = join(dir, path)
+      let real = join(realDirs.at(-1)!, entry.name)
+      let target: Stats | Dirent = entry
+      if (entry.isSymbolicLink()) {
+        const leadsTo = readlinkSync(full)
+        try {
+          real = realpathSync(full)
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code
+          if (!excluded(path, false) && !excluded(path, true))
+            problems.push(
+              code === 'ELOOP'
+                ? `${path} -> ${leadsTo} is a symbolic link loop`
+                : `${path} -> ${leadsTo} leads to nothing (${code ?? (e as Error).message})`,
+            )
+          continue
+        }
+        target = statSync(real)
+        if (excluded(path, target.isDirectory())) continue
+        if (!inside(real)) {
+          problems.push(`${path} -> ${leadsTo} leads out of the model folder (to ${real})`)
+          continue
+        }
+        if (target.isDirectory() && realDirs.includes(real)) {
+          problems.push(`${path} -> ${leadsTo} is a symbolic link loop (it leads back to ${real})`)
+          continue
+        }
+      }
       if (target.isDirectory()) {
-        if (!excluded(path, true)) await walk(path)
-      } else if (target.isFile() && !excluded(path, false)) {
-        out.push({ path, size: 'size' in target ? target.size : statSync(join(dir, path)).size })
+        if (!excluded(path, true)) walk(path, [...realDirs, real])
+      } else if (!excluded(path, false)) {
+        if (target.isFile()) {
+          const size = 'size' in target ? target.size : statSync(real).size
+          out.push({ path, size, source: real })
+        } else problems.push(`${path} is ${specialKindOf(target)}, not a regular file`)
       }
     }
   }
-  await walk('')
+  walk('', [root])
+  if (problems.length > 0) {
+    const [first, ...rest] = problems
+    throw new ModelshipError(
+      'BAD_INPUT',
+      `model folder ${dir}: ${first}${rest.length ? ` (and ${rest.length} more)` : ''}; nothing was sent`,
+      {
+        ...(rest.length ? { details: rest.join('\n') } : {}),
+        hint: 'a push uploads only regular files inside the model folder: copy the file in instead of linking to it',
+      },
+    )
+  }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { join } from 'node:path'
 import type { ListFileEntry } from '@huggingface/hub'
 import { ModelshipError } from '../../engine/errors.js'
-import { listPushFiles } from '../model-folder.js'
+import { scanModelFolder } from '../model-folder.js'
 import type { Manifest, PushProgress, PushRequest } from '../types.js'
 
 const HASH_CHUNK = 1024 * 1024
@@ -30,8 +29,8 @@ export async function scanLocal(
   exclude: readonly string[] = [],
 ): Promise<LocalFile[]> {
   const files = new Map<string, LocalFile>()
-  for (const { path, size } of await listPushFiles(dir, exclude)) {
-    files.set(path, { path, abs: join(dir, ...path.split('/')), size })
+  for (const { path, size, source } of await scanModelFolder(dir, exclude)) {
+    files.set(path, { path, abs: source, size })
   }
   for (const extra of extraFiles) {
     const content = Buffer.from(extra.content, 'utf8')
