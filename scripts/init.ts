@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { loadConfig } from '../pipeline/config/load.js'
+import { ciAdvice } from '../pipeline/doctor/workflows.js'
+import { findingLine } from '../pipeline/doctor/finding.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { pathExists, writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { DEFAULT_TRAINER, inspectAppTree } from '../pipeline/init/inspect.js'
@@ -94,6 +97,13 @@ export async function initCommand(
   }
   for (const note of tree.notes) print(`note: ${note}`)
   if (!tree.trainer) print(`note: no ${DEFAULT_TRAINER} in the app: trainer.command runs modelship's bundled trainer`)
+  // The app's CI builds with the model from a variable: say so, and what makes releases reach that build.
+  const ci = ciAdvice(await loadConfig({ workspace, env: {} }))
+  for (const f of ci.findings) print(`note: ${findingLine(f)}`)
+  if (ci.setting.length) {
+    print('note: to release through the CI workflows (the app builds its images there), set in modelship.yaml:')
+    for (const l of ci.setting) print(`  ${l}`)
+  }
   const env = tree.environments.some((e) => e.name === 'production') ? '' : ` --env ${tree.environments[0]?.name}`
   print('')
   print(`next: npx modelship release --dry-run${env}`)

@@ -308,9 +308,14 @@ export function settingYaml(pairs: ReadonlyArray<readonly [string, string]>): st
 }
 
 /** The findings of one environment: each build, what it means in the configured mode, and the fix. */
-export function checkWorkflows(config: Config, envName: string): Finding[] {
+function workflowFindings(
+  config: Config,
+  envName: string,
+): Array<{ finding: Finding; setting?: Array<[string, string]> }> {
   const report = scanWorkflows(config)
-  const findings: Finding[] = [...report.skipped]
+  const findings: Array<{ finding: Finding; setting?: Array<[string, string]> }> = report.skipped.map((finding) => ({
+    finding,
+  }))
   const github = config.deploy.mode === 'github'
   const configuredVariable =
     config.environments[envName]?.github?.variable ?? config.deploy.github.variable ?? config.deploy.build_arg
@@ -323,20 +328,24 @@ export function checkWorkflows(config: Config, envName: string): Finding[] {
     const at = { file: b.file, line: b.line }
     if (!variable) {
       findings.push({
-        check: 'workflows',
-        level: 'warn',
-        message: `${what}: modelship can set an Actions variable, not ${b.source === 'secrets' ? 'a secret' : `${b.source}.${b.name}`}, so releases never reach this build`,
-        ...at,
-        fix: `read it from a variable: ${config.deploy.build_arg}=\${{ vars.${config.deploy.build_arg} }}, then set deploy.mode: github`,
+        finding: {
+          check: 'workflows',
+          level: 'warn',
+          message: `${what}: modelship can set an Actions variable, not ${b.source === 'secrets' ? 'a secret' : `${b.source}.${b.name}`}, so releases never reach this build`,
+          ...at,
+          fix: `read it from a variable: ${config.deploy.build_arg}=\${{ vars.${config.deploy.build_arg} }}, then set deploy.mode: github`,
+        },
       })
       continue
     }
     if (github && variable === configuredVariable) {
       findings.push({
-        check: 'workflows',
-        level: 'ok',
-        message: `${what}: deploy.mode github sets vars.${variable}`,
-        ...at,
+        finding: {
+          check: 'workflows',
+          level: 'ok',
+          message: `${what}: deploy.mode github sets vars.${variable}`,
+          ...at,
+        },
       })
       continue
     }
@@ -346,14 +355,43 @@ export function checkWorkflows(config: Config, envName: string): Finding[] {
         ? ` (or add \`workflow_dispatch:\` under \`on:\` in ${entry.file} and keep trigger: dispatch)`
         : ''
     findings.push({
-      check: 'workflows',
-      level: 'warn',
-      message: github
-        ? `${what}, but deploy.github.variable is ${configuredVariable}: releases set a variable this build does not read`
-        : `${what}: a release that edits the compose files and builds here does not reach this build, and the next CI run ships whatever vars.${variable} says`,
-      ...at,
-      fix: `set ${setting.map(([k, v]) => `${k}: ${v}`).join(', ')}${noDispatch}`,
+      setting,
+      finding: {
+        check: 'workflows',
+        level: 'warn',
+        message: github
+          ? `${what}, but deploy.github.variable is ${configuredVariable}: releases set a variable this build does not read`
+          : `${what}: a release that edits the compose files and builds here does not reach this build, and the next CI run ships whatever vars.${variable} says`,
+        ...at,
+        fix: `set ${setting.map(([k, v]) => `${k}: ${v}`).join(', ')}${noDispatch}`,
+      },
     })
   }
   return findings
+}
+
+/** The findings of one environment: each build, what it means in the configured mode, and the fix. */
+export function checkWorkflows(config: Config, envName: string): Finding[] {
+  return workflowFindings(config, envName).map((f) => f.finding)
+}
+
+/**
+ * For `init`: the warnings of every environment (each once) and the settings that follow, merged into one
+ * modelship.yaml fragment (deploy.mode once, each environment's workflow under its own key).
+ */
+export function ciAdvice(config: Config): { findings: Finding[]; setting: string[] } {
+  const findings: Finding[] = []
+  const seen = new Set<string>()
+  const pairs = new Map<string, string>()
+  for (const envName of Object.keys(config.environments)) {
+    for (const f of workflowFindings(config, envName)) {
+      if (f.finding.level !== 'warn') continue
+      const key = `${f.finding.file}:${f.finding.line}:${f.finding.message}`
+      if (!seen.has(key)) findings.push(f.finding)
+      seen.add(key)
+      for (const [k, v] of f.setting ?? []) pairs.set(k, v)
+    }
+  }
+  const ordered = [...pairs].sort(([a], [b]) => (a.startsWith('deploy.') ? 0 : 1) - (b.startsWith('deploy.') ? 0 : 1))
+  return { findings, setting: ordered.length ? settingYaml(ordered) : [] }
 }
