@@ -128,6 +128,9 @@ describe('deploy.mode github', () => {
     // The run goes on, building with the new value: the variable stays set.
     expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
     server.release()
+    // The resumed run gets its own timeout window: a loaded machine must not time it out too.
+    const configPath = join(ws, 'modelship.yaml')
+    writeFileSync(configPath, readFileSync(configPath, 'utf8').replace('timeout_s: 2', 'timeout_s: 120'))
     const second = await run(['release', '--resume', '--yes'], ws, env)
     const out2 = second.stdout + second.stderr
     expect(second.code, out2).toBe(0)
@@ -135,6 +138,17 @@ describe('deploy.mode github', () => {
     expect(out2).toMatch(/run 7001 completed success/)
     expect(server.count('POST', '/dispatches')).toBe(1)
     expect(server.runs).toHaveLength(1)
+  })
+
+  it('a SIGKILL right after deploy, then --resume: the journaled run is reused, nothing dispatched again', async () => {
+    const { server, ws, env } = await setup({ server: { stages: [{ status: 'completed', conclusion: 'success' }] } })
+    const killed = await run(['release', '--yes'], ws, { ...env, MODELSHIP_TEST_KILL_AT: 'after:deploy' })
+    expect(killed.signal).toBe('SIGKILL')
+    const resumed = await run(['release', '--resume', '--yes'], ws, env)
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+    expect(server.count('POST', '/dispatches')).toBe(1)
+    expect(server.count('PATCH', '/actions/variables/')).toBe(1)
+    expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
   })
 
   it('after a 204 dispatch, finds the run it started; two candidates are refused, not guessed', async () => {
