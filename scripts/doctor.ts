@@ -18,6 +18,7 @@ export async function doctorCommand(flags: { workspace?: string; env?: string; j
     registry,
     stateDir: ws.deps.stateDir,
     databaseUrl: secrets.databaseUrl,
+    github: ws.deps.github,
     env: ws.deps.env ?? childEnvOf(ws.env),
   })
   if (flags.json) ws.printJson(findings)

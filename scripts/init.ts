@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { parse as parseDotenv } from 'dotenv'
 import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { loadConfig } from '../pipeline/config/load.js'
+import { ciAdvice } from '../pipeline/doctor/workflows.js'
+import { findingLine } from '../pipeline/doctor/finding.js'
 import { ModelshipError } from '../pipeline/engine/errors.js'
 import { pathExists, readTextIfAny, writeFileAtomic } from '../pipeline/fs-atomic.js'
 import { type AppTree, DEFAULT_TRAINER, inspectAppTree } from '../pipeline/init/inspect.js'
@@ -44,26 +47,9 @@ export async function addIgnoreLine(path: string): Promise<'added' | 'present' |
 }
 
 /** One thing the app's CI workflows do with the model, as `doctor` reports it, and the setting it leads to. */
-export interface WorkflowNote {
-  /** The finding, one line, as doctor prints it (file:line: message — fix). */
-  finding: string
-  /** The modelship.yaml setting that follows from it (e.g. `deploy.mode: github`), if any. */
-  setting?: string
-}
-
-/**
- * The workflows under .github/workflows/ that build the service with the build arg from `vars.`,
- * `secrets.` or `env.` (issue 25 item 9; the scan is doctor's, pipeline/doctor/workflows.ts of the
- * CI-built images issue, 26). initCommand calls it once, after writing the config; none by default.
- */
-export type WorkflowScan = (workspace: string, o: { service: string; buildArg: string }) => Promise<WorkflowNote[]>
-const noWorkflowScan: WorkflowScan = async () => []
-
 export interface InitIo {
   prompter?: Prompter
   out?: (line: string) => void
-  /** The workflow scan (default: none yet); see {@link WorkflowScan}. */
-  workflows?: WorkflowScan
 }
 
 /** The env files only a `.example` of exists: copied when someone at a terminal says yes, else the command printed. */
@@ -158,11 +144,12 @@ export async function initCommand(flags: InitFlags, io: InitIo = {}): Promise<nu
   await offerEnvFileCopies(workspace, tree, prompter, print)
   for (const note of tree.notes) print(`note: ${note}`)
   if (!tree.trainer) print(`note: no ${DEFAULT_TRAINER} in the app: trainer.command runs modelship's bundled trainer`)
-  // The one call site of the workflow scan (issue 26).
-  const scan = io.workflows ?? noWorkflowScan
-  for (const w of await scan(workspace, { service: tree.service ?? 'app', buildArg: tree.buildArg })) {
-    print(`ci: ${w.finding}`)
-    if (w.setting) print(`  setting: ${w.setting}`)
+  // The app's CI builds with the model from a variable: say so, and what makes releases reach that build.
+  const ci = ciAdvice(await loadConfig({ workspace, env: {} }))
+  for (const f of ci.findings) print(`note: ${findingLine(f)}`)
+  if (ci.setting.length) {
+    print('note: to release through the CI workflows (the app builds its images there), set in modelship.yaml:')
+    for (const l of ci.setting) print(`  ${l}`)
   }
   for (const line of tokenNotes(workspace)) print(line)
   const env = tree.environments.some((e) => e.name === 'production') ? '' : ` --env ${tree.environments[0]?.name}`

@@ -10,6 +10,7 @@ import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { checkTrainer, userCacheDirOf } from '../pipeline/model/trainer-help.js'
 import { isValidModelRef } from '../pipeline/registry/version.js'
 import { checkGithubTarget } from '../pipeline/github/access.js'
+import { checkWorkflows } from '../pipeline/doctor/workflows.js'
 import { defineStep } from './step.js'
 
 /** Checks everything a release needs before any long work; all problems are reported together. */
@@ -99,6 +100,9 @@ export const preflightStep = defineStep({
     if (problems.length > 0) throw aggregateProblems(problems)
     for (const f of [...app, ...composeView].filter((x) => x.level === 'warn')) log.warn(findingLine(f))
     for (const f of composeView.filter((x) => x.message.startsWith('skipped:'))) log.info(`${f.check}: ${f.message}`)
+    // The app's CI builds with the build arg from a variable: a compose or image release does not reach it.
+    if (config.deploy.mode !== 'github')
+      for (const f of checkWorkflows(config, ctx.envName).filter((x) => x.level === 'warn')) log.warn(findingLine(f))
 
     for (const file of env.compose) {
       for (const w of findBuildArgAsSecretWarning(await files.readText(join(config.workspace, file)), {

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { copyInitApp } from './support/init-app.js'
-import { cleanup, cliEnv, runCli, snapshotTree } from './support/workspace.js'
+import { cleanup, cliEnv, FIXTURES, runCli, snapshotTree } from './support/workspace.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -100,5 +100,30 @@ describe('modelship init', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('no compose service sets HF_INTENT_MODEL')
     expect(existsSync(join(ws, 'modelship.yaml'))).toBe(false)
+  })
+})
+
+describe('modelship init on an app whose CI builds the image', () => {
+  it('prints the doctor finding for workflows building with the build arg from vars., and the setting that follows', async () => {
+    const ws = app()
+    cpSync(join(FIXTURES, 'doctor', 'real-app', '.github'), join(ws, '.github'), { recursive: true })
+    const r = await runCli(['init', '--workspace', ws, '--yes'], { env: cliEnv() })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain(
+      'note: .github/workflows/build-images.yml:39: docker/build-push-action builds api with HF_INTENT_MODEL from vars.HF_INTENT_MODEL (job build-and-push, run by deploy-production.yml)',
+    )
+    expect(r.stdout).toContain(
+      [
+        'note: to release through the CI workflows (the app builds its images there), set in modelship.yaml:',
+        '  deploy:',
+        '    mode: github',
+        '  environments:',
+        '    production:',
+        '      github:',
+        '        workflow: deploy-production.yml',
+        '        trigger: push',
+        '        ref: master',
+      ].join('\n'),
+    )
   })
 })

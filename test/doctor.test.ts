@@ -248,6 +248,8 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
       { check: 'dockerfile.model_files', level: 'warn', at: 'Dockerfile:' },
       { check: 'dockerignore', level: 'warn', at: ':' },
       { check: 'compose.plugin', level: 'error', at: ':' },
+      // Its CI builds with HF_INTENT_MODEL from vars.: a compose release does not reach that build (issue 26).
+      { check: 'workflows', level: 'warn', at: '.github/workflows/build-images.yml:39' },
     ])
     for (const f of list.filter((x) => x.level !== 'ok')) expect(f.fix, f.check).toBeTruthy()
 
@@ -279,7 +281,7 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
     const after = await runCli(['doctor', '--workspace', ws], { env })
     process.stdout.write(`--- doctor after the fixes ---\n${after.stdout}`)
     expect(after.code).toBe(0)
-    expect(after.stdout).toMatch(/doctor \(production\): 0 errors, 0 warnings/)
+    expect(after.stdout).toMatch(/doctor \(production\): 0 errors, 1 warning\b/)
 
     // The deploy steps pass env_file as --env-file with the multi-host deploy work (not merged here):
     // until then the release gets the required variable from the environment, as a user could give it.
@@ -288,6 +290,12 @@ describe('modelship doctor and release on a real-app-shaped tree', () => {
       timeoutMs: 120_000,
     })
     expect(release.code, release.stderr).toBe(0)
+    // A compose release warns once that the app's CI build reads the model from a variable.
+    expect(
+      (release.stdout + release.stderr).match(
+        /build-images\.yml:39: docker\/build-push-action builds app with HF_INTENT_MODEL/g,
+      ),
+    ).toHaveLength(1)
     const prod = readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')
     expect(prod).toContain(`HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}   # promoted model`)
     expect(prod).toContain(`- HF_INTENT_MODEL=\${HF_INTENT_MODEL:-${V1}}`)

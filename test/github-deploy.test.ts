@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
 import { FAST_TRAINER } from './support/deploy-workspace.js'
 import { type GithubServerOptions, startGithubServer } from './support/github-server.js'
 import { cleanup, cliEnv, makeWorkspace, readJsonLines, runCli, snapshotTree } from './support/workspace.js'
@@ -127,6 +128,9 @@ describe('deploy.mode github', () => {
     // The run goes on, building with the new value: the variable stays set.
     expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
     server.release()
+    // The resumed run gets its own timeout window: a loaded machine must not time it out too.
+    const configPath = join(ws, 'modelship.yaml')
+    writeFileSync(configPath, readFileSync(configPath, 'utf8').replace('timeout_s: 2', 'timeout_s: 120'))
     const second = await run(['release', '--resume', '--yes'], ws, env)
     const out2 = second.stdout + second.stderr
     expect(second.code, out2).toBe(0)
@@ -134,6 +138,17 @@ describe('deploy.mode github', () => {
     expect(out2).toMatch(/run 7001 completed success/)
     expect(server.count('POST', '/dispatches')).toBe(1)
     expect(server.runs).toHaveLength(1)
+  })
+
+  it('a SIGKILL right after deploy, then --resume: the journaled run is reused, nothing dispatched again', async () => {
+    const { server, ws, env } = await setup({ server: { stages: [{ status: 'completed', conclusion: 'success' }] } })
+    const killed = await run(['release', '--yes'], ws, { ...env, MODELSHIP_TEST_KILL_AT: 'after:deploy' })
+    expect(killed.signal).toBe('SIGKILL')
+    const resumed = await run(['release', '--resume', '--yes'], ws, env)
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+    expect(server.count('POST', '/dispatches')).toBe(1)
+    expect(server.count('PATCH', '/actions/variables/')).toBe(1)
+    expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
   })
 
   it('after a 204 dispatch, finds the run it started; two candidates are refused, not guessed', async () => {
@@ -196,6 +211,32 @@ describe('deploy.mode github', () => {
     )
     expect(server.calls.filter((c) => c.method !== 'GET')).toEqual([])
     expect(server.variable('HF_INTENT_MODEL')).toBe('mdeberta')
+  })
+
+  it('promote and rollback set the variable and start the workflow the same way; a failed verify redeploys the old model', async () => {
+    const { server, ws, env } = await setup({ server: { stages: [{ status: 'completed', conclusion: 'success' }] } })
+    expect((await run(['release', '--yes'], ws, env)).code).toBe(0)
+    const rolled = await run(['rollback', '--yes'], ws, env)
+    expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0)
+    expect(server.variable('HF_INTENT_MODEL')).toBe('mdeberta')
+    const promoted = await run(['promote', 'v1.0', '--deploy', '--yes'], ws, env)
+    expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0)
+    expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
+    expect(server.count('POST', '/dispatches')).toBe(3)
+    expect(server.runs.map((r) => r.builtWith)).toEqual([MODEL, 'mdeberta', MODEL])
+
+    // verify fails after a successful run: the variable goes back and the workflow runs again with it.
+    writeFileSync(join(ws, 'fail.mjs'), 'process.exit(3)\n')
+    const configPath = join(ws, 'modelship.yaml')
+    const config = parse(readFileSync(configPath, 'utf8')) as { deploy: Record<string, unknown> }
+    config.deploy.verify = [process.execPath, join(ws, 'fail.mjs')]
+    writeFileSync(configPath, stringify(config))
+    const failed = await run(['promote', 'mdeberta', '--deploy', '--yes'], ws, env)
+    const out = failed.stdout + failed.stderr
+    expect(failed.code, out).toBe(5)
+    expect(out).toMatch(/put HF_INTENT_MODEL back to pratikoai\/intent-classifier-v1\.0 and redeployed it \(run 7005/)
+    expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
+    expect(server.runs.slice(3).map((r) => r.builtWith)).toEqual(['mdeberta', MODEL])
   })
 
   it('trigger push commits the compose edit on the ref, pushes it to the remote, and follows the run for that commit', async () => {

@@ -68,28 +68,13 @@ describe('init on the real app tree (item 9)', () => {
     )
   })
 
-  it("prints what the workflow scan finds, through init's one call site for it", async () => {
-    const ws = shippedRealApp()
-    const out: string[] = []
-    const seen: unknown[] = []
-    await initCommand(
-      { workspace: ws, yes: true },
-      {
-        out: (l) => out.push(l),
-        workflows: async (workspace, o) => {
-          seen.push({ workspace, ...o })
-          return [
-            {
-              finding: '.github/workflows/build-images.yml:12: builds app with vars.HF_INTENT_MODEL',
-              setting: 'deploy.mode: github',
-            },
-          ]
-        },
-      },
-    )
-    expect(seen).toEqual([{ workspace: ws, service: 'app', buildArg: 'HF_INTENT_MODEL' }])
-    expect(out).toContain('ci: .github/workflows/build-images.yml:12: builds app with vars.HF_INTENT_MODEL')
-    expect(out).toContain('  setting: deploy.mode: github')
+  it("prints what the workflow scan finds in the real app's workflows, and the setting that follows", async () => {
+    const r = await runCli(['init', '--workspace', shippedRealApp(), '--yes'], { env: cliEnv() })
+    expect(r.code, r.stderr).toBe(0)
+    const notes = r.stdout.split('\n').filter((l) => l.startsWith('note: ') && l.includes('.github/workflows/'))
+    expect(notes.some((l) => /build-images\.yml:\d+/.test(l) && l.includes('vars.HF_INTENT_MODEL'))).toBe(true)
+    expect(r.stdout).toContain('note: to release through the CI workflows')
+    expect(r.stdout).toMatch(/^ {2}.*mode: github/m)
   })
 })
 

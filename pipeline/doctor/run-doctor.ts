@@ -3,10 +3,13 @@ import { decideDeployTarget } from '../deploy/deploy-target.js'
 import { messageOf } from '../engine/errors.js'
 import type { Shell, UserFiles } from '../ports/types.js'
 import type { ModelRegistry } from '../registry/types.js'
+import type { GitHubApi } from '../github/api.js'
+import { checkGithubTarget } from '../github/access.js'
 import { checkApp } from './app-checks.js'
 import { checkSwarm } from './swarm-checks.js'
 import { checkComposeConfig } from './compose-config.js'
 import type { Finding } from './finding.js'
+import { checkWorkflows } from './workflows.js'
 import { checkEnvironmentFiles, checkFeedbackSource, checkRunPaths, checkTrainer } from './workspace-checks.js'
 
 export interface DoctorInput {
@@ -20,6 +23,8 @@ export interface DoctorInput {
   stateDir: string
   /** The environment docker compose runs with (workspace .env under the real environment). */
   env: Readonly<Record<string, string | undefined>>
+  /** deploy.mode github: the token, the variable and the workflow are checked as a release's preflight does. */
+  github?: GitHubApi
 }
 
 /** Every preflight check of a release plus the app-level traps, without starting a release; read-only. */
@@ -51,7 +56,17 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
       : `deploy skipped (${target.reason})`
     findings.push({ check: 'deploy', level: 'ok', message: how })
   }
-  findings.push(...(await checkApp({ ...o, willDeploy: target.enabled })))
+  if (config.deploy.mode === 'github' && o.github) {
+    const gh = await checkGithubTarget({ config, sh, github: o.github }, o.envName)
+    for (const p of gh.problems) findings.push({ check: 'github', level: 'error', message: p })
+    if (gh.target)
+      findings.push({
+        check: 'github',
+        level: 'ok',
+        message: `${gh.target.repo}: ${gh.target.variable}=${gh.target.current ?? '(unset)'}; a release starts ${gh.target.workflow} (${gh.target.trigger} on ${gh.target.ref})`,
+      })
+  }
+  findings.push(...(await checkApp({ ...o, willDeploy: target.enabled && config.deploy.mode !== 'github' })))
   // Compose's own reading of the environment's files, with the --env-file and -f files a release passes.
   findings.push(
     ...(await checkComposeConfig({
@@ -64,6 +79,7 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
     })),
   )
   if (config.deploy.mode === 'swarm' && target.enabled) findings.push(...(await checkSwarm(config, o.envName, sh)))
+  findings.push(...checkWorkflows(config, o.envName))
   return findings
 }
 

@@ -6,7 +6,7 @@
  * filters, get), a run's jobs and its pending deployments.
  *
  * A run walks through the stages the test gives (default queued → waiting for approval in production →
- * in_progress → completed success), one stage per poll of the run, so a test decides how long each lasts
+ * in_progress → completed success), one stage per poll of the run (a read of its jobs), so a test decides how long each lasts
  * without any real waiting; `hold` keeps a run where it is until `release`. With `remote` (a bare git
  * repository on disk), a push to the watched branch starts a run for the pushed commit, as GitHub's `on:
  * push` does.
@@ -66,7 +66,7 @@ export interface FakeRun {
   stage: number
   pollsInStage: number
   held: boolean
-  /** What the variable said when the run's build read it (its first poll). */
+  /** What the variable said when the run's build read it (its first poll of the jobs). */
   builtWith?: string | undefined
 }
 
@@ -357,13 +357,11 @@ export async function startGithubServer(o: GithubServerOptions = {}): Promise<Gi
       if (denied('actions', 'read')) return
       const run = runs.find((x) => x.id === Number(r[1]))
       if (!run) return ok(404, { message: 'Not Found' })
-      if (!r[2]) {
-        const body = runJson(run)
-        advance(run)
-        return ok(200, body)
-      }
+      if (!r[2]) return ok(200, runJson(run))
+      // A poll is a run read then its jobs read: the run moves on after the jobs are answered, so both agree.
       if (r[2] === '/jobs') {
         const jobs = jobsOf(run)
+        advance(run)
         return ok(200, { total_count: jobs.length, jobs })
       }
       return ok(
