@@ -298,14 +298,21 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('promote')
-    .description('point an environment at an existing model (or a base alias such as mdeberta)')
+    .description(
+      'point an environment at an existing model (or a base alias such as mdeberta); redeploys unless --no-deploy',
+    )
     .argument(
       '<model-id>',
       'a model id, short (v1.3, 1.3, <prefix>-v1.3) or full (<org>/<prefix>-v1.3), or a base alias',
     )
     .addOption(workspaceOption())
     .addOption(envOption())
-    .option('--deploy', 'also build, redeploy and verify')
+    // --deploy before --no-deploy: neither given leaves it undefined (redeploy where a deploy mode is set).
+    .option(
+      '--deploy',
+      'build, redeploy and verify, and fail when that cannot be done (the default where deploy.mode deploys)',
+    )
+    .option('--no-deploy', 'only change the files')
     .option('--dry-run', 'show the diff and the commands and change nothing')
     .addOption(yesOption())
     .addOption(ciOption())
@@ -313,7 +320,7 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText(
       'after',
       helpFooter(
-        ['npx modelship promote v1.3 --env qa', 'npx modelship promote mdeberta --env production --deploy --yes'],
+        ['npx modelship promote v1.3 --env qa --no-deploy', 'npx modelship promote mdeberta --env production --yes'],
         [EXIT.ok, EXIT.usage, EXIT.locked, EXIT.rolledBack, EXIT.restoreFailed],
       ),
     )
@@ -352,6 +359,11 @@ async function main(argv: string[]): Promise<number> {
     .addOption(workspaceOption())
     .addOption(envOption())
     .option('--to <model-id>', 'the model to go back to: short (v1.2, 1.2), full, or a base alias')
+    .option('--resume [run-id]', 'continue the newest failed or interrupted rollback (or the given run)')
+    .option(
+      '--deploy',
+      'build, redeploy and verify, and fail when that cannot be done (the default where deploy.mode deploys)',
+    )
     .option('--no-deploy', 'only change the files')
     .option('--dry-run', 'show the diff and the commands and change nothing')
     .addOption(yesOption())

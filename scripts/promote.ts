@@ -1,3 +1,5 @@
+import { isModelshipError, ModelshipError } from '../pipeline/engine/errors.js'
+import { createStateStore } from '../pipeline/engine/state.js'
 import { assertValidModelRef } from '../pipeline/registry/version.js'
 import { currentModelOf, environmentOf } from '../pipeline/environment.js'
 import { rollbackTargetOf } from '../pipeline/history/rollback-target.js'
@@ -14,6 +16,7 @@ import { openWorkspace } from './workspace.js'
 interface PromoteFlags {
   workspace?: string
   env?: string
+  /** true: --deploy (a missing engine is then an error); false: --no-deploy; undefined: redeploy where the mode does. */
   deploy?: boolean
   json?: boolean
   dryRun?: boolean
@@ -85,24 +88,58 @@ async function pointEnvironment(
   options: ReleaseOptions,
   dryRun: boolean,
   signal: AbortSignal,
+  resume?: string | true,
 ) {
-  return runRelease(
-    PROMOTE_STEPS,
-    ws.deps,
-    {
-      envName,
-      dryRun,
-      options,
-      kind: options.action ?? 'promote',
-      renderer: 'silent',
-      signal,
-      command: `${options.action ?? 'promote'} ${options.target ?? ''}`.trim(),
-      // A refused promote (an unknown model) is a recorded attempt in history, but no run: its directory
-      // goes (issue 23). A malformed id is refused before the run starts (below), leaving nothing behind.
-      auditRefused: true,
-    },
-    ['target'],
-  )
+  const kind = options.action ?? 'promote'
+  try {
+    return await runRelease(
+      PROMOTE_STEPS,
+      ws.deps,
+      {
+        envName,
+        dryRun,
+        options,
+        kind,
+        renderer: 'silent',
+        signal,
+        command: `${kind} ${options.target ?? ''}`.trim(),
+        ...(resume === undefined ? {} : { resume }),
+        // A refused promote (an unknown model) is a recorded attempt in history, but no run: its directory
+        // goes (issue 23). A malformed id is refused before the run starts (below), leaving nothing behind.
+        auditRefused: true,
+      },
+      ['target'],
+    )
+  } catch (e) {
+    throw await withResumeHint(ws, kind, envName, options, e)
+  }
+}
+
+/**
+ * A failed promote or rollback is not resumed by `release --resume` (that takes release runs only): the
+ * hint names the command that continues this one — `rollback --resume <run>`, or the same promote again
+ * (it only points the environment at a model, so running it again is how it continues).
+ */
+async function withResumeHint(
+  ws: CommandContext,
+  kind: string,
+  envName: string,
+  options: ReleaseOptions,
+  e: unknown,
+): Promise<unknown> {
+  if (!isModelshipError(e) || !e.hint?.includes('modelship release --resume')) return e
+  let command = `modelship promote ${options.target ?? '<model-id>'} --env ${envName}`
+  if (kind === 'rollback') {
+    const run = await createStateStore(ws.deps.stateDir, ws.deps.redact, () => new Date()).newestUnfinished('rollback')
+    command = `modelship rollback --resume${run ? ` ${run.runId}` : ''}`
+  }
+  const hint = e.hint.replace(/`modelship release --resume[^`]*`/, `\`${command}\``)
+  return new ModelshipError(e.code, e.message, { hint, cause: e, ...(e.details ? { details: e.details } : {}) })
+}
+
+/** promote's and rollback's deploy options, alike: redeploy by default, --no-deploy only edits, --deploy insists. */
+function deployOptions(flags: PromoteFlags): Pick<ReleaseOptions, 'noDeploy' | 'deploy'> {
+  return { noDeploy: flags.deploy === false, ...(flags.deploy === true ? { deploy: true } : {}) }
 }
 
 /** The workspace and the environment `promote` and `rollback` act on (an unknown one is a usage error). */
@@ -128,13 +165,11 @@ export async function promoteCommand(
   const modelId = shortRef(ws, modelRef)
   // A malformed id is bad input: refused before the run starts, it leaves nothing behind (history included).
   assertValidModelRef(modelId, ws.config.model.base_aliases)
-  const deploy = flags.deploy === true
   const options: ReleaseOptions = {
     force: false,
-    noDeploy: !deploy,
+    ...deployOptions(flags),
     action: 'promote',
     target: modelId,
-    ...(deploy ? { deploy: true } : {}),
     ...(await recordedImageTag(ws, envName, modelId)),
   }
   if (!(await confirmChange(flags, io, 'Promote', envName, options, signal))) {
@@ -148,7 +183,9 @@ export async function promoteCommand(
     `${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${changed}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
   )
   if (!s.deployed && !s.dryRun)
-    ws.print(`run \`modelship promote ${modelId} --env ${envName} --deploy\` (or docker compose build + up) to run it`)
+    ws.print(
+      `not redeployed (${s.notDeployedReason ?? 'files only'}): run \`modelship promote ${modelId} --env ${envName} --deploy\` to run it`,
+    )
   if (flags.json)
     ws.printJson({
       env: envName,
@@ -163,10 +200,11 @@ export async function promoteCommand(
 }
 
 export async function rollbackCommand(
-  flags: PromoteFlags & { to?: string },
+  flags: PromoteFlags & { to?: string; resume?: string | boolean },
   signal: AbortSignal,
   io: PromoteIo = {},
 ): Promise<number> {
+  if (flags.resume !== undefined && flags.resume !== false) return resumeRollback(flags, signal)
   const { ws, envName } = await openForEnvironment(flags)
   let target = flags.to === undefined ? undefined : shortRef(ws, flags.to)
   if (!target) {
@@ -185,7 +223,7 @@ export async function rollbackCommand(
   assertValidModelRef(target, ws.config.model.base_aliases)
   const options: ReleaseOptions = {
     force: false,
-    noDeploy: flags.deploy === false,
+    ...deployOptions(flags),
     action: 'rollback',
     target,
     ...(flags.to === undefined ? { undo: true } : {}),
@@ -196,6 +234,31 @@ export async function rollbackCommand(
     return 0
   }
   const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal)
+  return reportRollback(ws, flags, envName, s)
+}
+
+/** `rollback --resume [RUN_ID]`: continues a failed or interrupted rollback run with its own target and options. */
+async function resumeRollback(flags: PromoteFlags & { to?: string; resume?: string | boolean }, signal: AbortSignal) {
+  if (flags.to !== undefined)
+    throw new ModelshipError('USAGE', '--resume continues a rollback with its own target: drop --to')
+  const ws = await openWorkspace({
+    workspaceFlag: flags.workspace,
+    json: flags.json === true,
+    dryRun: flags.dryRun === true,
+  })
+  const resume = flags.resume === true ? true : String(flags.resume)
+  const store = createStateStore(ws.deps.stateDir, ws.deps.redact, () => new Date())
+  const run = resume === true ? await store.newestUnfinished('rollback') : await store.load(resume)
+  if (run && (run.kind ?? 'release') !== 'rollback')
+    throw new ModelshipError('USAGE', `--resume: run ${run.runId} is a ${run.kind ?? 'release'} run, not a rollback`)
+  const envName = flags.env ?? run?.env ?? 'production'
+  environmentOf(ws.config, envName)
+  const options: ReleaseOptions = { force: false, ...deployOptions(flags), action: 'rollback' }
+  const s = await pointEnvironment(ws, envName, options, flags.dryRun === true, signal, resume)
+  return reportRollback(ws, flags, envName, s)
+}
+
+function reportRollback(ws: CommandContext, flags: PromoteFlags, envName: string, s: ReleaseSummary): number {
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
   ws.print(
     `rolled back ${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,

@@ -8,6 +8,7 @@ import { formatDuration } from '../pipeline/engine/run-steps.js'
 import { describeChanges } from '../pipeline/release/changes.js'
 import { formatGateTable } from '../pipeline/model/gate-table.js'
 import { runRelease } from '../pipeline/release/run-release.js'
+import { markTokenSteps, registryWithoutToken, TOKEN_STEPS, tokenMark } from '../pipeline/release/token-missing.js'
 import type { ReleaseSummary } from '../pipeline/release/summary.js'
 import { isStepName, RELEASE_STEPS, STEP_NAMES, STEPS_BEFORE_LONG_WORK, type StepName } from '../tasks/index.js'
 import { createPrompter, type Prompter } from './prompt.js'
@@ -112,7 +113,12 @@ export async function releaseCommand(
   const prompter =
     io.prompter ??
     createPrompter({ yes: flags.yes === true || flags.ci === true || flags.dryRun === true, env: ws.env })
-  const steps = withHookBefore(RELEASE_STEPS, 'push', confirmBeforePush(prompter))
+  // A dry run without the Hub token shows the whole plan, marks the steps the token is needed for, then
+  // ends with the token error (issue 23 item 3); a real run stops at preflight as before.
+  const tokenMissing = flags.dryRun === true && ws.deps.registry.kind === 'hf' && !ws.deps.secrets.hfToken
+  const deps = tokenMissing ? { ...ws.deps, registry: registryWithoutToken(ws.deps.registry) } : ws.deps
+  const hooked = withHookBefore(RELEASE_STEPS, 'push', confirmBeforePush(prompter))
+  const steps = tokenMissing ? markTokenSteps(hooked, ws.deps.plan) : hooked
   // A prompt mid-run needs a renderer that does not redraw the screen: the simple one prints line by line.
   const renderer = process.stdout.isTTY && !flags.json && !prompter.interactive ? 'default' : 'simple'
   let summary: ReleaseSummary
@@ -121,7 +127,7 @@ export async function releaseCommand(
   try {
     summary = await runRelease(
       steps,
-      ws.deps,
+      deps,
       {
         ...(envName ? { envName } : {}),
         dryRun: flags.dryRun === true,
@@ -147,10 +153,44 @@ export async function releaseCommand(
     throw e
   }
   printSummary(ws.print, summary, Date.now() - startedAt)
+  if (tokenMissing) throw await tokenErrorAfterPlan(ws, summary, flags.json === true)
   const state = summary.dryRun ? undefined : await readRunState(summary.runDir)
   await appendStepSummary(ws.env, ws.deps.redact(releaseMarkdown(summary, ws.config, state)))
   if (flags.json) ws.printJson(summary)
   return 0
+}
+
+/** The token error a token-less dry run ends with, after its plan; with --json the one object says both. */
+async function tokenErrorAfterPlan(
+  ws: Awaited<ReturnType<typeof openWorkspace>>,
+  summary: ReleaseSummary,
+  json: boolean,
+): Promise<ModelshipError> {
+  // The real registry's own check: it fails on the missing token before sending anything.
+  const found = await ws.deps.registry.checkAccess().then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  const base =
+    found instanceof ModelshipError
+      ? found
+      : new ModelshipError('AUTH', `HF_TOKEN is not set: ${ws.deps.registry.describe()} needs a token`)
+  const marked = Object.keys(TOKEN_STEPS).filter((s) => summary.plan?.some((l) => l.includes(tokenMark(s))))
+  const error = new ModelshipError('AUTH', `${base.message} (the plan above marks ${marked.join(', ')})`, {
+    hint:
+      `${base.hint ?? 'set HF_TOKEN'}; or save the token in ~/.cache/huggingface/token (\`hf auth login\` does),` +
+      ' $HF_HOME/token, or the file HF_TOKEN_PATH names',
+  })
+  if (json)
+    ws.printJson({
+      ...summary,
+      status: 'failed',
+      ok: false,
+      exitCode: error.exitCode,
+      error: { code: error.code, message: error.message, hint: error.hint },
+      needsToken: marked,
+    })
+  return error
 }
 
 function printSummary(print: (l: string) => void, s: ReleaseSummary, tookMs: number): void {

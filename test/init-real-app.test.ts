@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { initCommand } from '../scripts/init.js'
 import type { Prompter } from '../scripts/prompt.js'
-import { cleanup, cliEnv, REPO, runCli } from './support/workspace.js'
+import { copyInitApp } from './support/init-app.js'
+import { cleanup, cliEnv, REPO, runCli, snapshotTree } from './support/workspace.js'
 
 // `modelship init` on a tree shaped like the real app (issue 25 item 9; issue 23 item 3): env files that
 // exist only as `.env.<env>.example`, the service image on a registry with a tag variable, no HF token.
@@ -100,4 +101,39 @@ describe('init says how to provide a Hugging Face token when it finds none (issu
     })
     expect(withFile.stdout).not.toContain('no Hugging Face token found')
   })
+})
+
+describe('init, then the next command it prints, with no Hugging Face token (issue 23 item 3)', () => {
+  it('release --dry-run shows the whole plan, marks the steps the token is needed for, then exits 2 with the token error', async () => {
+    const ws = copyInitApp()
+    dirs.push(ws)
+    const init = await runCli(['init', '--workspace', ws, '--yes'], { env: cliEnv() })
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).toMatch(/next: npx modelship release --dry-run\n$/)
+    // Nothing may be sent anywhere: a closed loopback port as the Hub, no engine.
+    const env = cliEnv({ HF_ENDPOINT: 'http://127.0.0.1:9', DOCKER_HOST: 'unix:///nonexistent/modelship.sock' })
+    const before = snapshotTree(ws)
+    const dry = await runCli(['release', '--dry-run', '--workspace', ws], { env })
+    process.stdout.write(
+      `--- release --dry-run without HF_TOKEN ---\n${dry.stdout}${dry.stderr.split('\n').slice(-3).join('\n')}\n`,
+    )
+    expect(dry.code, dry.stderr).toBe(2)
+    expect(dry.stdout).toContain('next model: acme/intent-classifier-v1.0 (now: acme/intent-classifier-v1.2)')
+    for (const step of ['preflight', 'version', 'gate', 'push'])
+      expect(dry.stdout).toContain(`# ✗ ${step} needs HF_TOKEN: `)
+    expect(dry.stdout).toContain('! would push the model → acme/intent-classifier-v1.0 (private)')
+    expect(dry.stdout).toContain('+HF_INTENT_MODEL=acme/intent-classifier-v1.0')
+    expect(dry.stderr).toMatch(
+      /^error: HF_TOKEN is not set: .*\(the plan above marks preflight, version, gate, push\)$/m,
+    )
+    expect(dry.stderr).toMatch(/^hint: .*~\/\.cache\/huggingface\/token/m)
+    expect(snapshotTree(ws)).toEqual(before)
+
+    const json = await runCli(['release', '--dry-run', '--json', '--workspace', ws], { env })
+    expect(json.code).toBe(2)
+    const out = JSON.parse(json.stdout) as Record<string, unknown>
+    expect(out).toMatchObject({ ok: false, exitCode: 2, status: 'failed', error: { code: 'AUTH' } })
+    expect(out.needsToken).toEqual(['preflight', 'version', 'gate', 'push'])
+    expect((out.plan as string[]).some((l) => l.startsWith('# ✗ push needs HF_TOKEN'))).toBe(true)
+  }, 120_000)
 })
