@@ -116,7 +116,7 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
       /^! python3 \S+train_intent_classifier\.py --data \S+dataset\.jsonl --output \S+model --epochs 3 --seed 7 --backend baseline$/,
     )
     expect(writes[1]).toMatch(
-      /^! would push the model → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md \(model files only: .*\)$/,
+      /^! would push the model → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md, confusion_matrix\.svg, per_class_f1\.svg, trend\.svg \(model files only: .*\)$/,
     )
     expect(writes[2]).toBe(`! would write ${join(ws, 'docker-compose.production.yml')}`)
     expect(writes[3]).toBe(
