@@ -135,8 +135,9 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
       findings.push(
         ...checkDockerfile({ path: build.dockerfile, text, buildArg, composeSetsRuntimeEnv, privateModels }),
       )
-      // The local registry's files reach the build only through the Dockerfile (modelship never edits it).
-      if (config.registry === 'local' && config.deploy.mode !== 'none') {
+      // The local registry's files reach the build only through the Dockerfile (modelship never edits it);
+      // in github mode the app's CI builds, and no local build happens.
+      if (config.registry === 'local' && config.deploy.mode !== 'none' && config.deploy.mode !== 'github') {
         findings.push(checkModelFiles({ path: build.dockerfile, text, buildArg }))
       }
     }
