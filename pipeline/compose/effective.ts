@@ -7,7 +7,7 @@ import { DEFAULT_HOST } from '../deploy/host.js'
 import { isModelshipError, messageOf } from '../engine/errors.js'
 import type { ConfiguredModel } from '../environment.js'
 import type { Shell, UserFiles } from '../ports/types.js'
-import { parseComposeForReading } from './yaml-source.js'
+import { type ReadableComposeDoc, readableComposeDocs } from './yaml-source.js'
 
 // The value that wins (issue 25, item 8). Each file sets the model somewhere; what the service gets is
 // what compose makes of all of them: later files over earlier ones, a `build: !override` replacing the
@@ -53,16 +53,7 @@ export async function overriddenPlaces(
   files: UserFiles,
 ): Promise<Overrides> {
   const out: Overrides = new Map()
-  for (const [index, file] of composeFiles.entries()) {
-    const path = join(config.workspace, file)
-    if (!(await files.exists(path))) continue
-    const text = await files.readText(path)
-    let doc: ReturnType<typeof parseComposeForReading>
-    try {
-      doc = parseComposeForReading(text, file)
-    } catch {
-      continue
-    }
+  for (const { index, file, text, doc } of await readableComposeDocs(config.workspace, composeFiles, files)) {
     const service = ['services', config.deploy.service]
     const tagged: Array<{ kind: Kind; path: string[]; key: string }> = [
       { kind: 'build_arg', path: [...service, 'build'], key: 'build' },
@@ -84,7 +75,7 @@ export async function overriddenPlaces(
 }
 
 /** The key/value pair at `keys` (the last key's pair in its parent map), for the line of the key. */
-function pairAt(doc: ReturnType<typeof parseComposeForReading>, keys: readonly string[]): Pair | undefined {
+function pairAt(doc: ReadableComposeDoc['doc'], keys: readonly string[]): Pair | undefined {
   const parent = keys.length > 1 ? doc.getIn(keys.slice(0, -1), true) : doc.contents
   if (!isMap(parent)) return undefined
   return parent.items.find((p) => isScalar(p.key) && p.key.value === keys.at(-1))

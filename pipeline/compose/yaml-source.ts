@@ -1,5 +1,7 @@
 import { parseDocument, visit, type Document } from 'yaml'
+import { join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
+import type { UserFiles } from '../ports/types.js'
 
 // Parsing a compose file and pointing into its text. The editor parses only to FIND nodes; every
 // position it reports (line, column, the line itself) comes from the original text.
@@ -87,4 +89,35 @@ export function parseCompose(text: string, file: string): Document.Parsed {
     },
   })
   return doc
+}
+
+export interface ReadableComposeDoc {
+  index: number
+  file: string
+  text: string
+  doc: Document.Parsed
+}
+
+/**
+ * The compose files of a list that exist and parse, in list order, each with its document and its place in the
+ * list. Readers that only look (doctor, `current`) skip the others: their problems are reported where the files
+ * are checked and edited.
+ */
+export async function readableComposeDocs(
+  workspace: string,
+  composeFiles: readonly string[],
+  files: UserFiles,
+): Promise<ReadableComposeDoc[]> {
+  const out: ReadableComposeDoc[] = []
+  for (const [index, file] of composeFiles.entries()) {
+    const path = join(workspace, file)
+    if (!(await files.exists(path))) continue
+    const text = await files.readText(path)
+    try {
+      out.push({ index, file, text, doc: parseComposeForReading(text, file) })
+    } catch {
+      // not YAML compose can read: reported elsewhere
+    }
+  }
+  return out
 }

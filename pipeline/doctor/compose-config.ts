@@ -1,6 +1,6 @@
 import { join, posix, relative, sep } from 'node:path'
 import { isMap, isScalar, isSeq, type Node } from 'yaml'
-import { lineColOf, parseComposeForReading } from '../compose/yaml-source.js'
+import { lineColOf, readableComposeDocs } from '../compose/yaml-source.js'
 import type { Config } from '../config/config.js'
 import { composeConfigCommand, formatHostCommand } from '../deploy/commands.js'
 import { DEFAULT_HOST } from '../deploy/host.js'
@@ -161,16 +161,7 @@ async function envFileEntryNaming(
   missing: string,
   files: UserFiles,
 ): Promise<EnvFileEntry | undefined> {
-  for (const file of [...composeFiles].reverse()) {
-    const path = join(config.workspace, file)
-    if (!(await files.exists(path))) continue
-    const text = await files.readText(path)
-    let doc: ReturnType<typeof parseComposeForReading>
-    try {
-      doc = parseComposeForReading(text, file)
-    } catch {
-      continue
-    }
+  for (const { file, text, doc } of (await readableComposeDocs(config.workspace, composeFiles, files)).reverse()) {
     const services = doc.get('services', true)
     if (!isMap(services)) continue
     for (const pair of services.items) {
