@@ -110,7 +110,8 @@ export async function releaseFacts(ctx: Ctx, deps: Deps): Promise<string[]> {
   )
   const redeploys = ctx.deployTarget?.enabled && !ctx.options.noDeploy
   lines.push(
-    `  then: push to ${deps.registry.describe()}, edit the files${redeploys ? ', rebuild and redeploy' : ` (no redeploy${ctx.deployTarget?.reason ? `: ${ctx.deployTarget.reason}` : ''})`}`,
+    `  then: push to ${deps.registry.describe()}, edit the ` +
+      `files${redeploys ? ', rebuild and redeploy' : ` (no redeploy${ctx.deployTarget?.reason ? `: ${ctx.deployTarget.reason}` : ''})`}`,
   )
   return lines
 }

@@ -120,10 +120,12 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
     )
     expect(writes[2]).toBe(`! would write ${join(ws, 'docker-compose.production.yml')}`)
     expect(writes[3]).toBe(
-      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app',
+      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml build ' +
+        '--build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app',
     )
     expect(writes[4]).toBe(
-      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps --force-recreate app',
+      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps ' +
+        '--force-recreate app',
     )
     expect(writes[5]).toMatch(
       /^! would append to \.modelship\/history\.jsonl: release production: mdeberta → pratikoai\/intent-classifier-v1\.0$/,

@@ -94,7 +94,8 @@ export async function acquireLock(
       if (holder && (holder.host !== full.host || isHolderAlive(holder))) {
         throw new ModelshipError(
           'LOCKED',
-          `another modelship run holds the lock ${path}: run ${holder.runId} (${holder.command}), pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}`,
+          `another modelship run holds the lock ${path}: run ${holder.runId} (${holder.command}), pid ${holder.pid} ` +
+            `on ${holder.host}, since ${holder.startedAt}`,
         )
       }
       // Stale (or unreadable: a lock is never written in place, so garbage is not a holder mid-write).

@@ -62,7 +62,8 @@ export function assertValidModelRef(id: string, baseAliases: readonly string[], 
   if (!isValidModelRef(id, baseAliases)) {
     throw new ModelshipError(
       'BAD_INPUT',
-      `${where}: ${JSON.stringify(id)} is not a model id (<org>/<name> of letters, digits, '_', '.', '-') nor a base alias (${baseAliases.join(', ')})`,
+      `${where}: ${JSON.stringify(id)} is not a model id (<org>/<name> of letters, digits, '_', '.', '-') nor a base ` +
+        `alias (${baseAliases.join(', ')})`,
     )
   }
 }
