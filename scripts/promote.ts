@@ -16,7 +16,9 @@ import { openWorkspace } from './workspace.js'
 interface PromoteFlags {
   workspace?: string
   env?: string
-  /** true: --deploy (a missing engine is then an error); false: --no-deploy; undefined: redeploy where the mode does. */
+  /**
+   * true: --deploy (a missing engine is then an error); false: --no-deploy; undefined: redeploy where the mode does.
+   */
   deploy?: boolean
   json?: boolean
   dryRun?: boolean

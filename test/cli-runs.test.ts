@@ -102,7 +102,10 @@ describe('modelship runs', () => {
       const human = await runCli(['runs', '--workspace', ws], { env: cliEnv() })
       expect(human.stdout.split('\n')[0]).toMatch(/^RUN\s+KIND\s+ENV\s+STATUS\s+STEP\s+MODEL\s+AGE$/)
       expect(human.stdout).toMatch(
-        /20250103-100000-cccccc\s+release\s+production\s+interrupted\s+compose\s+acme\/intent-classifier-v1\.2 \(pushed\)\s+5 min/,
+        new RegExp(
+          /20250103-100000-cccccc\s+release\s+production\s+interrupted\s+/.source +
+            /compose\s+acme\/intent-classifier-v1\.2 \(pushed\)\s+5 min/.source,
+        ),
       )
       expect(human.stdout).toMatch(/20250101-100000-aaaaaa .* 3 d\n/)
       expect(human.stdout).toContain('corrupt: ')

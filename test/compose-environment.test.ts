@@ -272,8 +272,8 @@ describe('symlinked compose and env files', () => {
       const e = error as ModelshipError
       expect(e.exitCode).toBe(2)
       expect(e.message).toBe(
-        `${join(ws, '.env.production')} is a symlink to ${join(outside, 'shared.env')}, which is outside the workspace ` +
-          `${ws}; ` +
+        `${join(ws, '.env.production')} is a symlink to ${join(outside, 'shared.env')}, which is outside the ` +
+          `workspace ${ws}; ` +
           'modelship does not write there',
       )
       expect(e.hint).toMatch(/allow_outside_workspace: true/)

@@ -114,7 +114,12 @@ describe.skipIf(!plugin.ok)("compose's own view in doctor and preflight (item 7)
     const refused = await runCli(['release', '--workspace', ws, '--yes'], { env: cliEnv({ DOCKER_HOST: engine.host }) })
     expect(refused.code, refused.stderr).toBe(2)
     expect(refused.stderr).toMatch(
-      /^error: docker-compose\.yml:16: production: docker compose config fails: env file \.env\.development not found .* fix: add APP_ENV=production to \.env\.production/m,
+      new RegExp(
+        /^error: docker-compose\.yml:16: production: docker compose config fails: /.source +
+          /env file \.env\.development not found /.source +
+          /.* fix: add APP_ENV=production to \.env\.production/.source,
+        'm',
+      ),
     )
     const runs = join(ws, '.modelship', 'runs')
     expect(existsSync(runs) ? readdirSync(runs) : []).toEqual([])

@@ -94,7 +94,11 @@ describe('health-gated deploy with automatic rollback', () => {
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(5)
     expect(r.stderr).toMatch(
-      /^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 .*; production was rolled back to mdeberta/m,
+      new RegExp(
+        /^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 /.source +
+          /.*; production was rolled back to mdeberta/.source,
+        'm',
+      ),
     )
     expect(shim.container('app')?.model).toBe('mdeberta')
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rolled_back', step: 'verify' })

@@ -103,7 +103,8 @@ describe('doctor: workflows that build with the build arg from CI', () => {
       ])
       // A variable under another name; the workflow has workflow_dispatch, so no trigger: push.
       expect(findings[0]!.fix).toBe(
-        'set deploy.mode: github, deploy.github.variable: INTENT_MODEL, environments.production.github.workflow: ci.yml',
+        'set deploy.mode: github, deploy.github.variable: INTENT_MODEL, ' +
+          'environments.production.github.workflow: ci.yml',
       )
       expect(findings[1]!.message).toMatch(/not a secret, so releases never reach this build/)
     },

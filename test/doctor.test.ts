@@ -149,7 +149,8 @@ describe('doctor findings on fixture sets', () => {
       ws,
       'Dockerfile',
       (t) =>
-        `ARG HF_INTENT_MODEL=mdeberta\n${t.replace('FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n', 'FROM python:3.11-slim\n')}`,
+        'ARG HF_INTENT_MODEL=mdeberta\n' +
+        t.replace('FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n', 'FROM python:3.11-slim\n'),
     )
     const list = await findings(ws)
     expect(problems(list)).toContainEqual({ check: 'dockerfile.arg', level: 'error', at: 'Dockerfile:' })

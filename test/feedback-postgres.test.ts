@@ -187,7 +187,10 @@ describe('postgres:// source', () => {
     const e = await failure(run({ source: url.toString() }))
     expect(e.code).toBe('AUTH')
     expect(e.message).toMatch(
-      /^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/pratikoai rejected user "modelship": password authentication failed/,
+      new RegExp(
+        /^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/pratikoai /.source +
+          /rejected user "modelship": password authentication failed/.source,
+      ),
     )
     expect(await readdir(dir)).toEqual([])
   })
@@ -286,11 +289,13 @@ describe('postgres:// source', () => {
   // inside the measured window would count the compiler's memory as the export's.
   it('streams 1,000,000 rows with bounded memory (child process, peak RSS growth < 100 MiB)', async () => {
     await db.psql(`INSERT INTO labeled_queries (query, expert_intent, is_deleted)
-        SELECT 'Come si calcola l''imposta per la pratica numero ' +
-          '' || g || ' del contribuente?', (ARRAY['a','b','c','d','e'])[1 + g % 5], false
+        SELECT 'Come si calcola l''imposta per la pratica numero ' || g || ' del contribuente?',
+          (ARRAY['a','b','c','d','e'])[1 + g % 5], false
         FROM generate_series(1, 1000000) AS g`)
     const script = `
-        const { exportFeedback } = await import(${JSON.stringify(new URL('../dist/esm/pipeline/feedback/index.js', import.meta.url).href)})
+        const { exportFeedback } = await import(${JSON.stringify(
+          new URL('../dist/esm/pipeline/feedback/index.js', import.meta.url).href,
+        )})
         const { readFileSync } = await import('node:fs')
         const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
         const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
@@ -299,7 +304,9 @@ describe('postgres:// source', () => {
         await import('pg-copy-streams')
         const base = rss()
         const lines = []
-        const r = await exportFeedback({ source: process.env.PG_URL, query: null, destPath: process.env.DEST, onProgress: (l) => lines.push(l) })
+        const r = await exportFeedback({
+          source: process.env.PG_URL, query: null, destPath: process.env.DEST, onProgress: (l) => lines.push(l),
+        })
         process.stdout.write(JSON.stringify({ baseKiB: base, peakKiB: hwm(), report: r.report, lines }) + '\\n')
       `
     const {

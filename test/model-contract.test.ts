@@ -132,7 +132,11 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     const r = await release(ws, cliEnv())
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(
-      /^error: the trained model's labels \(config\.json id2label\) are not model\.labels: missing calculator; extra math; nothing was pushed$/m,
+      new RegExp(
+        /^error: the trained model's labels \(config\.json id2label\) are not model\.labels: /.source +
+          /missing calculator; extra math; nothing was pushed$/.source,
+        'm',
+      ),
     )
     expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
     expect(readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')).toContain('${HF_INTENT_MODEL:-mdeberta}')
@@ -292,7 +296,11 @@ describe('immutable versions (local registry and the Hub test server)', () => {
       const r = await runCli(['push', dir, '1.0', '--workspace', ws], { env })
       expect(r.code, registry).toBe(2)
       expect(r.stderr).toMatch(
-        /^error: pratikoai\/intent-classifier-v1\.0 already holds a model in .*versions are immutable, nothing was uploaded$/m,
+        new RegExp(
+          /^error: pratikoai\/intent-classifier-v1\.0 already holds a model in .*/.source +
+            /versions are immutable, nothing was uploaded$/.source,
+          'm',
+        ),
       )
       if (registry === 'hf') expect(server.repos.get(V1)!.commits.length).toBe(before)
       else expect(readFileSync(join(localRepo(ws), 'model.bin')).equals(before as Buffer)).toBe(true)
@@ -332,7 +340,11 @@ describe('immutable versions (local registry and the Hub test server)', () => {
       ),
     )
     expect(resumed.stderr).toMatch(
-      /^hint: start a new run \(`modelship release` without --resume\) to release under the next version; `modelship runs abandon \S+` stops this one from being resumed$/m,
+      new RegExp(
+        /^hint: start a new run \(`modelship release` without --resume\) to release under the next version; /.source +
+          /`modelship runs abandon \S+` stops this one from being resumed$/.source,
+        'm',
+      ),
     )
     expect(server.repos.get(V1)!.commits.length).toBe(commits)
     expect(new Map(server.repos.get(V1)!.commits.at(-1)!.files)).toEqual(files)

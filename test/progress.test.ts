@@ -148,7 +148,10 @@ describe('modelship push against a Hugging-Face-Hub-compatible server', () => {
       expect(progress.length).toBeGreaterThanOrEqual(1)
       // The file's last line: 100%, its average rate, and the total so far.
       expect(progress.at(-1)).toMatch(
-        /^uploading model\.safetensors: 100% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, done · total \d+% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, (ETA \d+ s|done)$/,
+        new RegExp(
+          /^uploading model\.safetensors: 100% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, done · /.source +
+            /total \d+% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, (ETA \d+ s|done)$/.source,
+        ),
       )
       expect(lines.some((l) => /^hashing model\.safetensors: \d+% of 6\.0 MiB, /.test(l))).toBe(true)
       expect(r.stdout).toMatch(/^pushed pratikoai\/intent-classifier-v1\.3 /m)

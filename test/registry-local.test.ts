@@ -158,7 +158,8 @@ describe('corrupt local registry entries are named, never taken for a missing ve
       await writeFile(join(repo, 'model.bin'), 'tampered')
       const tampered = await registry.download(ID, join(root, 'copy')).catch((e: unknown) => e)
       expect((tampered as ModelshipError).message).toBe(
-        `${join(repo, 'model.bin')}: corrupt local registry entry: its sha256 no longer matches the one recorded at push`,
+        `${join(repo, 'model.bin')}: corrupt local registry entry: its sha256 no longer matches the one recorded at ` +
+          'push',
       )
       await writeFile(join(repo, '.modelship-repo.json'), '{"private": tru')
       const garbled = await registry.getModel(ID).catch((e: unknown) => e)

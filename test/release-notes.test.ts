@@ -141,14 +141,20 @@ describe('configured vs running', () => {
     expect(drift.recorded).toBe(V('1.1'))
     expect(drift.warnings).toHaveLength(2)
     expect(drift.warnings[0]).toMatch(
-      /^production: the files name .*v1\.0 but the history's last change .* set .*v1\.1: the files were changed outside modelship$/,
+      new RegExp(
+        /^production: the files name .*v1\.0 but the history's last change .* set .*/.source +
+          /v1\.1: the files were changed outside modelship$/.source,
+      ),
     )
     expect(drift.warnings[1]).toMatch(/v1\.1 is running .* but the files name .*v1\.0/)
     // A release that was not deployed: files and history agree, the service still runs the earlier model.
     const notDeployed = [entry({ from: V('1.1'), to: V('1.2'), deployed: false }), ...history]
     expect(driftOf('production', V('1.2'), notDeployed).warnings).toEqual([
       expect.stringMatching(
-        /^production: .*v1\.1 is running .* but the files name .*v1\.2; `modelship promote .*v1\.2 --env production --deploy`/,
+        new RegExp(
+          /^production: .*v1\.1 is running .* but the files name .*v1\.2; /.source +
+            /`modelship promote .*v1\.2 --env production --deploy`/.source,
+        ),
       ),
     ])
     expect(driftOf('qa', 'mdeberta', history).warnings).toEqual([])
@@ -191,7 +197,10 @@ describe('rollback direction', () => {
     )
     expect(refusal('mdeberta')).toMatch(/^USAGE: .*name mdeberta, older than .*v1\.1.*forward$/)
     expect(refusal(V('1.1'))).toMatch(
-      /^USAGE: rollback: the files of production already name .*v1\.1, the model before .*v1\.2 in the history; nothing to roll back$/,
+      new RegExp(
+        /^USAGE: rollback: the files of production already name .*v1\.1, /.source +
+          /the model before .*v1\.2 in the history; nothing to roll back$/.source,
+      ),
     )
   })
 })

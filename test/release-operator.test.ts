@@ -82,7 +82,10 @@ describe("an operator's view of releases (fixture app, real trainer, local regis
       })
       const history = await cli('history')
       expect(history.stdout).toMatch(
-        /release +production +pratikoai\/intent-classifier-v1\.0 +pratikoai\/intent-classifier-v1\.1 +released \(not deployed: --no-deploy\)/,
+        new RegExp(
+          /release +production +pratikoai\/intent-classifier-v1\.0 +pratikoai\/intent-classifier-v1\.1 +/.source +
+            /released \(not deployed: --no-deploy\)/.source,
+        ),
       )
 
       // 3. list: the files name v1.1, but v1.0 is what runs.

@@ -36,7 +36,9 @@ function setup(
   return { ws, shim, env: cliEnv(shim.env) }
 }
 
-/** Where a test is about modelship's own flow (versions, locks, resume), not the model: a trainer that trains nothing. */
+/**
+ * Where a test is about modelship's own flow (versions, locks, resume), not the model: a trainer that trains nothing.
+ */
 const INSTANT = { config: INSTANT_TRAINER_CONFIG }
 
 const release = (ws: string, env: Record<string, string>, ...flags: string[]) =>

@@ -7,7 +7,9 @@ import { ModelshipError } from './errors.js'
 
 export interface LockInfo {
   pid: number
-  /** The holder's process start time (Linux: /proc/<pid>/stat field 22), so a reused pid is not taken for the holder. */
+  /**
+   * The holder's process start time (Linux: /proc/<pid>/stat field 22), so a reused pid is not taken for the holder.
+   */
   pidStart?: string
   host: string
   runId: string

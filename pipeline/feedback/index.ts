@@ -69,7 +69,10 @@ export function describeFeedbackSource(
   const identity = sourceIdentity(source)
   switch (sourceKind(source)) {
     case 'http':
-      return `would GET ${identity}${opts.apiToken ? ' with the FEEDBACK_API_TOKEN bearer token' : ' without a token'} (not fetched in a dry run: the export marks rows as exported)`
+      return (
+        `would GET ${identity}${opts.apiToken ? ' with the FEEDBACK_API_TOKEN bearer token' : ' without a token'}` +
+        ' (not fetched in a dry run: the export marks rows as exported)'
+      )
     case 'postgres':
       return (
         `would read ${opts.query ? 'feedback.query' : 'labeled_queries'} from ${identity} in a READ ONLY ` +

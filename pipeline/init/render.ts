@@ -59,7 +59,8 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
       `HF_REPO_PREFIX)`,
   )
   line(
-    `  labels: ${list(labels)}${tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'}`,
+    `  labels: ${list(labels)}` +
+      (tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'),
   )
   line(`  base_aliases: ${list(aliases)}  # values that name no registry repo`)
   line('registry: hf                     # hf | local (env MODELSHIP_REGISTRY overrides); hf needs HF_TOKEN')

@@ -52,8 +52,8 @@ export function picturesMarkdown(p: CardPictures, evalSet?: EvalSetMetrics): str
   out.push(
     '## F1 per class',
     '',
-    `![F1 per class of ` +
-      `${p.version}${previous ? ` beside ${previous.version}, the version it replaces` : ''}](${PICTURE_FILES.perClassF1})`,
+    `![F1 per class of ${p.version}` +
+      `${previous ? ` beside ${previous.version}, the version it replaces` : ''}](${PICTURE_FILES.perClassF1})`,
     '',
     previous ? `| label | ${p.version} | ${previous.version} | change |` : `| label | ${p.version} |`,
     previous ? '| --- | ---: | ---: | ---: |' : '| --- | ---: |',

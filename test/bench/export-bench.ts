@@ -254,8 +254,10 @@ async function seed(db: TestPostgres, rows: number, schema: string): Promise<voi
   await db.psql(`
     INSERT INTO ${table} (query, expert_intent, is_deleted)
     SELECT
-      (ARRAY['Come si calcola', 'Qual è la scadenza per', 'Cosa prevede la normativa su', 'Spiegami', 'Ciao, mi aiuti con'])[1 + k % 5]
-        || ' ' || (ARRAY['l''IRPEF', 'il regime forfettario', 'l''IVA al 22%', 'il "ravvedimento operoso"', 'la fattura elettronica', 'il modello 730'])[1 + (k / 5) % 6]
+      (ARRAY['Come si calcola', 'Qual è la scadenza per', 'Cosa prevede la normativa su', 'Spiegami',
+             'Ciao, mi aiuti con'])[1 + k % 5]
+        || ' ' || (ARRAY['l''IRPEF', 'il regime forfettario', 'l''IVA al 22%', 'il "ravvedimento operoso"',
+                         'la fattura elettronica', 'il modello 730'])[1 + (k / 5) % 6]
         || ' per la pratica n. ' || k || repeat(' con dettagli', k % 4) || '?',
       CASE WHEN g % 101 = 0 THEN NULL ELSE (${labels})[1 + (k / 7) % 5] END,
       g % 89 = 0
@@ -338,7 +340,11 @@ process.on('exit', () => {
 })
 const { exportFeedback } = await import(process.env.MODELSHIP_BENCH_MODULE)
 if (process.env.MODELSHIP_BENCH_URL) {
-  const r = await exportFeedback({ source: process.env.MODELSHIP_BENCH_URL, query: null, destPath: process.env.MODELSHIP_BENCH_DEST })
+  const r = await exportFeedback({
+    source: process.env.MODELSHIP_BENCH_URL,
+    query: null,
+    destPath: process.env.MODELSHIP_BENCH_DEST,
+  })
   result = { rowsRead: r.report.rowsRead, kept: r.report.kept }
 }
 `
