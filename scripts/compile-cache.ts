@@ -83,7 +83,9 @@ function openCacheStore(source: Buffer): CacheStore | undefined {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const st = lstatSync(dir)
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) return undefined
-    const key = `${source.length.toString(16)}-${crc32(source).toString(16).padStart(8, '0')}-${process.version}-${process.arch}`
+    const key =
+      `${source.length.toString(16)}-${crc32(source).toString(16).padStart(8, '0')}-` +
+      `${process.version}-${process.arch}`
     const dataPath = join(dir, `${key}.bin`)
     const kindsPath = join(dir, `${key}.kinds.json`)
     let kinds: string[] | undefined

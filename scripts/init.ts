@@ -87,7 +87,8 @@ function tokenNotes(workspace: string): string[] {
   return [
     'note: no Hugging Face token found (registry: hf pushes to private repos on the Hub); give one by either',
     '  HF_TOKEN=hf_… in the environment or in .env (modelship reads it; keep .env out of git),',
-    '  or a token file: ~/.cache/huggingface/token (what `hf auth login` writes), $HF_HOME/token, or the file HF_TOKEN_PATH names',
+    '  or a token file: ~/.cache/huggingface/token (what `hf auth login` writes), $HF_HOME/token, or the file ' +
+      'HF_TOKEN_PATH names',
     '  without one, `release --dry-run` shows the whole plan, marks the steps the token is needed for, and exits 2',
   ]
 }

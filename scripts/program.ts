@@ -266,7 +266,8 @@ async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--env <name>', 'only this environment (default: every environment)'))
     .addOption(
       jsonOption(
-        '{ environments: { <env>: { model, files, effective } }, env } (every place each file sets the model, and the winner)',
+        '{ environments: { <env>: { model, files, effective } }, env } (every place each file sets the model, and ' +
+          'the winner)',
       ),
     )
     .addHelpText(

@@ -16,7 +16,9 @@ import { openWorkspace } from './workspace.js'
 interface PromoteFlags {
   workspace?: string
   env?: string
-  /** true: --deploy (a missing engine is then an error); false: --no-deploy; undefined: redeploy where the mode does. */
+  /**
+   * true: --deploy (a missing engine is then an error); false: --no-deploy; undefined: redeploy where the mode does.
+   */
   deploy?: boolean
   json?: boolean
   dryRun?: boolean
@@ -180,11 +182,13 @@ export async function promoteCommand(
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
   const changed = s.diff ? '' : ' (files already set)'
   ws.print(
-    `${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${changed}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
+    `${envName}: ${s.previousModel ?? '?'} → ` +
+      `${s.modelId}${changed}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
   )
   if (!s.deployed && !s.dryRun)
     ws.print(
-      `not redeployed (${s.notDeployedReason ?? 'files only'}): run \`modelship promote ${modelId} --env ${envName} --deploy\` to run it`,
+      `not redeployed (${s.notDeployedReason ?? 'files only'}): run \`modelship promote ${modelId} --env ${envName} ` +
+        `--deploy\` to run it`,
     )
   if (flags.json)
     ws.printJson({
@@ -261,7 +265,8 @@ async function resumeRollback(flags: PromoteFlags & { to?: string; resume?: stri
 function reportRollback(ws: CommandContext, flags: PromoteFlags, envName: string, s: ReleaseSummary): number {
   if (s.diff) for (const line of s.diff.trimEnd().split('\n')) ws.print(line)
   ws.print(
-    `rolled back ${envName}: ${s.previousModel ?? '?'} → ${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
+    `rolled back ${envName}: ${s.previousModel ?? '?'} → ` +
+      `${s.modelId}${s.deployed ? ', redeployed' : ''}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,
   )
   if (flags.json)
     ws.printJson({

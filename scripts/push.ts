@@ -76,7 +76,8 @@ export async function pushCommand(
   ]
   if (flags.dryRun) {
     ws.print(
-      `would push ${modelId} (private) to ${registry.describe()}: ${describePushFiles(files)}${hasCard ? '' : ' + README.md'}`,
+      `would push ${modelId} (private) to ${registry.describe()}: ` +
+        `${describePushFiles(files)}${hasCard ? '' : ' + README.md'}`,
     )
     for (const line of listing) ws.print(line)
     ws.print('dry run: nothing was uploaded')
@@ -156,7 +157,8 @@ export async function pushCommand(
       return lock.release()
     })
   ws.print(
-    `pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ${registry.describe()}`,
+    `pushed ${modelId} (${Object.keys(pushed.manifest).length} files, commit ${pushed.commit.slice(0, 12)}) to ` +
+      `${registry.describe()}`,
   )
   if (flags.json) ws.printJson(pushed)
   return 0

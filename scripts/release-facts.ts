@@ -109,8 +109,9 @@ export async function releaseFacts(ctx: Ctx, deps: Deps): Promise<string[]> {
       .map((l) => `    ${l}`),
   )
   const redeploys = ctx.deployTarget?.enabled && !ctx.options.noDeploy
+  const noRedeploy = ` (no redeploy${ctx.deployTarget?.reason ? `: ${ctx.deployTarget.reason}` : ''})`
   lines.push(
-    `  then: push to ${deps.registry.describe()}, edit the files${redeploys ? ', rebuild and redeploy' : ` (no redeploy${ctx.deployTarget?.reason ? `: ${ctx.deployTarget.reason}` : ''})`}`,
+    `  then: push to ${deps.registry.describe()}, edit the files${redeploys ? ', rebuild and redeploy' : noRedeploy}`,
   )
   return lines
 }

@@ -67,7 +67,9 @@ export function confirmBeforePush(prompter: Prompter): BeforeStep {
         'INTERRUPTED',
         `declined before push: nothing was pushed, the files are unchanged (run ${ctx.runId})`,
         {
-          hint: `\`modelship release --resume ${ctx.runId}\` asks again; \`modelship runs abandon ${ctx.runId}\` drops the run`,
+          hint:
+            `\`modelship release --resume ${ctx.runId}\` asks again; \`modelship runs abandon ${ctx.runId}\` ` +
+            `drops the run`,
         },
       )
     }
@@ -248,7 +250,8 @@ export async function unfinishedRunWarnings(
     const version = reservedModelOf(state)
     out.push(
       `warning: run ${state.runId} of ${env} is unfinished (${state.status}${step ? ` at ${step}` : ''}` +
-        `${version ? `, version ${version} reserved` : ''}); continue it with \`modelship release --resume ${state.runId}\`` +
+        `${version ? `, version ${version} reserved` : ''}); continue it with \`modelship release --resume ` +
+        `${state.runId}\`` +
         ` or set it aside with \`modelship runs abandon ${state.runId}\``,
     )
   }

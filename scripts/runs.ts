@@ -146,8 +146,10 @@ export async function abandonCommand(runId: string, flags: RunsFlags): Promise<n
   if (row.modelId && row.kind === 'release') {
     print(
       row.pushed
-        ? `its version ${row.modelId} was pushed and stays in the registry (nothing is deleted): the next release takes the number after it`
-        : `its reserved version ${row.modelId} is released: it was never pushed, so the next release may take that number again`,
+        ? `its version ${row.modelId} was pushed and stays in the registry (nothing is deleted): the next release ` +
+            `takes the number after it`
+        : `its reserved version ${row.modelId} is released: it was never pushed, so the next release may take that ` +
+            `number again`,
     )
   }
   if (flags.json) writeJson(row)

@@ -100,12 +100,14 @@ export function showLines(s: ShownModel): string[] {
       .join(', ')
     const from = m.source ? `, from the ${m.source}` : ''
     out.push(
-      `accuracy ${score(m.accuracy)}  macro F1 ${score(m.f1_macro)}  (held-out split${sizes ? `, ${sizes}` : ''}${from})`,
+      `accuracy ${score(m.accuracy)}  macro F1 ${score(m.f1_macro)}  (held-out ` +
+        `split${sizes ? `, ${sizes}` : ''}${from})`,
     )
   }
   if (s.eval_set)
     out.push(
-      `eval set ${s.eval_set.name} (${s.eval_set.rows} rows): accuracy ${score(s.eval_set.accuracy)}  macro F1 ${score(s.eval_set.f1_macro)}`,
+      `eval set ${s.eval_set.name} (${s.eval_set.rows} rows): accuracy ${score(s.eval_set.accuracy)}  macro F1 ` +
+        `${score(s.eval_set.f1_macro)}`,
     )
   if (m) {
     out.push('')

@@ -31,7 +31,8 @@ export function resolveWorkspace(flag: string | undefined, processEnv: NodeJS.Pr
   if (!isDir)
     throw new ModelshipError(
       'USAGE',
-      `workspace ${dir}: no such directory${flag ? ' (--workspace)' : processEnv.MODELSHIP_WORKSPACE ? ' (MODELSHIP_WORKSPACE)' : ''}`,
+      `workspace ${dir}: no such ` +
+        `directory${flag ? ' (--workspace)' : processEnv.MODELSHIP_WORKSPACE ? ' (MODELSHIP_WORKSPACE)' : ''}`,
     )
   return dir
 }

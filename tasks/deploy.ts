@@ -67,7 +67,9 @@ export const deployStep = defineStep({
       ctx.swarm = { stack: d.stack, service: d.service, tag: d.tag }
       const running = d.tasks.filter((t) => t.desired === 'running')
       ctx.deployment = { health: 'running', tag: image.tag }
-      task.title = `Deployed stack ${d.stack}: ${d.service} ${image.tag} on ${running.length} replica${running.length === 1 ? '' : 's'} (Swarm: completed)`
+      task.title =
+        `Deployed stack ${d.stack}: ${d.service} ${image.tag} on ${running.length} ` +
+        `replica${running.length === 1 ? '' : 's'} (Swarm: completed)`
       return
     }
     // What each host runs now is what a failure rolls it back to: read before anything changes.

@@ -47,6 +47,8 @@ export const exportStep = defineStep({
     await writeFileAtomic(reportPath, `${JSON.stringify(result.report, null, 2)}\n`)
     ctx.dataset = { path: result.path, sha256: result.sha256, reportPath, report: result.report }
     const dropped = Object.entries(result.report.dropped).map(([reason, d]) => `${d?.count ?? 0} ${reason}`)
-    task.title = `Exported ${result.report.kept} rows from ${sourceIdentity(source)}${dropped.length ? ` (dropped ${dropped.join(', ')})` : ''}`
+    task.title =
+      `Exported ${result.report.kept} rows from ` +
+      `${sourceIdentity(source)}${dropped.length ? ` (dropped ${dropped.join(', ')})` : ''}`
   },
 })

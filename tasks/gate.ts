@@ -87,7 +87,8 @@ export const gateStep = defineStep({
         if (parsed?.ok) currentScores = parsed.metrics
         else
           notes.push(
-            `no ${parsed ? 'valid ' : ''}metrics.json for ${current} in ${deps.registry.describe()}: nothing to compare with`,
+            `no ${parsed ? 'valid ' : ''}metrics.json for ${current} in ${deps.registry.describe()}: nothing to ` +
+              `compare with`,
           )
       }
       if (gates.eval_set && !trainer.evaluate)
@@ -126,6 +127,8 @@ export const gateStep = defineStep({
       ...(evalSet ? { evalSet } : {}),
     }
     const versus = accuracy.current !== undefined ? `, ≥ ${current} (${fmt(accuracy.current)})` : ''
-    task.title = `Gates passed on ${table.basis}: accuracy ${fmt(accuracy.new)} ≥ ${gates.min_accuracy}, every class F1 ≥ ${gates.min_class_f1}${versus}`
+    task.title =
+      `Gates passed on ${table.basis}: accuracy ${fmt(accuracy.new)} ≥ ${gates.min_accuracy}, every class ` +
+      `F1 ≥ ${gates.min_class_f1}${versus}`
   },
 })

@@ -120,20 +120,26 @@ export const preflightStep = defineStep({
         'CONFIG',
         `${ctx.envName} is configured with ${JSON.stringify(current)}, which is not a model id`,
         {
-          hint: `set ${config.deploy.build_arg} in ${env.edit.join(', ')} to a model id or a base alias (${config.model.base_aliases.join(', ')}), then run again`,
+          hint:
+            `set ${config.deploy.build_arg} in ${env.edit.join(', ')} to a model id or a base alias ` +
+            `(${config.model.base_aliases.join(', ')}), then run again`,
         },
       )
     }
     if (ctx.currentModel !== undefined && ctx.currentModel !== current) {
       log.warn(
-        `${ctx.envName} was running ${ctx.currentModel} when this run started; the files now say ${current} (edited by hand?): using ${current}`,
+        `${ctx.envName} was running ${ctx.currentModel} when this run started; the files now say ${current} (edited ` +
+          `by hand?): using ${current}`,
       )
     }
     ctx.currentModel = current
     ctx.deployTarget = target.reason ? { enabled: target.enabled, reason: target.reason } : { enabled: target.enabled }
     const via = ctx.githubTarget
-      ? `; deploys through ${ctx.githubTarget.workflow} on ${ctx.githubTarget.repo} (${ctx.githubTarget.variable}=${ctx.githubTarget.current ?? 'unset'})`
+      ? `; deploys through ${ctx.githubTarget.workflow} on ${ctx.githubTarget.repo} ` +
+        `(${ctx.githubTarget.variable}=${ctx.githubTarget.current ?? 'unset'})`
       : ''
-    task.title = `Preflight: ${ctx.envName} runs ${current}; ${registry.describe()}${target.enabled ? via : `; build/deploy/verify skipped (${target.reason})`}`
+    task.title =
+      `Preflight: ${ctx.envName} runs ${current}; ` +
+      `${registry.describe()}${target.enabled ? via : `; build/deploy/verify skipped (${target.reason})`}`
   },
 })

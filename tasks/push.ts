@@ -22,7 +22,10 @@ export const pushStep = defineStep({
     {
       kind: 'push',
       target: `${ctx.release?.modelId ?? '<next model>'} (private) on ${deps.registry.describe()}`,
-      detail: `from ${modelDirOf(ctx.runDir)} + README.md, confusion_matrix.svg, per_class_f1.svg, trend.svg (model files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are never pushed)`,
+      detail:
+        `from ${modelDirOf(ctx.runDir)} + README.md, confusion_matrix.svg, per_class_f1.svg, trend.svg (model ` +
+        `files only: checkpoints, optimizer state and ${['runs/', ...deps.config.trainer.exclude].join(', ')} are ` +
+        `never pushed)`,
     },
   ],
   inputs: (ctx) => ({
@@ -96,6 +99,8 @@ export const pushStep = defineStep({
     })
     ctx.pushed = pushed
     const bytes = Object.values(pushed.manifest).reduce((n, f) => n + f.size, 0)
-    task.title = `Pushed ${release.modelId} (${Object.keys(pushed.manifest).length} files, ${formatBytes(bytes)}, commit ${pushed.commit.slice(0, 12)}) to ${deps.registry.describe()}`
+    task.title =
+      `Pushed ${release.modelId} (${Object.keys(pushed.manifest).length} files, ${formatBytes(bytes)}, ` +
+      `commit ${pushed.commit.slice(0, 12)}) to ${deps.registry.describe()}`
   },
 })

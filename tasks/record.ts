@@ -24,6 +24,7 @@ export const recordStep = defineStep({
     }
     // The history port appends a run's line at most once, so a replay after a kill adds nothing.
     await deps.history.append(runEntry(ctx, deps.clock.now(), 'success'))
-    task.title = `Recorded in ${join('.modelship', 'history.jsonl')}: ${ctx.envName} ${replaced ?? '?'} → ${release.modelId}`
+    task.title =
+      `Recorded in ${join('.modelship', 'history.jsonl')}: ${ctx.envName} ${replaced ?? '?'} → ` + `${release.modelId}`
   },
 })

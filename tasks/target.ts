@@ -56,6 +56,8 @@ export const targetStep = defineStep({
       (await currentModelOf(config, ctx.envName, deps.files)) ?? config.model.base_aliases[0] ?? 'unknown'
     ctx.release = { modelId, reason: ctx.options.action ?? 'promote' }
     ctx.deployTarget = target.reason ? { enabled: target.enabled, reason: target.reason } : { enabled: target.enabled }
-    task.title = `${ctx.envName}: ${ctx.currentModel} → ${modelId}${target.enabled ? ' (redeploys)' : ` (files only: ${target.reason})`}`
+    task.title =
+      `${ctx.envName}: ${ctx.currentModel} → ` +
+      `${modelId}${target.enabled ? ' (redeploys)' : ` (files only: ${target.reason})`}`
   },
 })

@@ -74,7 +74,8 @@ export const trainStep = defineStep({
         ]
         throw new ModelshipError(
           'BAD_INPUT',
-          `the trained model's labels (config.json id2label) are not model.labels: ${parts.join('; ')}; nothing was pushed`,
+          `the trained model's labels (config.json id2label) are not model.labels: ${parts.join('; ')}; nothing was ` +
+            `pushed`,
           {
             hint: 'make the trainer use model.labels (its --labels flag, or trainer.args.labels), or fix model.labels',
           },
@@ -90,6 +91,7 @@ export const trainStep = defineStep({
       log: logPath,
     }
     const from = fromReport ? ' (from the printed classification_report, kept as metrics.json)' : ''
-    task.title = `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ${metrics.f1_macro.toFixed(4)}${from}`
+    task.title =
+      `Trained model: accuracy ${metrics.accuracy.toFixed(4)}, macro F1 ` + `${metrics.f1_macro.toFixed(4)}${from}`
   },
 })

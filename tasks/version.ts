@@ -11,7 +11,9 @@ export const versionStep = defineStep({
   async run(ctx, deps, task) {
     // A version reserved earlier in this run is kept: a run never takes a second number.
     if (ctx.release) {
-      task.title = `Version ${ctx.release.version ? formatVersion(ctx.release.version) : '?'} (reserved earlier in this run): ${ctx.release.modelId}`
+      task.title =
+        `Version ${ctx.release.version ? formatVersion(ctx.release.version) : '?'} (reserved earlier in ` +
+        `this run): ${ctx.release.modelId}`
       return
     }
     const { org, prefix } = deps.config.model

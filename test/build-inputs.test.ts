@@ -40,17 +40,20 @@ describe('build inputs', () => {
     expect(await inputs(APP, {})).toEqual({ buildArgs: {}, secret: false, hostNetwork: false })
   })
 
-  it('registry hf: HF_ENDPOINT as a build arg when not the public Hub, the host network when it is loopback', async () => {
-    expect(await inputs(CLEAN, { MODELSHIP_REGISTRY: 'hf' })).toEqual({
-      buildArgs: {},
-      secret: false,
-      hostNetwork: false,
-    })
-    const local = await inputs(CLEAN, { MODELSHIP_REGISTRY: 'hf', HF_ENDPOINT: 'http://127.0.0.1:4567' })
-    expect(local).toEqual({ buildArgs: { HF_ENDPOINT: 'http://127.0.0.1:4567' }, secret: false, hostNetwork: true })
-    const remote = await inputs(CLEAN, { MODELSHIP_REGISTRY: 'hf', HF_ENDPOINT: 'https://hub.example.org' })
-    expect(remote.hostNetwork).toBe(false)
-  })
+  it(
+    'registry hf: HF_ENDPOINT as a build arg when not the public Hub, the host network when it is ' + 'loopback',
+    async () => {
+      expect(await inputs(CLEAN, { MODELSHIP_REGISTRY: 'hf' })).toEqual({
+        buildArgs: {},
+        secret: false,
+        hostNetwork: false,
+      })
+      const local = await inputs(CLEAN, { MODELSHIP_REGISTRY: 'hf', HF_ENDPOINT: 'http://127.0.0.1:4567' })
+      expect(local).toEqual({ buildArgs: { HF_ENDPOINT: 'http://127.0.0.1:4567' }, secret: false, hostNetwork: true })
+      const remote = await inputs(CLEAN, { MODELSHIP_REGISTRY: 'hf', HF_ENDPOINT: 'https://hub.example.org' })
+      expect(remote.hostNetwork).toBe(false)
+    },
+  )
 
   it('helpers', () => {
     expect(isLoopbackUrl('http://localhost:8080')).toBe(true)

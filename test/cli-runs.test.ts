@@ -67,43 +67,50 @@ function workspace(): string {
 }
 
 describe('modelship runs', () => {
-  it('lists runs newest first with status, step, reserved version, kind, env and age; a corrupt one with its problem', async () => {
-    const ws = workspace()
-    const r = await runCli(['runs', '--json', '--workspace', ws], { env: cliEnv() })
-    expect(r.code).toBe(0)
-    const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>
-    expect(rows.map((x) => x.runId)).toEqual([
-      '20250104-100000-dddddd',
-      '20250103-100000-cccccc',
-      '20250102-100000-bbbbbb',
-      '20250101-100000-aaaaaa',
-    ])
-    expect(rows[0]).toMatchObject({ status: 'corrupt', problem: expect.stringContaining('not valid JSON') })
-    expect(rows[1]).toMatchObject({
-      status: 'interrupted',
-      step: 'compose',
-      modelId: 'acme/intent-classifier-v1.2',
-      pushed: true,
-      kind: 'release',
-      env: 'production',
-    })
-    expect(rows[2]).toMatchObject({
-      status: 'failed',
-      step: 'push',
-      modelId: 'acme/intent-classifier-v1.1',
-      pushed: false,
-    })
-    expect(rows[3]).toMatchObject({ status: 'done', step: 'record' })
-    expect(rows[1]!.ageSeconds).toBeGreaterThanOrEqual(300)
+  it(
+    'lists runs newest first with status, step, reserved version, kind, env and age; a corrupt one with its ' +
+      'problem',
+    async () => {
+      const ws = workspace()
+      const r = await runCli(['runs', '--json', '--workspace', ws], { env: cliEnv() })
+      expect(r.code).toBe(0)
+      const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>
+      expect(rows.map((x) => x.runId)).toEqual([
+        '20250104-100000-dddddd',
+        '20250103-100000-cccccc',
+        '20250102-100000-bbbbbb',
+        '20250101-100000-aaaaaa',
+      ])
+      expect(rows[0]).toMatchObject({ status: 'corrupt', problem: expect.stringContaining('not valid JSON') })
+      expect(rows[1]).toMatchObject({
+        status: 'interrupted',
+        step: 'compose',
+        modelId: 'acme/intent-classifier-v1.2',
+        pushed: true,
+        kind: 'release',
+        env: 'production',
+      })
+      expect(rows[2]).toMatchObject({
+        status: 'failed',
+        step: 'push',
+        modelId: 'acme/intent-classifier-v1.1',
+        pushed: false,
+      })
+      expect(rows[3]).toMatchObject({ status: 'done', step: 'record' })
+      expect(rows[1]!.ageSeconds).toBeGreaterThanOrEqual(300)
 
-    const human = await runCli(['runs', '--workspace', ws], { env: cliEnv() })
-    expect(human.stdout.split('\n')[0]).toMatch(/^RUN\s+KIND\s+ENV\s+STATUS\s+STEP\s+MODEL\s+AGE$/)
-    expect(human.stdout).toMatch(
-      /20250103-100000-cccccc\s+release\s+production\s+interrupted\s+compose\s+acme\/intent-classifier-v1\.2 \(pushed\)\s+5 min/,
-    )
-    expect(human.stdout).toMatch(/20250101-100000-aaaaaa .* 3 d\n/)
-    expect(human.stdout).toContain('corrupt: ')
-  })
+      const human = await runCli(['runs', '--workspace', ws], { env: cliEnv() })
+      expect(human.stdout.split('\n')[0]).toMatch(/^RUN\s+KIND\s+ENV\s+STATUS\s+STEP\s+MODEL\s+AGE$/)
+      expect(human.stdout).toMatch(
+        new RegExp(
+          /20250103-100000-cccccc\s+release\s+production\s+interrupted\s+/.source +
+            /compose\s+acme\/intent-classifier-v1\.2 \(pushed\)\s+5 min/.source,
+        ),
+      )
+      expect(human.stdout).toMatch(/20250101-100000-aaaaaa .* 3 d\n/)
+      expect(human.stdout).toContain('corrupt: ')
+    },
+  )
 
   it('abandon marks an unfinished run abandoned and says what happens to its version', async () => {
     const ws = workspace()

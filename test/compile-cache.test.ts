@@ -93,21 +93,24 @@ describe('compile cache', () => {
     expect(kindsIn(kinds)).toEqual(['history'])
   })
 
-  it('is not used in a directory others may write, nor after a failed run, nor with NODE_DISABLE_COMPILE_CACHE', async () => {
-    const open = tempRoot()
-    mkdirSync(cacheDirOf(open), { mode: 0o777 })
-    chmodSync(cacheDirOf(open), 0o777)
-    expect((await runCli(['history', '--help'], { env: cliEnv({ TMPDIR: open }) })).code).toBe(0)
-    expect(readdirSync(cacheDirOf(open))).toEqual([])
+  it(
+    'is not used in a directory others may write, nor after a failed run, nor with ' + 'NODE_DISABLE_COMPILE_CACHE',
+    async () => {
+      const open = tempRoot()
+      mkdirSync(cacheDirOf(open), { mode: 0o777 })
+      chmodSync(cacheDirOf(open), 0o777)
+      expect((await runCli(['history', '--help'], { env: cliEnv({ TMPDIR: open }) })).code).toBe(0)
+      expect(readdirSync(cacheDirOf(open))).toEqual([])
 
-    const failed = tempRoot()
-    const bad = await runCli(['history', '--no-such-flag'], { env: cliEnv({ TMPDIR: failed }) })
-    expect(bad.code).toBe(2)
-    expect(readdirSync(cacheDirOf(failed))).toEqual([])
+      const failed = tempRoot()
+      const bad = await runCli(['history', '--no-such-flag'], { env: cliEnv({ TMPDIR: failed }) })
+      expect(bad.code).toBe(2)
+      expect(readdirSync(cacheDirOf(failed))).toEqual([])
 
-    const off = tempRoot()
-    const r = await runCli(['history', '--help'], { env: cliEnv({ TMPDIR: off, NODE_DISABLE_COMPILE_CACHE: '1' }) })
-    expect(r.code).toBe(0)
-    expect(readdirSync(off)).toEqual([])
-  })
+      const off = tempRoot()
+      const r = await runCli(['history', '--help'], { env: cliEnv({ TMPDIR: off, NODE_DISABLE_COMPILE_CACHE: '1' }) })
+      expect(r.code).toBe(0)
+      expect(readdirSync(off)).toEqual([])
+    },
+  )
 })

@@ -244,11 +244,13 @@ describe('editComposeModel', () => {
 
   it('sets every occurrence in the list form', () => {
     const text =
-      'services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=a/b\n        - OTHER=1\n        - HF_INTENT_MODEL=c/d\n'
+      'services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=a/b\n        - OTHER=1\n        - ' +
+      'HF_INTENT_MODEL=c/d\n'
     const r = edit(text)
     expect(r.occurrences).toBe(2)
     expect(r.text).toBe(
-      `services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=${MODEL}\n        - OTHER=1\n        - HF_INTENT_MODEL=${MODEL}\n`,
+      `services:\n  app:\n    build:\n      args:\n        - HF_INTENT_MODEL=${MODEL}\n        - OTHER=1\n        - ` +
+        `HF_INTENT_MODEL=${MODEL}\n`,
     )
     expect(r.changes.map((c) => c.line)).toEqual([5, 7])
   })
@@ -311,7 +313,8 @@ describe('editComposeModel', () => {
 
   it('changes only the innermost default of nested defaults', () => {
     const text =
-      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: ${HF_INTENT_MODEL:-${MODEL_FALLBACK-mdeberta}}\n'
+      'services:\n  app:\n    build:\n      args:\n        HF_INTENT_MODEL: ' +
+      '${HF_INTENT_MODEL:-${MODEL_FALLBACK-mdeberta}}\n'
     expect(edit(text).text).toBe(text.replace('mdeberta', MODEL))
     expect(readComposeModel(text, target)[0]).toMatchObject({ value: 'mdeberta', variable: 'HF_INTENT_MODEL' })
   })

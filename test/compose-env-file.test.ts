@@ -45,11 +45,13 @@ describe('editEnvFile', () => {
 
   it('sets every line of the key, ignores comments and look-alike keys', () => {
     const text =
-      '# HF_INTENT_MODEL=old/commented\nHF_INTENT_MODEL_REVISION=main\nHF_INTENT_MODEL=a/b\nMY_HF_INTENT_MODEL=x/y\nHF_INTENT_MODEL=c/d\n'
+      '# HF_INTENT_MODEL=old/commented\nHF_INTENT_MODEL_REVISION=main\nHF_INTENT_MODEL=a/b\n' +
+      'MY_HF_INTENT_MODEL=x/y\nHF_INTENT_MODEL=c/d\n'
     const r = editEnvFile(text, opts)
     expect(r.occurrences).toBe(2)
     expect(r.text).toBe(
-      `# HF_INTENT_MODEL=old/commented\nHF_INTENT_MODEL_REVISION=main\nHF_INTENT_MODEL=${MODEL}\nMY_HF_INTENT_MODEL=x/y\nHF_INTENT_MODEL=${MODEL}\n`,
+      `# HF_INTENT_MODEL=old/commented\nHF_INTENT_MODEL_REVISION=main\nHF_INTENT_MODEL=${MODEL}\n` +
+        `MY_HF_INTENT_MODEL=x/y\nHF_INTENT_MODEL=${MODEL}\n`,
     )
     expect(r.changes.map((c) => c.line)).toEqual([3, 5])
   })

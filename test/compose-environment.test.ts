@@ -253,31 +253,35 @@ describe('symlinked compose and env files', () => {
     expect(read(ws, 'deploy/production.yml')).toBe(PRODUCTION)
   })
 
-  it('refuses a link to a file outside the workspace (exit 2, naming link and target) and changes nothing', async () => {
-    const outside = tempDir()
-    writeFileSync(join(outside, 'shared.env'), ENV_FILE)
-    const { ws, config, files } = await workspace()
-    linkInto(ws, '.env.production', join(outside, 'shared.env'))
+  it(
+    'refuses a link to a file outside the workspace (exit 2, naming link and target) and changes ' + 'nothing',
+    async () => {
+      const outside = tempDir()
+      writeFileSync(join(outside, 'shared.env'), ENV_FILE)
+      const { ws, config, files } = await workspace()
+      linkInto(ws, '.env.production', join(outside, 'shared.env'))
 
-    const error = await applyModelToEnvironment({
-      config,
-      envName: 'production',
-      modelId: MODEL,
-      files,
-      backupDir: join(ws, 'b'),
-    }).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(ModelshipError)
-    const e = error as ModelshipError
-    expect(e.exitCode).toBe(2)
-    expect(e.message).toBe(
-      `${join(ws, '.env.production')} is a symlink to ${join(outside, 'shared.env')}, which is outside the workspace ${ws}; ` +
-        'modelship does not write there',
-    )
-    expect(e.hint).toMatch(/allow_outside_workspace: true/)
-    // Nothing was written: not the compose file checked before it, not the target.
-    expect(read(ws, 'docker-compose.production.yml')).toBe(PRODUCTION)
-    expect(read(outside, 'shared.env')).toBe(ENV_FILE)
-  })
+      const error = await applyModelToEnvironment({
+        config,
+        envName: 'production',
+        modelId: MODEL,
+        files,
+        backupDir: join(ws, 'b'),
+      }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ModelshipError)
+      const e = error as ModelshipError
+      expect(e.exitCode).toBe(2)
+      expect(e.message).toBe(
+        `${join(ws, '.env.production')} is a symlink to ${join(outside, 'shared.env')}, which is outside the ` +
+          `workspace ${ws}; ` +
+          'modelship does not write there',
+      )
+      expect(e.hint).toMatch(/allow_outside_workspace: true/)
+      // Nothing was written: not the compose file checked before it, not the target.
+      expect(read(ws, 'docker-compose.production.yml')).toBe(PRODUCTION)
+      expect(read(outside, 'shared.env')).toBe(ENV_FILE)
+    },
+  )
 
   it('writes through a link outside the workspace when allowOutsideWorkspace is set', async () => {
     const outside = tempDir()

@@ -55,36 +55,40 @@ describe('the compose plugin', () => {
 })
 
 describe.skipIf(!plugin.ok)("compose's own view in doctor and preflight (item 7)", () => {
-  it('doctor: the env_file entry picked by an unset APP_ENV is an error with its fix; the fix makes it pass', async () => {
-    const ws = realApp()
-    const env = cliEnv(NO_ENGINE)
-    const r = await runCli(['doctor', '--workspace', ws, '--json'], { env })
-    expect(r.code, r.stderr).toBe(2)
-    const [finding, ...more] = composeConfigOf(JSON.parse(r.stdout) as Finding[])
-    expect(more).toEqual([])
-    expect(finding).toMatchObject({ level: 'error', file: 'docker-compose.yml', line: 16 })
-    expect(finding!.message).toBe(
-      'production: docker compose config fails: env file .env.development not found ' +
-        '(the env_file entry .env.${APP_ENV:-development} names it while APP_ENV is unset)',
-    )
-    expect(finding!.fix).toContain('add APP_ENV=production to .env.production')
-    expect(finding!.fix).toContain('so the entry names .env.production (which exists)')
-    const human = await runCli(['doctor', '--workspace', ws], { env })
-    process.stdout.write(`--- doctor, real-app ---\n${human.stdout}`)
-    expect(human.stdout).toContain('error docker-compose.yml:16: production: docker compose config fails')
+  it(
+    'doctor: the env_file entry picked by an unset APP_ENV is an error with its fix; the fix makes it ' + 'pass',
+    async () => {
+      const ws = realApp()
+      const env = cliEnv(NO_ENGINE)
+      const r = await runCli(['doctor', '--workspace', ws, '--json'], { env })
+      expect(r.code, r.stderr).toBe(2)
+      const [finding, ...more] = composeConfigOf(JSON.parse(r.stdout) as Finding[])
+      expect(more).toEqual([])
+      expect(finding).toMatchObject({ level: 'error', file: 'docker-compose.yml', line: 16 })
+      expect(finding!.message).toBe(
+        'production: docker compose config fails: env file .env.development not found ' +
+          '(the env_file entry .env.${APP_ENV:-development} names it while APP_ENV is unset)',
+      )
+      expect(finding!.fix).toContain('add APP_ENV=production to .env.production')
+      expect(finding!.fix).toContain('so the entry names .env.production (which exists)')
+      const human = await runCli(['doctor', '--workspace', ws], { env })
+      process.stdout.write(`--- doctor, real-app ---\n${human.stdout}`)
+      expect(human.stdout).toContain('error docker-compose.yml:16: production: docker compose config fails')
 
-    appendFileSync(join(ws, '.env.production'), 'APP_ENV=production\n')
-    const fixed = await runCli(['doctor', '--workspace', ws, '--json'], { env })
-    expect(fixed.code, fixed.stdout).toBe(0)
-    expect(composeConfigOf(JSON.parse(fixed.stdout) as Finding[])).toEqual([
-      {
-        check: 'compose.config',
-        level: 'ok',
-        message:
-          'production: `docker compose --env-file .env.production -f docker-compose.yml -f docker-compose.production.yml config --quiet` passes',
-      },
-    ])
-  })
+      appendFileSync(join(ws, '.env.production'), 'APP_ENV=production\n')
+      const fixed = await runCli(['doctor', '--workspace', ws, '--json'], { env })
+      expect(fixed.code, fixed.stdout).toBe(0)
+      expect(composeConfigOf(JSON.parse(fixed.stdout) as Finding[])).toEqual([
+        {
+          check: 'compose.config',
+          level: 'ok',
+          message:
+            'production: `docker compose --env-file .env.production -f docker-compose.yml -f ' +
+            'docker-compose.production.yml config --quiet` passes',
+        },
+      ])
+    },
+  )
 
   it('doctor: a required variable compose cannot set names the env file to put it in', async () => {
     const ws = realApp({ env_file: [] })
@@ -110,7 +114,12 @@ describe.skipIf(!plugin.ok)("compose's own view in doctor and preflight (item 7)
     const refused = await runCli(['release', '--workspace', ws, '--yes'], { env: cliEnv({ DOCKER_HOST: engine.host }) })
     expect(refused.code, refused.stderr).toBe(2)
     expect(refused.stderr).toMatch(
-      /^error: docker-compose\.yml:16: production: docker compose config fails: env file \.env\.development not found .* fix: add APP_ENV=production to \.env\.production/m,
+      new RegExp(
+        /^error: docker-compose\.yml:16: production: docker compose config fails: /.source +
+          /env file \.env\.development not found /.source +
+          /.* fix: add APP_ENV=production to \.env\.production/.source,
+        'm',
+      ),
     )
     const runs = join(ws, '.modelship', 'runs')
     expect(existsSync(runs) ? readdirSync(runs) : []).toEqual([])
@@ -205,36 +214,41 @@ describe.skipIf(!plugin.ok)('current: --env NAME and the value that wins, from d
     const human = await runCli(['current', '--env', 'production', '--workspace', ws], { env: cliEnv(NO_ENGINE) })
     process.stdout.write(`--- current --env production ---\n${human.stdout}`)
     expect(human.stdout).toContain(
-      '  build_arg   docker-compose.yml:15  mdeberta  (default of ${HF_INTENT_MODEL})  [overridden by docker-compose.production.yml:4 (build: !override)]',
+      '  build_arg   docker-compose.yml:15  mdeberta  (default of ${HF_INTENT_MODEL})  [overridden by ' +
+        'docker-compose.production.yml:4 (build: !override)]',
     )
     expect(human.stdout).toContain(
-      '  wins (docker compose config): build arg mdeberta (docker-compose.production.yml:8); environment mdeberta (docker-compose.yml:4)',
+      '  wins (docker compose config): build arg mdeberta (docker-compose.production.yml:8); environment mdeberta ' +
+        '(docker-compose.yml:4)',
     )
     expect(human.stdout).not.toContain('qa:')
   })
 
-  it('!reset in a later file takes the runtime entry away; a variable set in the environment wins over defaults', async () => {
-    const ws = resetTree()
-    const model = 'pratikoai/intent-classifier-v2.0'
-    const r = await runCli(['current', '--env', 'qa', '--workspace', ws, '--json'], {
-      env: cliEnv({ ...NO_ENGINE, HF_INTENT_MODEL: model }),
-    })
-    expect(r.code, r.stderr).toBe(0)
-    const qa = (JSON.parse(r.stdout) as CurrentJson).environments.qa!
-    expect(qa.effective).toEqual({
-      source: 'docker compose config',
-      build_arg: {
-        value: model,
-        file: 'docker-compose.yml',
-        line: 15,
-        from: 'HF_INTENT_MODEL from the environment (through docker-compose.yml:15)',
-      },
-      environment: null,
-    })
-    expect(qa.files.find((f) => f.kind === 'environment')?.overriddenBy).toBe(
-      'docker-compose.qa.yml:3 (environment: !reset)',
-    )
-  })
+  it(
+    '!reset in a later file takes the runtime entry away; a variable set in the environment wins over ' + 'defaults',
+    async () => {
+      const ws = resetTree()
+      const model = 'pratikoai/intent-classifier-v2.0'
+      const r = await runCli(['current', '--env', 'qa', '--workspace', ws, '--json'], {
+        env: cliEnv({ ...NO_ENGINE, HF_INTENT_MODEL: model }),
+      })
+      expect(r.code, r.stderr).toBe(0)
+      const qa = (JSON.parse(r.stdout) as CurrentJson).environments.qa!
+      expect(qa.effective).toEqual({
+        source: 'docker compose config',
+        build_arg: {
+          value: model,
+          file: 'docker-compose.yml',
+          line: 15,
+          from: 'HF_INTENT_MODEL from the environment (through docker-compose.yml:15)',
+        },
+        environment: null,
+      })
+      expect(qa.files.find((f) => f.kind === 'environment')?.overriddenBy).toBe(
+        'docker-compose.qa.yml:3 (environment: !reset)',
+      )
+    },
+  )
 
   it('an unknown --env is refused (exit 2) naming the known ones', async () => {
     const ws = resetTree()

@@ -57,39 +57,45 @@ describe('validateConfig', () => {
     )
   })
 
-  it("an environment's verify/model_check: absent or null keeps deploy.*, false turns it off, an argv replaces it", () => {
-    const file = {
-      origin: 'modelship.yaml',
-      values: {
-        deploy: {
-          verify: ['curl', '-fsS', 'http://localhost/health'],
-          model_check: ['curl', 'http://localhost/model'],
+  it(
+    "an environment's verify/model_check: absent or null keeps deploy.*, false turns it off, an argv replaces " + 'it',
+    () => {
+      const file = {
+        origin: 'modelship.yaml',
+        values: {
+          deploy: {
+            verify: ['curl', '-fsS', 'http://localhost/health'],
+            model_check: ['curl', 'http://localhost/model'],
+          },
+          environments: {
+            production: { compose: ['docker-compose.yml'], verify: null },
+            qa: { compose: ['docker-compose.yml'], verify: false, model_check: ['true'] },
+            dev: { compose: ['docker-compose.yml'], model_check: false },
+          },
         },
-        environments: {
-          production: { compose: ['docker-compose.yml'], verify: null },
-          qa: { compose: ['docker-compose.yml'], verify: false, model_check: ['true'] },
-          dev: { compose: ['docker-compose.yml'], model_check: false },
-        },
-      },
-    }
-    const { config, errors } = validateConfig([defaults, file], WS)
-    expect(errors).toEqual([])
-    const of = (env: string) => {
-      const s = deploySettingsOf(config, env)
-      return [s.verify, s.modelCheck]
-    }
-    expect(of('production')).toEqual([
-      ['curl', '-fsS', 'http://localhost/health'],
-      ['curl', 'http://localhost/model'],
-    ])
-    expect(of('qa')).toEqual([null, ['true']])
-    expect(of('dev')).toEqual([['curl', '-fsS', 'http://localhost/health'], null])
-    const bad = validateConfig(
-      [defaults, { origin: 'modelship.yaml', values: { environments: { qa: { compose: ['a.yml'], verify: true } } } }],
-      WS,
-    )
-    expect(bad.errors.some((e) => e.startsWith('environments.qa.verify (modelship.yaml)'))).toBe(true)
-  })
+      }
+      const { config, errors } = validateConfig([defaults, file], WS)
+      expect(errors).toEqual([])
+      const of = (env: string) => {
+        const s = deploySettingsOf(config, env)
+        return [s.verify, s.modelCheck]
+      }
+      expect(of('production')).toEqual([
+        ['curl', '-fsS', 'http://localhost/health'],
+        ['curl', 'http://localhost/model'],
+      ])
+      expect(of('qa')).toEqual([null, ['true']])
+      expect(of('dev')).toEqual([['curl', '-fsS', 'http://localhost/health'], null])
+      const bad = validateConfig(
+        [
+          defaults,
+          { origin: 'modelship.yaml', values: { environments: { qa: { compose: ['a.yml'], verify: true } } } },
+        ],
+        WS,
+      )
+      expect(bad.errors.some((e) => e.startsWith('environments.qa.verify (modelship.yaml)'))).toBe(true)
+    },
+  )
 
   it('an empty env value does not override the file', () => {
     const file = { origin: 'modelship.yaml', values: { model: { org: 'acme' } } }
@@ -113,7 +119,8 @@ describe('loadConfig', () => {
     await writeFile(join(dir, 'modelship.yaml'), 'deploy:\n  mode: kubernetes\ngates:\n  min_per_label: 0\n')
     const err = (await loadConfig({ workspace: dir, env: {} }).catch((e: unknown) => e)) as ModelshipError
     expect(err.message).toBe(
-      'invalid configuration: deploy.mode (modelship.yaml:2): expected compose, image, github, swarm, none or auto, got string "kubernetes"',
+      'invalid configuration: deploy.mode (modelship.yaml:2): expected compose, image, github, swarm, none or auto, ' +
+        'got string "kubernetes"',
     )
     expect(err.details).toContain(
       'gates.min_per_label (modelship.yaml:4): expected a whole number from 1 to 1000000000, got number 0',
@@ -149,21 +156,24 @@ describe('workspace and .env', () => {
 })
 
 describe('feedback source', () => {
-  it('`database` and `$DATABASE_URL` read DATABASE_URL; URLs pass through; paths resolve in the workspace', async () => {
-    const { resolveFeedbackSource } = await import('../pipeline/config/feedback-source.js')
-    const { config } = validateConfig([defaults], WS)
-    const withSource = (source: string) => ({ ...config, feedback: { source, query: null } })
-    const db = 'postgres://u:pw@db:5432/app'
-    expect(resolveFeedbackSource(withSource('database'), db)).toBe(db)
-    expect(resolveFeedbackSource(withSource('$DATABASE_URL'), db)).toBe(db)
-    expect(resolveFeedbackSource(withSource('https://app/api/v1/labeling/export?format=csv'), db)).toBe(
-      'https://app/api/v1/labeling/export?format=csv',
-    )
-    expect(resolveFeedbackSource(withSource('./data/f.jsonl'), db)).toBe('/ws/data/f.jsonl')
-    expect(() => resolveFeedbackSource(withSource('database'), undefined)).toThrow(
-      'feedback.source is database but DATABASE_URL is not set',
-    )
-  })
+  it(
+    '`database` and `$DATABASE_URL` read DATABASE_URL; URLs pass through; paths resolve in the ' + 'workspace',
+    async () => {
+      const { resolveFeedbackSource } = await import('../pipeline/config/feedback-source.js')
+      const { config } = validateConfig([defaults], WS)
+      const withSource = (source: string) => ({ ...config, feedback: { source, query: null } })
+      const db = 'postgres://u:pw@db:5432/app'
+      expect(resolveFeedbackSource(withSource('database'), db)).toBe(db)
+      expect(resolveFeedbackSource(withSource('$DATABASE_URL'), db)).toBe(db)
+      expect(resolveFeedbackSource(withSource('https://app/api/v1/labeling/export?format=csv'), db)).toBe(
+        'https://app/api/v1/labeling/export?format=csv',
+      )
+      expect(resolveFeedbackSource(withSource('./data/f.jsonl'), db)).toBe('/ws/data/f.jsonl')
+      expect(() => resolveFeedbackSource(withSource('database'), undefined)).toThrow(
+        'feedback.source is database but DATABASE_URL is not set',
+      )
+    },
+  )
 })
 
 describe('numeric settings (issue 25 item 4)', () => {

@@ -100,7 +100,8 @@ describe.skipIf(!withEngine)('image mode on real engines: two contexts and an ss
     expect(historyOf(ws).at(-1)).toMatchObject({ outcome: 'success', tag: 'model-v1.0' })
   }, 300_000)
 
-  it('canary unhealthy: the canary runs v1.0 again, the other servers are untouched and never pulled; exit 5', async () => {
+  it('canary unhealthy: the canary runs v1.0 again, the other servers are untouched and never pulled; exit ' +
+    '5', async () => {
     const [canary, second, third] = fleet.hosts as [FleetHost, FleetHost, FleetHost]
     const before = await runningEverywhere()
     await failModelsOn(canary.engine, PROJECT, [idOfVersion('1.1')])

@@ -55,7 +55,8 @@ const envFilesOf = (calls: ReturnType<ReturnType<typeof setup>['shim']['calls']>
 ]
 
 describe('compose mode on several hosts', () => {
-  it('builds and ups on each host in order, the canary first; per-host state is readable for current/list', async () => {
+  it('builds and ups on each host in order, the canary first; per-host state is readable for ' +
+    'current/list', async () => {
     const { ws, shim, env } = setup({ production: { hosts: ['prod-a', 'prod-b'] } }, { contexts: ['prod-a', 'prod-b'] })
     const r = await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })
     expect(r.stderr).toBe('')
@@ -133,7 +134,8 @@ describe('compose mode on several hosts', () => {
 })
 
 describe('per-environment settings', () => {
-  it("--env-file: every compose command of an environment gets its env files, never another environment's", async () => {
+  it('--env-file: every compose command of an environment gets its env files, never another ' +
+    "environment's", async () => {
     const { ws, shim, env } = setup({})
     expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     const mark = shim.calls().length

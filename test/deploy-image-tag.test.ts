@@ -136,7 +136,9 @@ describe('image: uses the tag variable', () => {
   it('reads files with compose tags (!override, !reset) and CRLF', () => {
     const crlf = {
       path: 'p.yml',
-      text: 'services:\r\n  app:\r\n    build: !override\r\n      context: .\r\n    ports: !reset []\r\n    image: ghcr.io/o/app:${IMAGE_TAG}\r\n',
+      text:
+        'services:\r\n  app:\r\n    build: !override\r\n      context: .\r\n    ports: !reset []\r\n    image: ' +
+        'ghcr.io/o/app:${IMAGE_TAG}\r\n',
     }
     expect(checkServiceImage({ files: [crlf], service: 'app', tagVar: 'IMAGE_TAG' })).toMatchObject({
       ok: true,

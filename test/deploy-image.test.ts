@@ -41,7 +41,8 @@ function setup(hosts: string[], shimOpts: Parameters<typeof deployWorkspace>[1] 
 // by tag run on real engines in deploy-engines.test.ts.
 describe('deploy.mode image on two hosts (docker double: faults at a given call)', () => {
   // Double: the previous tag's pull must fail on host 1 at exactly the rollback's call, after it succeeded before.
-  it('the rollback fails too (the previous tag cannot be pulled on host 1): exit 6 naming each host and the commands', async () => {
+  it('the rollback fails too (the previous tag cannot be pulled on host 1): exit 6 naming each host and the ' +
+    'commands', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'])
     expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env })).code).toBe(0)
     shim.setCues({
@@ -60,13 +61,15 @@ describe('deploy.mode image on two hosts (docker double: faults at a given call)
       `  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} pull app`,
     )
     expect(r.stderr).toContain(
-      `  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} up -d --no-deps app`,
+      `  IMAGE_TAG=model-v1.0 docker --context prod-a compose --env-file .env.production ${compose} up -d --no-deps ` +
+        `app`,
     )
     expect(historyOf(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   }, 120_000)
 
   // Double: an unhealthy container on the canary for one tag only, on a first release (a fresh fleet of its own).
-  it('a first image-mode release (no tag recorded, nothing running) rolls back to the compose default; missing: exit 6', async () => {
+  it('a first image-mode release (no tag recorded, nothing running) rolls back to the compose default; missing: exit ' +
+    '6', async () => {
     const { ws, shim, env } = setup(['prod-a', 'prod-b'], {
       health: [{ state: 'unhealthy', host: 'prod-a', tag: 'model-v1.0' }],
     })
@@ -127,7 +130,8 @@ describe('deploy.mode image on two hosts (docker double: faults at a given call)
       `! IMAGE_TAG=… docker --context prod-a compose ${compose} pull app  # IMAGE_TAG=model-v1.0`,
     )
     expect(r.stdout).toContain(
-      `! DOCKER_HOST=… IMAGE_TAG=… docker compose ${compose} up -d --no-deps app  # DOCKER_HOST=ssh://deploy@10.0.0.7; IMAGE_TAG=model-v1.0`,
+      `! DOCKER_HOST=… IMAGE_TAG=… docker compose ${compose} up -d --no-deps app  # ` +
+        `DOCKER_HOST=ssh://deploy@10.0.0.7; IMAGE_TAG=model-v1.0`,
     )
     expect(writes(shim)).toEqual([])
   }, 120_000)

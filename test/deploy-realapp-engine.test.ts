@@ -78,7 +78,8 @@ describe.skipIf(!requireEngineOrSkip())('a real-app-shaped tree on a real engine
     return JSON.parse(stdout) as ComposeConfig
   }
 
-  it('release: the image is built from the !override build, the process gets the model and the env-file secret', async () => {
+  it('release: the image is built from the !override build, the process gets the model and the env-file ' +
+    'secret', async () => {
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env, timeoutMs: 240_000 })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)

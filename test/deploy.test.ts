@@ -80,7 +80,8 @@ describe('health-gated deploy with automatic rollback', () => {
     expect(r.stderr).toContain(`files: restored byte-identical to before the run: ${PROD}`)
     expect(r.stderr).toMatch(/containers of app: .*unhealthy/)
     expect(r.stderr).toContain(
-      `  docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=mdeberta app`,
+      `  docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg ` +
+        `HF_INTENT_MODEL=mdeberta app`,
     )
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rollback_failed' })
   })
@@ -93,7 +94,11 @@ describe('health-gated deploy with automatic rollback', () => {
     const r = await runCli(['release', '--workspace', ws, '--yes'], { env })
     expect(r.code).toBe(5)
     expect(r.stderr).toMatch(
-      /^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 .*; production was rolled back to mdeberta/m,
+      new RegExp(
+        /^error: model check echo .* did not report pratikoai\/intent-classifier-v1\.0 /.source +
+          /.*; production was rolled back to mdeberta/.source,
+        'm',
+      ),
     )
     expect(shim.container('app')?.model).toBe('mdeberta')
     expect(history(ws).at(-1)).toMatchObject({ outcome: 'rolled_back', step: 'verify' })
@@ -153,25 +158,29 @@ describe('current, promote, rollback, history', () => {
     expect(listed[0]!.accuracy).toBeGreaterThan(0.9)
   }, 120_000)
 
-  it('promote: an unknown model is refused (exit 2, files untouched, history records the attempt); a base alias is accepted', async () => {
-    const { ws, env } = setup()
-    const before = readFileSync(join(ws, PROD), 'utf8')
-    const r = await runCli(['promote', 'pratikoai/intent-classifier-v9.9', '--workspace', ws], { env })
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^error: pratikoai\/intent-classifier-v9\.9 is not in local registry at /m)
-    expect(readFileSync(join(ws, PROD), 'utf8')).toBe(before)
-    expect(history(ws).at(-1)).toMatchObject({
-      action: 'promote',
-      to: 'pratikoai/intent-classifier-v9.9',
-      outcome: 'failed',
-    })
+  it(
+    'promote: an unknown model is refused (exit 2, files untouched, history records the attempt); a base alias is ' +
+      'accepted',
+    async () => {
+      const { ws, env } = setup()
+      const before = readFileSync(join(ws, PROD), 'utf8')
+      const r = await runCli(['promote', 'pratikoai/intent-classifier-v9.9', '--workspace', ws], { env })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^error: pratikoai\/intent-classifier-v9\.9 is not in local registry at /m)
+      expect(readFileSync(join(ws, PROD), 'utf8')).toBe(before)
+      expect(history(ws).at(-1)).toMatchObject({
+        action: 'promote',
+        to: 'pratikoai/intent-classifier-v9.9',
+        outcome: 'failed',
+      })
 
-    const qa = await runCli(['promote', 'bart', '--env', 'qa', '--workspace', ws], { env })
-    expect(qa.code).toBe(0)
-    expect(readFileSync(join(ws, 'docker-compose.qa.yml'), 'utf8')).toContain(
-      '- HF_INTENT_MODEL=${HF_INTENT_MODEL:-bart}',
-    )
-  })
+      const qa = await runCli(['promote', 'bart', '--env', 'qa', '--workspace', ws], { env })
+      expect(qa.code).toBe(0)
+      expect(readFileSync(join(ws, 'docker-compose.qa.yml'), 'utf8')).toContain(
+        '- HF_INTENT_MODEL=${HF_INTENT_MODEL:-bart}',
+      )
+    },
+  )
 
   it('promote --deploy builds with the token as a compose secret, never in argv', async () => {
     const { ws, shim, env } = setup()

@@ -457,7 +457,8 @@ describe('host-aware command builders', () => {
 
   it('formats a command for plans: env assignments, then the argv, quoted where the shell needs it', () => {
     expect(formatHostCommand(composePullCommand({ target: target(ssh), service: 'app', tag }))).toBe(
-      'DOCKER_HOST=ssh://deploy@10.0.0.7:2222 IMAGE_TAG=model-v1.3 docker compose -f docker-compose.yml -f docker-compose.production.yml pull app',
+      'DOCKER_HOST=ssh://deploy@10.0.0.7:2222 IMAGE_TAG=model-v1.3 docker compose -f docker-compose.yml -f ' +
+        'docker-compose.production.yml pull app',
     )
     expect(
       formatHostCommand(

@@ -46,12 +46,16 @@ describe('doctor: workflows that build with the build arg from CI', () => {
       line: 39,
     })
     expect(prod!.message).toBe(
-      'docker/build-push-action builds app with HF_INTENT_MODEL from vars.HF_INTENT_MODEL (job build-and-push, run by deploy-production.yml): ' +
-        'a release that edits the compose files and builds here does not reach this build, and the next CI run ships whatever vars.HF_INTENT_MODEL says',
+      'docker/build-push-action builds app with HF_INTENT_MODEL from vars.HF_INTENT_MODEL (job build-and-push, run ' +
+        'by deploy-production.yml): ' +
+        'a release that edits the compose files and builds here does not reach this build, and the next CI run ships ' +
+        'whatever vars.HF_INTENT_MODEL says',
     )
     expect(prod!.fix).toBe(
-      'set deploy.mode: github, environments.production.github.workflow: deploy-production.yml, environments.production.github.trigger: push, ' +
-        'environments.production.github.ref: master (or add `workflow_dispatch:` under `on:` in deploy-production.yml and keep trigger: dispatch)',
+      'set deploy.mode: github, environments.production.github.workflow: deploy-production.yml, ' +
+        'environments.production.github.trigger: push, ' +
+        'environments.production.github.ref: master (or add `workflow_dispatch:` under `on:` in ' +
+        'deploy-production.yml and keep trigger: dispatch)',
     )
     const [qa] = checkWorkflows(config, 'qa')
     expect(qa!.message).toContain('run by deploy-qa.yml')
@@ -67,40 +71,44 @@ describe('doctor: workflows that build with the build arg from CI', () => {
     expect(checkWorkflows(other, 'production')[0]!.message).toMatch(/but deploy\.github\.variable is MODEL/)
   })
 
-  it('finds docker build and docker compose build --build-arg in run: steps, from env: set from vars, and secrets', () => {
-    const ws = tree({
-      'ci.yml': [
-        'on: [push, workflow_dispatch]',
-        'env:',
-        '  MODEL: ${{ vars.INTENT_MODEL }}',
-        'jobs:',
-        '  image:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        '      - run: |',
-        '          docker build \\',
-        '            --build-arg HF_INTENT_MODEL="$MODEL" -t app .',
-        '      - run: docker compose build --build-arg HF_INTENT_MODEL=${{ secrets.MODEL }} app',
-        '      - run: docker compose build --build-arg HF_INTENT_MODEL=${{ vars.X }} worker',
-        '      - run: echo --build-arg HF_INTENT_MODEL=${{ vars.Y }}',
-        '',
-      ].join('\n'),
-    })
-    const findings = checkWorkflows(configFor(ws), 'production')
-    expect(findings.map((f) => [f.line, f.level, f.message.split(':')[0]])).toEqual([
-      [
-        10,
-        'warn',
-        'docker build builds app with HF_INTENT_MODEL from env.MODEL (set from vars.INTENT_MODEL) (job image)',
-      ],
-      [11, 'warn', 'docker compose build builds app with HF_INTENT_MODEL from secrets.MODEL (job image)'],
-    ])
-    // A variable under another name; the workflow has workflow_dispatch, so no trigger: push.
-    expect(findings[0]!.fix).toBe(
-      'set deploy.mode: github, deploy.github.variable: INTENT_MODEL, environments.production.github.workflow: ci.yml',
-    )
-    expect(findings[1]!.message).toMatch(/not a secret, so releases never reach this build/)
-  })
+  it(
+    'finds docker build and docker compose build --build-arg in run: steps, from env: set from vars, and ' + 'secrets',
+    () => {
+      const ws = tree({
+        'ci.yml': [
+          'on: [push, workflow_dispatch]',
+          'env:',
+          '  MODEL: ${{ vars.INTENT_MODEL }}',
+          'jobs:',
+          '  image:',
+          '    runs-on: ubuntu-latest',
+          '    steps:',
+          '      - run: |',
+          '          docker build \\',
+          '            --build-arg HF_INTENT_MODEL="$MODEL" -t app .',
+          '      - run: docker compose build --build-arg HF_INTENT_MODEL=${{ secrets.MODEL }} app',
+          '      - run: docker compose build --build-arg HF_INTENT_MODEL=${{ vars.X }} worker',
+          '      - run: echo --build-arg HF_INTENT_MODEL=${{ vars.Y }}',
+          '',
+        ].join('\n'),
+      })
+      const findings = checkWorkflows(configFor(ws), 'production')
+      expect(findings.map((f) => [f.line, f.level, f.message.split(':')[0]])).toEqual([
+        [
+          10,
+          'warn',
+          'docker build builds app with HF_INTENT_MODEL from env.MODEL (set from vars.INTENT_MODEL) (job image)',
+        ],
+        [11, 'warn', 'docker compose build builds app with HF_INTENT_MODEL from secrets.MODEL (job image)'],
+      ])
+      // A variable under another name; the workflow has workflow_dispatch, so no trigger: push.
+      expect(findings[0]!.fix).toBe(
+        'set deploy.mode: github, deploy.github.variable: INTENT_MODEL, ' +
+          'environments.production.github.workflow: ci.yml',
+      )
+      expect(findings[1]!.message).toMatch(/not a secret, so releases never reach this build/)
+    },
+  )
 
   it('a workflow that is not YAML, or an alias bomb, is skipped or walked without expanding aliases', () => {
     const bomb = [

@@ -75,20 +75,24 @@ describe('doctor findings on fixture sets', () => {
     )
   })
 
-  it('a download step that does not read the hf_token secret: a warning, an error when pushed models are private (hf)', async () => {
-    const noSecret = (ws: string) =>
-      edit(ws, 'Dockerfile', (t) => t.replace('--mount=type=secret,id=hf_token,required=false ', ''))
-    const local = workspace(CLEAN)
-    noSecret(local)
-    const list = await findings(local)
-    expect(problems(list)).toEqual([{ check: 'dockerfile.secret', level: 'warn', at: 'Dockerfile:7' }])
-    expect(list.find((f) => f.check === 'dockerfile.secret')?.fix).toContain(
-      'RUN --mount=type=secret,id=hf_token,required=false',
-    )
-    const hf = workspace(CLEAN, { ...WITH_ENV_FILE, registry: 'hf' })
-    noSecret(hf)
-    expect(problems(await findings(hf))).toEqual([{ check: 'dockerfile.secret', level: 'error', at: 'Dockerfile:7' }])
-  })
+  it(
+    'a download step that does not read the hf_token secret: a warning, an error when pushed models are private ' +
+      '(hf)',
+    async () => {
+      const noSecret = (ws: string) =>
+        edit(ws, 'Dockerfile', (t) => t.replace('--mount=type=secret,id=hf_token,required=false ', ''))
+      const local = workspace(CLEAN)
+      noSecret(local)
+      const list = await findings(local)
+      expect(problems(list)).toEqual([{ check: 'dockerfile.secret', level: 'warn', at: 'Dockerfile:7' }])
+      expect(list.find((f) => f.check === 'dockerfile.secret')?.fix).toContain(
+        'RUN --mount=type=secret,id=hf_token,required=false',
+      )
+      const hf = workspace(CLEAN, { ...WITH_ENV_FILE, registry: 'hf' })
+      noSecret(hf)
+      expect(problems(await findings(hf))).toEqual([{ check: 'dockerfile.secret', level: 'error', at: 'Dockerfile:7' }])
+    },
+  )
 
   it('a secret that is mounted but never read is named as such', async () => {
     const ws = workspace(CLEAN)
@@ -111,18 +115,21 @@ describe('doctor findings on fixture sets', () => {
     expect(list.find((f) => f.check === 'dockerfile.swallow')?.message).toContain('(2>/dev/null, || true)')
   })
 
-  it('reading the optional secret quietly ($(cat /run/secrets/hf_token 2>/dev/null)) is not a swallowed failure', () => {
-    const text = readFileSync(join(CLEAN, 'Dockerfile'), 'utf8')
-    expect(text).toContain('cat /run/secrets/hf_token 2>/dev/null')
-    const list = checkDockerfile({
-      path: 'Dockerfile',
-      text,
-      buildArg: 'HF_INTENT_MODEL',
-      composeSetsRuntimeEnv: false,
-      privateModels: true,
-    })
-    expect(problems(list)).toEqual([])
-  })
+  it(
+    'reading the optional secret quietly ($(cat /run/secrets/hf_token 2>/dev/null)) is not a swallowed ' + 'failure',
+    () => {
+      const text = readFileSync(join(CLEAN, 'Dockerfile'), 'utf8')
+      expect(text).toContain('cat /run/secrets/hf_token 2>/dev/null')
+      const list = checkDockerfile({
+        path: 'Dockerfile',
+        text,
+        buildArg: 'HF_INTENT_MODEL',
+        composeSetsRuntimeEnv: false,
+        privateModels: true,
+      })
+      expect(problems(list)).toEqual([])
+    },
+  )
 
   it('ARG HF_INTENT_MODEL never exposed to the process (no ENV, no compose environment entry)', async () => {
     const ws = workspace(CLEAN)
@@ -142,24 +149,28 @@ describe('doctor findings on fixture sets', () => {
       ws,
       'Dockerfile',
       (t) =>
-        `ARG HF_INTENT_MODEL=mdeberta\n${t.replace('FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n', 'FROM python:3.11-slim\n')}`,
+        'ARG HF_INTENT_MODEL=mdeberta\n' +
+        t.replace('FROM python:3.11-slim\nARG HF_INTENT_MODEL=mdeberta\n', 'FROM python:3.11-slim\n'),
     )
     const list = await findings(ws)
     expect(problems(list)).toContainEqual({ check: 'dockerfile.arg', level: 'error', at: 'Dockerfile:' })
     expect(list.find((f) => f.check === 'dockerfile.arg')?.message).toContain('visible only to FROM lines')
   })
 
-  it("the Dockerfile is the one the environment's files name (override context + dockerfile, last file wins)", async () => {
-    const ws = workspace(CLEAN)
-    edit(ws, 'docker-compose.production.yml', (t) =>
-      t.replace('    build:\n', '    build:\n      context: ./svc\n      dockerfile: Dockerfile.prod\n'),
-    )
-    const list = await findings(ws)
-    expect(list).toContainEqual(
-      expect.objectContaining({ check: 'dockerfile', level: 'error', file: 'docker-compose.production.yml' }),
-    )
-    expect(list.find((f) => f.check === 'dockerfile')?.message).toContain('svc/Dockerfile.prod, which does not exist')
-  })
+  it(
+    "the Dockerfile is the one the environment's files name (override context + dockerfile, last file " + 'wins)',
+    async () => {
+      const ws = workspace(CLEAN)
+      edit(ws, 'docker-compose.production.yml', (t) =>
+        t.replace('    build:\n', '    build:\n      context: ./svc\n      dockerfile: Dockerfile.prod\n'),
+      )
+      const list = await findings(ws)
+      expect(list).toContainEqual(
+        expect.objectContaining({ check: 'dockerfile', level: 'error', file: 'docker-compose.production.yml' }),
+      )
+      expect(list.find((f) => f.check === 'dockerfile')?.message).toContain('svc/Dockerfile.prod, which does not exist')
+    },
+  )
 
   it('.dockerignore: missing, not excluding .modelship, or re-including it', async () => {
     const ws = workspace(CLEAN)
@@ -174,18 +185,22 @@ describe('doctor findings on fixture sets', () => {
     expect(isExcluded('app\n', 'app/.modelship')).toBe(true)
   })
 
-  it('a required ${VAR:?} unset in the env file and the environment is an error; the environment or env file fixes it', async () => {
-    const ws = workspace(CLEAN, {})
-    const list = await findings(ws)
-    expect(problems(list)).toEqual([{ check: 'compose.variables', level: 'error', at: 'docker-compose.yml:9' }])
-    expect(list.find((f) => f.level === 'error')?.fix).toBe(
-      'put POSTGRES_PASSWORD=… in an env file and list it under environments.production.env_file',
-    )
-    expect(problems(await findings(ws, { env: { POSTGRES_PASSWORD: 'from-shell' } }))).toEqual([])
-    expect(problems(await findings(ws, { env: { POSTGRES_PASSWORD: '' } }))).toHaveLength(1) // `:?` rejects empty too
-    writeFileSync(join(ws, '.env'), 'POSTGRES_PASSWORD=x\n') // compose's default .env of the project directory
-    expect(problems(await findings(ws))).toEqual([])
-  })
+  it(
+    'a required ${VAR:?} unset in the env file and the environment is an error; the environment or env file fixes ' +
+      'it',
+    async () => {
+      const ws = workspace(CLEAN, {})
+      const list = await findings(ws)
+      expect(problems(list)).toEqual([{ check: 'compose.variables', level: 'error', at: 'docker-compose.yml:9' }])
+      expect(list.find((f) => f.level === 'error')?.fix).toBe(
+        'put POSTGRES_PASSWORD=… in an env file and list it under environments.production.env_file',
+      )
+      expect(problems(await findings(ws, { env: { POSTGRES_PASSWORD: 'from-shell' } }))).toEqual([])
+      expect(problems(await findings(ws, { env: { POSTGRES_PASSWORD: '' } }))).toHaveLength(1) // `:?` rejects empty too
+      writeFileSync(join(ws, '.env'), 'POSTGRES_PASSWORD=x\n') // compose's default .env of the project directory
+      expect(problems(await findings(ws))).toEqual([])
+    },
+  )
 
   it('an edit file that does not hold the variable: an error before any training', async () => {
     const ws = workspace(CLEAN)
@@ -229,7 +244,8 @@ describe('doctor findings on fixture sets', () => {
 })
 
 describe('modelship doctor and release on a real-app-shaped tree', () => {
-  it('doctor names every trap with its fix (exit 2); after the fixes it is clean and a release sets build arg and runtime env', async () => {
+  it('doctor names every trap with its fix (exit 2); after the fixes it is clean and a release sets build arg and ' +
+    'runtime env', async () => {
     const ws = workspace(REAL_APP, { deploy: { mode: 'compose' } })
     const shim = createDockerShim({ noCompose: true, strictVars: true })
     cleanups.push(() => shim.cleanup())

@@ -146,28 +146,31 @@ describe('JSONL files', () => {
 })
 
 describe('CSV files', () => {
-  it('parses RFC 4180: quotes, doubled quotes, embedded newlines, CRLF, BOM, any column order, extra columns', async () => {
-    const body =
-      '\uFEFFid,label,text,notes\r\n' +
-      '1,chitchat,"Ciao, come va?",x\r\n' +
-      '2,calculator,"Il 5"" di 200",\r\n' +
-      '3,technical_research,"prima riga\r\nseconda riga\nterza",""\r\n' +
-      '\r\n' +
-      '4,chitchat,plain text,"a ""b"" c"\r\n' +
-      '5,chitchat,"",\r\n' +
-      '6,theoretical_definition,"last, no newline"'
-    const result = await exportText('f.csv', body)
-    expect(await readDataset(result.path)).toEqual([
-      { text: 'Ciao, come va?', label: 'chitchat' },
-      { text: 'Il 5" di 200', label: 'calculator' },
-      { text: 'prima riga\r\nseconda riga\nterza', label: 'technical_research' },
-      { text: 'plain text', label: 'chitchat' },
-      { text: 'last, no newline', label: 'theoretical_definition' },
-    ])
-    // Line numbers are where each record starts (record 3 spans lines 4-6, then a blank line).
-    expect(result.report.dropped).toEqual({ empty_text: { count: 1, first: [9] } })
-    expect(result.report.rowsRead).toBe(6)
-  })
+  it(
+    'parses RFC 4180: quotes, doubled quotes, embedded newlines, CRLF, BOM, any column order, extra ' + 'columns',
+    async () => {
+      const body =
+        '\uFEFFid,label,text,notes\r\n' +
+        '1,chitchat,"Ciao, come va?",x\r\n' +
+        '2,calculator,"Il 5"" di 200",\r\n' +
+        '3,technical_research,"prima riga\r\nseconda riga\nterza",""\r\n' +
+        '\r\n' +
+        '4,chitchat,plain text,"a ""b"" c"\r\n' +
+        '5,chitchat,"",\r\n' +
+        '6,theoretical_definition,"last, no newline"'
+      const result = await exportText('f.csv', body)
+      expect(await readDataset(result.path)).toEqual([
+        { text: 'Ciao, come va?', label: 'chitchat' },
+        { text: 'Il 5" di 200', label: 'calculator' },
+        { text: 'prima riga\r\nseconda riga\nterza', label: 'technical_research' },
+        { text: 'plain text', label: 'chitchat' },
+        { text: 'last, no newline', label: 'theoretical_definition' },
+      ])
+      // Line numbers are where each record starts (record 3 spans lines 4-6, then a blank line).
+      expect(result.report.dropped).toEqual({ empty_text: { count: 1, first: [9] } })
+      expect(result.report.rowsRead).toBe(6)
+    },
+  )
 
   it('accepts LF-only files and a header with spaces and capitals', async () => {
     const result = await exportText('f.csv', ' Text , LABEL\nhello,chitchat\n')
@@ -239,7 +242,8 @@ describe('every problem at once', () => {
     expect(e.code).toBe('BAD_INPUT')
     expect(e.exitCode).toBe(2)
     expect(e.message).toBe(
-      `${RAW}: 8 bad lines: 4 malformed, 3 with an unknown label (Normative_Reference, greeting, tax_calc), 1 with an empty text (dropped)`,
+      `${RAW}: 8 bad lines: 4 malformed, 3 with an unknown label (Normative_Reference, greeting, tax_calc), 1 with ` +
+        `an empty text (dropped)`,
     )
     const details = e.details!.split('\n')
     expect(details.map((d) => /^line (\d+):/.exec(d)?.[1])).toEqual([
@@ -260,7 +264,8 @@ describe('every problem at once', () => {
     expect(details[5]).toBe('line 1030: unknown label "greeting"')
     expect(details[7]).toBe('line 1182: unknown label "Normative_Reference" (did you mean "normative_reference"?)')
     expect(details[8]).toBe(
-      'in all: 4 malformed; 3 with an unknown label (Normative_Reference, greeting, tax_calc); 1 with an empty text (dropped)',
+      'in all: 4 malformed; 3 with an unknown label (Normative_Reference, greeting, tax_calc); 1 with an empty text ' +
+        '(dropped)',
     )
     expect(await readdir(dir)).toEqual([])
   })

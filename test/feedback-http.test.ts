@@ -160,21 +160,24 @@ describe('http(s) export API', () => {
     expect(e.message).toContain('400 Bad Request: {"detail":"unsupported format: xml"}')
   })
 
-  it('fails a truncated body with STEP_FAILED after retrying, leaving no partial dataset and the old one intact', async () => {
-    const dest = join(dir, 'dataset.jsonl')
-    await writeFile(dest, 'previous\n')
-    server.setRows(Array.from({ length: 5000 }, (_, i) => ({ text: `question ${i}`, label: 'chitchat' })))
-    server.setMode({ kind: 'truncate' })
-    const e = await failure(run(`${server.url}?format=jsonl`, { http: { attempts: 3, retryDelayMs: 5 } }))
-    expect(e.code).toBe('STEP_FAILED')
-    expect(e.exitCode).toBe(1)
-    expect(e.message).toMatch(/the response body was cut off .*gave up after 3 attempts/)
-    expect(server.requests).toHaveLength(3)
-    expect(await readFile(dest, 'utf8')).toBe('previous\n')
-    expect(await readdir(dir)).toEqual(['dataset.jsonl'])
-    expect(progress.some((l) => /retrying/.test(l))).toBe(true)
-    await expectNoSecretsOnDisk()
-  })
+  it(
+    'fails a truncated body with STEP_FAILED after retrying, leaving no partial dataset and the old one ' + 'intact',
+    async () => {
+      const dest = join(dir, 'dataset.jsonl')
+      await writeFile(dest, 'previous\n')
+      server.setRows(Array.from({ length: 5000 }, (_, i) => ({ text: `question ${i}`, label: 'chitchat' })))
+      server.setMode({ kind: 'truncate' })
+      const e = await failure(run(`${server.url}?format=jsonl`, { http: { attempts: 3, retryDelayMs: 5 } }))
+      expect(e.code).toBe('STEP_FAILED')
+      expect(e.exitCode).toBe(1)
+      expect(e.message).toMatch(/the response body was cut off .*gave up after 3 attempts/)
+      expect(server.requests).toHaveLength(3)
+      expect(await readFile(dest, 'utf8')).toBe('previous\n')
+      expect(await readdir(dir)).toEqual(['dataset.jsonl'])
+      expect(progress.some((l) => /retrying/.test(l))).toBe(true)
+      await expectNoSecretsOnDisk()
+    },
+  )
 
   it('retries server errors and succeeds when the server recovers', async () => {
     server.setMode({ kind: 'status', status: 503, times: 2 })
@@ -252,7 +255,8 @@ describe('http(s) export API', () => {
       const e = await failure(run(`${base}/elsewhere`))
       expect(e.code).toBe('AUTH')
       expect(e.message).toBe(
-        `${base}/elsewhere: the export API answered 401 Unauthorized — the token was not sent: the URL redirects to another origin`,
+        `${base}/elsewhere: the export API answered 401 Unauthorized — the token was not sent: the URL redirects to ` +
+          `another origin`,
       )
       expect(server.requests.at(-1)).toEqual({ path: '/api/v1/labeling/export?format=jsonl', authorization: undefined })
     } finally {

@@ -135,7 +135,8 @@ describe('postgres:// source', () => {
     const seqBefore = await db.psql('SELECT last_value FROM labeled_queries_id_seq')
     const probe = await run({
       query:
-        "SELECT current_setting('transaction_read_only') || ' ' || current_setting('application_name') AS text, 'x' AS label",
+        "SELECT current_setting('transaction_read_only') || ' ' || current_setting('application_name') AS text, 'x' " +
+        'AS label',
     })
     expect(await lines(probe.path)).toEqual([{ text: 'on modelship', label: 'x' }])
     const e = await failure(run({ query: "SELECT nextval('labeled_queries_id_seq')::text AS text, 'x' AS label" }))
@@ -164,7 +165,8 @@ describe('postgres:// source', () => {
     const e = await failure(run({ query: 'SELECT id, query, expert_intent FROM labeled_queries' }))
     expect(e.code).toBe('CONFIG')
     expect(e.message).toBe(
-      `feedback.query on ${sourceIdentity(db.url)} must return columns "text" and "label"; it returned: id, query, expert_intent`,
+      `feedback.query on ${sourceIdentity(db.url)} must return columns "text" and "label"; it returned: id, query, ` +
+        `expert_intent`,
     )
     const syntax = await failure(run({ query: 'SELEC nope' }))
     expect(syntax.code).toBe('CONFIG')
@@ -185,7 +187,10 @@ describe('postgres:// source', () => {
     const e = await failure(run({ source: url.toString() }))
     expect(e.code).toBe('AUTH')
     expect(e.message).toMatch(
-      /^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/pratikoai rejected user "modelship": password authentication failed/,
+      new RegExp(
+        /^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/pratikoai /.source +
+          /rejected user "modelship": password authentication failed/.source,
+      ),
     )
     expect(await readdir(dir)).toEqual([])
   })
@@ -229,7 +234,8 @@ describe('postgres:// source', () => {
     const e = await failure(
       run({
         query:
-          "SELECT 'question ' || g AS text, CASE WHEN g < 150000 THEN 'x' ELSE (1 / (g - 150000))::text END AS label FROM generate_series(1, 200000) AS g",
+          "SELECT 'question ' || g AS text, CASE WHEN g < 150000 THEN 'x' ELSE (1 / (g - 150000))::text END AS label " +
+          'FROM generate_series(1, 200000) AS g',
       }),
     )
     expect(e.code).toBe('STEP_FAILED')
@@ -243,7 +249,8 @@ describe('postgres:// source', () => {
       BEGIN RAISE NOTICE 'row %', t; RETURN t; END $$`)
     try {
       await db.psql(
-        "INSERT INTO labeled_queries (query, expert_intent) SELECT 'domanda ' || g, 'a' FROM generate_series(1, 3000) g",
+        "INSERT INTO labeled_queries (query, expert_intent) SELECT 'domanda ' || g, 'a' FROM generate_series(1, " +
+          '3000) g',
       )
       const result = await run({
         query: 'SELECT id, pg_temp_noisy(query) AS text, expert_intent AS label FROM labeled_queries ORDER BY id',
@@ -259,7 +266,8 @@ describe('postgres:// source', () => {
 
   it('stops on abort mid-stream without leaving a file', async () => {
     await db.psql(
-      "INSERT INTO labeled_queries (query, expert_intent) SELECT 'question ' || g, 'a' FROM generate_series(1, 200000) g",
+      "INSERT INTO labeled_queries (query, expert_intent) SELECT 'question ' || g, 'a' FROM generate_series(1, " +
+        '200000) g',
     )
     const ac = new AbortController()
     const e = await failure(run({ signal: ac.signal, onProgress: () => ac.abort() }))
@@ -281,10 +289,13 @@ describe('postgres:// source', () => {
   // inside the measured window would count the compiler's memory as the export's.
   it('streams 1,000,000 rows with bounded memory (child process, peak RSS growth < 100 MiB)', async () => {
     await db.psql(`INSERT INTO labeled_queries (query, expert_intent, is_deleted)
-        SELECT 'Come si calcola l''imposta per la pratica numero ' || g || ' del contribuente?', (ARRAY['a','b','c','d','e'])[1 + g % 5], false
+        SELECT 'Come si calcola l''imposta per la pratica numero ' || g || ' del contribuente?',
+          (ARRAY['a','b','c','d','e'])[1 + g % 5], false
         FROM generate_series(1, 1000000) AS g`)
     const script = `
-        const { exportFeedback } = await import(${JSON.stringify(new URL('../dist/esm/pipeline/feedback/index.js', import.meta.url).href)})
+        const { exportFeedback } = await import(${JSON.stringify(
+          new URL('../dist/esm/pipeline/feedback/index.js', import.meta.url).href,
+        )})
         const { readFileSync } = await import('node:fs')
         const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
         const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
@@ -293,7 +304,9 @@ describe('postgres:// source', () => {
         await import('pg-copy-streams')
         const base = rss()
         const lines = []
-        const r = await exportFeedback({ source: process.env.PG_URL, query: null, destPath: process.env.DEST, onProgress: (l) => lines.push(l) })
+        const r = await exportFeedback({
+          source: process.env.PG_URL, query: null, destPath: process.env.DEST, onProgress: (l) => lines.push(l),
+        })
         process.stdout.write(JSON.stringify({ baseKiB: base, peakKiB: hwm(), report: r.report, lines }) + '\\n')
       `
     const {

@@ -35,7 +35,8 @@ describe('validateDataset', () => {
   it('lists unknown labels with counts, largest first', () => {
     const { errors } = validateDataset(report({ ...balanced, greeting: 1, tax_calc: 3 }), { labels, minPerLabel: 1 })
     expect(errors).toEqual([
-      'unknown labels: tax_calc (3), greeting (1) — model.labels is chitchat, theoretical_definition, technical_research, calculator, normative_reference',
+      'unknown labels: tax_calc (3), greeting (1) — model.labels is chitchat, theoretical_definition, ' +
+        'technical_research, calculator, normative_reference',
     ])
   })
 

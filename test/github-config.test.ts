@@ -85,7 +85,8 @@ describe('deploy.github config', () => {
       '/repos/acme/app/environments/prod%2Feu/variables/HF_INTENT_MODEL',
     )
     expect(planLine(apiPlanEntry(dispatchRequest(settings, 'master')))).toBe(
-      '! POST /repos/acme/app/actions/workflows/deploy-production.yml/dispatches {"ref":"master","inputs":{},"return_run_details":true}  # starts workflow deploy-production.yml on master',
+      '! POST /repos/acme/app/actions/workflows/deploy-production.yml/dispatches ' +
+        '{"ref":"master","inputs":{},"return_run_details":true}  # starts workflow deploy-production.yml on master',
     )
   })
 })

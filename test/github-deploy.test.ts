@@ -207,76 +207,85 @@ describe('deploy.mode github', () => {
     expect(out).toContain('$ GET /repos/acme/app/actions/variables/HF_INTENT_MODEL  # now mdeberta')
     expect(out).toContain(`! PATCH /repos/acme/app/actions/variables/HF_INTENT_MODEL {"value":"${MODEL}"}`)
     expect(out).toContain(
-      '! POST /repos/acme/app/actions/workflows/deploy-production.yml/dispatches {"ref":"master","inputs":{},"return_run_details":true}  # starts workflow deploy-production.yml on master',
+      '! POST /repos/acme/app/actions/workflows/deploy-production.yml/dispatches ' +
+        '{"ref":"master","inputs":{},"return_run_details":true}  # starts workflow deploy-production.yml on master',
     )
     expect(server.calls.filter((c) => c.method !== 'GET')).toEqual([])
     expect(server.variable('HF_INTENT_MODEL')).toBe('mdeberta')
   })
 
-  it('promote and rollback set the variable and start the workflow the same way; a failed verify redeploys the old model', async () => {
-    const { server, ws, env } = await setup({ server: { stages: [{ status: 'completed', conclusion: 'success' }] } })
-    expect((await run(['release', '--yes'], ws, env)).code).toBe(0)
-    const rolled = await run(['rollback', '--yes'], ws, env)
-    expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0)
-    expect(server.variable('HF_INTENT_MODEL')).toBe('mdeberta')
-    const promoted = await run(['promote', 'v1.0', '--deploy', '--yes'], ws, env)
-    expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0)
-    expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
-    expect(server.count('POST', '/dispatches')).toBe(3)
-    expect(server.runs.map((r) => r.builtWith)).toEqual([MODEL, 'mdeberta', MODEL])
+  it(
+    'promote and rollback set the variable and start the workflow the same way; a failed verify redeploys the old ' +
+      'model',
+    async () => {
+      const { server, ws, env } = await setup({ server: { stages: [{ status: 'completed', conclusion: 'success' }] } })
+      expect((await run(['release', '--yes'], ws, env)).code).toBe(0)
+      const rolled = await run(['rollback', '--yes'], ws, env)
+      expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0)
+      expect(server.variable('HF_INTENT_MODEL')).toBe('mdeberta')
+      const promoted = await run(['promote', 'v1.0', '--deploy', '--yes'], ws, env)
+      expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0)
+      expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
+      expect(server.count('POST', '/dispatches')).toBe(3)
+      expect(server.runs.map((r) => r.builtWith)).toEqual([MODEL, 'mdeberta', MODEL])
 
-    // verify fails after a successful run: the variable goes back and the workflow runs again with it.
-    writeFileSync(join(ws, 'fail.mjs'), 'process.exit(3)\n')
-    const configPath = join(ws, 'modelship.yaml')
-    const config = parse(readFileSync(configPath, 'utf8')) as { deploy: Record<string, unknown> }
-    config.deploy.verify = [process.execPath, join(ws, 'fail.mjs')]
-    writeFileSync(configPath, stringify(config))
-    const failed = await run(['promote', 'mdeberta', '--deploy', '--yes'], ws, env)
-    const out = failed.stdout + failed.stderr
-    expect(failed.code, out).toBe(5)
-    expect(out).toMatch(/put HF_INTENT_MODEL back to pratikoai\/intent-classifier-v1\.0 and redeployed it \(run 7005/)
-    expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
-    expect(server.runs.slice(3).map((r) => r.builtWith)).toEqual(['mdeberta', MODEL])
-  })
+      // verify fails after a successful run: the variable goes back and the workflow runs again with it.
+      writeFileSync(join(ws, 'fail.mjs'), 'process.exit(3)\n')
+      const configPath = join(ws, 'modelship.yaml')
+      const config = parse(readFileSync(configPath, 'utf8')) as { deploy: Record<string, unknown> }
+      config.deploy.verify = [process.execPath, join(ws, 'fail.mjs')]
+      writeFileSync(configPath, stringify(config))
+      const failed = await run(['promote', 'mdeberta', '--deploy', '--yes'], ws, env)
+      const out = failed.stdout + failed.stderr
+      expect(failed.code, out).toBe(5)
+      expect(out).toMatch(/put HF_INTENT_MODEL back to pratikoai\/intent-classifier-v1\.0 and redeployed it \(run 7005/)
+      expect(server.variable('HF_INTENT_MODEL')).toBe(MODEL)
+      expect(server.runs.slice(3).map((r) => r.builtWith)).toEqual(['mdeberta', MODEL])
+    },
+  )
 
-  it('trigger push commits the compose edit on the ref, pushes it to the remote, and follows the run for that commit', async () => {
-    const remote = mkdtempSync(join(tmpdir(), 'modelship-remote-'))
-    cleanups.push(() => cleanup(remote))
-    execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=master', remote])
-    const { server, ws, env } = await setup({
-      github: { trigger: 'push' },
-      server: { remote, stages: [{ status: 'in_progress' }, { status: 'completed', conclusion: 'success' }] },
-    })
-    const git = (...args: string[]) => execFileSync('git', ['-C', ws, ...args], { encoding: 'utf8' }).trim()
-    git('init', '--quiet', '--initial-branch=master')
-    git('config', 'user.email', 'release@acme.example')
-    git('config', 'user.name', 'Release')
-    writeFileSync(join(ws, '.gitignore'), '.modelship/\n')
-    git('add', '.')
-    git('commit', '--quiet', '-m', 'app')
-    git('remote', 'add', 'origin', remote)
-    git('push', '--quiet', 'origin', 'master')
-    const r = await run(['release', '--yes'], ws, env)
-    const out = r.stdout + r.stderr
-    expect(r.code, out).toBe(0)
-    const pushed = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'refs/heads/master'], {
-      encoding: 'utf8',
-    }).trim()
-    expect(pushed).toBe(git('rev-parse', 'HEAD'))
-    // The pushed commit holds the compose edit, and only it.
-    expect(
-      execFileSync('git', ['--git-dir', remote, 'show', '--name-only', '--format=%s', pushed], { encoding: 'utf8' }),
-    ).toBe(`modelship: production → ${MODEL} (HF_INTENT_MODEL)\n\ndocker-compose.production.yml\n`)
-    expect(
-      execFileSync('git', ['--git-dir', remote, 'show', `${pushed}:docker-compose.production.yml`], {
+  it(
+    'trigger push commits the compose edit on the ref, pushes it to the remote, and follows the run for that ' +
+      'commit',
+    async () => {
+      const remote = mkdtempSync(join(tmpdir(), 'modelship-remote-'))
+      cleanups.push(() => cleanup(remote))
+      execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=master', remote])
+      const { server, ws, env } = await setup({
+        github: { trigger: 'push' },
+        server: { remote, stages: [{ status: 'in_progress' }, { status: 'completed', conclusion: 'success' }] },
+      })
+      const git = (...args: string[]) => execFileSync('git', ['-C', ws, ...args], { encoding: 'utf8' }).trim()
+      git('init', '--quiet', '--initial-branch=master')
+      git('config', 'user.email', 'release@acme.example')
+      git('config', 'user.name', 'Release')
+      writeFileSync(join(ws, '.gitignore'), '.modelship/\n')
+      git('add', '.')
+      git('commit', '--quiet', '-m', 'app')
+      git('remote', 'add', 'origin', remote)
+      git('push', '--quiet', 'origin', 'master')
+      const r = await run(['release', '--yes'], ws, env)
+      const out = r.stdout + r.stderr
+      expect(r.code, out).toBe(0)
+      const pushed = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'refs/heads/master'], {
         encoding: 'utf8',
-      }),
-    ).toContain(`\${HF_INTENT_MODEL:-${MODEL}}`)
-    expect(server.runs).toHaveLength(1)
-    expect(server.runs[0]).toMatchObject({ event: 'push', headSha: pushed })
-    expect(server.count('POST', '/dispatches')).toBe(0)
-    expect(out).toMatch(/run 7001 completed success/)
-  })
+      }).trim()
+      expect(pushed).toBe(git('rev-parse', 'HEAD'))
+      // The pushed commit holds the compose edit, and only it.
+      expect(
+        execFileSync('git', ['--git-dir', remote, 'show', '--name-only', '--format=%s', pushed], { encoding: 'utf8' }),
+      ).toBe(`modelship: production → ${MODEL} (HF_INTENT_MODEL)\n\ndocker-compose.production.yml\n`)
+      expect(
+        execFileSync('git', ['--git-dir', remote, 'show', `${pushed}:docker-compose.production.yml`], {
+          encoding: 'utf8',
+        }),
+      ).toContain(`\${HF_INTENT_MODEL:-${MODEL}}`)
+      expect(server.runs).toHaveLength(1)
+      expect(server.runs[0]).toMatchObject({ event: 'push', headSha: pushed })
+      expect(server.count('POST', '/dispatches')).toBe(0)
+      expect(out).toMatch(/run 7001 completed success/)
+    },
+  )
 })
 
 function readdir(ws: string): string[] {

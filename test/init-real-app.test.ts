@@ -27,7 +27,8 @@ function shippedRealApp(): string {
 }
 
 const IMAGE_LINE =
-  'deploy.mode: image: services.app.image ghcr.io/pratikoai/pratikoai-backend:${IMAGE_TAG:-latest} (docker-compose.yml:10) ' +
+  'deploy.mode: image: services.app.image ghcr.io/pratikoai/pratikoai-backend:${IMAGE_TAG:-latest} ' +
+  '(docker-compose.yml:10) ' +
   'is on the registry ghcr.io with its tag from ${IMAGE_TAG}: a release builds once, pushes the image tagged ' +
   'model-<version> and the hosts pull it'
 
@@ -35,27 +36,30 @@ const IMAGE_LINE =
 const sayYes: Prompter = { interactive: true, confirm: async () => true, text: async (_q, fallback) => fallback }
 
 describe('init on the real app tree (item 9)', () => {
-  it('names the env file only its example exists for, prints the copy command, and picks image mode saying why', async () => {
-    const ws = shippedRealApp()
-    const r = await runCli(['init', '--workspace', ws, '--yes'], { env: cliEnv() })
-    expect(r.code, r.stderr).toBe(0)
-    process.stdout.write(`--- init, real-app ---\n${r.stdout}`)
-    const config = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as Record<string, any>
-    expect(config.deploy).toMatchObject({ mode: 'image', tag_var: 'IMAGE_TAG', image_tag: 'model-{version}' })
-    expect(config.environments.production).toMatchObject({ env_file: '.env.production' })
-    const lines = r.stdout.split('\n')
-    expect(lines).toContain(IMAGE_LINE)
-    expect(lines).toContain(
-      'production: .env.production is not in the tree; copy it from the example and fill in its values: ' +
-        'cp .env.production.example .env.production',
-    )
-    expect(lines).toContain(
-      'note: .env.qa.example: no compose override names an environment qa; add environments.qa by hand if it deploys',
-    )
-    // Nobody at a terminal: nothing is copied.
-    expect(existsSync(join(ws, '.env.production'))).toBe(false)
-    expect(r.stdout).toMatch(/next: npx modelship release --dry-run\n$/)
-  })
+  it(
+    'names the env file only its example exists for, prints the copy command, and picks image mode saying ' + 'why',
+    async () => {
+      const ws = shippedRealApp()
+      const r = await runCli(['init', '--workspace', ws, '--yes'], { env: cliEnv() })
+      expect(r.code, r.stderr).toBe(0)
+      process.stdout.write(`--- init, real-app ---\n${r.stdout}`)
+      const config = parse(readFileSync(join(ws, 'modelship.yaml'), 'utf8')) as Record<string, any>
+      expect(config.deploy).toMatchObject({ mode: 'image', tag_var: 'IMAGE_TAG', image_tag: 'model-{version}' })
+      expect(config.environments.production).toMatchObject({ env_file: '.env.production' })
+      const lines = r.stdout.split('\n')
+      expect(lines).toContain(IMAGE_LINE)
+      expect(lines).toContain(
+        'production: .env.production is not in the tree; copy it from the example and fill in its values: ' +
+          'cp .env.production.example .env.production',
+      )
+      expect(lines).toContain(
+        'note: .env.qa.example: no compose override names an environment qa; add environments.qa by hand if it deploys',
+      )
+      // Nobody at a terminal: nothing is copied.
+      expect(existsSync(join(ws, '.env.production'))).toBe(false)
+      expect(r.stdout).toMatch(/next: npx modelship release --dry-run\n$/)
+    },
+  )
 
   it('in a terminal it offers to copy the example, and copies it when asked to', async () => {
     const ws = shippedRealApp()
@@ -65,7 +69,8 @@ describe('init on the real app tree (item 9)', () => {
       readFileSync(join(ws, '.env.production.example'), 'utf8'),
     )
     expect(out).toContain(
-      'copied .env.production.example to .env.production: fill in its values (environments.production.env_file names it)',
+      'copied .env.production.example to .env.production: fill in its values (environments.production.env_file names ' +
+        'it)',
     )
   })
 
@@ -104,7 +109,8 @@ describe('init says how to provide a Hugging Face token when it finds none (issu
 })
 
 describe('init, then the next command it prints, with no Hugging Face token (issue 23 item 3)', () => {
-  it('release --dry-run shows the whole plan, marks the steps the token is needed for, then exits 2 with the token error', async () => {
+  it('release --dry-run shows the whole plan, marks the steps the token is needed for, then exits 2 with the token ' +
+    'error', async () => {
     const ws = copyInitApp()
     dirs.push(ws)
     const init = await runCli(['init', '--workspace', ws, '--yes'], { env: cliEnv() })

@@ -20,11 +20,15 @@ const contender = (path: string, startAt: number, id: string): string => `
   const tried = (who) => ${JSON.stringify(path)} + '.' + who + '.tried'
   while (Date.now() < ${startAt}) {}
   try {
-    const lock = await acquireLock(${JSON.stringify(path)}, { runId: '${id}', command: 'test', startedAt: 'now' }, () => {})
+    const lock = await acquireLock(
+      ${JSON.stringify(path)}, { runId: '${id}', command: 'test', startedAt: 'now' }, () => {},
+    )
     writeFileSync(tried('${id}'), '')
     process.stdout.write('won')
     const deadline = Date.now() + 20000
-    while (!(existsSync(tried('a')) && existsSync(tried('b'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    while (!(existsSync(tried('a')) && existsSync(tried('b'))) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5))
+    }
     await lock.release()
   } catch (e) {
     writeFileSync(tried('${id}'), '')

@@ -64,7 +64,8 @@ function setConfig(ws: string, edit: (cfg: YamlConfig) => void): void {
 }
 
 describe('trainer output: model files only, metrics kept, labels checked (local registry)', () => {
-  it('a report-only trainer leaving checkpoints: only model files + metrics.json are pushed; the next gate compares with them and rejects a worse model (exit 3)', async () => {
+  it('a report-only trainer leaving checkpoints: only model files + metrics.json are pushed; the next gate compares ' +
+    'with them and rejects a worse model (exit 3)', async () => {
     const ws = workspace({ trainer: { command: ['python3', STUB, 'report-only'] } })
     const first = await release(ws, cliEnv())
     expect(first.stderr).not.toMatch(/^error:/m)
@@ -116,7 +117,8 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     expect(second.code).toBe(3)
     expect(second.stderr).toMatch(
       new RegExp(
-        `^error: rejected: accuracy 0\\.\\d{4} < ${metrics.accuracy.toFixed(4).replace('.', '\\.')} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`,
+        `^error: rejected: accuracy 0\\.\\d{4} < ${metrics.accuracy.toFixed(4).replace('.', '\\.')} of ${V1}, which ` +
+          `production uses now \\(gates\\.no_regression\\)$`,
         'm',
       ),
     )
@@ -124,25 +126,32 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     expect(existsSync(localRepo(ws, 'pratikoai/intent-classifier-v1.1'))).toBe(false)
   }, 240_000)
 
-  it('a model whose config.json labels differ from model.labels: exit 2 after train, naming missing and extra, nothing pushed', async () => {
+  it('a model whose config.json labels differ from model.labels: exit 2 after train, naming missing and extra, ' +
+    'nothing pushed', async () => {
     const ws = workspace({ trainer: { command: ['python3', STUB, 'wrong-labels'] } })
     const r = await release(ws, cliEnv())
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(
-      /^error: the trained model's labels \(config\.json id2label\) are not model\.labels: missing calculator; extra math; nothing was pushed$/m,
+      new RegExp(
+        /^error: the trained model's labels \(config\.json id2label\) are not model\.labels: /.source +
+          /missing calculator; extra math; nothing was pushed$/.source,
+        'm',
+      ),
     )
     expect(existsSync(join(ws, '.modelship', 'registry', 'pratikoai'))).toBe(false)
     expect(readFileSync(join(ws, 'docker-compose.production.yml'), 'utf8')).toContain('${HF_INTENT_MODEL:-mdeberta}')
   }, 120_000)
 
-  it('trainer.args {seed: 1} against a trainer whose --help has no --seed: exit 2 before export, nothing created', async () => {
+  it('trainer.args {seed: 1} against a trainer whose --help has no --seed: exit 2 before export, nothing ' +
+    'created', async () => {
     const ws = workspace({ trainer: { command: ['python3', NO_SEED], args: { epochs: 1, seed: 1 } } })
     const before = snapshotTree(ws)
     const r = await release(ws, cliEnv())
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(
       new RegExp(
-        `^error: trainer python3 ${NO_SEED.replace(/[.]/g, '\\.')} has no --seed \\(from trainer\\.args\\.seed; not in its --help\\) \\(and 1 more problem\\)$`,
+        `^error: trainer python3 ${NO_SEED.replace(/[.]/g, '\\.')} has no --seed \\(from trainer\\.args\\.seed; not ` +
+          `in its --help\\) \\(and 1 more problem\\)$`,
         'm',
       ),
     )
@@ -160,7 +169,8 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     expect(snapshotTree(ws2)).toEqual(before2)
   }, 60_000)
 
-  it('dry runs ask the trainer --help once: the answer waits in the user cache, the workspace stays as it was', async () => {
+  it('dry runs ask the trainer --help once: the answer waits in the user cache, the workspace stays as it ' +
+    'was', async () => {
     const cacheHome = mkdtempSync(join(tmpdir(), 'modelship-xdg-'))
     cleanups.push(() => rmSync(cacheHome, { recursive: true, force: true }))
     // A trainer that notes each --help it answers (outside the workspace), then prints the real help.
@@ -186,7 +196,8 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
     expect(readFileSync(calls, 'utf8')).toBe('help\nhelp\n')
   }, 60_000)
 
-  it('the same dataset twice: exit 0 "no new feedback since v1.0"; --force releases v1.1; the baseline card is honest', async () => {
+  it('the same dataset twice: exit 0 "no new feedback since v1.0"; --force releases v1.1; the baseline card is ' +
+    'honest', async () => {
     const ws = workspace({ model: { license: 'apache-2.0' } })
     expect((await release(ws, cliEnv())).code).toBe(0)
     const card = readFileSync(join(localRepo(ws), 'README.md'), 'utf8')
@@ -215,7 +226,8 @@ describe('trainer output: model files only, metrics kept, labels checked (local 
 })
 
 describe('a fixed evaluation set (gates.eval_set + trainer.evaluate)', () => {
-  it('scores old and new on the same file: a worse model is rejected even when its own split score is higher (exit 3)', async () => {
+  it('scores old and new on the same file: a worse model is rejected even when its own split score is higher (exit ' +
+    '3)', async () => {
     const ws = workspace({
       trainer: { command: ['python3', STUB, 'report-only'], evaluate: ['python3', TRAINER, 'evaluate'] },
       gates: { eval_set: 'eval.jsonl', min_accuracy: 0.1, min_class_f1: 0 },
@@ -247,7 +259,8 @@ describe('a fixed evaluation set (gates.eval_set + trainer.evaluate)', () => {
     expect(second.code).toBe(3)
     expect(second.stderr).toMatch(
       new RegExp(
-        `^error: rejected: accuracy 0\\.\\d{4} < 0\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`,
+        `^error: rejected: accuracy 0\\.\\d{4} < 0\\.\\d{4} of ${V1}, which production uses now ` +
+          `\\(gates\\.no_regression\\)$`,
         'm',
       ),
     )
@@ -283,14 +296,19 @@ describe('immutable versions (local registry and the Hub test server)', () => {
       const r = await runCli(['push', dir, '1.0', '--workspace', ws], { env })
       expect(r.code, registry).toBe(2)
       expect(r.stderr).toMatch(
-        /^error: pratikoai\/intent-classifier-v1\.0 already holds a model in .*versions are immutable, nothing was uploaded$/m,
+        new RegExp(
+          /^error: pratikoai\/intent-classifier-v1\.0 already holds a model in .*/.source +
+            /versions are immutable, nothing was uploaded$/.source,
+          'm',
+        ),
       )
       if (registry === 'hf') expect(server.repos.get(V1)!.commits.length).toBe(before)
       else expect(readFileSync(join(localRepo(ws), 'model.bin')).equals(before as Buffer)).toBe(true)
     }
   }, 60_000)
 
-  it('resuming a run whose reserved version another run released meanwhile: exit 2 naming that run; its files intact', async () => {
+  it('resuming a run whose reserved version another run released meanwhile: exit 2 naming that run; its files ' +
+    'intact', async () => {
     const server = await hub()
     // No-regression off: the resumed model is judged only by the registry's immutability here.
     const ws = workspace({ ...INSTANT_TRAINER_CONFIG, registry: 'hf', gates: { no_regression: false } })
@@ -316,12 +334,17 @@ describe('immutable versions (local registry and the Hub test server)', () => {
     expect(resumed.code).toBe(2)
     expect(resumed.stderr).toMatch(
       new RegExp(
-        `^error: ${V1} already holds a model in .*, released by run ${otherRun.runId} on \\d{4}-.*versions are immutable, nothing was uploaded$`,
+        `^error: ${V1} already holds a model in .*, released by run ${otherRun.runId} on \\d{4}-.*versions are ` +
+          `immutable, nothing was uploaded$`,
         'm',
       ),
     )
     expect(resumed.stderr).toMatch(
-      /^hint: start a new run \(`modelship release` without --resume\) to release under the next version; `modelship runs abandon \S+` stops this one from being resumed$/m,
+      new RegExp(
+        /^hint: start a new run \(`modelship release` without --resume\) to release under the next version; /.source +
+          /`modelship runs abandon \S+` stops this one from being resumed$/.source,
+        'm',
+      ),
     )
     expect(server.repos.get(V1)!.commits.length).toBe(commits)
     expect(new Map(server.repos.get(V1)!.commits.at(-1)!.files)).toEqual(files)
@@ -346,31 +369,35 @@ describe('pieces (pure or on real files)', () => {
     ])
   })
 
-  it('metrics.json with only f1 per class is accepted and the card renders; a wrong shape is exit 2 naming the file', async () => {
-    const dir = workspace()
-    writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { f1: 0.8 } } }))
-    const { metrics } = await readMetrics(dir, '', FIXTURE_LABELS)
-    expect(metrics.f1_macro).toBe(0.8)
-    const card = renderModelCard({
-      modelId: V1,
-      origin: {},
-      labels: FIXTURE_LABELS,
-      metrics,
-      datasetSha256: 'x',
-      runId: 'r',
-      createdAt: 't',
-    })
-    expect(card).toContain('| chitchat | - | - | 0.8000 | - |')
-    writeFileSync(
-      join(dir, 'metrics.json'),
-      JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { precision: 0.8 } } }),
-    )
-    const err = await readMetrics(dir, '', FIXTURE_LABELS).catch((e: { exitCode: number; message: string }) => e)
-    expect(err).toMatchObject({
-      exitCode: 2,
-      message: `${join(dir, 'metrics.json')}: per_class.chitchat.f1 must be a number from 0 to 1`,
-    })
-  })
+  it(
+    'metrics.json with only f1 per class is accepted and the card renders; a wrong shape is exit 2 naming the ' +
+      'file',
+    async () => {
+      const dir = workspace()
+      writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { f1: 0.8 } } }))
+      const { metrics } = await readMetrics(dir, '', FIXTURE_LABELS)
+      expect(metrics.f1_macro).toBe(0.8)
+      const card = renderModelCard({
+        modelId: V1,
+        origin: {},
+        labels: FIXTURE_LABELS,
+        metrics,
+        datasetSha256: 'x',
+        runId: 'r',
+        createdAt: 't',
+      })
+      expect(card).toContain('| chitchat | - | - | 0.8000 | - |')
+      writeFileSync(
+        join(dir, 'metrics.json'),
+        JSON.stringify({ accuracy: 0.9, per_class: { chitchat: { precision: 0.8 } } }),
+      )
+      const err = await readMetrics(dir, '', FIXTURE_LABELS).catch((e: { exitCode: number; message: string }) => e)
+      expect(err).toMatchObject({
+        exitCode: 2,
+        message: `${join(dir, 'metrics.json')}: per_class.chitchat.f1 must be a number from 0 to 1`,
+      })
+    },
+  )
 
   it('withoutAbsolutePaths: inside the model folder → relative, elsewhere → the file name', () => {
     expect(
@@ -384,26 +411,29 @@ describe('pieces (pure or on real files)', () => {
     })
   })
 
-  it('withoutAbsolutePathFiles: rewrites JSON files holding a path in any spelling, leaves the others unread', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'modelship-paths-'))
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-    const files: Record<string, string> = {
-      'args.json': JSON.stringify({ output_dir: `${dir}/ckpt` }),
-      'escaped.json': `{"data":"\\/data\\/train.jsonl"}`,
-      'unicode.json': `{"data":"\\u002fdata\\u002ftrain.jsonl"}`,
-      'windows.json': JSON.stringify({ cache: 'C:\\Users\\me\\cache' }),
-      'weights.json': JSON.stringify({ w: [0.5, -1.25], vocab: { 'a/b': 1 }, note: 'x/y' }),
-    }
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
-    const rewritten = await withoutAbsolutePathFiles(
-      dir,
-      Object.entries(files).map(([path, text]) => ({ path, size: text.length })),
-    )
-    expect(Object.fromEntries(rewritten.map((r) => [r.path, JSON.parse(r.content) as unknown]))).toEqual({
-      'args.json': { output_dir: 'ckpt' },
-      'escaped.json': { data: 'train.jsonl' },
-      'unicode.json': { data: 'train.jsonl' },
-      'windows.json': { cache: 'cache' },
-    })
-  })
+  it(
+    'withoutAbsolutePathFiles: rewrites JSON files holding a path in any spelling, leaves the others ' + 'unread',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'modelship-paths-'))
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+      const files: Record<string, string> = {
+        'args.json': JSON.stringify({ output_dir: `${dir}/ckpt` }),
+        'escaped.json': `{"data":"\\/data\\/train.jsonl"}`,
+        'unicode.json': `{"data":"\\u002fdata\\u002ftrain.jsonl"}`,
+        'windows.json': JSON.stringify({ cache: 'C:\\Users\\me\\cache' }),
+        'weights.json': JSON.stringify({ w: [0.5, -1.25], vocab: { 'a/b': 1 }, note: 'x/y' }),
+      }
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+      const rewritten = await withoutAbsolutePathFiles(
+        dir,
+        Object.entries(files).map(([path, text]) => ({ path, size: text.length })),
+      )
+      expect(Object.fromEntries(rewritten.map((r) => [r.path, JSON.parse(r.content) as unknown]))).toEqual({
+        'args.json': { output_dir: 'ckpt' },
+        'escaped.json': { data: 'train.jsonl' },
+        'unicode.json': { data: 'train.jsonl' },
+        'windows.json': { cache: 'cache' },
+      })
+    },
+  )
 })

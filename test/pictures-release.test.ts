@@ -42,7 +42,8 @@ const matrixLine = (label: string, row: number[]): RegExp =>
   new RegExp(`^ {2}${label} +${row.map(String).join(' +')} +${row.reduce((a, b) => a + b, 0)}$`, 'm')
 
 describe('two releases: the v1.1 card holds its pictures', () => {
-  it('local registry: three SVGs beside README.md, the trend shows v1.0 and v1.1, show v1.1 prints the matrix; CI summary and list', async () => {
+  it('local registry: three SVGs beside README.md, the trend shows v1.0 and v1.1, show v1.1 prints the matrix; CI ' +
+    'summary and list', async () => {
     const { ws, secondFeedback } = twoReleaseWorkspace({
       trainer: {
         command: ['python3', TRAINER],
@@ -141,7 +142,8 @@ describe('two releases: the v1.1 card holds its pictures', () => {
     expect(secondRun).toContain(`    line [${v10.accuracy.toFixed(4)}, ${metrics.accuracy.toFixed(4)}]`)
     expect(secondRun).toContain(`| true \\ predicted | ${matrix.labels.join(' | ')} | total |`)
     expect(secondRun).toContain(
-      `| total | ${matrix.labels.map((_, j) => matrix.counts.reduce((n, r) => n + r[j]!, 0)).join(' | ')} | ${metrics.n_test} |`,
+      `| total | ${matrix.labels.map((_, j) => matrix.counts.reduce((n, r) => n + r[j]!, 0)).join(' | ')} | ` +
+        `${metrics.n_test} |`,
     )
 
     // `list`: a sparkline of macro F1 per row, the line up to that version.
@@ -153,7 +155,8 @@ describe('two releases: the v1.1 card holds its pictures', () => {
     expect(listed[0].f1_macro_trend).toEqual([v10.f1_macro, metrics.f1_macro])
   }, 300_000)
 
-  it('Hub test server: the pictures are files of the pushed commit that the card links to; show names their pages', async () => {
+  it('Hub test server: the pictures are files of the pushed commit that the card links to; show names their ' +
+    'pages', async () => {
     const hub = await startHubServer({ pageSize: 2 })
     hub.addToken(TOKEN, { user: 'alice', orgs: [{ name: 'pratikoai', role: 'write' }] })
     cleanups.push(() => hub.close())

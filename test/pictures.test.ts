@@ -34,55 +34,58 @@ const tally = (items: readonly string[]): Map<string, number> => {
 }
 
 describe('the pictures of a model card, looked at', () => {
-  it('each SVG is valid XML with its numbers as text; rsvg-convert draws a PNG of its size that is not blank', async () => {
-    const pictures = describePictures({
-      modelId: 'acme/ic-v1.1',
-      version: { major: 1, minor: 1 },
-      metrics: V11,
-      labels: LABELS,
-      line: [V10, { id: 'acme/ic-v1.2', version: { major: 1, minor: 2 }, metrics: V10.metrics }],
-      replaces: 'acme/ic-v1.0',
-    })
-    // A later version is not in this card's trend: pushing this card again draws the same picture.
-    expect(pictures.trend.map((t) => [t.version, t.current])).toEqual([
-      ['v1.0', false],
-      ['v1.1', true],
-    ])
-    const files = await renderPictureFiles(pictures)
-    expect(files.map((f) => f.path)).toEqual(['confusion_matrix.svg', 'per_class_f1.svg', 'trend.svg'])
-    const looked = Object.fromEntries(files.map((f) => [f.path, lookAtSvg(f.content, render)]))
+  it(
+    'each SVG is valid XML with its numbers as text; rsvg-convert draws a PNG of its size that is not ' + 'blank',
+    async () => {
+      const pictures = describePictures({
+        modelId: 'acme/ic-v1.1',
+        version: { major: 1, minor: 1 },
+        metrics: V11,
+        labels: LABELS,
+        line: [V10, { id: 'acme/ic-v1.2', version: { major: 1, minor: 2 }, metrics: V10.metrics }],
+        replaces: 'acme/ic-v1.0',
+      })
+      // A later version is not in this card's trend: pushing this card again draws the same picture.
+      expect(pictures.trend.map((t) => [t.version, t.current])).toEqual([
+        ['v1.0', false],
+        ['v1.1', true],
+      ])
+      const files = await renderPictureFiles(pictures)
+      expect(files.map((f) => f.path)).toEqual(['confusion_matrix.svg', 'per_class_f1.svg', 'trend.svg'])
+      const looked = Object.fromEntries(files.map((f) => [f.path, lookAtSvg(f.content, render)]))
 
-    // Every count of the matrix is a text in the picture (as often as it occurs), the labels too.
-    const matrixTexts = tally(looked['confusion_matrix.svg']!.texts)
-    for (const [count, times] of tally(COUNTS.flat().map(String)))
-      expect(matrixTexts.get(count) ?? 0, `count ${count}`).toBeGreaterThanOrEqual(times)
-    for (const label of LABELS) expect(matrixTexts.get(label)).toBe(2) // once down the side, once across the top
-    expect(looked['confusion_matrix.svg']!.texts.join(' ')).toContain(`held-out split (${n} examples)`)
+      // Every count of the matrix is a text in the picture (as often as it occurs), the labels too.
+      const matrixTexts = tally(looked['confusion_matrix.svg']!.texts)
+      for (const [count, times] of tally(COUNTS.flat().map(String)))
+        expect(matrixTexts.get(count) ?? 0, `count ${count}`).toBeGreaterThanOrEqual(times)
+      for (const label of LABELS) expect(matrixTexts.get(label)).toBe(2) // once down the side, once across the top
+      expect(looked['confusion_matrix.svg']!.texts.join(' ')).toContain(`held-out split (${n} examples)`)
 
-    const f1Texts = looked['per_class_f1.svg']!.texts
-    for (const c of Object.values(V11.per_class)) expect(f1Texts).toContain(c.f1.toFixed(4))
-    for (const c of Object.values(V10.metrics.per_class)) expect(f1Texts).toContain(c.f1.toFixed(4))
-    expect(f1Texts).toEqual(expect.arrayContaining(['v1.1 (this version)', 'v1.0 (replaced)']))
+      const f1Texts = looked['per_class_f1.svg']!.texts
+      for (const c of Object.values(V11.per_class)) expect(f1Texts).toContain(c.f1.toFixed(4))
+      for (const c of Object.values(V10.metrics.per_class)) expect(f1Texts).toContain(c.f1.toFixed(4))
+      expect(f1Texts).toEqual(expect.arrayContaining(['v1.1 (this version)', 'v1.0 (replaced)']))
 
-    const trendTexts = looked['trend.svg']!.texts
-    expect(trendTexts).toEqual(expect.arrayContaining(['v1.0', 'v1.1', 'accuracy', 'macro F1']))
-    for (const v of [V10.metrics.accuracy, V10.metrics.f1_macro, V11.accuracy, V11.f1_macro])
-      expect(trendTexts).toContain(v.toFixed(4))
+      const trendTexts = looked['trend.svg']!.texts
+      expect(trendTexts).toEqual(expect.arrayContaining(['v1.0', 'v1.1', 'accuracy', 'macro F1']))
+      for (const v of [V10.metrics.accuracy, V10.metrics.f1_macro, V11.accuracy, V11.f1_macro])
+        expect(trendTexts).toContain(v.toFixed(4))
 
-    // The same chart is the same bytes (a resumed push finds the repo holding exactly what it would send).
-    expect((await renderPictureFiles(pictures)).map((f) => f.content)).toEqual(files.map((f) => f.content))
+      // The same chart is the same bytes (a resumed push finds the repo holding exactly what it would send).
+      expect((await renderPictureFiles(pictures)).map((f) => f.content)).toEqual(files.map((f) => f.content))
 
-    if (!render) return
-    for (const [path, l] of Object.entries(looked)) {
-      expect(l.width, path).toBeGreaterThan(200)
-      expect(l.png, path).toMatchObject({ width: Math.ceil(l.width), height: Math.ceil(l.height) })
-      // Not blank: a good share of the page has ink, in more than a couple of colours (shading, bars, lines).
-      expect(l.png!.inkShare, path).toBeGreaterThan(0.03)
-      expect(l.png!.colours, path).toBeGreaterThan(20)
-    }
-    // The matrix is mostly shaded cells; a PNG of only the axis text would have far less ink.
-    expect(looked['confusion_matrix.svg']!.png!.inkShare).toBeGreaterThan(0.25)
-  })
+      if (!render) return
+      for (const [path, l] of Object.entries(looked)) {
+        expect(l.width, path).toBeGreaterThan(200)
+        expect(l.png, path).toMatchObject({ width: Math.ceil(l.width), height: Math.ceil(l.height) })
+        // Not blank: a good share of the page has ink, in more than a couple of colours (shading, bars, lines).
+        expect(l.png!.inkShare, path).toBeGreaterThan(0.03)
+        expect(l.png!.colours, path).toBeGreaterThan(20)
+      }
+      // The matrix is mostly shaded cells; a PNG of only the axis text would have far less ink.
+      expect(looked['confusion_matrix.svg']!.png!.inkShare).toBeGreaterThan(0.25)
+    },
+  )
 
   it('a model with no matrix gets a picture that says so, never an invented one; the card says so too', async () => {
     const pictures = describePictures({
@@ -117,7 +120,8 @@ describe('the pictures of a model card, looked at', () => {
     for (const file of ['confusion_matrix.svg', 'per_class_f1.svg', 'trend.svg'])
       expect(text).toMatch(new RegExp(`!\\[[^\\]]{20,}\\]\\(${file.replace('.', '\\.')}\\)`))
     const at = card.indexOf(
-      '| true \\ predicted | chitchat | theoretical_definition | technical_research | calculator | normative_reference | total |',
+      '| true \\ predicted | chitchat | theoretical_definition | technical_research | calculator | ' +
+        'normative_reference | total |',
     )
     expect(at).toBeGreaterThan(0)
     expect(card[at + 2]).toBe('| chitchat | **60** | 1 | 0 | 0 | 0 | 61 |')

@@ -113,20 +113,32 @@ describe('runRelease with the real listr2 (silent), a command table and the loca
     const writes = plan.filter((l) => l.startsWith('! '))
     expect(writes).toHaveLength(6)
     expect(writes[0]).toMatch(
-      /^! python3 \S+train_intent_classifier\.py --data \S+dataset\.jsonl --output \S+model --epochs 3 --seed 7 --backend baseline$/,
+      new RegExp(
+        /^! python3 \S+train_intent_classifier\.py --data \S+dataset\.jsonl --output \S+model /.source +
+          /--epochs 3 --seed 7 --backend baseline$/.source,
+      ),
     )
     expect(writes[1]).toMatch(
-      /^! would push the model → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md, confusion_matrix\.svg, per_class_f1\.svg, trend\.svg \(model files only: .*\)$/,
+      new RegExp(
+        /^! would push the model → pratikoai\/intent-classifier-v1\.0 \(private\) on local registry at .* /.source +
+          /from \S+\/\.modelship\/runs\/\S+\/model \+ README\.md, /.source +
+          /confusion_matrix\.svg, per_class_f1\.svg, trend\.svg \(model files only: .*\)$/.source,
+      ),
     )
     expect(writes[2]).toBe(`! would write ${join(ws, 'docker-compose.production.yml')}`)
     expect(writes[3]).toBe(
-      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app',
+      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml build ' +
+        '--build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.0 app',
     )
     expect(writes[4]).toBe(
-      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps --force-recreate app',
+      '! docker compose --env-file .env.test -f docker-compose.yml -f docker-compose.production.yml up -d --no-deps ' +
+        '--force-recreate app',
     )
     expect(writes[5]).toMatch(
-      /^! would append to \.modelship\/history\.jsonl: release production: mdeberta → pratikoai\/intent-classifier-v1\.0$/,
+      new RegExp(
+        /^! would append to \.modelship\/history\.jsonl: release production: /.source +
+          /mdeberta → pratikoai\/intent-classifier-v1\.0$/.source,
+      ),
     )
     expect(plan).toContain('$ curl -fsS http://localhost:8000/health')
     expect(new Set(plan).size).toBe(plan.length)

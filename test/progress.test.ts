@@ -47,7 +47,8 @@ describe('transfer progress (pure, fake clock)', () => {
     const mid = meter.update({ file: 'model.safetensors', phase: 'uploading', bytes: 20 * MiB, total: 100 * MiB })
     expect(mid.fileMeasure).toMatchObject({ percent: 20, bytesPerSecond: 10 * MiB, etaMs: 8000 })
     expect(formatTransferLine(mid)).toBe(
-      'uploading model.safetensors: 20% of 100.0 MiB, 10.0 MiB/s, ETA 8 s · total 16% of 125.0 MiB, 10.0 MiB/s, ETA 11 s',
+      'uploading model.safetensors: 20% of 100.0 MiB, 10.0 MiB/s, ETA 8 s · total 16% of 125.0 MiB, 10.0 MiB/s, ETA ' +
+        '11 s',
     )
     clock.advance(8000)
     const done = meter.update({ file: 'model.safetensors', phase: 'uploading', bytes: 100 * MiB, total: 100 * MiB })
@@ -121,35 +122,41 @@ afterEach(async () => {
 })
 
 describe('modelship push against a Hugging-Face-Hub-compatible server', () => {
-  it('prints progress lines with percent, rate and ETA per file and in total (plain lines when not a TTY)', async () => {
-    const token = `hf_${randomBytes(16).toString('hex')}`
-    // Weights go through LFS, streamed in chunks, as on the Hub.
-    const hub = await startHubServer({ lfsThreshold: 64 * 1024 })
-    hub.addToken(token, { user: 'alice', orgs: [{ name: 'pratikoai', role: 'write' }] })
-    const ws = makeFixtureWorkspace({ registry: 'hf' })
-    cleanups.push(
-      () => hub.close(),
-      () => cleanup(ws),
-    )
-    const model = join(ws, 'my-model')
-    mkdirSync(model)
-    writeFileSync(join(model, 'config.json'), '{"architectures": ["Baseline"]}\n')
-    writeFileSync(join(model, 'model.safetensors'), randomBytes(6 * MiB))
-    const r = await runCli(['push', 'my-model', 'v1.3', '--workspace', ws], {
-      env: cliEnv({ HF_ENDPOINT: hub.url, HF_TOKEN: token }),
-    })
-    expect(r.stderr).not.toMatch(/^error:/m)
-    expect(r.code).toBe(0)
-    const lines = r.stdout.split('\n')
-    const progress = lines.filter((l) => l.startsWith('uploading model.safetensors: '))
-    expect(progress.length).toBeGreaterThanOrEqual(1)
-    // The file's last line: 100%, its average rate, and the total so far.
-    expect(progress.at(-1)).toMatch(
-      /^uploading model\.safetensors: 100% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, done · total \d+% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, (ETA \d+ s|done)$/,
-    )
-    expect(lines.some((l) => /^hashing model\.safetensors: \d+% of 6\.0 MiB, /.test(l))).toBe(true)
-    expect(r.stdout).toMatch(/^pushed pratikoai\/intent-classifier-v1\.3 /m)
-    expect(hub.repos.get('pratikoai/intent-classifier-v1.3')?.private).toBe(true)
-    expect(r.stdout + r.stderr).not.toContain(token)
-  })
+  it(
+    'prints progress lines with percent, rate and ETA per file and in total (plain lines when not a ' + 'TTY)',
+    async () => {
+      const token = `hf_${randomBytes(16).toString('hex')}`
+      // Weights go through LFS, streamed in chunks, as on the Hub.
+      const hub = await startHubServer({ lfsThreshold: 64 * 1024 })
+      hub.addToken(token, { user: 'alice', orgs: [{ name: 'pratikoai', role: 'write' }] })
+      const ws = makeFixtureWorkspace({ registry: 'hf' })
+      cleanups.push(
+        () => hub.close(),
+        () => cleanup(ws),
+      )
+      const model = join(ws, 'my-model')
+      mkdirSync(model)
+      writeFileSync(join(model, 'config.json'), '{"architectures": ["Baseline"]}\n')
+      writeFileSync(join(model, 'model.safetensors'), randomBytes(6 * MiB))
+      const r = await runCli(['push', 'my-model', 'v1.3', '--workspace', ws], {
+        env: cliEnv({ HF_ENDPOINT: hub.url, HF_TOKEN: token }),
+      })
+      expect(r.stderr).not.toMatch(/^error:/m)
+      expect(r.code).toBe(0)
+      const lines = r.stdout.split('\n')
+      const progress = lines.filter((l) => l.startsWith('uploading model.safetensors: '))
+      expect(progress.length).toBeGreaterThanOrEqual(1)
+      // The file's last line: 100%, its average rate, and the total so far.
+      expect(progress.at(-1)).toMatch(
+        new RegExp(
+          /^uploading model\.safetensors: 100% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, done · /.source +
+            /total \d+% of 6\.0 MiB, [\d.]+ (MiB|KiB)\/s, (ETA \d+ s|done)$/.source,
+        ),
+      )
+      expect(lines.some((l) => /^hashing model\.safetensors: \d+% of 6\.0 MiB, /.test(l))).toBe(true)
+      expect(r.stdout).toMatch(/^pushed pratikoai\/intent-classifier-v1\.3 /m)
+      expect(hub.repos.get('pratikoai/intent-classifier-v1.3')?.private).toBe(true)
+      expect(r.stdout + r.stderr).not.toContain(token)
+    },
+  )
 })

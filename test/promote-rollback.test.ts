@@ -35,7 +35,8 @@ const builds = (shim: DockerShim) =>
     .map((c) => c.argv.find((a) => a.startsWith('HF_INTENT_MODEL=')))
 
 describe('promote and rollback agree', () => {
-  it('promote redeploys by default in deploy.mode compose, like rollback; --no-deploy only edits; --deploy is accepted', async () => {
+  it('promote redeploys by default in deploy.mode compose, like rollback; --no-deploy only edits; --deploy is ' +
+    'accepted', async () => {
     const { ws, shim, env } = await released()
     const promoted = await runCli(['promote', 'mdeberta', '--workspace', ws, '--json'], { env })
     expect(promoted.code, promoted.stderr).toBe(0)

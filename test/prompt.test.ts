@@ -81,30 +81,33 @@ describe('prompts with the facts', () => {
     ])
   })
 
-  it('release: the question comes before push and shows the model id, the gate table and the compose diff', async () => {
-    let pushedWhenAsked: boolean | undefined
-    const { shown, prompter } = person(['y'], () => (pushedWhenAsked = registryHolds('intent-classifier-v1.0')))
-    const code = await releaseCommand({ workspace: ws, env: 'staging', deploy: false }, signal, { prompter })
-    expect(code).toBe(0)
-    expect(pushedWhenAsked).toBe(false)
-    expect(registryHolds('intent-classifier-v1.0')).toBe(true)
-    const text = shown.join('')
-    const order = [
-      'Release acme/intent-classifier-v1.0 to staging (now: acme/intent-classifier-v1.3)',
-      'METRIC',
-      'compose diff:',
-      '? Push',
-    ]
-    const positions = order.map((s) => text.indexOf(s))
-    expect(positions.every((p) => p >= 0)).toBe(true)
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
-    expect(text).toMatch(/METRIC\s+VALUE\s+BOUND\s+CURRENT \(acme\/intent-classifier-v1\.3\)/)
-    expect(text).toMatch(/accuracy\s+\d\.\d{4}\s+≥ 0\.9\s+-/)
-    expect(text).toMatch(/f1\[calculator\]\s+\d\.\d{4}\s+≥ 0\.85/)
-    expect(text).toContain('-        HF_INTENT_MODEL: acme/intent-classifier-v1.3')
-    expect(text).toContain('+        HF_INTENT_MODEL: acme/intent-classifier-v1.0')
-    expect(text).toContain('(no redeploy')
-  })
+  it(
+    'release: the question comes before push and shows the model id, the gate table and the compose ' + 'diff',
+    async () => {
+      let pushedWhenAsked: boolean | undefined
+      const { shown, prompter } = person(['y'], () => (pushedWhenAsked = registryHolds('intent-classifier-v1.0')))
+      const code = await releaseCommand({ workspace: ws, env: 'staging', deploy: false }, signal, { prompter })
+      expect(code).toBe(0)
+      expect(pushedWhenAsked).toBe(false)
+      expect(registryHolds('intent-classifier-v1.0')).toBe(true)
+      const text = shown.join('')
+      const order = [
+        'Release acme/intent-classifier-v1.0 to staging (now: acme/intent-classifier-v1.3)',
+        'METRIC',
+        'compose diff:',
+        '? Push',
+      ]
+      const positions = order.map((s) => text.indexOf(s))
+      expect(positions.every((p) => p >= 0)).toBe(true)
+      expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+      expect(text).toMatch(/METRIC\s+VALUE\s+BOUND\s+CURRENT \(acme\/intent-classifier-v1\.3\)/)
+      expect(text).toMatch(/accuracy\s+\d\.\d{4}\s+≥ 0\.9\s+-/)
+      expect(text).toMatch(/f1\[calculator\]\s+\d\.\d{4}\s+≥ 0\.85/)
+      expect(text).toContain('-        HF_INTENT_MODEL: acme/intent-classifier-v1.3')
+      expect(text).toContain('+        HF_INTENT_MODEL: acme/intent-classifier-v1.0')
+      expect(text).toContain('(no redeploy')
+    },
+  )
 
   it('promote and rollback ask before any write, showing the diff and whether it redeploys', async () => {
     const files = ['docker-compose.production.yml', '.env.production'].map((f) => readFileSync(join(ws, f), 'utf8'))

@@ -58,7 +58,8 @@ describe.skipIf(!requireEngineOrSkip())('releases on a real Docker engine', () =
       ws = workspace(project)
     }, 400_000)
 
-    it('a release builds, deploys and verifies: the container serves v1.0, its env says so, no token in the image', async () => {
+    it('a release builds, deploys and verifies: the container serves v1.0, its env says so, no token in the ' +
+      'image', async () => {
       const r = await run(ws, ['release'])
       expect(r.code, r.stderr).toBe(0)
       v1 = (await servedBy(engine, project))!
@@ -74,7 +75,8 @@ describe.skipIf(!requireEngineOrSkip())('releases on a real Docker engine', () =
       for (const [, text] of snapshotTree(ws)) noToken(text)
     }, 400_000)
 
-    it('an unhealthy new container (its model does not load): exit 5, files as before, v1.0 serving again', async () => {
+    it('an unhealthy new container (its model does not load): exit 5, files as before, v1.0 serving ' +
+      'again', async () => {
       const before = readFileSync(join(ws, PROD), 'utf8')
       useTrainer(ws, UNLOADABLE)
       const r = await run(ws, ['release', '--force'])
@@ -125,7 +127,8 @@ describe.skipIf(!requireEngineOrSkip())('releases on a real Docker engine', () =
       noToken(r.stdout + r.stderr)
     }, 400_000)
 
-    it('a build that cannot fetch the model fails: exit 1, files byte-identical, the running container unchanged', async () => {
+    it('a build that cannot fetch the model fails: exit 1, files byte-identical, the running container ' +
+      'unchanged', async () => {
       const before = snapshotTree(join(ws, 'examples', 'app'))
       // Only model.json, which only the image build downloads (modelship reads metrics.json and the card).
       hub.setFailures({ status: { endpoint: 'resolve', status: 500, count: 1000, pathEndsWith: '/model.json' } })

@@ -335,45 +335,48 @@ describe('hf registry against a Hub-compatible server', () => {
     expect(server.stats.commits).toBe(2)
   })
 
-  it('versions are immutable: another run, a manual push or a stale replaces record is refused before any upload', async () => {
-    const server = await startServer()
-    const { registry } = registryFor(server)
-    const id = `${ORG}/${PREFIX}-v1.0`
-    const first = await registry.push(
-      request(id, await modelDir(smallModel()), { commitMessage: `modelship: ${id} (run r1)` }),
-    )
-    const other = await modelDir({ ...smallModel(), 'config.json': '{"other":true}' })
-    const before = { ...server.stats.requests }
-    const byRun = await rejection(registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)` })))
-    expect(byRun.code).toBe('BAD_INPUT')
-    expect(byRun.exitCode).toBe(2)
-    const date = server.repos.get(id)?.commits.at(-1)?.date ?? ''
-    expect(byRun.message).toContain(`${id} already holds a model`)
-    expect(byRun.message).toContain(`released by run r1 on ${date}`)
-    expect(byRun.message).toContain('nothing was uploaded')
-    expect(byRun.hint).toMatch(/new run/)
-    const manual = await rejection(registry.push(request(id, other, { commitMessage: `modelship push: ${id}` })))
-    expect(manual.code).toBe('BAD_INPUT')
-    const stale = await rejection(
-      registry.push(
-        request(id, other, {
-          commitMessage: `modelship: ${id} (run r2)`,
-          replaces: { ...first, commit: 'f'.repeat(40) },
-        }),
-      ),
-    )
-    expect(stale.code).toBe('BAD_INPUT')
-    for (const e of ['preupload', 'batch', 'upload', 'part', 'commit'] as const)
-      expect(server.stats.requests[e]).toBe(before[e])
-    expect(server.repos.get(id)?.commits.at(-1)?.oid).toBe(first.commit)
+  it(
+    'versions are immutable: another run, a manual push or a stale replaces record is refused before any ' + 'upload',
+    async () => {
+      const server = await startServer()
+      const { registry } = registryFor(server)
+      const id = `${ORG}/${PREFIX}-v1.0`
+      const first = await registry.push(
+        request(id, await modelDir(smallModel()), { commitMessage: `modelship: ${id} (run r1)` }),
+      )
+      const other = await modelDir({ ...smallModel(), 'config.json': '{"other":true}' })
+      const before = { ...server.stats.requests }
+      const byRun = await rejection(registry.push(request(id, other, { commitMessage: `modelship: ${id} (run r2)` })))
+      expect(byRun.code).toBe('BAD_INPUT')
+      expect(byRun.exitCode).toBe(2)
+      const date = server.repos.get(id)?.commits.at(-1)?.date ?? ''
+      expect(byRun.message).toContain(`${id} already holds a model`)
+      expect(byRun.message).toContain(`released by run r1 on ${date}`)
+      expect(byRun.message).toContain('nothing was uploaded')
+      expect(byRun.hint).toMatch(/new run/)
+      const manual = await rejection(registry.push(request(id, other, { commitMessage: `modelship push: ${id}` })))
+      expect(manual.code).toBe('BAD_INPUT')
+      const stale = await rejection(
+        registry.push(
+          request(id, other, {
+            commitMessage: `modelship: ${id} (run r2)`,
+            replaces: { ...first, commit: 'f'.repeat(40) },
+          }),
+        ),
+      )
+      expect(stale.code).toBe('BAD_INPUT')
+      for (const e of ['preupload', 'batch', 'upload', 'part', 'commit'] as const)
+        expect(server.stats.requests[e]).toBe(before[e])
+      expect(server.repos.get(id)?.commits.at(-1)?.oid).toBe(first.commit)
 
-    // The run that recorded this push may replace it (its reserved version, retrained on --resume).
-    const replaced = await registry.push(
-      request(id, other, { commitMessage: `modelship: ${id} (run r3)`, replaces: first }),
-    )
-    expect(replaced.commit).not.toBe(first.commit)
-    expect(await registry.readFile(id, 'config.json')).toBe('{"other":true}')
-  })
+      // The run that recorded this push may replace it (its reserved version, retrained on --resume).
+      const replaced = await registry.push(
+        request(id, other, { commitMessage: `modelship: ${id} (run r3)`, replaces: first }),
+      )
+      expect(replaced.commit).not.toBe(first.commit)
+      expect(await registry.readFile(id, 'config.json')).toBe('{"other":true}')
+    },
+  )
 
   it('retries 5xx and 429 with backoff, and gives up with STEP_FAILED', async () => {
     const server = await startServer()
@@ -529,96 +532,107 @@ describe('hf registry: streamed multipart uploads, Ctrl-C, model files only, rea
     expect(sha256(stored)).toBe(oid)
   })
 
-  it('Ctrl-C stops the upload promptly (INTERRUPTED, exit 130, no commit); the next push sends only what is missing', async () => {
-    const server = await startServer({ multipartChunkSize: 2 * MiB })
-    const files = {
-      'a.safetensors': randomBytes(256 * 1024),
-      'b.safetensors': randomBytes(256 * 1024),
-      'big.safetensors': randomBytes(24 * MiB),
-      'config.json': '{}',
-    }
-    const totalLfs = files['a.safetensors'].length + files['b.safetensors'].length + files['big.safetensors'].length
-    const dir = await modelDir(files)
-    const id = `${ORG}/${PREFIX}-v1.0`
-    const ctrlC = new AbortController()
-    let abortedAt = 0
-    const onProgress = (p: PushProgress) => {
-      if (p.file === 'big.safetensors' && p.phase === 'uploading' && p.bytes >= 4 * MiB && !ctrlC.signal.aborted) {
-        abortedAt = Date.now()
-        ctrlC.abort()
+  it(
+    'Ctrl-C stops the upload promptly (INTERRUPTED, exit 130, no commit); the next push sends only what is ' +
+      'missing',
+    async () => {
+      const server = await startServer({ multipartChunkSize: 2 * MiB })
+      const files = {
+        'a.safetensors': randomBytes(256 * 1024),
+        'b.safetensors': randomBytes(256 * 1024),
+        'big.safetensors': randomBytes(24 * MiB),
+        'config.json': '{}',
       }
-    }
-    const err = await rejection(
-      registryFor(server).registry.push(request(id, dir, { signal: ctrlC.signal, onProgress })),
-    )
-    expect(err.code).toBe('INTERRUPTED')
-    expect(err.exitCode).toBe(130)
-    expect(Date.now() - abortedAt).toBeLessThan(1000)
-    expect(server.stats.commits).toBe(0)
-    await server.whenIdle()
-    expect(server.stats.lfsBytesReceived).toBeLessThan(totalLfs)
+      const totalLfs = files['a.safetensors'].length + files['b.safetensors'].length + files['big.safetensors'].length
+      const dir = await modelDir(files)
+      const id = `${ORG}/${PREFIX}-v1.0`
+      const ctrlC = new AbortController()
+      let abortedAt = 0
+      const onProgress = (p: PushProgress) => {
+        if (p.file === 'big.safetensors' && p.phase === 'uploading' && p.bytes >= 4 * MiB && !ctrlC.signal.aborted) {
+          abortedAt = Date.now()
+          ctrlC.abort()
+        }
+      }
+      const err = await rejection(
+        registryFor(server).registry.push(request(id, dir, { signal: ctrlC.signal, onProgress })),
+      )
+      expect(err.code).toBe('INTERRUPTED')
+      expect(err.exitCode).toBe(130)
+      expect(Date.now() - abortedAt).toBeLessThan(1000)
+      expect(server.stats.commits).toBe(0)
+      await server.whenIdle()
+      expect(server.stats.lfsBytesReceived).toBeLessThan(totalLfs)
 
-    const kept = new Map(server.repos.get(id)?.lfs)
-    const keptBytes = [...kept.values()].reduce((a, b) => a + b, 0)
-    const bytesBefore = server.stats.lfsBytesReceived
-    const putsBefore = { ...server.stats.objectPuts }
-    await registryFor(server).registry.push(request(id, dir))
-    expect(server.stats.lfsBytesReceived - bytesBefore).toBe(totalLfs - keptBytes)
-    for (const oid of kept.keys()) expect(server.stats.objectPuts[oid]).toBe(putsBefore[oid])
-    expect(server.stats.commits).toBe(1)
-  })
+      const kept = new Map(server.repos.get(id)?.lfs)
+      const keptBytes = [...kept.values()].reduce((a, b) => a + b, 0)
+      const bytesBefore = server.stats.lfsBytesReceived
+      const putsBefore = { ...server.stats.objectPuts }
+      await registryFor(server).registry.push(request(id, dir))
+      expect(server.stats.lfsBytesReceived - bytesBefore).toBe(totalLfs - keptBytes)
+      for (const oid of kept.keys()) expect(server.stats.objectPuts[oid]).toBe(putsBefore[oid])
+      expect(server.stats.commits).toBe(1)
+    },
+  )
 
-  it('pushes model files only: checkpoints, runs, optimizer state and temp files stay home, plus trainer.exclude globs', async () => {
-    const server = await startServer()
-    const dir = await modelDir({
-      'model.safetensors': randomBytes(1024),
-      'config.json': '{}',
-      'checkpoint-500/optimizer.pt': 'x',
-      'checkpoint-500/model.safetensors': 'x',
-      'runs/Jan01/events.out.tfevents': 'x',
-      'optimizer.pt': 'x',
-      'scheduler.pt': 'x',
-      'rng_state_0.pth': 'x',
-      'tokenizer/vocab.txt.tmp': 'x',
-      'tokenizer/vocab.txt': 'v',
-      'train.log': 'x',
-      'eval/predictions.jsonl': 'x',
-    })
-    expect(await listPushFiles(dir, ['*.log', 'eval/'])).toEqual([
-      { path: 'config.json', size: 2 },
-      { path: 'model.safetensors', size: 1024 },
-      { path: 'tokenizer/vocab.txt', size: 1 },
-    ])
-    const record = await registryFor(server).registry.push(
-      request(`${ORG}/${PREFIX}-v1.0`, dir, { exclude: ['*.log', 'eval/'] }),
-    )
-    expect(Object.keys(record.manifest).sort()).toEqual([
-      'README.md',
-      'config.json',
-      'model.safetensors',
-      'tokenizer/vocab.txt',
-    ])
-    expect([...(server.repos.get(`${ORG}/${PREFIX}-v1.0`)?.commits.at(-1)?.files.keys() ?? [])].sort()).toEqual([
-      '.gitattributes',
-      'README.md',
-      'config.json',
-      'model.safetensors',
-      'tokenizer/vocab.txt',
-    ])
-  })
+  it(
+    'pushes model files only: checkpoints, runs, optimizer state and temp files stay home, plus trainer.exclude ' +
+      'globs',
+    async () => {
+      const server = await startServer()
+      const dir = await modelDir({
+        'model.safetensors': randomBytes(1024),
+        'config.json': '{}',
+        'checkpoint-500/optimizer.pt': 'x',
+        'checkpoint-500/model.safetensors': 'x',
+        'runs/Jan01/events.out.tfevents': 'x',
+        'optimizer.pt': 'x',
+        'scheduler.pt': 'x',
+        'rng_state_0.pth': 'x',
+        'tokenizer/vocab.txt.tmp': 'x',
+        'tokenizer/vocab.txt': 'v',
+        'train.log': 'x',
+        'eval/predictions.jsonl': 'x',
+      })
+      expect(await listPushFiles(dir, ['*.log', 'eval/'])).toEqual([
+        { path: 'config.json', size: 2 },
+        { path: 'model.safetensors', size: 1024 },
+        { path: 'tokenizer/vocab.txt', size: 1 },
+      ])
+      const record = await registryFor(server).registry.push(
+        request(`${ORG}/${PREFIX}-v1.0`, dir, { exclude: ['*.log', 'eval/'] }),
+      )
+      expect(Object.keys(record.manifest).sort()).toEqual([
+        'README.md',
+        'config.json',
+        'model.safetensors',
+        'tokenizer/vocab.txt',
+      ])
+      expect([...(server.repos.get(`${ORG}/${PREFIX}-v1.0`)?.commits.at(-1)?.files.keys() ?? [])].sort()).toEqual([
+        '.gitattributes',
+        'README.md',
+        'config.json',
+        'model.safetensors',
+        'tokenizer/vocab.txt',
+      ])
+    },
+  )
 
-  it('a secret inside a model file name is masked in progress events, log lines and the returned manifest', async () => {
-    const server = await startServer()
-    const name = `weights-${WRITER}.safetensors`
-    const dir = await modelDir({ [name]: randomBytes(64 * 1024), 'config.json': '{}' })
-    const events: PushProgress[] = []
-    const { registry, logs } = registryFor(server)
-    const record = await registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { onProgress: (p) => events.push(p) }))
-    expect(events.length).toBeGreaterThan(0)
-    const seen = JSON.stringify([events, logs, record, await registry.readManifest(`${ORG}/${PREFIX}-v1.0`)])
-    expect(seen).not.toContain(WRITER)
-    expect(seen).toContain('weights-***.safetensors')
-  })
+  it(
+    'a secret inside a model file name is masked in progress events, log lines and the returned ' + 'manifest',
+    async () => {
+      const server = await startServer()
+      const name = `weights-${WRITER}.safetensors`
+      const dir = await modelDir({ [name]: randomBytes(64 * 1024), 'config.json': '{}' })
+      const events: PushProgress[] = []
+      const { registry, logs } = registryFor(server)
+      const record = await registry.push(request(`${ORG}/${PREFIX}-v1.0`, dir, { onProgress: (p) => events.push(p) }))
+      expect(events.length).toBeGreaterThan(0)
+      const seen = JSON.stringify([events, logs, record, await registry.readManifest(`${ORG}/${PREFIX}-v1.0`)])
+      expect(seen).not.toContain(WRITER)
+      expect(seen).toContain('weights-***.safetensors')
+    },
+  )
 
   it('listing needs read access only; checkAccess("read") accepts read tokens and refuses outsiders', async () => {
     const server = await startServer()

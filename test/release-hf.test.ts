@@ -33,45 +33,49 @@ async function setup(
 const noToken = (text: string) => expect(text.includes(WRITER) || text.includes(READER)).toBe(false)
 
 describe('release against a Hugging-Face-Hub-compatible server (real @huggingface/hub client over HTTP)', () => {
-  it('pushes private v1.0 then v1.1 with the model card; list --json shows them; the token is never printed or stored', async () => {
-    const { ws, hub, env } = await setup()
-    const first = await runCli(['release', '--workspace', ws, '--yes'], { env: env() })
-    expect(first.stderr).not.toMatch(/^error:/m)
-    expect(first.code).toBe(0)
-    const repo = hub.repos.get('pratikoai/intent-classifier-v1.0')!
-    expect(repo.private).toBe(true)
-    const files = [...repo.commits.at(-1)!.files.keys()].sort()
-    expect(files).toEqual(
-      expect.arrayContaining(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json']),
-    )
-    expect(repo.commits.filter((c) => c.title.startsWith('modelship'))).toHaveLength(1)
-    // Upload progress is shown per file and in total: percent, rate, ETA.
-    expect(first.stdout).toMatch(
-      /^› uploading model\.json: 100% of [\d.]+ KiB, [\d.–]+ (MiB|KiB)\/s, done · total \d+% of [\d.]+ KiB, /m,
-    )
+  it(
+    'pushes private v1.0 then v1.1 with the model card; list --json shows them; the token is never printed or ' +
+      'stored',
+    async () => {
+      const { ws, hub, env } = await setup()
+      const first = await runCli(['release', '--workspace', ws, '--yes'], { env: env() })
+      expect(first.stderr).not.toMatch(/^error:/m)
+      expect(first.code).toBe(0)
+      const repo = hub.repos.get('pratikoai/intent-classifier-v1.0')!
+      expect(repo.private).toBe(true)
+      const files = [...repo.commits.at(-1)!.files.keys()].sort()
+      expect(files).toEqual(
+        expect.arrayContaining(['README.md', 'config.json', 'metrics.json', 'model.json', 'training_args.json']),
+      )
+      expect(repo.commits.filter((c) => c.title.startsWith('modelship'))).toHaveLength(1)
+      // Upload progress is shown per file and in total: percent, rate, ETA.
+      expect(first.stdout).toMatch(
+        /^› uploading model\.json: 100% of [\d.]+ KiB, [\d.–]+ (MiB|KiB)\/s, done · total \d+% of [\d.]+ KiB, /m,
+      )
 
-    // The same data again releases only with --force (nothing new otherwise).
-    expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env: env() })).code).toBe(0)
-    expect(hub.repos.get('pratikoai/intent-classifier-v1.1')?.private).toBe(true)
+      // The same data again releases only with --force (nothing new otherwise).
+      expect((await runCli(['release', '--workspace', ws, '--yes', '--force'], { env: env() })).code).toBe(0)
+      expect(hub.repos.get('pratikoai/intent-classifier-v1.1')?.private).toBe(true)
 
-    const list = await runCli(['list', '--workspace', ws, '--json'], { env: env() })
-    expect(list.code).toBe(0)
-    const rows = JSON.parse(list.stdout) as Array<{
-      id: string
-      version: string
-      private: boolean
-      accuracy: number
-      environments: string[]
-    }>
-    expect(rows.map((r) => [r.id, r.version, r.private, r.environments])).toEqual([
-      ['pratikoai/intent-classifier-v1.1', 'v1.1', true, ['production']],
-      ['pratikoai/intent-classifier-v1.0', 'v1.0', true, []],
-    ])
-    expect(rows[0]!.accuracy).toBeGreaterThan(0.9)
-    expect((rows[0] as unknown as { created: string }).created).toMatch(/^\d{4}-\d\d-\d\dT/)
-    for (const out of [first.stdout, first.stderr, list.stdout, list.stderr]) noToken(out)
-    for (const [, bytes] of snapshotTree(ws)) noToken(bytes)
-  })
+      const list = await runCli(['list', '--workspace', ws, '--json'], { env: env() })
+      expect(list.code).toBe(0)
+      const rows = JSON.parse(list.stdout) as Array<{
+        id: string
+        version: string
+        private: boolean
+        accuracy: number
+        environments: string[]
+      }>
+      expect(rows.map((r) => [r.id, r.version, r.private, r.environments])).toEqual([
+        ['pratikoai/intent-classifier-v1.1', 'v1.1', true, ['production']],
+        ['pratikoai/intent-classifier-v1.0', 'v1.0', true, []],
+      ])
+      expect(rows[0]!.accuracy).toBeGreaterThan(0.9)
+      expect((rows[0] as unknown as { created: string }).created).toMatch(/^\d{4}-\d\d-\d\dT/)
+      for (const out of [first.stdout, first.stderr, list.stdout, list.stderr]) noToken(out)
+      for (const [, bytes] of snapshotTree(ws)) noToken(bytes)
+    },
+  )
 
   it('failed commits fail the push resumably (exit 1); --resume commits once and re-sends no object', async () => {
     // The instant trainer's weights.bin (1 KiB) goes through LFS here, as weights do on the Hub.

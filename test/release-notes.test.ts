@@ -87,24 +87,29 @@ describe('release changes (rows per label, metric deltas)', () => {
     expect(md).toContain('| accuracy | 0.9000 | 0.9500 | +0.0500 |')
   })
 
-  it('say the earlier rows are unknown when the run directory is gone or the model was never released here', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'modelship-notes-'))
-    dirs.push(stateDir)
-    const gone = await loadBaseline(
-      V('1.0'),
-      [entry({ from: 'mdeberta', to: V('1.0'), runId: 'run-x', metrics: { accuracy: 0.9, f1_macro: 0.9 } })],
-      stateDir,
-    )
-    expect(gone.datasetUnknown).toBe(
-      `${join(stateDir, 'runs', 'run-x', 'dataset-report.json')} is missing or unreadable`,
-    )
-    const c = computeChanges(gone, { perLabel: { chitchat: 3 }, metrics: { accuracy: 0.8, f1_macro: 0.7 } })
-    expect(c.rows.chitchat).toEqual({ before: null, after: 3, change: null })
-    expect(c.metrics!.accuracy).toMatchObject({ before: 0.9, after: 0.8 })
-    expect(renderChangesMarkdown(c)).toContain('| chitchat | ? | 3 | unknown |')
-    expect((await loadBaseline('mdeberta', [], stateDir)).datasetUnknown).toBe('no release of mdeberta in the history')
-    expect((await loadBaseline(undefined, [], stateDir)).modelId).toBeNull()
-  })
+  it(
+    'say the earlier rows are unknown when the run directory is gone or the model was never released ' + 'here',
+    async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'modelship-notes-'))
+      dirs.push(stateDir)
+      const gone = await loadBaseline(
+        V('1.0'),
+        [entry({ from: 'mdeberta', to: V('1.0'), runId: 'run-x', metrics: { accuracy: 0.9, f1_macro: 0.9 } })],
+        stateDir,
+      )
+      expect(gone.datasetUnknown).toBe(
+        `${join(stateDir, 'runs', 'run-x', 'dataset-report.json')} is missing or unreadable`,
+      )
+      const c = computeChanges(gone, { perLabel: { chitchat: 3 }, metrics: { accuracy: 0.8, f1_macro: 0.7 } })
+      expect(c.rows.chitchat).toEqual({ before: null, after: 3, change: null })
+      expect(c.metrics!.accuracy).toMatchObject({ before: 0.9, after: 0.8 })
+      expect(renderChangesMarkdown(c)).toContain('| chitchat | ? | 3 | unknown |')
+      expect((await loadBaseline('mdeberta', [], stateDir)).datasetUnknown).toBe(
+        'no release of mdeberta in the history',
+      )
+      expect((await loadBaseline(undefined, [], stateDir)).modelId).toBeNull()
+    },
+  )
 })
 
 describe('configured vs running', () => {
@@ -136,14 +141,20 @@ describe('configured vs running', () => {
     expect(drift.recorded).toBe(V('1.1'))
     expect(drift.warnings).toHaveLength(2)
     expect(drift.warnings[0]).toMatch(
-      /^production: the files name .*v1\.0 but the history's last change .* set .*v1\.1: the files were changed outside modelship$/,
+      new RegExp(
+        /^production: the files name .*v1\.0 but the history's last change .* set .*/.source +
+          /v1\.1: the files were changed outside modelship$/.source,
+      ),
     )
     expect(drift.warnings[1]).toMatch(/v1\.1 is running .* but the files name .*v1\.0/)
     // A release that was not deployed: files and history agree, the service still runs the earlier model.
     const notDeployed = [entry({ from: V('1.1'), to: V('1.2'), deployed: false }), ...history]
     expect(driftOf('production', V('1.2'), notDeployed).warnings).toEqual([
       expect.stringMatching(
-        /^production: .*v1\.1 is running .* but the files name .*v1\.2; `modelship promote .*v1\.2 --env production --deploy`/,
+        new RegExp(
+          /^production: .*v1\.1 is running .* but the files name .*v1\.2; /.source +
+            /`modelship promote .*v1\.2 --env production --deploy`/.source,
+        ),
       ),
     ])
     expect(driftOf('qa', 'mdeberta', history).warnings).toEqual([])
@@ -181,11 +192,15 @@ describe('rollback direction', () => {
 
   it('refuses to move forward (files restored to an older model) or nowhere; exit-2 usage errors', () => {
     expect(refusal(V('1.0'))).toBe(
-      `USAGE: rollback: the files of production name ${V('1.0')}, older than ${V('1.1')} (the model before ${V('1.2')} in the history); rolling back would move production forward`,
+      `USAGE: rollback: the files of production name ${V('1.0')}, older than ${V('1.1')} (the model before ` +
+        `${V('1.2')} in the history); rolling back would move production forward`,
     )
     expect(refusal('mdeberta')).toMatch(/^USAGE: .*name mdeberta, older than .*v1\.1.*forward$/)
     expect(refusal(V('1.1'))).toMatch(
-      /^USAGE: rollback: the files of production already name .*v1\.1, the model before .*v1\.2 in the history; nothing to roll back$/,
+      new RegExp(
+        /^USAGE: rollback: the files of production already name .*v1\.1, /.source +
+          /the model before .*v1\.2 in the history; nothing to roll back$/.source,
+      ),
     )
   })
 })

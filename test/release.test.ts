@@ -36,7 +36,9 @@ function setup(
   return { ws, shim, env: cliEnv(shim.env) }
 }
 
-/** Where a test is about modelship's own flow (versions, locks, resume), not the model: a trainer that trains nothing. */
+/**
+ * Where a test is about modelship's own flow (versions, locks, resume), not the model: a trainer that trains nothing.
+ */
 const INSTANT = { config: INSTANT_TRAINER_CONFIG }
 
 const release = (ws: string, env: Record<string, string>, ...flags: string[]) =>
@@ -56,72 +58,75 @@ interface HistoryLine {
 }
 
 describe('release, end to end (real trainer, local registry, docker shim)', () => {
-  it('releases v1.0: dataset, model, registry entry with model card, compose change, build/up/ps, history', async () => {
-    const { ws, shim, env } = setup()
-    const before = readFileSync(join(ws, PROD), 'utf8')
-    const r = await release(ws, env, '--json')
-    expect(r.stderr).not.toMatch(/^error:/m)
-    expect(r.code).toBe(0)
-    const summary = JSON.parse(r.stdout) as {
-      modelId: string
-      status: string
-      runId: string
-      datasetSha256: string
-      steps: Record<string, string>
-    }
-    expect(summary).toMatchObject({ modelId: V1, status: 'done' })
-    // every step ran; publish is for deploy.mode image only
-    expect(summary.steps).toEqual(
-      Object.fromEntries(Object.keys(summary.steps).map((n) => [n, n === 'publish' ? 'skipped' : 'done'])),
-    )
+  it(
+    'releases v1.0: dataset, model, registry entry with model card, compose change, build/up/ps, ' + 'history',
+    async () => {
+      const { ws, shim, env } = setup()
+      const before = readFileSync(join(ws, PROD), 'utf8')
+      const r = await release(ws, env, '--json')
+      expect(r.stderr).not.toMatch(/^error:/m)
+      expect(r.code).toBe(0)
+      const summary = JSON.parse(r.stdout) as {
+        modelId: string
+        status: string
+        runId: string
+        datasetSha256: string
+        steps: Record<string, string>
+      }
+      expect(summary).toMatchObject({ modelId: V1, status: 'done' })
+      // every step ran; publish is for deploy.mode image only
+      expect(summary.steps).toEqual(
+        Object.fromEntries(Object.keys(summary.steps).map((n) => [n, n === 'publish' ? 'skipped' : 'done'])),
+      )
 
-    // Only the value's characters changed in the edited file.
-    const after = readFileSync(join(ws, PROD), 'utf8')
-    expect(after).toBe(
-      before.replace('HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}', `HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}`),
-    )
+      // Only the value's characters changed in the edited file.
+      const after = readFileSync(join(ws, PROD), 'utf8')
+      expect(after).toBe(
+        before.replace('HF_INTENT_MODEL: ${HF_INTENT_MODEL:-mdeberta}', `HF_INTENT_MODEL: \${HF_INTENT_MODEL:-${V1}}`),
+      )
 
-    const runDir = join(ws, '.modelship', 'runs', summary.runId)
-    const dataset = readFileSync(join(runDir, 'dataset.jsonl'), 'utf8').trim().split('\n')
-    expect(dataset.length).toBeGreaterThan(500)
-    expect(JSON.parse(dataset[0]!)).toHaveProperty('label')
-    const repo = join(ws, '.modelship', 'registry', 'pratikoai', 'intent-classifier-v1.0')
-    const card = readFileSync(join(repo, 'README.md'), 'utf8')
-    // The bundled trainer's baseline backend: the card claims no Transformers fine-tune (issue 11).
-    expect(card).toMatch(/^---\npipeline_tag: text-classification\n/)
-    expect(card).not.toContain('base_model:')
-    expect(card).toContain('model-index:')
-    expect(card).toContain(`dataset_sha256: ${summary.datasetSha256}`)
-    expect(card).toContain(`run_id: ${summary.runId}`)
-    for (const f of ['config.json', 'metrics.json', 'model.json']) expect(existsSync(join(repo, f)), f).toBe(true)
+      const runDir = join(ws, '.modelship', 'runs', summary.runId)
+      const dataset = readFileSync(join(runDir, 'dataset.jsonl'), 'utf8').trim().split('\n')
+      expect(dataset.length).toBeGreaterThan(500)
+      expect(JSON.parse(dataset[0]!)).toHaveProperty('label')
+      const repo = join(ws, '.modelship', 'registry', 'pratikoai', 'intent-classifier-v1.0')
+      const card = readFileSync(join(repo, 'README.md'), 'utf8')
+      // The bundled trainer's baseline backend: the card claims no Transformers fine-tune (issue 11).
+      expect(card).toMatch(/^---\npipeline_tag: text-classification\n/)
+      expect(card).not.toContain('base_model:')
+      expect(card).toContain('model-index:')
+      expect(card).toContain(`dataset_sha256: ${summary.datasetSha256}`)
+      expect(card).toContain(`run_id: ${summary.runId}`)
+      for (const f of ['config.json', 'metrics.json', 'model.json']) expect(existsSync(join(repo, f)), f).toBe(true)
 
-    const names = shim.calls().map((c) => c.argv.join(' '))
-    expect(names).toContain(
-      `compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`,
-    )
-    expect(names).toContain(
-      `compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`,
-    )
-    expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} ps --format json app`)
-    expect(shim.container('app')?.model).toBe(V1)
+      const names = shim.calls().map((c) => c.argv.join(' '))
+      expect(names).toContain(
+        `compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=${V1} app`,
+      )
+      expect(names).toContain(
+        `compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`,
+      )
+      expect(names).toContain(`compose --env-file .env.test -f docker-compose.yml -f ${PROD} ps --format json app`)
+      expect(shim.container('app')?.model).toBe(V1)
 
-    const history = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
-    expect(history).toHaveLength(1)
-    expect(history[0]).toMatchObject({
-      action: 'release',
-      env: 'production',
-      from: 'mdeberta',
-      to: V1,
-      outcome: 'success',
-      runId: summary.runId,
-      deployed: true,
-      datasetSha256: summary.datasetSha256,
-    })
-    expect(history[0]!.metrics!.accuracy).toBeGreaterThan(0.9)
-    const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { status: string }
-    expect(state.status).toBe('done')
-    expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
-  })
+      const history = readJsonLines<HistoryLine>(join(ws, '.modelship', 'history.jsonl'))
+      expect(history).toHaveLength(1)
+      expect(history[0]).toMatchObject({
+        action: 'release',
+        env: 'production',
+        from: 'mdeberta',
+        to: V1,
+        outcome: 'success',
+        runId: summary.runId,
+        deployed: true,
+        datasetSha256: summary.datasetSha256,
+      })
+      expect(history[0]!.metrics!.accuracy).toBeGreaterThan(0.9)
+      const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { status: string }
+      expect(state.status).toBe('done')
+      expect(existsSync(join(ws, '.modelship', 'lock'))).toBe(false)
+    },
+  )
 
   it('a second release bumps the minor version; a label-set change bumps the major', async () => {
     const { ws, env } = setup(INSTANT)
@@ -163,7 +168,8 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.stdout).toContain('next model: pratikoai/intent-classifier-v1.1')
     expect(r.stdout).toContain(`+        HF_INTENT_MODEL: \${HF_INTENT_MODEL:-pratikoai/intent-classifier-v1.1}`)
     expect(r.stdout).toContain(
-      `! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`,
+      `! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} build --build-arg ` +
+        `HF_INTENT_MODEL=pratikoai/intent-classifier-v1.1 app`,
     )
     expect(r.stdout).toContain(
       `! docker compose --env-file .env.test -f docker-compose.yml -f ${PROD} up -d --no-deps --force-recreate app`,
@@ -171,7 +177,8 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
     expect(r.stdout).toMatch(/^\s*! python3 \S+instant_trainer\.py --data /m)
   })
 
-  it('a failed build restores the files and exits 1; --resume skips export/train/push and keeps the version', async () => {
+  it('a failed build restores the files and exits 1; --resume skips export/train/push and keeps the ' +
+    'version', async () => {
     const { ws, env } = setup(INSTANT, { fail: 'build@1' })
     const before = readFileSync(join(ws, PROD))
     const r = await release(ws, env)
@@ -196,7 +203,10 @@ describe('release, end to end (real trainer, local registry, docker shim)', () =
   }, 120_000)
 
   it('SIGINT during train stops the trainer, saves state, exits 130; --resume finishes', async () => {
-    const slow = `import os, sys, time\nif '--help' not in sys.argv and not os.path.exists('.slow-once'):\n    open('.slow-once', 'w').close()\n    print('epoch 1/3 warming up', flush=True)\n    time.sleep(120)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(TRAINER)}] + sys.argv[1:])\n`
+    const slow =
+      `import os, sys, time\nif '--help' not in sys.argv and not os.path.exists('.slow-once'):\n    ` +
+      `open('.slow-once', 'w').close()\n    print('epoch 1/3 warming up', flush=True)\n    ` +
+      `time.sleep(120)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(TRAINER)}] + sys.argv[1:])\n`
     const { ws, env } = setup({ config: { trainer: { command: ['python3', 'slow_trainer.py'] } } })
     writeFileSync(join(ws, 'slow_trainer.py'), slow)
     let sent = false
@@ -308,7 +318,8 @@ describe('resume variants', () => {
     expect(rejected.code).toBe(3)
     expect(rejected.stderr).toMatch(
       new RegExp(
-        `^error: rejected: accuracy 0\\.\\d{4} < [01]\\.\\d{4} of ${V1}, which production uses now \\(gates\\.no_regression\\)$`,
+        `^error: rejected: accuracy 0\\.\\d{4} < [01]\\.\\d{4} of ${V1}, which production uses now ` +
+          `\\(gates\\.no_regression\\)$`,
         'm',
       ),
     )
@@ -338,7 +349,11 @@ describe('resume variants', () => {
 describe('secrets', () => {
   it('HF_TOKEN printed by the trainer and by the build appears in no output or file', async () => {
     const token = 'hf_TestSecretToken0123456789abcdef'
-    const leaky = `import os, sys\nif '--help' not in sys.argv:\n    print('debug: token is ' + os.environ.get('HF_TOKEN', 'unset'), flush=True)\n    print('debug: stderr token ' + os.environ.get('HF_TOKEN', 'unset'), file=sys.stderr, flush=True)\nos.execvp(sys.executable, [sys.executable, ${JSON.stringify(INSTANT_TRAINER)}] + sys.argv[1:])\n`
+    const leaky =
+      `import os, sys\nif '--help' not in sys.argv:\n    print('debug: token is ' + ` +
+      `os.environ.get('HF_TOKEN', 'unset'), flush=True)\n    print('debug: stderr token ' + ` +
+      `os.environ.get('HF_TOKEN', 'unset'), file=sys.stderr, flush=True)\nos.execvp(sys.executable, ` +
+      `[sys.executable, ${JSON.stringify(INSTANT_TRAINER)}] + sys.argv[1:])\n`
     const { ws, shim, env } = setup(
       { config: { trainer: { command: ['python3', 'leaky_trainer.py'] } } },
       { echoEnv: 'HF_TOKEN' },

@@ -60,20 +60,23 @@ describe('the real shell port', () => {
     })
   }
 
-  it("write: bash never runs the user's ~/.bashrc (node's stdio pipes are sockets, which bash takes for ssh)", async () => {
-    const home = mkdtempSync(join(tmpdir(), 'modelship-home-'))
-    try {
-      const marker = join(home, 'bashrc-ran')
-      writeFileSync(join(home, '.bashrc'), `echo ran >> ${JSON.stringify(marker)}\n`)
-      // No SHLVL, as under cron or CI: the case where bash reads ~/.bashrc for a socket on stdin.
-      const env = { HOME: home, PATH: process.env.PATH }
-      const sh = createShell({ cwd: home, env, redact: createRedactor([]) })
-      expect(await sh.write(['bash', '-c', 'echo child'])).toBe('child')
-      expect(existsSync(marker)).toBe(false)
-    } finally {
-      rmSync(home, { recursive: true, force: true })
-    }
-  })
+  it(
+    "write: bash never runs the user's ~/.bashrc (node's stdio pipes are sockets, which bash takes for " + 'ssh)',
+    async () => {
+      const home = mkdtempSync(join(tmpdir(), 'modelship-home-'))
+      try {
+        const marker = join(home, 'bashrc-ran')
+        writeFileSync(join(home, '.bashrc'), `echo ran >> ${JSON.stringify(marker)}\n`)
+        // No SHLVL, as under cron or CI: the case where bash reads ~/.bashrc for a socket on stdin.
+        const env = { HOME: home, PATH: process.env.PATH }
+        const sh = createShell({ cwd: home, env, redact: createRedactor([]) })
+        expect(await sh.write(['bash', '-c', 'echo child'])).toBe('child')
+        expect(existsSync(marker)).toBe(false)
+      } finally {
+        rmSync(home, { recursive: true, force: true })
+      }
+    },
+  )
 
   it('killAll stops running children and their calls fail as stopped', async () => {
     const sh = shell()

@@ -202,23 +202,28 @@ describe('closed pipes, leftovers, hand edits', () => {
     ).toMatchObject({ outcome: 'rolled_back', from: 'bart' })
   })
 
-  it('a value that is not a model id stops preflight (exit 2) before training; the run resumes once fixed', async () => {
-    const ws = workspace()
-    const prod = join(ws, PROD)
-    const good = readFileSync(prod, 'utf8')
-    writeFileSync(prod, good.replace('${HF_INTENT_MODEL:-mdeberta}', '${HF_INTENT_MODEL:-not a model}'))
-    const r = await cli(ws, ['release', '--yes'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/production is configured with "not a model", which is not a model id/)
-    expect(existsSync(join(ws, '.modelship', 'runs')) ? readdirSync(join(ws, '.modelship', 'runs')) : []).toEqual([])
-    writeFileSync(prod, good)
-    expect((await cli(ws, ['release', '--yes'])).code).toBe(0)
-  })
+  it(
+    'a value that is not a model id stops preflight (exit 2) before training; the run resumes once ' + 'fixed',
+    async () => {
+      const ws = workspace()
+      const prod = join(ws, PROD)
+      const good = readFileSync(prod, 'utf8')
+      writeFileSync(prod, good.replace('${HF_INTENT_MODEL:-mdeberta}', '${HF_INTENT_MODEL:-not a model}'))
+      const r = await cli(ws, ['release', '--yes'])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/production is configured with "not a model", which is not a model id/)
+      expect(existsSync(join(ws, '.modelship', 'runs')) ? readdirSync(join(ws, '.modelship', 'runs')) : []).toEqual([])
+      writeFileSync(prod, good)
+      expect((await cli(ws, ['release', '--yes'])).code).toBe(0)
+    },
+  )
 })
 
 describe('no orphan child process', () => {
   const stubborn = (marker: string): string =>
-    `import signal, sys, time\nif '--help' in sys.argv:\n    print('usage'); sys.exit(0)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nopen(${JSON.stringify(marker)}, 'w').write('started')\nprint('epoch 1/1', flush=True)\ntime.sleep(600)\n`
+    `import signal, sys, time\nif '--help' in sys.argv:\n    print('usage'); ` +
+    `sys.exit(0)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nopen(${JSON.stringify(marker)}, ` +
+    `'w').write('started')\nprint('epoch 1/1', flush=True)\ntime.sleep(600)\n`
   const alive = (pid: number): boolean => {
     try {
       process.kill(pid, 0)

@@ -81,10 +81,19 @@ describe('the stack file made of docker compose config output', () => {
 
 // `docker service ps --no-trunc --format '{{json .}}'` after Swarm rolled a broken image back (dockerd 20.10).
 const PS_AFTER_ROLLBACK = [
-  '{"CurrentState":"Running 2 minutes ago","DesiredState":"Running","Error":"","ID":"stna2fww7qjjtrbg9xwk05nf7","Image":"127.0.0.1:5000/msapp:model-v1.1@sha256:1d97","Name":"ms_app.1","Node":"vm","Ports":""}',
-  '{"CurrentState":"Shutdown 23 seconds ago","DesiredState":"Shutdown","Error":"","ID":"a5a4hr4x233n05etsglur5g66","Image":"127.0.0.1:5000/msapp:model-v1.2@sha256:e9bc","Name":"ms_app.2","Node":"vm","Ports":""}',
-  '{"CurrentState":"Failed 25 seconds ago","DesiredState":"Shutdown","Error":"\\"task: non-zero exit (137): dockerexec: unhealthy container\\"","ID":"9lduea0vsuvyil04v3d7z72dr","Image":"127.0.0.1:5000/msapp:model-v1.2@sha256:e9bc","Name":"ms_app.2","Node":"vm","Ports":""}',
-  '{"CurrentState":"Running 2 minutes ago","DesiredState":"Running","Error":"","ID":"ewh2m97grmz8fck173ksf5fg7","Image":"127.0.0.1:5000/msapp:model-v1.1@sha256:1d97","Name":"ms_app.2","Node":"vm","Ports":""}',
+  '{"CurrentState":"Running 2 minutes ' +
+    'ago","DesiredState":"Running","Error":"","ID":"stna2fww7qjjtrbg9xwk05nf7",' +
+    '"Image":"127.0.0.1:5000/msapp:model-v1.1@sha256:1d97","Name":"ms_app.1","Node":"vm","Ports":""}',
+  '{"CurrentState":"Shutdown 23 seconds ' +
+    'ago","DesiredState":"Shutdown","Error":"","ID":"a5a4hr4x233n05etsglur5g66",' +
+    '"Image":"127.0.0.1:5000/msapp:model-v1.2@sha256:e9bc","Name":"ms_app.2","Node":"vm","Ports":""}',
+  '{"CurrentState":"Failed 25 seconds ago","DesiredState":"Shutdown","Error":"\\"task: non-zero exit (137): ' +
+    'dockerexec: unhealthy ' +
+    'container\\"","ID":"9lduea0vsuvyil04v3d7z72dr",' +
+    '"Image":"127.0.0.1:5000/msapp:model-v1.2@sha256:e9bc","Name":"ms_app.2","Node":"vm","Ports":""}',
+  '{"CurrentState":"Running 2 minutes ' +
+    'ago","DesiredState":"Running","Error":"","ID":"ewh2m97grmz8fck173ksf5fg7",' +
+    '"Image":"127.0.0.1:5000/msapp:model-v1.1@sha256:1d97","Name":"ms_app.2","Node":"vm","Ports":""}',
 ].join('\n')
 
 const inspect = (o: { tag: string; update?: Record<string, string>; replicas?: number }) =>
@@ -187,31 +196,38 @@ describe('the outcome of a stack deploy, decided from Swarm', () => {
       })
     }
     const pending =
-      '{"CurrentState":"Pending 22 seconds ago","DesiredState":"Running","Error":"\\"no suitable node (max replicas per node limit exceed)\\"","ID":"5vgm","Image":"r/app:model-v1.2","Name":"st_app.1","Node":"","Ports":""}'
+      '{"CurrentState":"Pending 22 seconds ago","DesiredState":"Running","Error":"\\"no suitable node (max replicas ' +
+      'per node limit exceed)\\"","ID":"5vgm","Image":"r/app:model-v1.2","Name":"st_app.1","Node":"","Ports":""}'
     const o = obs({ tag: 'model-v1.2', update: { State: 'updating', StartedAt: 't1' }, ps: pending })
     expect(decideOutcome(o, { ...ctx, quietMs: 9_999 }).kind).toBe('waiting')
     expect(decideOutcome(o, { ...ctx, quietMs: 10_000 })).toEqual({
       kind: 'stuck',
       state: 'updating',
       reason:
-        'no progress within 10s (st_app.1: pending (model-v1.2): no suitable node (max replicas per node limit exceed))',
+        'no progress within 10s (st_app.1: pending (model-v1.2): no suitable node (max replicas per node limit ' +
+        'exceed))',
     })
   })
 
-  it('is a failure when the CLI failed and the service did not change; a created service completes by its tasks', () => {
-    const failed = obs({ tag: 'model-v1.1', cli: { state: 'failed', message: 'services.app.ports must be a list' } })
-    expect(decideOutcome(failed, ctx)).toEqual({ kind: 'failed', reason: 'services.app.ports must be a list' })
-    const running = (slot: number, state = 'Running') =>
-      `{"CurrentState":"${state} 1 second ago","DesiredState":"Running","Error":"","ID":"t${slot}","Image":"r/app:model-v1.2","Name":"app.${slot}","Node":"vm"}`
-    const created = { ...ctx, baselineStartedAt: undefined }
-    expect(decideOutcome(obs({ tag: 'model-v1.2', ps: running(1) }), created).kind).toBe('waiting') // 1 of 2
-    expect(
-      decideOutcome(obs({ tag: 'model-v1.2', ps: `${running(1)}\n${running(2, 'Starting')}` }), created).kind,
-    ).toBe('waiting')
-    expect(decideOutcome(obs({ tag: 'model-v1.2', ps: `${running(1)}\n${running(2)}` }), created).kind).toBe(
-      'completed',
-    )
-  })
+  it(
+    'is a failure when the CLI failed and the service did not change; a created service completes by its ' + 'tasks',
+    () => {
+      const failed = obs({ tag: 'model-v1.1', cli: { state: 'failed', message: 'services.app.ports must be a list' } })
+      expect(decideOutcome(failed, ctx)).toEqual({ kind: 'failed', reason: 'services.app.ports must be a list' })
+      const running = (slot: number, state = 'Running') =>
+        `{"CurrentState":"${state} 1 second ` +
+        `ago","DesiredState":"Running","Error":"","ID":"t${slot}",` +
+        `"Image":"r/app:model-v1.2","Name":"app.${slot}","Node":"vm"}`
+      const created = { ...ctx, baselineStartedAt: undefined }
+      expect(decideOutcome(obs({ tag: 'model-v1.2', ps: running(1) }), created).kind).toBe('waiting') // 1 of 2
+      expect(
+        decideOutcome(obs({ tag: 'model-v1.2', ps: `${running(1)}\n${running(2, 'Starting')}` }), created).kind,
+      ).toBe('waiting')
+      expect(decideOutcome(obs({ tag: 'model-v1.2', ps: `${running(1)}\n${running(2)}` }), created).kind).toBe(
+        'completed',
+      )
+    },
+  )
 })
 
 describe('swarm commands are data', () => {

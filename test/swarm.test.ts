@@ -70,7 +70,8 @@ describe.skipIf(!requireSwarmOrSkip(1))('deploy.mode swarm on a real single-node
     expect(history.at(-1)).toMatchObject({ outcome: 'success', tag: 'model-v1.1', previousTag: 'model-v1.0' })
   }, 480_000)
 
-  it("a broken image is rolled back by Swarm itself: exit 5 with the failed task's error, files byte-identical", async () => {
+  it("a broken image is rolled back by Swarm itself: exit 5 with the failed task's error, files " +
+    'byte-identical', async () => {
     const base = join(ws, 'docker-compose.yml')
     const edit = join(ws, 'docker-compose.production.yml')
     const original = readFileSync(base, 'utf8')
@@ -112,7 +113,8 @@ describe.skipIf(!requireSwarmOrSkip(1))('deploy.mode swarm on a real single-node
     expect(await modelsServed(swarm)).toEqual([`${ORG}-v1.0`, `${ORG}-v1.0`])
   }, 300_000)
 
-  it('an update Swarm cannot finish (start-first with max_replicas_per_node: 1) is exit 6 with the commands', async () => {
+  it('an update Swarm cannot finish (start-first with max_replicas_per_node: 1) is exit 6 with the ' +
+    'commands', async () => {
     const base = join(ws, 'docker-compose.yml')
     const original = readFileSync(base, 'utf8')
     writeFileSync(
@@ -152,7 +154,8 @@ async function fetchTags(swarm: TestSwarm): Promise<string[]> {
     swarm.baseImage,
     'python3',
     '-c',
-    `import urllib.request; print(urllib.request.urlopen("http://${swarm.registry}/v2/swarm-app/tags/list").read().decode())`,
+    `import urllib.request; ` +
+      `print(urllib.request.urlopen("http://${swarm.registry}/v2/swarm-app/tags/list").read().decode())`,
   ])
   return (JSON.parse(out) as { tags: string[] }).tags
 }

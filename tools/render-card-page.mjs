@@ -50,9 +50,11 @@ try {
   const body = readFileSync(join(card, 'README.md'), 'utf8').replace(/^---\n[\s\S]*?\n---\n/, '')
   const html = `<!doctype html><meta charset="utf-8"><style>
     body { font: 15px/1.5 "DejaVu Sans", sans-serif; color: #1f2328; margin: 24px 32px; width: 900px; }
-    h1 { font-size: 24px; border-bottom: 1px solid #d0d7de; padding-bottom: 6px; } h2 { font-size: 19px; margin-top: 28px; }
+    h1 { font-size: 24px; border-bottom: 1px solid #d0d7de; padding-bottom: 6px; }
+    h2 { font-size: 19px; margin-top: 28px; }
     code { background: #eff1f3; padding: 1px 4px; border-radius: 4px; font-size: 13px; word-break: break-all; }
-    table { border-collapse: collapse; margin: 8px 0; font-size: 13px; } th, td { border: 1px solid #d0d7de; padding: 3px 8px; }
+    table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+    th, td { border: 1px solid #d0d7de; padding: 3px 8px; }
     th { background: #f6f8fa; } img { max-width: 900px; display: block; margin: 8px 0; }
   </style>${marked.parse(body)}`
   writeFileSync(join(card, 'card.html'), html)

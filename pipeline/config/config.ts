@@ -11,7 +11,10 @@ export interface EnvironmentConfig {
   edit: string[]
   /** .env-style files holding HF_INTENT_MODEL=… */
   env_files: string[]
-  /** Passed as `--env-file` to every docker compose command of this environment, in order; used to interpolate when reading. */
+  /**
+   * Passed as `--env-file` to every docker compose command of this environment, in order; used to interpolate when
+   * reading.
+   */
   env_file: string[]
   /** Docker context names or ssh://user@host[:port] URLs; empty: the current context. */
   hosts: string[]

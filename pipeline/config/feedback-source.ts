@@ -2,7 +2,10 @@ import { isAbsolute, join } from 'node:path'
 import { ModelshipError } from '../engine/errors.js'
 import type { Config } from './config.js'
 
-/** Where the feedback comes from: a path resolved in the workspace, or a URL (DATABASE_URL when the source says `database` or `$DATABASE_URL`). */
+/**
+ * Where the feedback comes from: a path resolved in the workspace, or a URL (DATABASE_URL when the source says
+ * `database` or `$DATABASE_URL`).
+ */
 export function resolveFeedbackSource(config: Config, databaseUrl: string | undefined): string {
   const source = config.feedback.source
   if (source === 'database' || source === 'postgres' || source === '$DATABASE_URL' || source === '${DATABASE_URL}') {

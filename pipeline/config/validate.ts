@@ -69,7 +69,8 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     if (value === null || value === undefined) return null
     if (typeof value === 'string') {
       errors.push(
-        `${where(path)}: expected an argv list like [curl, -fsS, URL], got a string (modelship never runs shell strings)`,
+        `${where(path)}: expected an argv list like [curl, -fsS, URL], got a string (modelship never runs shell ` +
+          `strings)`,
       )
       return null
     }
@@ -183,7 +184,8 @@ export function validateConfig(layers: readonly ConfigLayer[], workspace: string
     for (const h of hosts)
       if (!HOST.test(h))
         errors.push(
-          `${where(`${path}.hosts`)}: ${JSON.stringify(h)} is not a Docker context name or an ssh://user@host[:port] URL`,
+          `${where(`${path}.hosts`)}: ${JSON.stringify(h)} is not a Docker context name or an ssh://user@host[:port] ` +
+            `URL`,
         )
     environments[name] = {
       compose,

@@ -107,7 +107,8 @@ export async function swarmRollBackAfter(
     files = `not restored (${messageOf(e)}); they still name the new model`
   }
   const to = `${o.previousModel}${o.previousTag ? ` (tag ${o.previousTag})` : ''}`
-  const restoredHint = `the files are as before and ${s.service} runs ${o.previousModel} again; fix the cause and try again`
+  const restoredHint =
+    `the files are as before and ${s.service} runs ${o.previousModel} again; fix the cause ` + `and try again`
   const outcome = failure instanceof SwarmOutcomeError ? failure.outcome : undefined
   const service = failure instanceof SwarmOutcomeError ? failure.service : undefined
 

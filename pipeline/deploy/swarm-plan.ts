@@ -30,7 +30,9 @@ export function swarmDeployPlan(s: DeploySettings, o: { tag: string }): PlanEntr
     planEntryOf(deploy),
     planEntryOf(serviceInspectCommand({ host: manager, service }), {
       read: true,
-      note: `with docker service ps, until Swarm completes or rolls back; no change within ${s.healthTimeoutS}s is a stall`,
+      note:
+        `with docker service ps, until Swarm completes or rolls back; no change within ${s.healthTimeoutS}s is a ` +
+        `stall`,
     }),
   ]
 }

@@ -192,7 +192,10 @@ export async function describeService(deps: Deps, s: DeploySettings, service: st
     if (!svc) return `${service}: no such service`
     const tasks = (await readTasks(deps, s, service)).filter((t) => t.desired === 'running')
     const update = svc.update ? `, update ${svc.update.state}` : ''
-    return `${service}: spec ${svc.tag ?? svc.image}${update}; tasks: ${tasks.map(taskProgressLine).join('; ') || 'none'}`
+    return (
+      `${service}: spec ${svc.tag ?? svc.image}${update}; tasks: ` +
+      `${tasks.map(taskProgressLine).join('; ') || 'none'}`
+    )
   } catch (e) {
     return `${service}: unknown (${messageOf(e)})`
   }

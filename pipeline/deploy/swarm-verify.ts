@@ -60,7 +60,8 @@ export async function runningReplicas(
     if (!host) {
       throw new ModelshipError(
         'STEP_FAILED',
-        `task ${t.taskId} of ${service} runs on node ${t.nodeId}, which no host of environments.${s.envName}.hosts reaches`,
+        `task ${t.taskId} of ${service} runs on node ${t.nodeId}, which no host of environments.${s.envName}.hosts ` +
+          `reaches`,
         { hint: "add that node's Docker context (or ssh:// URL) to the environment's hosts, after the manager" },
       )
     }

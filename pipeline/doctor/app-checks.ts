@@ -71,9 +71,12 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
       file: place.file,
       line: place.line,
       message:
-        `the ${place.kind === 'build_arg' ? 'build arg' : 'runtime environment entry'} ${buildArg} in effect is set here, ` +
+        `the ${place.kind === 'build_arg' ? 'build arg' : 'runtime environment entry'} ${buildArg} in effect is set ` +
+        `here, ` +
         `but modelship edits only ${env.edit.join(', ')}: it would stay ${place.value} after a release`,
-      fix: `set ${buildArg} under services.${service}.${place.kind === 'build_arg' ? 'build.args' : 'environment'} in ${env.edit.at(-1)} too`,
+      fix:
+        `set ${buildArg} under services.${service}.${place.kind === 'build_arg' ? 'build.args' : 'environment'} ` +
+        `in ${env.edit.at(-1)} too`,
     })
   }
   if (models?.disagreement) findings.push({ check: 'edit.agree', level: 'warn', message: models.disagreement })
@@ -106,7 +109,9 @@ export async function checkApp(o: AppCheckInput): Promise<Finding[]> {
       findings.push({
         check: 'dockerfile',
         level: 'warn',
-        message: `services.${service} has no build section in ${env.compose.join(', ')}: --build-arg ${buildArg} reaches no Dockerfile`,
+        message:
+          `services.${service} has no build section in ${env.compose.join(', ')}: --build-arg ${buildArg} ` +
+          `reaches no Dockerfile`,
         fix: `add build: { context: ., args: { ${buildArg}: \${${buildArg}:-mdeberta} } } to services.${service}`,
       })
     }

@@ -112,8 +112,10 @@ async function explainFailure(config: Config, envName: string, error: string, fi
   const envFileHint = env.env_file.length > 0 ? env.env_file.at(-1)! : undefined
   const whereToSet = (variable: string, value = '…') =>
     envFileHint
-      ? `add ${variable}=${value} to ${envFileHint} (environments.${envName}.env_file, passed as --env-file) or set it in the environment`
-      : `put ${variable}=${value} in an env file listed under environments.${envName}.env_file, or set it in the environment`
+      ? `add ${variable}=${value} to ${envFileHint} (environments.${envName}.env_file, passed as --env-file) or set ` +
+        `it in the environment`
+      : `put ${variable}=${value} in an env file listed under environments.${envName}.env_file, or set it in the ` +
+        `environment`
 
   const missingEnvFile = /env file (\S+) not found/.exec(first)?.[1]
   if (missingEnvFile) {
@@ -130,7 +132,9 @@ async function explainFailure(config: Config, envName: string, error: string, fi
         ? `, so the entry names ${wanted} (which exists)`
         : ''
       return {
-        message: `${envName}: docker compose config fails: env file ${missing} not found (the env_file entry ${entry.raw} names it while ${entry.variable} is unset)`,
+        message:
+          `${envName}: docker compose config fails: env file ${missing} not found (the env_file entry ` +
+          `${entry.raw} names it while ${entry.variable} is unset)`,
         fix: `${whereToSet(entry.variable, envName)}${names}; or ${create}`,
         file: entry.file,
         line: entry.line,

@@ -46,7 +46,9 @@ export function parseDockerfile(text: string): Instruction[] {
   return out
 }
 
-/** The `--flag=value` options at the start of a RUN (e.g. `--mount=type=secret,id=hf_token`) and the command after them. */
+/**
+ * The `--flag=value` options at the start of a RUN (e.g. `--mount=type=secret,id=hf_token`) and the command after them.
+ */
 export function runFlags(body: string): { flags: string[]; command: string } {
   const flags: string[] = []
   let rest = body.trimStart()

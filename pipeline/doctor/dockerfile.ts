@@ -164,7 +164,9 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
       check: 'dockerfile.arg',
       level: 'error',
       file,
-      message: `no ARG ${buildArg} in a build stage${global}: --build-arg ${buildArg}=<model> is ignored and the image keeps the old model`,
+      message:
+        `no ARG ${buildArg} in a build stage${global}: --build-arg ${buildArg}=<model> is ignored and the ` +
+        `image keeps the old model`,
       fix: `ARG ${buildArg}=mdeberta after the FROM of the stage that downloads the model`,
     })
   }
@@ -175,7 +177,9 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
       level: 'warn',
       file,
       message: `no RUN step reads ${buildArg} or downloads a model: the image does not hold the model it is built for`,
-      fix: `${SECRET_RUN} HF_TOKEN="$(cat /run/secrets/${SECRET_ID})" python -c "…snapshot_download(os.environ['${buildArg}'], …)"`,
+      fix:
+        `${SECRET_RUN} HF_TOKEN="$(cat /run/secrets/${SECRET_ID})" python -c ` +
+        `"…snapshot_download(os.environ['${buildArg}'], …)"`,
     })
   }
   const hard = privateModels ? 'error' : 'warn'
@@ -188,7 +192,8 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
         level: hard,
         ...at,
         message:
-          `the download step ${secret.mounted ? 'mounts but never reads' : 'does not read'} the build secret ${SECRET_ID}` +
+          `the download step ${secret.mounted ? 'mounts but never reads' : 'does not read'} the build secret ` +
+          `${SECRET_ID}` +
           (privateModels ? ': the pushed models are private, so the download fails without the token' : ''),
         fix: `${SECRET_RUN} \\ HF_TOKEN="$(cat /run/secrets/${SECRET_ID})" <download command>`,
       })
@@ -199,7 +204,9 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
         check: 'dockerfile.swallow',
         level: hard,
         ...at,
-        message: `the download step swallows failures (${swallowed}): a failed download still builds an image, without the new model`,
+        message:
+          `the download step swallows failures (${swallowed}): a failed download still builds an image, ` +
+          `without the new model`,
         fix: `remove ${swallowed} from the download command so a failed download fails the build`,
       })
     } else findings.push(ok('dockerfile.swallow', 'the download step fails the build when the download fails', at))
@@ -208,7 +215,8 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
         check: 'dockerfile.arg',
         level: 'error',
         ...at,
-        message: `the download step reads ${buildArg}, but its stage declares no ARG ${buildArg}: it sees an empty value`,
+        message:
+          `the download step reads ${buildArg}, but its stage declares no ARG ${buildArg}: it sees an ` + `empty value`,
         fix: `ARG ${buildArg} after this stage's FROM`,
       })
     }

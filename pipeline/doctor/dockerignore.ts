@@ -36,7 +36,9 @@ export function checkDockerignore(o: {
     return {
       check: 'dockerignore',
       level: 'warn',
-      message: `build context ${o.context} has no .dockerignore: .modelship/ (datasets and models of every run) can be copied into the image`,
+      message:
+        `build context ${o.context} has no .dockerignore: .modelship/ (datasets and models of every run) can ` +
+        `be copied into the image`,
       fix,
     }
   }

@@ -63,7 +63,9 @@ export async function runDoctor(o: DoctorInput): Promise<Finding[]> {
       findings.push({
         check: 'github',
         level: 'ok',
-        message: `${gh.target.repo}: ${gh.target.variable}=${gh.target.current ?? '(unset)'}; a release starts ${gh.target.workflow} (${gh.target.trigger} on ${gh.target.ref})`,
+        message:
+          `${gh.target.repo}: ${gh.target.variable}=${gh.target.current ?? '(unset)'}; a release starts ` +
+          `${gh.target.workflow} (${gh.target.trigger} on ${gh.target.ref})`,
       })
   }
   findings.push(...(await checkApp({ ...o, willDeploy: target.enabled && config.deploy.mode !== 'github' })))

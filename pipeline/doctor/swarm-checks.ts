@@ -46,7 +46,9 @@ export function swarmServiceFindings(service: unknown, o: { name: string; file: 
       level: 'error',
       ...at,
       message: `${key} has no healthcheck: Swarm counts a replica as updated once it runs, healthy or not`,
-      fix: `add to ${key}: healthcheck: { test: [CMD, python3, -c, "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"], interval: 5s, retries: 3 }`,
+      fix:
+        `add to ${key}: healthcheck: { test: [CMD, python3, -c, "import urllib.request; ` +
+        `urllib.request.urlopen('http://127.0.0.1:8000/health')"], interval: 5s, retries: 3 }`,
     })
   } else out.push({ check: 'swarm.healthcheck', level: 'ok', ...at, message: `${key} has a healthcheck` })
 
@@ -55,7 +57,9 @@ export function swarmServiceFindings(service: unknown, o: { name: string; file: 
       check: 'swarm.failure_action',
       level: 'error',
       ...at,
-      message: `${key}.deploy.update_config.failure_action is ${String(update.failure_action ?? 'pause (the default)')}: a failed update is not rolled back by Swarm`,
+      message:
+        `${key}.deploy.update_config.failure_action is ` +
+        `${String(update.failure_action ?? 'pause (the default)')}: a failed update is not rolled back by Swarm`,
       fix: `add to ${key}: deploy: { update_config: { failure_action: rollback } }`,
     })
   } else
@@ -67,7 +71,9 @@ export function swarmServiceFindings(service: unknown, o: { name: string; file: 
       check: 'swarm.monitor',
       level: 'error',
       ...at,
-      message: `${key}.deploy.update_config.monitor is not set: a replica that fails right after its start passes the update`,
+      message:
+        `${key}.deploy.update_config.monitor is not set: a replica that fails right after its start passes ` +
+        `the update`,
       fix: `add to ${key}: deploy: { update_config: { monitor: 10s } }`,
     })
   } else
@@ -82,7 +88,8 @@ export function swarmServiceFindings(service: unknown, o: { name: string; file: 
       ...at,
       message:
         update.order !== 'start-first'
-          ? `${key}.deploy.update_config.order is ${String(update.order ?? 'stop-first (the default)')}: each replica stops before its successor is healthy`
+          ? `${key}.deploy.update_config.order is ${String(update.order ?? 'stop-first (the default)')}: each ` +
+            `replica stops before its successor is healthy`
           : `${key} runs ${replicas} replica: it is down while a failed update rolls back`,
       fix: `add to ${key}: deploy: { replicas: 2, update_config: { order: start-first, parallelism: 1 } }`,
     })
@@ -94,8 +101,13 @@ export function swarmServiceFindings(service: unknown, o: { name: string; file: 
       check: 'swarm.max_replicas_per_node',
       level: 'error',
       ...at,
-      message: `${key}.deploy.placement.max_replicas_per_node: ${perNode} on ${o.nodes} node${o.nodes === 1 ? '' : 's'} leaves no room for start-first (${replicas} replicas + ${parallelism} starting): the update would stall`,
-      fix: `remove max_replicas_per_node, raise it to ${Math.ceil((replicas + parallelism) / o.nodes)}, or use order: stop-first`,
+      message:
+        `${key}.deploy.placement.max_replicas_per_node: ${perNode} on ${o.nodes} ` +
+        `node${o.nodes === 1 ? '' : 's'} leaves no room for start-first (${replicas} replicas + ${parallelism} ` +
+        `starting): the update would stall`,
+      fix:
+        `remove max_replicas_per_node, raise it to ${Math.ceil((replicas + parallelism) / o.nodes)}, or use ` +
+        `order: stop-first`,
     })
   }
   return out

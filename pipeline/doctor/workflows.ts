@@ -323,7 +323,9 @@ function workflowFindings(
     const entry = entryWorkflowOf(report, b.file, envName)
     const from = `${b.source}.${b.name}${b.viaVariable ? ` (set from vars.${b.viaVariable})` : ''}`
     const called = entry && entry.file !== b.file.slice(WORKFLOW_DIR.length + 1) ? `, run by ${entry.file}` : ''
-    const what = `${b.how} builds ${config.deploy.service} with ${config.deploy.build_arg} from ${from} (job ${b.job}${called})`
+    const what =
+      `${b.how} builds ${config.deploy.service} with ${config.deploy.build_arg} from ${from} (job ` +
+      `${b.job}${called})`
     const variable = b.source === 'vars' ? b.name : b.viaVariable
     const at = { file: b.file, line: b.line }
     if (!variable) {
@@ -331,9 +333,13 @@ function workflowFindings(
         finding: {
           check: 'workflows',
           level: 'warn',
-          message: `${what}: modelship can set an Actions variable, not ${b.source === 'secrets' ? 'a secret' : `${b.source}.${b.name}`}, so releases never reach this build`,
+          message:
+            `${what}: modelship can set an Actions variable, not ` +
+            `${b.source === 'secrets' ? 'a secret' : `${b.source}.${b.name}`}, so releases never reach this build`,
           ...at,
-          fix: `read it from a variable: ${config.deploy.build_arg}=\${{ vars.${config.deploy.build_arg} }}, then set deploy.mode: github`,
+          fix:
+            `read it from a variable: ${config.deploy.build_arg}=\${{ vars.${config.deploy.build_arg} }}, then ` +
+            `set deploy.mode: github`,
         },
       })
       continue
@@ -360,8 +366,10 @@ function workflowFindings(
         check: 'workflows',
         level: 'warn',
         message: github
-          ? `${what}, but deploy.github.variable is ${configuredVariable}: releases set a variable this build does not read`
-          : `${what}: a release that edits the compose files and builds here does not reach this build, and the next CI run ships whatever vars.${variable} says`,
+          ? `${what}, but deploy.github.variable is ${configuredVariable}: releases set a variable this build does ` +
+            `not read`
+          : `${what}: a release that edits the compose files and builds here does not reach this build, and the next ` +
+            `CI run ships whatever vars.${variable} says`,
         ...at,
         fix: `set ${setting.map(([k, v]) => `${k}: ${v}`).join(', ')}${noDispatch}`,
       },

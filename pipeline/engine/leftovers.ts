@@ -2,9 +2,14 @@ import { type Dirent, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { isProcessAlive } from './lock.js'
 
-/** Temp files modelship writes before a rename (`.<name>.<pid>.<hex>.tmp`, lock temps) and staging dirs (`.partial-<pid>`). */
-const LEFTOVER =
-  /(^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$)|(^lock\.(\d+)-[0-9a-f]{8}\.tmp$)|(^lock\.stale-(\d+)-[0-9a-f]{8}$)|(\.partial-(\d+)$)/
+/**
+ * Temp files modelship writes before a rename (`.<name>.<pid>.<hex>.tmp`, lock temps) and staging dirs
+ * (`.partial-<pid>`).
+ */
+const LEFTOVER = new RegExp(
+  /(^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$)|/.source +
+    /(^lock\.(\d+)-[0-9a-f]{8}\.tmp$)|(^lock\.stale-(\d+)-[0-9a-f]{8}$)|(\.partial-(\d+)$)/.source,
+)
 
 /**
  * Removes what a killed run left half-written: temp files and staging directories whose writer is

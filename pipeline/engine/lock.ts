@@ -7,7 +7,9 @@ import { ModelshipError } from './errors.js'
 
 export interface LockInfo {
   pid: number
-  /** The holder's process start time (Linux: /proc/<pid>/stat field 22), so a reused pid is not taken for the holder. */
+  /**
+   * The holder's process start time (Linux: /proc/<pid>/stat field 22), so a reused pid is not taken for the holder.
+   */
   pidStart?: string
   host: string
   runId: string
@@ -94,7 +96,8 @@ export async function acquireLock(
       if (holder && (holder.host !== full.host || isHolderAlive(holder))) {
         throw new ModelshipError(
           'LOCKED',
-          `another modelship run holds the lock ${path}: run ${holder.runId} (${holder.command}), pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}`,
+          `another modelship run holds the lock ${path}: run ${holder.runId} (${holder.command}), pid ${holder.pid} ` +
+            `on ${holder.host}, since ${holder.startedAt}`,
         )
       }
       // Stale (or unreadable: a lock is never written in place, so garbage is not a holder mid-write).

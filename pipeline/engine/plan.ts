@@ -46,7 +46,11 @@ export function planLine(e: PlanEntry): string {
     case 'write':
       return `! would write ${e.path}`
     case 'push':
-      return `! would push ${e.files === undefined ? 'the model' : `${e.files} files (${formatBytes(e.bytes ?? 0)})`} → ${e.target}${e.detail ? ` ${e.detail}` : ''}`
+      return (
+        `! would push ` +
+        `${e.files === undefined ? 'the model' : `${e.files} files (${formatBytes(e.bytes ?? 0)})`} → ` +
+        `${e.target}${e.detail ? ` ${e.detail}` : ''}`
+      )
     case 'append':
       return `! would append to ${e.path}: ${e.summary}`
     case 'api': {

@@ -72,7 +72,8 @@ export interface RunResult<C> {
 
 /**
  * Runs (or resumes) a step table: takes the lock, restores the run state, runs the steps through
- * listr2, saves state as each step starts (with the steps done so far) and at the end, applies the failed step's failure policy, releases the lock.
+ * listr2, saves state as each step starts (with the steps done so far) and at the end, applies the failed step's
+ * failure policy, releases the lock.
  * It knows nothing about what the steps do.
  */
 export async function runSteps<C extends EngineCtx, D extends EngineDeps>(
@@ -315,7 +316,8 @@ async function journalKilledRuns<C extends EngineCtx, D extends EngineDeps>(
     for (const rec of Object.values(killed.steps))
       if (rec?.status === 'done' && rec.outputs) Object.assign(ctx, rec.outputs)
     deps.log.warn(
-      `run ${killed.runId} (${killed.kind ?? 'release'}) was killed${step ? ` during ${step}` : ''}: recorded as interrupted`,
+      `run ${killed.runId} (${killed.kind ?? 'release'}) was killed${step ? ` during ${step}` : ''}: recorded as ` +
+        `interrupted`,
     )
     await req.onFailed?.(ctx, { code: 'INTERRUPTED', message, ...(step ? { step } : {}) })
   }

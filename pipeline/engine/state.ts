@@ -124,7 +124,9 @@ export function createStateStore(stateDir: string, redact: (s: string) => string
   const runDir = (runId: string): string => join(runsDir, runId)
   const corrupt = (path: string, problem: string): ModelshipError =>
     new ModelshipError('BAD_INPUT', `${path}: corrupt run state: ${problem}`, {
-      hint: '`modelship runs` lists runs and their state; `modelship runs abandon <id>` sets one aside and frees its version',
+      hint:
+        '`modelship runs` lists runs and their state; `modelship runs abandon <id>` sets one aside and frees its ' +
+        'version',
     })
   const load = async (runId: string): Promise<RunState> => {
     if (!/^[\w.-]+$/.test(runId)) throw new ModelshipError('USAGE', `${JSON.stringify(runId)} is not a run id`)

@@ -139,7 +139,9 @@ export function dedupCode() {
       if (perShard > MIN_SHARD_CAPACITY) this.shards = Array.from({ length: SHARDS }, () => new Shard(perShard))
     }
 
-    /** Inserts `key -> value` (value != 0) when absent and returns -1; otherwise returns the key's slot in its shard. */
+    /**
+     * Inserts `key -> value` (value != 0) when absent and returns -1; otherwise returns the key's slot in its shard.
+     */
     insertIfAbsent(key: Int32Array, value: number): number {
       return this.shards[key[1]! >>> SHARD_SHIFT]!.insertIfAbsent(key[0]!, key[1]!, key[2]!, key[3]!, value)
     }

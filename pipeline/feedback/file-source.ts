@@ -26,7 +26,8 @@ export async function exportFromFile(req: ExportRequest, identity: string): Prom
     const ext = extname(path) || '(none)'
     throw new ModelshipError(
       'CONFIG',
-      `feedback.source ${path}: unsupported file type ${ext} (expected .jsonl or .csv, an http(s) export URL or a postgres:// URL)`,
+      `feedback.source ${path}: unsupported file type ${ext} (expected .jsonl or .csv, an http(s) export URL or a ` +
+        `postgres:// URL)`,
     )
   }
   const fd = openInput(path)

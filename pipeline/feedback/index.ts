@@ -69,9 +69,15 @@ export function describeFeedbackSource(
   const identity = sourceIdentity(source)
   switch (sourceKind(source)) {
     case 'http':
-      return `would GET ${identity}${opts.apiToken ? ' with the FEEDBACK_API_TOKEN bearer token' : ' without a token'} (not fetched in a dry run: the export marks rows as exported)`
+      return (
+        `would GET ${identity}${opts.apiToken ? ' with the FEEDBACK_API_TOKEN bearer token' : ' without a token'}` +
+        ' (not fetched in a dry run: the export marks rows as exported)'
+      )
     case 'postgres':
-      return `would read ${opts.query ? 'feedback.query' : 'labeled_queries'} from ${identity} in a READ ONLY transaction`
+      return (
+        `would read ${opts.query ? 'feedback.query' : 'labeled_queries'} from ${identity} in a READ ONLY ` +
+        `transaction`
+      )
     case 'file':
       return `would read ${identity}`
   }
@@ -92,7 +98,8 @@ export async function exportFeedback(req: ExportRequest): Promise<ExportResult> 
     if (scheme && kind === 'file') {
       throw new ModelshipError(
         'CONFIG',
-        `feedback.source ${identity}: unsupported scheme ${scheme}:// (expected a .jsonl/.csv path, an http(s) export URL or a postgres:// URL)`,
+        `feedback.source ${identity}: unsupported scheme ${scheme}:// (expected a .jsonl/.csv path, an http(s) ` +
+          `export URL or a postgres:// URL)`,
       )
     }
     // Each source is imported only when used: pg and pg-copy-streams cost ~40 ms to import.

@@ -9,7 +9,8 @@ import type { ExportRequest, ExportResult } from './types.js'
 
 /** The app's labeled QA feedback: what experts labeled and nobody deleted, in a stable order. */
 export const DEFAULT_QUERY =
-  'SELECT id, query AS text, expert_intent AS label FROM labeled_queries WHERE is_deleted = false AND expert_intent IS NOT NULL ORDER BY id'
+  'SELECT id, query AS text, expert_intent AS label FROM labeled_queries WHERE is_deleted = false AND expert_intent ' +
+  'IS NOT NULL ORDER BY id'
 
 const CONNECT_TIMEOUT_MS = 15_000
 /** How long closing the connection may take before the socket is cut. */

@@ -189,7 +189,10 @@ export function hashBytes(
   return flags
 }
 
-/** Bytes JSON strings cannot hold as they are: `"` and `\` (escaped with a backslash), control characters (`\u` escapes). */
+/**
+ * Bytes JSON strings cannot hold as they are: `"` and `\` (escaped with a backslash), control characters (`\u`
+ * escapes).
+ */
 export const NEEDS_BACKSLASH = 1
 export const NEEDS_UNICODE_ESCAPE = 2
 const BYTE_CLASS = new Uint8Array(256)

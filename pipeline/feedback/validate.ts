@@ -48,7 +48,8 @@ export function validateDataset(report: DatasetReport, rules: DatasetRules): Dat
     const count = report.perLabel[label] ?? 0
     if (count < rules.minPerLabel) {
       errors.push(
-        `label ${label} has ${count} example${count === 1 ? '' : 's'}, fewer than the minimum of ${rules.minPerLabel} (gates.min_per_label)`,
+        `label ${label} has ${count} example${count === 1 ? '' : 's'}, fewer than the minimum of ` +
+          `${rules.minPerLabel} (gates.min_per_label)`,
       )
     }
   }
@@ -60,7 +61,8 @@ export function validateDataset(report: DatasetReport, rules: DatasetRules): Dat
     const ratio = largest[1] / smallest[1]
     if (ratio > IMBALANCE_RATIO) {
       warnings.push(
-        `class imbalance: ${largest[0]} has ${largest[1]} examples and ${smallest[0]} ${smallest[1]} (ratio ${ratio.toFixed(1)}, above ${IMBALANCE_RATIO})`,
+        `class imbalance: ${largest[0]} has ${largest[1]} examples and ${smallest[0]} ${smallest[1]} (ratio ` +
+          `${ratio.toFixed(1)}, above ${IMBALANCE_RATIO})`,
       )
     }
   }

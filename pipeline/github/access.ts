@@ -26,10 +26,16 @@ export function missingPermission(e: GitHubError, what: 'variables' | 'environme
   if (e.scopes !== undefined) {
     const has = e.scopes.split(',').map((s) => s.trim())
     const missing = ['repo', 'workflow'].filter((s) => !has.includes(s))
-    return `a classic token needs the ${missing.length ? missing.join(' and ') : 'repo and workflow'} scope${missing.length === 1 ? '' : 's'} (it has: ${e.scopes || 'none'})`
+    return (
+      `a classic token needs the ${missing.length ? missing.join(' and ') : 'repo and workflow'} ` +
+      `scope${missing.length === 1 ? '' : 's'} (it has: ${e.scopes || 'none'})`
+    )
   }
   const accepted = e.acceptedPermissions ? ` (GitHub accepts: ${e.acceptedPermissions})` : ''
-  return `a fine-grained token needs the repository permission ${fine}${accepted}; a classic token the repo and workflow scopes`
+  return (
+    `a fine-grained token needs the repository permission ${fine}${accepted}; a classic token the repo and ` +
+    `workflow scopes`
+  )
 }
 
 /**
@@ -53,7 +59,10 @@ export async function checkGithubTarget(
     if (e.status === 401) return `GitHub refused the token (401 bad credentials) reading ${what}`
     if (e.status === 403) return `the GitHub token cannot read ${what} (403): ${missingPermission(e, kind)}`
     if (e.status === 404 && kind === 'actions')
-      return `${what} not found (404): check deploy.github.workflow and repo, or the token lacks access — ${missingPermission(e, kind)}`
+      return (
+        `${what} not found (404): check deploy.github.workflow and repo, or the token lacks access — ` +
+        `${missingPermission(e, kind)}`
+      )
     return messageOf(e)
   }
   const [current, workflow] = await Promise.all([

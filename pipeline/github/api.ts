@@ -93,7 +93,9 @@ export function createGitHubApi(o: { token: TokenSource; redact: Redactor }): Gi
         'AUTH',
         'no GitHub token: GITHUB_TOKEN and GH_TOKEN are unset and `gh auth token` gave none',
         {
-          hint: 'set GITHUB_TOKEN (fine-grained: Variables read/write and Actions read/write on the repo; classic: repo and workflow scopes), or run `gh auth login`',
+          hint:
+            'set GITHUB_TOKEN (fine-grained: Variables read/write and Actions read/write on the repo; classic: ' +
+            'repo and workflow scopes), or run `gh auth login`',
         },
       )
     o.redact.add(found.token)

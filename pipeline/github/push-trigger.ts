@@ -44,7 +44,10 @@ export async function checkPushBranch(deps: Pick<Deps, 'sh' | 'config'>, ref: st
   const branch = await deps.sh.read(currentBranchCommand(ws)).catch(() => undefined)
   if (branch === undefined) return `deploy.github.trigger push: ${ws} is not a git checkout`
   if (branch.trim() !== ref)
-    return `deploy.github.trigger push: the checkout is on ${branch.trim()}, not ${ref} (deploy.github.ref) — switch to it with \`git switch ${ref}\``
+    return (
+      `deploy.github.trigger push: the checkout is on ${branch.trim()}, not ${ref} (deploy.github.ref) — switch ` +
+      `to it with \`git switch ${ref}\``
+    )
   return undefined
 }
 

@@ -100,7 +100,9 @@ async function setVariable(deps: Deps, g: GithubSettings, value: string, exists:
     }
     if (e instanceof GitHubError && e.status === 403)
       throw new ModelshipError('AUTH', `${messageOf(e)}: the token cannot write the ${variableLabel(g)}`, {
-        hint: 'a fine-grained token needs "Variables: Read and write" (environment variables: "Environments"); a classic one the repo scope',
+        hint:
+          'a fine-grained token needs "Variables: Read and write" (environment variables: "Environments"); a ' +
+          'classic one the repo scope',
       })
     throw e
   }
@@ -218,7 +220,9 @@ export async function restoreAfterGithub(ctx: Ctx, deps: Deps, failure: unknown,
       'ROLLBACK_FAILED',
       `${cause}; then putting ${variableLabel(g)} back to ${j.previous ?? '(unset)'} failed: ${messageOf(e)}`,
       {
-        details: `${g.variable} may still name ${j.modelId}; set it by hand in the repository's Settings → Secrets and variables → Actions`,
+        details:
+          `${g.variable} may still name ${j.modelId}; set it by hand in the repository's Settings → Secrets ` +
+          `and variables → Actions`,
         ...(isModelshipError(e) && e.hint ? { hint: e.hint } : {}),
       },
     )
@@ -245,7 +249,9 @@ export function githubDeployPlan(deps: Deps, ctx: Ctx, t: GithubTarget | undefin
   } else entries.push(apiPlanEntry(dispatchRequest(t, t.ref)))
   entries.push({
     kind: 'note',
-    text: `deploy: follows the run (GET /repos/${t.repo}/actions/runs/{run_id} and its jobs) until it completes, up to ${t.timeoutS}s`,
+    text:
+      `deploy: follows the run (GET /repos/${t.repo}/actions/runs/{run_id} and its jobs) until it completes, up ` +
+      `to ${t.timeoutS}s`,
   })
   return entries
 }

@@ -70,10 +70,13 @@ export async function findRun(
     if (candidates.length > 1) {
       throw new RunNotSettled(
         'STEP_FAILED',
-        `${candidates.length} runs of ${g.workflow} match the ${o.headSha ? `commit ${o.headSha.slice(0, 12)}` : `dispatch on ${o.ref}`}: ` +
+        `${candidates.length} runs of ${g.workflow} match the ` +
+          `${o.headSha ? `commit ${o.headSha.slice(0, 12)}` : `dispatch on ${o.ref}`}: ` +
           `refusing to guess which one modelship started (${candidates.map((r) => r.html_url).join(', ')})`,
         {
-          hint: `watch them in GitHub; ${g.variable} stays set. Once one has finished, \`modelship release --resume\` checks again`,
+          hint:
+            `watch them in GitHub; ${g.variable} stays set. Once one has finished, \`modelship release ` +
+            `--resume\` checks again`,
         },
       )
     }
@@ -140,7 +143,9 @@ export async function followRun(
         'STEP_FAILED',
         `workflow run ${r.id} is still ${r.status} after ${o.timeoutS}s (deploy.github.timeout_s): ${r.html_url}`,
         {
-          hint: `it goes on in GitHub and ${g.variable} stays set: \`modelship release --resume\` follows run ${r.id} to its end (it never starts a second)`,
+          hint:
+            `it goes on in GitHub and ${g.variable} stays set: \`modelship release --resume\` follows run ` +
+            `${r.id} to its end (it never starts a second)`,
         },
       )
     }

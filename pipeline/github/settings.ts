@@ -36,7 +36,7 @@ export const remoteUrlCommand = (workspace: string): Command => ['git', '-C', wo
 /** `owner/name` of a GitHub remote URL (https, ssh, scp-like), or undefined. */
 export function repoOfRemote(url: string): string | undefined {
   const m =
-    /^(?:[a-z+]+:\/\/)?(?:[^@/\s]+@)?[^/:\s]+[:/](?:\d+\/)?([A-Za-z0-9][A-Za-z0-9-]*)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(
+    /^(?:[a-z+]+:\/\/)?(?:[^@/\s]+@)?[^/:\s]+[:/](?:\d+\/)?([A-Za-z0-9][A-Za-z0-9-]*)\/([\w.-]+?)(?:\.git)?\/?$/.exec(
       url.trim(),
     )
   return m ? `${m[1]}/${m[2]}` : undefined

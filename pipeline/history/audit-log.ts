@@ -57,7 +57,8 @@ export interface HistoryEntry {
 
 const DONE: Record<HistoryAction, string> = { release: 'released', promote: 'promoted', rollback: 'rolled back' }
 
-/** The outcome as a person reads it: `released`, `released (not deployed: no Docker engine answers)`, `failed at push`. */
+/** The outcome as a person reads it: `released`, `released (not deployed: no Docker engine ` +
+  `answers)`, `failed at push`. */
 export function describeOutcome(e: HistoryEntry): string {
   if (e.outcome !== 'success') return e.outcome + (e.step ? ` at ${e.step}` : '')
   return e.deployed ? DONE[e.action] : `${DONE[e.action]} (not deployed${e.notDeployed ? `: ${e.notDeployed}` : ''})`

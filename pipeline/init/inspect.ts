@@ -279,7 +279,10 @@ export async function inspectAppTree(workspace: string, opts: { trainer?: string
   }
 }
 
-/** The service's `image:` as the files merge it (the last that sets it), when it is a registry image with a tag variable. */
+/**
+ * The service's `image:` as the files merge it (the last that sets it), when it is a registry image with a tag
+ * variable.
+ */
 function registryImageIn(texts: ReadonlyMap<string, string>, service: string): RegistryImage | undefined {
   let found: { file: string; line: number; image: string } | undefined
   for (const [file, text] of texts) {

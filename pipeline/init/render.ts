@@ -51,20 +51,24 @@ export function renderConfig(tree: AppTree, o: RenderOptions = {}): string {
   line('# Precedence: defaults < this file < environment (.env) < command-line flags.')
   line('model:')
   line(
-    `  org: ${scalar(naming?.org ?? defaults.model.org)} ${naming ? `  # from ${named}` : '  # CHANGE ME: your Hugging Face org'} (env HF_ORG overrides)`,
+    `  org: ${scalar(naming?.org ?? defaults.model.org)} ` +
+      `${naming ? `  # from ${named}` : '  # CHANGE ME: your Hugging Face org'} (env HF_ORG overrides)`,
   )
   line(
-    `  prefix: ${scalar(naming?.prefix ?? defaults.model.prefix)}  # repos are <org>/<prefix>-v<major>.<minor> (env HF_REPO_PREFIX)`,
+    `  prefix: ${scalar(naming?.prefix ?? defaults.model.prefix)}  # repos are <org>/<prefix>-v<major>.<minor> (env ` +
+      `HF_REPO_PREFIX)`,
   )
   line(
-    `  labels: ${list(labels)}${tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'}`,
+    `  labels: ${list(labels)}` +
+      (tree.feedback?.labels.length ? `  # the labels in ${tree.feedback.path}` : '  # the default label set'),
   )
   line(`  base_aliases: ${list(aliases)}  # values that name no registry repo`)
   line('registry: hf                     # hf | local (env MODELSHIP_REGISTRY overrides); hf needs HF_TOKEN')
   line('feedback:')
   const source = tree.feedback ? `./${tree.feedback.path}` : './data/feedback.jsonl'
   line(
-    `  source: ${scalar(source)}${tree.feedback ? '' : '  # CHANGE ME: no feedback file found'}  # or an http(s) export URL, or a postgres:// URL`,
+    `  source: ${scalar(source)}${tree.feedback ? '' : '  # CHANGE ME: no feedback file found'}  # or an http(s) ` +
+      `export URL, or a postgres:// URL`,
   )
   line('trainer:')
   const trainerNote =
@@ -122,7 +126,8 @@ export function imageModeReason(tree: AppTree): string {
   if (!i) return ''
   return (
     `services.${tree.service ?? 'app'}.image ${i.image} (${i.file}:${i.line}) is on the registry ${i.registry} ` +
-    `with its tag from \${${i.tagVar}}: a release builds once, pushes the image tagged model-<version> and the hosts pull it`
+    `with its tag from \${${i.tagVar}}: a release builds once, pushes the image tagged model-<version> and the hosts ` +
+    `pull it`
   )
 }
 
@@ -142,7 +147,8 @@ export function checkRenderedConfig(text: string, tree: AppTree, workspace: stri
   const problems = [...errors]
   if (!tree.service) {
     problems.push(
-      `no compose service sets ${tree.buildArg} (in build.args or environment); add "${tree.buildArg}: \${${tree.buildArg}:-mdeberta}" under the app service's build.args`,
+      `no compose service sets ${tree.buildArg} (in build.args or environment); add "${tree.buildArg}: ` +
+        `\${${tree.buildArg}:-mdeberta}" under the app service's build.args`,
     )
   }
   for (const env of tree.environments) {

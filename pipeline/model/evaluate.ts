@@ -23,7 +23,8 @@ export async function describeEvalSet(path: string): Promise<EvalSetInfo> {
   } catch (e) {
     throw new ModelshipError(
       'CONFIG',
-      `gates.eval_set: ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      `gates.eval_set: ${path}: ` +
+        `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
     )
   }
   return { name: basename(path), rows: text.split('\n').filter((l) => l.trim() !== '').length, sha256: sha256(text) }

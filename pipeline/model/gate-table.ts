@@ -92,7 +92,8 @@ export function gateTableFailures(t: GateTable, envName: string): Array<{ rule: 
       rule,
       text:
         rule === 'gates.no_regression'
-          ? `${r.metric} ${fmt(r.new)} < ${fmt(r.current ?? 0)} of ${t.currentModel}, which ${envName} uses now (${rule})`
+          ? `${r.metric} ${fmt(r.new)} < ${fmt(r.current ?? 0)} of ${t.currentModel}, which ${envName} uses now ` +
+            `(${rule})`
           : `${r.metric} ${fmt(r.new)} < ${r.min} (${rule})`,
     })),
   )

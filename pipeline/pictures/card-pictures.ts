@@ -41,7 +41,10 @@ export interface CardPictures {
 export function whyNoMatrix(metrics: TrainingMetrics | undefined): string {
   if (!metrics) return 'no metrics.json was pushed with this model: there are no predictions to count'
   if (metrics.source === 'classification_report')
-    return 'the trainer printed only a classification report (scores, not the predictions behind them), so there is no confusion matrix; none is drawn'
+    return (
+      'the trainer printed only a classification report (scores, not the predictions behind them), so there is ' +
+      'no confusion matrix; none is drawn'
+    )
   return "the trainer's metrics.json holds no confusion_matrix, so none is drawn"
 }
 

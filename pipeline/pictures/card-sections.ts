@@ -52,13 +52,15 @@ export function picturesMarkdown(p: CardPictures, evalSet?: EvalSetMetrics): str
   out.push(
     '## F1 per class',
     '',
-    `![F1 per class of ${p.version}${previous ? ` beside ${previous.version}, the version it replaces` : ''}](${PICTURE_FILES.perClassF1})`,
+    `![F1 per class of ${p.version}` +
+      `${previous ? ` beside ${previous.version}, the version it replaces` : ''}](${PICTURE_FILES.perClassF1})`,
     '',
     previous ? `| label | ${p.version} | ${previous.version} | change |` : `| label | ${p.version} |`,
     previous ? '| --- | ---: | ---: | ---: |' : '| --- | ---: |',
     ...p.perClass.map((c) =>
       previous
-        ? `| ${cell(c.label)} | ${score(c.f1)} | ${score(c.previous)} | ${c.f1 !== null && c.previous !== null ? signed(c.f1 - c.previous) : '-'} |`
+        ? `| ${cell(c.label)} | ${score(c.f1)} | ${score(c.previous)} | ` +
+          `${c.f1 !== null && c.previous !== null ? signed(c.f1 - c.previous) : '-'} |`
         : `| ${cell(c.label)} | ${score(c.f1)} |`,
     ),
     '',
@@ -74,7 +76,8 @@ export function picturesMarkdown(p: CardPictures, evalSet?: EvalSetMetrics): str
     '| --- | ---: | ---: | --- |',
     ...p.trend.map(
       (t) =>
-        `| ${t.version} | ${score(t.accuracy)} | ${score(t.f1_macro)} | ${t.current ? 'this version' : (t.problem ?? '')} |`,
+        `| ${t.version} | ${score(t.accuracy)} | ${score(t.f1_macro)} | ` +
+        `${t.current ? 'this version' : (t.problem ?? '')} |`,
     ),
     '',
   )

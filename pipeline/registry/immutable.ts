@@ -37,7 +37,8 @@ export function assertMayReplace(
   const by = theirs !== undefined ? `run ${theirs}` : `"${existing.title.slice(0, 80)}"`
   throw new ModelshipError(
     'BAD_INPUT',
-    `${req.modelId} already holds a model in ${where}, released by ${by}${when} (commit ${existing.commit.slice(0, 12)}): ` +
+    `${req.modelId} already holds a model in ${where}, released by ${by}${when} (commit ` +
+      `${existing.commit.slice(0, 12)}): ` +
       'versions are immutable, nothing was uploaded',
     {
       hint:

@@ -84,7 +84,8 @@ function assertNoLinkOnTheWay(root: string, parts: readonly string[]): void {
     if (st.isSymbolicLink())
       throw new ModelshipError(
         'BAD_INPUT',
-        `local registry ${root}: ${at} is a symbolic link (to ${readlinkSync(at)}); modelship never writes through one there`,
+        `local registry ${root}: ${at} is a symbolic link (to ${readlinkSync(at)}); modelship never writes through ` +
+          `one there`,
         { hint: `remove the link ${at}; the local registry makes its own folders` },
       )
     if (!st.isDirectory()) throw new ModelshipError('BAD_INPUT', `local registry ${root}: ${at} is not a directory`)

@@ -118,7 +118,8 @@ export function renderModelCard(input: ModelCardInput): string {
     `- Dataset sha256: \`${input.datasetSha256}\``,
     input.metricsUnknown
       ? '- Metrics: not provided (no metrics.json)'
-      : `- Accuracy: ${score(metrics.accuracy)} · Macro F1: ${score(metrics.f1_macro)} (held-out split${metrics.source ? `, from the ${metrics.source}` : ''})`,
+      : `- Accuracy: ${score(metrics.accuracy)} · Macro F1: ${score(metrics.f1_macro)} (held-out ` +
+        `split${metrics.source ? `, from the ${metrics.source}` : ''})`,
     ...evalRows,
     '',
     '| label | precision | recall | f1 | support |',

@@ -63,7 +63,9 @@ export interface PushRequest {
  */
 export interface ModelRegistry {
   readonly kind: 'hf' | 'local'
-  /** A short, secret-free description for messages: "local registry at …", "Hugging Face Hub https://… (org pratikoai)". */
+  /**
+   * A short, secret-free description for messages: "local registry at …", "Hugging Face Hub https://… (org pratikoai)".
+   */
   describe(): string
   /**
    * Proves the registry is reachable and that we may read (`list`, `current`) or create repos in the

@@ -30,7 +30,9 @@ export function modelIdFor(org: string, prefix: string, v: Version): string {
   return `${org}/${repoName(prefix, v)}`
 }
 
-/** The version of a repo name `<prefix>-v<major>.<minor>` (with or without `org/`), or undefined when it does not parse. */
+/**
+ * The version of a repo name `<prefix>-v<major>.<minor>` (with or without `org/`), or undefined when it does not parse.
+ */
 export function versionOfRepo(nameOrId: string, prefix: string, org?: string): Version | undefined {
   let name = nameOrId
   const slash = name.indexOf('/')
@@ -62,7 +64,8 @@ export function assertValidModelRef(id: string, baseAliases: readonly string[], 
   if (!isValidModelRef(id, baseAliases)) {
     throw new ModelshipError(
       'BAD_INPUT',
-      `${where}: ${JSON.stringify(id)} is not a model id (<org>/<name> of letters, digits, '_', '.', '-') nor a base alias (${baseAliases.join(', ')})`,
+      `${where}: ${JSON.stringify(id)} is not a model id (<org>/<name> of letters, digits, '_', '.', '-') nor a base ` +
+        `alias (${baseAliases.join(', ')})`,
     )
   }
 }

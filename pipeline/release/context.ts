@@ -90,7 +90,9 @@ export interface StepOutputs {
 export interface Ctx extends EngineCtx, Partial<StepOutputs> {
   readonly config: Config
   readonly options: ReleaseOptions
-  /** When the run started (ISO); fixed for the run so regenerated artefacts (the model card) stay identical on resume. */
+  /**
+   * When the run started (ISO); fixed for the run so regenerated artefacts (the model card) stay identical on resume.
+   */
   readonly startedAt: string
   /** preflight → train: a trainer --help read this run, cached once the run does real work (never saved in state). */
   trainerHelp?: { path: string; help: string }

@@ -143,7 +143,8 @@ export async function runEngineBench(opts: { quick?: boolean; log?: (l: string) 
       rel.script.push(s.wallMs)
       rel.overhead.push(r.wallMs - trainer - s.wallMs)
       log(
-        `  release: wall ${r.wallMs.toFixed(0)} ms, trainer ${trainer.toFixed(0)} ms, ${releaseCalls} docker commands ` +
+        `  release: wall ${r.wallMs.toFixed(0)} ms, trainer ${trainer.toFixed(0)} ms, ${releaseCalls} docker ` +
+          `commands ` +
           `alone ${s.wallMs.toFixed(0)} ms → overhead ${rel.overhead.at(-1)!.toFixed(0)} ms`,
       )
     }

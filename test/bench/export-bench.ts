@@ -183,18 +183,24 @@ function table(r: ExportBenchResult): string[] {
   if (r.release && r.releaseFixed && r.releaseRatio !== undefined) {
     const limit = TARGET_RATIO * r.psql.median + r.releaseFixed.median
     lines.push(
-      `| modelship release --dry-run (database source) | ${s(r.release)} | ≤ ${TARGET_RATIO}× psql + fixed cost = ${limit.toFixed(2)} s |`,
+      `| modelship release --dry-run (database source) | ${s(r.release)} | ≤ ${TARGET_RATIO}× psql + fixed cost = ` +
+        `${limit.toFixed(2)} s |`,
       `| the same over ${r.releaseFixedRows} rows (fixed cost) | ${s(r.releaseFixed)} | — |`,
-      `| ratio (release − fixed cost) / psql, medians | ${r.releaseRatio.toFixed(2)} | ≤ ${TARGET_RATIO}${ok(r.releaseRatio <= TARGET_RATIO)} |`,
-      `| peak RSS of the release | ${(r.releasePeakRssMiB ?? 0).toFixed(1)} MiB | < ${TARGET_PEAK_RSS_MIB} MiB${ok((r.releasePeakRssMiB ?? 0) < TARGET_PEAK_RSS_MIB)} |`,
+      `| ratio (release − fixed cost) / psql, medians | ${r.releaseRatio.toFixed(2)} | ≤ ` +
+        `${TARGET_RATIO}${ok(r.releaseRatio <= TARGET_RATIO)} |`,
+      `| peak RSS of the release | ${(r.releasePeakRssMiB ?? 0).toFixed(1)} MiB | < ${TARGET_PEAK_RSS_MIB} ` +
+        `MiB${ok((r.releasePeakRssMiB ?? 0) < TARGET_PEAK_RSS_MIB)} |`,
     )
   }
   lines.push(
-    `| modelship export alone | ${s(r.modelship)} | ≤ ${TARGET_RATIO}× psql + startup = ${(TARGET_RATIO * r.psql.median + r.startup.median).toFixed(2)} s |`,
+    `| modelship export alone | ${s(r.modelship)} | ≤ ${TARGET_RATIO}× psql + startup = ` +
+      `${(TARGET_RATIO * r.psql.median + r.startup.median).toFixed(2)} s |`,
     `| psql \\copy, same query | ${s(r.psql)} | — |`,
     `| modelship fixed startup (import, exit) | ${s(r.startup)} | — |`,
-    `| ratio (export − startup) / psql, medians | ${r.ratio.toFixed(2)} | ≤ ${TARGET_RATIO}${ok(r.ratio <= TARGET_RATIO)} |`,
-    `| peak RSS (VmHWM of the export child) | ${r.peakRssMiB.toFixed(1)} MiB | < ${TARGET_PEAK_RSS_MIB} MiB${ok(r.peakRssMiB < TARGET_PEAK_RSS_MIB)} |`,
+    `| ratio (export − startup) / psql, medians | ${r.ratio.toFixed(2)} | ≤ ` +
+      `${TARGET_RATIO}${ok(r.ratio <= TARGET_RATIO)} |`,
+    `| peak RSS (VmHWM of the export child) | ${r.peakRssMiB.toFixed(1)} MiB | < ${TARGET_PEAK_RSS_MIB} ` +
+      `MiB${ok(r.peakRssMiB < TARGET_PEAK_RSS_MIB)} |`,
   )
   return lines
 }
@@ -248,8 +254,10 @@ async function seed(db: TestPostgres, rows: number, schema: string): Promise<voi
   await db.psql(`
     INSERT INTO ${table} (query, expert_intent, is_deleted)
     SELECT
-      (ARRAY['Come si calcola', 'Qual è la scadenza per', 'Cosa prevede la normativa su', 'Spiegami', 'Ciao, mi aiuti con'])[1 + k % 5]
-        || ' ' || (ARRAY['l''IRPEF', 'il regime forfettario', 'l''IVA al 22%', 'il "ravvedimento operoso"', 'la fattura elettronica', 'il modello 730'])[1 + (k / 5) % 6]
+      (ARRAY['Come si calcola', 'Qual è la scadenza per', 'Cosa prevede la normativa su', 'Spiegami',
+             'Ciao, mi aiuti con'])[1 + k % 5]
+        || ' ' || (ARRAY['l''IRPEF', 'il regime forfettario', 'l''IVA al 22%', 'il "ravvedimento operoso"',
+                         'la fattura elettronica', 'il modello 730'])[1 + (k / 5) % 6]
         || ' per la pratica n. ' || k || repeat(' con dettagli', k % 4) || '?',
       CASE WHEN g % 101 = 0 THEN NULL ELSE (${labels})[1 + (k / 7) % 5] END,
       g % 89 = 0
@@ -332,7 +340,11 @@ process.on('exit', () => {
 })
 const { exportFeedback } = await import(process.env.MODELSHIP_BENCH_MODULE)
 if (process.env.MODELSHIP_BENCH_URL) {
-  const r = await exportFeedback({ source: process.env.MODELSHIP_BENCH_URL, query: null, destPath: process.env.MODELSHIP_BENCH_DEST })
+  const r = await exportFeedback({
+    source: process.env.MODELSHIP_BENCH_URL,
+    query: null,
+    destPath: process.env.MODELSHIP_BENCH_DEST,
+  })
   result = { rowsRead: r.report.rowsRead, kept: r.report.kept }
 }
 `

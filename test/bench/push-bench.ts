@@ -167,13 +167,16 @@ export async function runPushBench(
   }
   log('')
   log(
-    '| size | peak RSS modelship (≤ 200 MiB) | peak RSS bare uploadFiles | wall modelship | wall bare | ratio (≤ 1.05) | re-sent after a drop (≤ one part) |',
+    '| size | peak RSS modelship (≤ 200 MiB) | peak RSS bare uploadFiles | wall modelship | wall bare | ratio (≤ ' +
+      '1.05) | re-sent after a drop (≤ one part) |',
   )
   log('| --- | --- | --- | --- | --- | --- | --- |')
   for (const r of rows) {
     log(
-      `| ${r.sizeMiB} MiB | ${r.modelshipPeakMiB.toFixed(0)} MiB | ${r.barePeakMiB.toFixed(0)} MiB | ${r.modelshipSeconds.toFixed(2)} s | ` +
-        `${r.bareSeconds.toFixed(2)} s | ${r.ratio.toFixed(3)} | ${(r.resentAfterDropBytes / MiB).toFixed(1)} MiB (part ${CHUNK / MiB} MiB) |`,
+      `| ${r.sizeMiB} MiB | ${r.modelshipPeakMiB.toFixed(0)} MiB | ${r.barePeakMiB.toFixed(0)} MiB | ` +
+        `${r.modelshipSeconds.toFixed(2)} s | ` +
+        `${r.bareSeconds.toFixed(2)} s | ${r.ratio.toFixed(3)} | ${(r.resentAfterDropBytes / MiB).toFixed(1)} MiB ` +
+        `(part ${CHUNK / MiB} MiB) |`,
     )
   }
   return { rows, chunkBytes: CHUNK }

@@ -40,6 +40,8 @@ export function swarmRow(r: SwarmBenchResult | undefined, why: string): Row {
     ratio: `+${s(r.overheadMs.median)} s (${(r.modelshipMs.median / r.scriptMs.median).toFixed(2)}×)`,
     target: '≤ 2 s',
     met: r.overheadMs.median <= TARGET_MS,
-    note: `${r.rounds} rounds each, alternated; overhead = modelship − script per round (min ${s(r.overheadMs.min)}, max ${s(r.overheadMs.max)} s)`,
+    note:
+      `${r.rounds} rounds each, alternated; overhead = modelship − script per round (min ${s(r.overheadMs.min)}, ` +
+      `max ${s(r.overheadMs.max)} s)`,
   }
 }

@@ -129,10 +129,14 @@ export function tableRows(r: BenchResults, failures: Record<string, string> = {}
   else {
     const limit = 1.5 * e.psql.median + e.releaseFixed.median
     rows.push({
-      what: `release --dry-run, ${e.rows.toLocaleString('en')} rows from PostgreSQL (feedback.source: database), whole process`,
+      what:
+        `release --dry-run, ${e.rows.toLocaleString('en')} rows from PostgreSQL (feedback.source: database), ` +
+        `whole process`,
       modelship: secs(e.release, 1),
       peakRss: mib(e.releasePeakRssMiB ?? 0),
-      reference: `psql \\copy ${e.psql.median.toFixed(2)} s; ${e.releaseFixedRows} rows ${e.releaseFixed.median.toFixed(2)} s`,
+      reference:
+        `psql \\copy ${e.psql.median.toFixed(2)} s; ${e.releaseFixedRows} rows ` +
+        `${e.releaseFixed.median.toFixed(2)} s`,
       ratio: `${e.releaseRatio.toFixed(2)}× (less the fixed cost)`,
       target: `≤ 1.5× psql + fixed cost = ${limit.toFixed(2)} s; < 150 MiB`,
       met: e.releaseRatio <= 1.5 && (e.releasePeakRssMiB ?? 0) < 150,
@@ -302,7 +306,8 @@ function engineRows(e: EngineBenchResult | undefined, why: string): Row[] {
       target: '≤ 0.25 s',
       met: e.release.overhead.median <= 250,
       note:
-        `wall ${(e.release.wall.median / 1000).toFixed(2)} s, trainer ${(e.release.trainer.median / 1000).toFixed(2)} s, ` +
+        `wall ${(e.release.wall.median / 1000).toFixed(2)} s, trainer ` +
+        `${(e.release.trainer.median / 1000).toFixed(2)} s, ` +
         `${e.release.dockerCalls} docker commands (compose mode, test/fixtures/realapp, dockerd on vfs)`,
     },
     {

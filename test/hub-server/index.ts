@@ -71,7 +71,9 @@ export interface HubServerOptions {
    * in parts of this size; default 16 MiB. Infinity: basic transfer only.
    */
   multipartChunkSize?: number
-  /** Files at least this big are LFS (besides binary samples and the default .gitattributes patterns). Default 10 MiB. */
+  /**
+   * Files at least this big are LFS (besides binary samples and the default .gitattributes patterns). Default 10 MiB.
+   */
   lfsThreshold?: number
   tokens?: Record<string, TokenSpec>
   /** Parent of the temp dir holding LFS objects (default the OS temp dir; the bench uses tmpfs). */
@@ -181,7 +183,7 @@ const DEFAULT_GITATTRIBUTES = [
   '*.zip',
   '*.zst',
 ]
-const GITATTRIBUTES_TEXT = `${DEFAULT_GITATTRIBUTES.map((p) => `${p} filter=lfs diff=lfs merge=lfs -text`).join('\n')}\n`
+const GITATTRIBUTES_TEXT = `${DEFAULT_GITATTRIBUTES.map((p) => `${p} filter=lfs diff=lfs merge=lfs -text\n`).join('')}`
 const LFS_PATTERNS = DEFAULT_GITATTRIBUTES.map(
   (glob) => new RegExp(`(^|/)${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`),
 )
@@ -652,7 +654,8 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     const multipart = transfers.includes('multipart')
     const exp = Math.floor(Date.now() / 1000) + 3600
     const signed = (path: string, oid: string, size: number, what: string) =>
-      `${url}${path}?${new URLSearchParams({ size: String(size), exp: String(exp), sig: sign(id, oid, size, exp, what) }).toString()}`
+      `${url}${path}?` +
+      new URLSearchParams({ size: String(size), exp: String(exp), sig: sign(id, oid, size, exp, what) }).toString()
     const out = objects.map((o) => {
       const oid = String(o.oid)
       const size = Number(o.size)
@@ -1015,7 +1018,9 @@ export async function startHubServer(opts: HubServerOptions = {}): Promise<HubSe
     if (offset + treePageSize < entries.length) {
       const next = new URLSearchParams(query)
       next.set('cursor', Buffer.from(String(offset + treePageSize)).toString('base64url'))
-      headers.Link = `<${url}/api/models/${id}/tree/${encodeURIComponent(rev)}${path ? `/${path}` : ''}?${next.toString()}>; rel="next"`
+      headers.Link =
+        `<${url}/api/models/${id}/tree/${encodeURIComponent(rev)}${path ? `/${path}` : ''}` +
+        `?${next.toString()}>; rel="next"`
     }
     sendJson(res, 200, page, headers)
   }

@@ -32,7 +32,8 @@ export async function startHubServerInWorker(opts: HubServerOptions = {}): Promi
   // Run from TypeScript (tsx), the worker needs tsx's loader too: it is not inherited by workers.
   const worker = self.endsWith('.ts')
     ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(self)}) })`,
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return ` +
+          `import(${JSON.stringify(self)}) })`,
         { eval: true, workerData },
       )
     : new Worker(new URL(self), { workerData })

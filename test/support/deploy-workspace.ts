@@ -90,7 +90,8 @@ export function noteCalls(title: string, shim: DockerShim): void {
     .calls()
     .map(
       (c) =>
-        `  ${brief(c)}${c.envFiles?.length ? ` [env-file ${c.envFiles.map((f) => f.split('/').pop()).join(',')}]` : ''}`,
+        `  ${brief(c)}` +
+        (c.envFiles?.length ? ` [env-file ${c.envFiles.map((f) => f.split('/').pop()).join(',')}]` : ''),
     )
   appendFileSync(file, `${title}\n${lines.join('\n')}\n\n`)
 }

@@ -180,7 +180,8 @@ function runDocker(
       const stderr = Buffer.concat(err).toString('utf8').trim()
       reject(new Error(`docker ${args.join(' ')} exited ${code ?? signal}: ${stderr || stdout.trim()}`))
     })
-    child.stdin.on('error', () => {}) // a docker that exits before reading its input (EPIPE) is reported by its exit code
+    // A docker that exits before reading its input (EPIPE) is reported by its exit code.
+    child.stdin.on('error', () => {})
     child.stdin.end(opts.input ?? '')
   })
 }

@@ -19,7 +19,9 @@ export type ShimHealth = 'healthy' | 'unhealthy' | 'starting' | 'none' | 'exited
 
 /** Makes a command fail: `command` as the shim names it (below), on one host or any, on the Nth call or every one. */
 export interface FailCue {
-  /** `build`, `push`, `pull`, `up`, `ps`, `config`, `version` (compose or engine), `info`, `inspect`, `image-inspect`. */
+  /**
+   * `build`, `push`, `pull`, `up`, `ps`, `config`, `version` (compose or engine), `info`, `inspect`, `image-inspect`.
+   */
   command: string
   /** Only on this host (then `call` counts this command's calls on that host). */
   host?: ShimHost
@@ -45,7 +47,10 @@ export interface ShimCues {
   health?: HealthCue[]
   /** Report `starting` for the first N `ps` calls after each (re)created container. */
   healthAfter?: number
-  /** Engine commands (info, version --format, build, push, pull, up, ps, inspect) fail as if no daemon answers: everywhere or on these hosts. */
+  /**
+   * Engine commands (info, version --format, build, push, pull, up, ps, inspect) fail as if no daemon answers:
+   * everywhere or on these hosts.
+   */
   noEngine?: boolean | ShimHost[]
   /**
    * No compose plugin, everywhere or on these hosts: `docker compose version` fails with "docker: 'compose' is
@@ -95,16 +100,24 @@ export interface ShimCall {
   argv: string[]
   /** The host the call went to. */
   host: ShimHost
-  /** Names (never values) of the variables that matter: /HF_|TOKEN|SECRET|PASSWORD/, DOCKER_HOST, DOCKER_CONTEXT, the tag variable. */
+  /**
+   * Names (never values) of the variables that matter: /HF_|TOKEN|SECRET|PASSWORD/, DOCKER_HOST, DOCKER_CONTEXT, the
+   * tag variable.
+   */
   env: string[]
   /** The value of the tag variable, when set in the call's environment. */
   tag?: string
   /** DOCKER_HOST, when set in the call's environment. */
   dockerHost?: string
   cwd: string
-  /** True when the value of a variable named like TOKEN, SECRET or PASSWORD appeared in argv (it is redacted in `argv`). */
+  /**
+   * True when the value of a variable named like TOKEN, SECRET or PASSWORD appeared in argv (it is redacted in `argv`).
+   */
   secretSeen: boolean
-  /** The command's name: the compose subcommand (`build`, `push`, `pull`, `up`, `ps`, `config`, `version`), `info`, `inspect`, `image-inspect`, … */
+  /**
+   * The command's name: the compose subcommand (`build`, `push`, `pull`, `up`, `ps`, `config`, `version`), `info`,
+   * `inspect`, `image-inspect`, …
+   */
   name: string
   exitCode: number
   /** compose only: the -f files and --env-file files, resolved, and the project name. */

@@ -6,7 +6,8 @@
  * filters, get), a run's jobs and its pending deployments.
  *
  * A run walks through the stages the test gives (default queued → waiting for approval in production →
- * in_progress → completed success), one stage per poll of the run (a read of its jobs), so a test decides how long each lasts
+ * in_progress → completed success), one stage per poll of the run (a read of its jobs), so a test decides how long each
+ * lasts
  * without any real waiting; `hold` keeps a run where it is until `release`. With `remote` (a bare git
  * repository on disk), a push to the watched branch starts a run for the pushed commit, as GitHub's `on:
  * push` does.

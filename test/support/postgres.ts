@@ -65,7 +65,8 @@ export function findPgBinary(name: string): string {
     if (existsSync(p)) return p
   }
   throw new Error(
-    `PostgreSQL binary "${name}" not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL (server) or set TEST_DATABASE_URL`,
+    `PostgreSQL binary "${name}" not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL (server) or ` +
+      `set TEST_DATABASE_URL`,
   )
 }
 
@@ -119,7 +120,9 @@ async function startCluster(): Promise<TestPostgres> {
     // Ports can be taken between probing and binding: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort()
-      const opts = `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=20`
+      const opts =
+        `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c ` +
+        `full_page_writes=off -c max_connections=20`
       const [c, a] = sudo([pgCtl, '-D', data, '-o', opts, '-l', join(base, 'log'), '-w', '-t', '60', 'start'])
       try {
         await run(c, a)

@@ -126,7 +126,9 @@ export async function startSshd(o: { dockerHost: string }): Promise<Sshd> {
   process.on('exit', kill)
   // The worker may be SIGKILLed (no exit handler): this watcher ends sshd's process group then.
   if (sshd.pid !== undefined) {
-    const watch = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${sshd.pid} 2>/dev/null; do sleep 1; done; kill -9 -${sshd.pid} 2>/dev/null; rm -rf ${dir}`
+    const watch =
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${sshd.pid} 2>/dev/null; do sleep 1; done; ` +
+      `kill -9 -${sshd.pid} 2>/dev/null; rm -rf ${dir}`
     spawn('sh', ['-c', watch], { detached: true, stdio: 'ignore' }).unref()
   }
   const url = `ssh://root@127.0.0.1:${port}`

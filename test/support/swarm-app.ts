@@ -40,7 +40,10 @@ export function swarmWorkspace(swarm: TestSwarm, o: { hosts?: string[]; healthTi
 export const swarmCli = (swarm: TestSwarm, ws: string, args: string[], timeoutMs = 240_000) =>
   runCli([...args, '--workspace', ws], { env: cliEnv(swarm.manager.env), timeoutMs })
 
-/** What each running replica serves (tasks meant to run that do not run yet are left out): `/model` asked inside its container, on the engine that holds it. */
+/**
+ * What each running replica serves (tasks meant to run that do not run yet are left out): `/model` asked inside its
+ * container, on the engine that holds it.
+ */
 export async function modelsServed(swarm: TestSwarm, service = SERVICE): Promise<string[]> {
   const engines = [swarm.manager, ...swarm.workers]
   const byNode = new Map<string, DockerEngine>()

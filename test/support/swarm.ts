@@ -43,7 +43,9 @@ export function swarmSupport(nodes: 1 | 2): { ok: true } | { ok: false; reason: 
   } catch (e) {
     return {
       ok: false,
-      reason: `cannot make network namespaces${nodes === 2 ? ' and veth pairs' : ''}: ${(e as Error).message.split('\n')[0]}`,
+      reason:
+        `cannot make network namespaces${nodes === 2 ? ' and veth pairs' : ''}: ` +
+        `${(e as Error).message.split('\n')[0]}`,
     }
   } finally {
     try {
@@ -77,7 +79,8 @@ async function startRegistryIn(netns: string, address: string): Promise<{ stop()
   const config = join(dir, 'config.yml')
   writeFileSync(
     config,
-    `version: 0.1\nlog: { level: warn }\nstorage: { filesystem: { rootdirectory: ${dir}/data } }\nhttp: { addr: "${address}" }\n`,
+    `version: 0.1\nlog: { level: warn }\nstorage: { filesystem: { rootdirectory: ${dir}/data } }\nhttp: { addr: ` +
+      `"${address}" }\n`,
   )
   const logFd = openSync(join(dir, 'registry.log'), 'a')
   const child = spawn('nsenter', [`--net=/run/netns/${netns}`, REGISTRY_BINARY, 'serve', config], {

@@ -171,7 +171,10 @@ export const FIXTURE_LABELS = [
   'normative_reference',
 ]
 
-/** Shifts the label of every `every`-th row of the workspace's feedback to the next label: a model trained on it gets worse. */
+/**
+ * Shifts the label of every `every`-th row of the workspace's feedback to the next label: a model trained on it gets
+ * worse.
+ */
 export function addLabelNoise(ws: string, every: number): void {
   const rows = readFileSync(join(ws, 'feedback.jsonl'), 'utf8')
     .trim()

@@ -79,7 +79,8 @@ export function assertMayWrite(who: WhoAmI, org: string): void {
     if (orgRole !== undefined && !WRITE_ROLES.has(orgRole)) {
       throw new ModelshipError(
         'AUTH',
-        `${user} has the ${orgRole} role in ${org} (token role: ${tokenRole}); pushing models needs write, contributor or admin`,
+        `${user} has the ${orgRole} role in ${org} (token role: ${tokenRole}); pushing models needs write, ` +
+          `contributor or admin`,
         { hint: `ask an admin of ${org} for the write role` },
       )
     }

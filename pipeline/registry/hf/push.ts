@@ -50,13 +50,15 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
   if (!info) {
     throw new ModelshipError(
       'AUTH',
-      `${modelId} exists on ${ctx.endpoint} but HF_TOKEN cannot see it: use a token of a member of ${ctx.org}, or push another version`,
+      `${modelId} exists on ${ctx.endpoint} but HF_TOKEN cannot see it: use a token of a member of ${ctx.org}, or ` +
+        `push another version`,
     )
   }
   if (!info.model.private) {
     throw new ModelshipError(
       'BAD_INPUT',
-      `${modelId} already exists on ${ctx.endpoint} and is public; modelship only pushes to private repos, so nothing was uploaded`,
+      `${modelId} already exists on ${ctx.endpoint} and is public; modelship only pushes to private repos, so ` +
+        `nothing was uploaded`,
       { hint: `make ${modelId} private in its settings on the Hub, or push another version` },
     )
   }
@@ -144,7 +146,8 @@ export async function pushModel(ctx: HubContext, req: PushRequest): Promise<Push
     throw new ModelshipError(
       'STEP_FAILED',
       ctx.redact(
-        `${modelId} on the Hub does not match ${req.dir} after commit ${commitOid.slice(0, 12)}: ${problems.slice(0, 3).join('; ')}${more}`,
+        `${modelId} on the Hub does not match ${req.dir} after commit ${commitOid.slice(0, 12)}: ` +
+          `${problems.slice(0, 3).join('; ')}${more}`,
       ),
     )
   }
