@@ -108,7 +108,7 @@ export async function swarmRollBackAfter(
   }
   const to = `${o.previousModel}${o.previousTag ? ` (tag ${o.previousTag})` : ''}`
   const restoredHint =
-    `the files are as before and ${s.service} runs ${o.previousModel} again; fix the cause ` + `and try again`
+    `the files are as before and ${s.service} runs ${o.previousModel} again; ` + 'fix the cause and try again'
   const outcome = failure instanceof SwarmOutcomeError ? failure.outcome : undefined
   const service = failure instanceof SwarmOutcomeError ? failure.service : undefined
 

@@ -216,7 +216,7 @@ export function checkDockerfile(input: DockerfileInput): Finding[] {
         level: 'error',
         ...at,
         message:
-          `the download step reads ${buildArg}, but its stage declares no ARG ${buildArg}: it sees an ` + `empty value`,
+          `the download step reads ${buildArg}, but its stage declares no ARG ${buildArg}: ` + 'it sees an empty value',
         fix: `ARG ${buildArg} after this stage's FROM`,
       })
     }
