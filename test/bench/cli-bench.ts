@@ -6,10 +6,11 @@
  *
  *   npx tsx test/bench/cli-bench.ts          (BENCH_QUICK=1: fewer rounds)
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { parseDocument } from 'yaml'
 import { createDockerShim } from '../support/docker-shim.js'
 import { CLI, REPO } from '../support/workspace.js'
 import { alternate, measure, nodeEnv, spread, type Measured, type Spread } from './measure.js'
@@ -47,6 +48,19 @@ export function copyExample(): string {
   return dir
 }
 
+/**
+ * The example's model_check asks the running container (`docker compose exec … /model`), which the docker test
+ * double cannot answer: the benchmark measures modelship's own overhead, so its copy checks no model.
+ */
+function withoutModelCheck(ws: string): void {
+  const path = join(ws, 'modelship.yaml')
+  const doc = parseDocument(readFileSync(path, 'utf8'))
+  for (const env of ['production', 'qa']) {
+    if (doc.hasIn(['environments', env])) doc.setIn(['environments', env, 'model_check'], false)
+  }
+  writeFileSync(path, doc.toString())
+}
+
 const sum = (calls: TimedCall[], pick: (c: TimedCall) => boolean): number =>
   calls.filter(pick).reduce((t, c) => t + c.ms, 0)
 const isTraining = (c: TimedCall): boolean => c.name === 'python3' && c.argv.includes('--output')
@@ -67,6 +81,7 @@ export async function runCliBench(
   const cleanup: string[] = []
   const fresh = (): string => {
     const ws = copyExample()
+    withoutModelCheck(ws)
     cleanup.push(ws)
     return ws
   }
